@@ -1,0 +1,10 @@
+/* The `stratus` command's subcommands. Each lives in its own cmd_*.c file and
+ * takes the arguments after the subcommand name (argv[0] is the subcommand). */
+#ifndef STRATUS_CLI_H
+#define STRATUS_CLI_H
+
+int cmd_manager_main(int argc, char **argv);
+int cmd_spectest_main(int argc, char **argv);
+int cmd_exec_main(int argc, char **argv);
+
+#endif
