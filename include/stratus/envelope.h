@@ -1,0 +1,59 @@
+/* JSON envelopes of the MQTT control protocol (PROTOCOL.md §3-4): building
+ * requests and responses, and validating incoming ones with errors that name
+ * the missing or wrong field. Uses jansson; every json_t returned is a new
+ * reference owned by the caller. */
+#ifndef STRATUS_ENVELOPE_H
+#define STRATUS_ENVELOPE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define ENVELOPE_ERR_LEN 256
+
+enum envelope_type { ENVELOPE_REQ, ENVELOPE_RESP };
+
+/* A parsed envelope. Strings point into `root` and live as long as it. */
+struct envelope {
+    json_t *root;          /* owned: json_decref via envelope_clear() */
+    const char *object_id;
+    const char *action;    /* "create", "delete", "update", "exited", "create_batch", "error" */
+    enum envelope_type type;
+    json_t *data;          /* borrowed from root; always an object */
+};
+
+/* Parse and validate an envelope from bytes. Returns 0 and fills *out, or -1
+ * with a message in err such as "missing field 'action'" or
+ * "field 'data' must be an object". */
+int envelope_parse(const char *bytes, size_t len, struct envelope *out,
+                   char err[ENVELOPE_ERR_LEN]);
+void envelope_clear(struct envelope *env);
+
+/* Build {"object_id", "action", "type": "req", "data"}. object_id NULL means
+ * a fresh UUID v4. Steals the reference to data. NULL on OOM. */
+json_t *envelope_request(const char *object_id, const char *action, json_t *data);
+
+/* Build the response to a request: same object_id and action, type "resp",
+ * data {"result": "ok"|"error", "details": details}. Steals details. */
+json_t *envelope_response(const char *object_id, const char *action, int ok, json_t *details);
+
+/* Serialise compactly; malloc'd string the caller frees. */
+char *envelope_dump(const json_t *msg);
+
+/* A module create request's data, validated. Strings point into `data`. */
+struct module_create {
+    const char *uuid;   /* may be NULL when absent: the caller generates one */
+    const char *name;
+    const char *file;
+    json_t *data;       /* borrowed: the whole data object */
+};
+
+/* Validate create-module data (type "module", name, file strings; optional
+ * uuid, parent, apis array, args object, channels array of {path, mode, topic}).
+ * Returns 0 or -1 with a message naming the field. */
+int envelope_module_create_parse(json_t *data, struct module_create *out,
+                                 char err[ENVELOPE_ERR_LEN]);
+
+/* Validate delete-module data ({type: "module", uuid}). */
+int envelope_module_delete_parse(json_t *data, const char **uuid, char err[ENVELOPE_ERR_LEN]);
+
+#endif
