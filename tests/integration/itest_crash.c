@@ -1,0 +1,161 @@
+/* Integration tests of a runtime process dying under `stratus manager`:
+ * killed with SIGKILL or exiting by itself, its modules are reported exited
+ * with status "crashed", their slots are freed, the manager keeps running and
+ * the runtime serves modules again after its restart. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "stack.h"
+
+static struct stack S;
+static char *F, *G; /* two fake runtimes: F is hurt, G must not notice */
+static char DIR_[PATH_MAX];
+
+static int group_setup(void **state)
+{
+    (void)state;
+    if (stack_broker_up(&S)) return -1;
+    return harness_tmpdir(DIR_);
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    stack_broker_down(&S);
+    harness_cleanup();
+    return 0;
+}
+
+static int test_setup(void **state)
+{
+    (void)state;
+    if (stack_new_realm(&S)) return -1;
+    const char *extra[] = {"--runtime", "test/fake:f", "--runtime", "test/fake:g", NULL};
+    if (stack_manager_start(&S, "node", extra)) return -1;
+    F = stack_wait_registration(&S, "runtime", "f", NULL);
+    G = stack_wait_registration(&S, "runtime", "g", NULL);
+    return F && G ? 0 : -1;
+}
+
+static int test_teardown(void **state)
+{
+    (void)state;
+    stack_manager_kill(&S);
+    free(F);
+    free(G);
+    F = G = NULL;
+    return 0;
+}
+
+static char *create_ok(const char *runtime, const char *script)
+{
+    char *uuid = random_uuid();
+    struct message *r =
+        stack_create(&S, runtime, module_data(uuid, "m", script ? steps(script) : NULL));
+    assert_non_null(r);
+    if (!json_at_equals(r->json, "data.result", "ok")) fail_msg("create answered %s", r->payload);
+    message_free(r);
+    return uuid;
+}
+
+static pid_t read_pidfile(const char *path)
+{
+    long long end = harness_now_ms() + WAIT_MS;
+    while (harness_now_ms() < end) {
+        FILE *f = fopen(path, "r");
+        int pid = 0;
+        if (f) {
+            if (fscanf(f, "%d", &pid) != 1) pid = 0;
+            fclose(f);
+        }
+        if (pid > 0) return pid;
+        usleep(10000);
+    }
+    return -1;
+}
+
+/* After the runtime died: both modules reported crashed, G untouched, and F
+ * takes four new modules once it is back. */
+static void expect_crash_reported_and_recovery(char *a, char *b, char *g)
+{
+    const char *mods[] = {a, b};
+    for (int i = 0; i < 2; i++) {
+        struct message *m = stack_wait_exited(&S, F, mods[i], WAIT_MS);
+        if (!m) fail_msg("no exited message for module %d", i);
+        assert_true(json_at_equals(m->json, "data.type", "module"));
+        assert_true(json_at_equals(m->json, "data.status", "crashed"));
+        message_free(m);
+    }
+    assert_true(proc_alive(&S.manager));
+    /* G's module is still there: deleting it works. */
+    struct message *r = stack_delete(&S, G, g);
+    assert_non_null(r);
+    assert_true(json_at_equals(r->json, "data.result", "ok"));
+    message_free(r);
+
+    /* The restarted runtime accepts modules again (retry while it restarts),
+     * with every slot free. */
+    long long end = harness_now_ms() + WAIT_MS;
+    int created = 0;
+    while (created < 4 && harness_now_ms() < end) {
+        char *u = random_uuid();
+        struct message *c = stack_create(&S, F, module_data(u, "again", NULL));
+        assert_non_null(c);
+        if (json_at_equals(c->json, "data.result", "ok"))
+            created++;
+        else
+            usleep(100000);
+        message_free(c);
+        free(u);
+    }
+    assert_int_equal(created, 4);
+}
+
+static void test_runtime_killed(void **state)
+{
+    (void)state;
+    char pidfile[PATH_MAX + 32], script[PATH_MAX + 64];
+    snprintf(pidfile, sizeof pidfile, "%s/%s.pid", DIR_, S.realm);
+    snprintf(script, sizeof script, "[{\"pidfile\": \"%s\"}]", pidfile);
+    char *a = create_ok(F, script);
+    char *b = create_ok(F, NULL);
+    char *g = create_ok(G, NULL);
+    pid_t pid = read_pidfile(pidfile);
+    assert_true(pid > 0);
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    expect_crash_reported_and_recovery(a, b, g);
+    free(a);
+    free(b);
+    free(g);
+}
+
+static void test_runtime_exits_by_itself(void **state)
+{
+    (void)state;
+    char *a = create_ok(F, NULL);
+    char *b = create_ok(F, "[{\"sleep_ms\": 200}, {\"die\": 3}]");
+    char *g = create_ok(G, NULL);
+    expect_crash_reported_and_recovery(a, b, g);
+    free(a);
+    free(b);
+    free(g);
+}
+
+int main(void)
+{
+    harness_init();
+#define T(name) cmocka_unit_test_setup_teardown(name, test_setup, test_teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_runtime_killed),
+        T(test_runtime_exits_by_itself),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

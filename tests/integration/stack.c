@@ -1,0 +1,141 @@
+/* Test stack helpers (see stack.h): broker, realm, manager and the protocol
+ * exchanges every integration test repeats. */
+#define _GNU_SOURCE
+#include "stack.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int stack_broker_up(struct stack *s)
+{
+    memset(s, 0, sizeof *s);
+    harness_init();
+    if (broker_start(&s->broker, 0)) return -1;
+    char id[64];
+    snprintf(id, sizeof id, "itest-%d", (int)getpid());
+    return client_connect(&s->client, s->broker.port, id);
+}
+
+void stack_broker_down(struct stack *s)
+{
+    stack_manager_kill(s);
+    client_free(s->client);
+    s->client = NULL;
+    broker_stop(&s->broker);
+}
+
+int stack_new_realm(struct stack *s)
+{
+    static int counter;
+    char filter[128];
+    if (s->realm[0]) {
+        snprintf(filter, sizeof filter, "%s/#", s->realm);
+        client_unsubscribe(s->client, filter);
+    }
+    snprintf(s->realm, sizeof s->realm, "it%dr%d", (int)getpid(), ++counter);
+    snprintf(filter, sizeof filter, "%s/#", s->realm);
+    client_clear(s->client);
+    return client_subscribe(s->client, filter, 1);
+}
+
+int stack_manager_start(struct stack *s, const char *name, const char *const *extra)
+{
+    char fake[PATH_MAX + 16], legacy[PATH_MAX + 32];
+    snprintf(fake, sizeof fake, "test/fake=%s", harness_fake_runtime_path());
+    snprintf(legacy, sizeof legacy, "test/fake-legacy=%s", harness_fake_runtime_path());
+    const char *args[48];
+    int n = 0;
+    args[n++] = "--runtime-command";
+    args[n++] = fake;
+    args[n++] = "--runtime-command";
+    args[n++] = legacy;
+    args[n++] = "--log-level";
+    args[n++] = "debug";
+    for (int i = 0; extra && extra[i] && n < 46; i++)
+        args[n++] = extra[i];
+    args[n] = NULL;
+    if (manager_start(&s->manager, &s->broker, s->realm, name, args)) return -1;
+    s->manager_started = 1;
+    return 0;
+}
+
+void stack_manager_kill(struct stack *s)
+{
+    if (s->manager_started) {
+        proc_kill(&s->manager);
+        s->manager_started = 0;
+    }
+}
+
+char *stack_wait_registration(struct stack *s, const char *type, const char *name,
+                              struct message **out)
+{
+    char filter[128];
+    struct message *m = NULL;
+    snprintf(filter, sizeof filter, "%s/proc/reg/+", s->realm);
+    if (client_wait_json(s->client, filter, WAIT_MS, &m, "action", "create", "type", "req",
+                         "data.type", type, "data.name", name, NULL))
+        return NULL;
+    const char *uuid = json_str_at(m->json, "data.uuid");
+    char *copy = uuid ? strdup(uuid) : NULL;
+    if (out)
+        *out = m;
+    else
+        message_free(m);
+    return copy;
+}
+
+json_t *module_data(const char *uuid, const char *name, json_t *script)
+{
+    json_t *args = json_object();
+    if (script) json_object_set_new(args, "fake", script);
+    return json_pack("{s:s, s:s, s:s, s:s, s:o}", "type", "module", "uuid", uuid, "name", name,
+                     "file", "fake.wasm", "args", args);
+}
+
+static struct message *send_and_wait_response(struct stack *s, const char *runtime,
+                                              const char *action, json_t *data)
+{
+    char topic[256], *oid = NULL;
+    snprintf(topic, sizeof topic, "%s/proc/control/%s", s->realm, runtime);
+    json_t *req = request_new(action, data, &oid);
+    if (!req) return NULL;
+    int rc = client_publish_json(s->client, topic, req);
+    json_decref(req);
+    struct message *m = NULL;
+    if (rc == 0)
+        client_wait_json(s->client, topic, WAIT_MS, &m, "type", "resp", "object_id", oid, NULL);
+    free(oid);
+    return m;
+}
+
+struct message *stack_create(struct stack *s, const char *runtime, json_t *data)
+{
+    return send_and_wait_response(s, runtime, "create", data);
+}
+
+struct message *stack_delete(struct stack *s, const char *runtime, const char *uuid)
+{
+    return send_and_wait_response(s, runtime, "delete",
+                                  json_pack("{s:s, s:s}", "type", "module", "uuid", uuid));
+}
+
+struct message *stack_wait_exited(struct stack *s, const char *runtime, const char *uuid,
+                                  int timeout_ms)
+{
+    char topic[256];
+    struct message *m = NULL;
+    snprintf(topic, sizeof topic, "%s/proc/control/%s", s->realm, runtime);
+    client_wait_json(s->client, topic, timeout_ms, &m, "action", "exited", "data.uuid", uuid, NULL);
+    return m;
+}
+
+json_t *steps(const char *json_text)
+{
+    json_error_t err;
+    json_t *v = json_loads(json_text, 0, &err);
+    if (!v) fprintf(stderr, "stack: bad steps JSON: %s: %s\n", err.text, json_text);
+    return v;
+}
