@@ -1,0 +1,237 @@
+/* Internal data structures of the engine shared by the decoder, the
+ * validator/translator, the interpreter and the instance code. Nothing here is
+ * part of the public API (include/stratus/wasm.h). */
+#ifndef STRATUS_WASM_INTERNAL_H
+#define STRATUS_WASM_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stratus/wasm.h"
+
+#define SW_PAGE 65536u
+#define SW_MAX_PAGES 65536u
+
+/* Internal opcodes of the translated code for the 0xFC group: 0xE0 + sub-op. */
+#define OP_FC_BASE 0xE0
+/* Internal opcode: jump without condition (used for `else`). */
+#define OP_JMP 0x05
+/* Internal opcode: pop i32, jump if zero (used for `if`). */
+#define OP_BR_UNLESS 0x04
+
+/* A function type owned by its module: params then results in `types`. */
+struct ftype {
+    uint32_t nparams, nresults;
+    sw_valtype *types;
+};
+
+/* A constant expression, decoded (2.0 allows exactly one instruction). */
+enum cexpr_kind { CE_CONST, CE_GLOBAL_GET, CE_REF_NULL, CE_REF_FUNC };
+struct cexpr {
+    enum cexpr_kind kind;
+    uint64_t bits;  /* CE_CONST: value bits */
+    uint32_t index; /* CE_GLOBAL_GET / CE_REF_FUNC */
+};
+
+struct mod_import {
+    char *module, *name;
+    size_t module_len, name_len;
+    sw_extern_kind kind;
+    uint32_t typeidx;   /* funcs */
+    sw_externtype type; /* func type arrays point into the module's ftype */
+};
+
+struct mod_export {
+    char *name;
+    size_t name_len;
+    sw_extern_kind kind;
+    uint32_t index;
+};
+
+struct mod_table {
+    sw_valtype type;
+    uint32_t min, max;
+};
+
+struct mod_memory {
+    uint32_t min, max;
+};
+
+struct mod_global {
+    sw_valtype type;
+    bool mut;
+    struct cexpr init;
+};
+
+enum seg_mode { SEG_ACTIVE, SEG_PASSIVE, SEG_DECLARATIVE };
+
+struct mod_elem {
+    enum seg_mode mode;
+    uint32_t table;
+    struct cexpr offset;
+    sw_valtype type;
+    uint32_t count;
+    struct cexpr *items;
+};
+
+struct mod_data {
+    enum seg_mode mode;
+    uint32_t memory;
+    struct cexpr offset;
+    uint32_t len;
+    const uint8_t *bytes; /* points into the module's copy of the binary */
+};
+
+/* A translated function body. */
+struct fcode {
+    uint32_t *ops;
+    size_t nops;
+    uint32_t nparams;
+    uint32_t nlocals;    /* params + declared locals */
+    uint32_t max_height; /* locals + deepest operand stack */
+};
+
+struct mod_func {
+    uint32_t typeidx;
+    struct fcode code;
+};
+
+struct sw_module {
+    atomic_int refs; /* the embedder's handle + one per instance */
+    uint8_t *bytes;  /* private copy of the binary */
+    size_t len;
+    struct ftype *types;
+    uint32_t ntypes;
+    struct mod_import *imports;
+    uint32_t nimports;
+    uint32_t nfunc_imports, ntable_imports, nmem_imports, nglobal_imports;
+    /* functions, tables, memories, globals: imports first, then definitions */
+    uint32_t *func_types; /* type index per function (imports included) */
+    uint32_t nfuncs;
+    struct mod_func *funcs; /* defined functions only: index - nfunc_imports */
+    struct mod_table *tables;
+    uint32_t ntables;
+    struct mod_memory *memories;
+    uint32_t nmemories;
+    struct mod_global *globals; /* imports included (init unused for those) */
+    uint32_t nglobals;
+    struct mod_export *exports;
+    uint32_t nexports;
+    int64_t start; /* -1 = none */
+    struct mod_elem *elems;
+    uint32_t nelems;
+    struct mod_data *datas;
+    uint32_t ndatas;
+    bool has_datacount;
+    uint32_t datacount;
+    uint8_t *declared_funcs; /* bitmap: functions that ref.func may name */
+};
+
+/* --- runtime objects ------------------------------------------------- */
+
+struct sw_memory_obj {
+    uint8_t *data;
+    uint64_t size; /* bytes */
+    uint32_t pages, max;
+    uint32_t limit; /* pages the owner's limits allow */
+};
+
+struct sw_table_obj {
+    sw_valtype type;
+    uint32_t size, max;
+    uint64_t *elems; /* sw_func* or externref bits; 0 = null */
+};
+
+struct sw_global_obj {
+    sw_valtype type;
+    bool mut;
+    uint64_t val;
+};
+
+struct sw_func {
+    const struct ftype *type; /* owned by the module, or by the linker for host funcs */
+    sw_instance *inst;        /* NULL for host functions */
+    const struct fcode *code; /* wasm functions */
+    sw_host_fn host;
+    void *user;
+};
+
+struct frame {
+    const uint32_t *ret_ip;
+    const uint32_t *code; /* start of the caller's code: branch targets are relative to it */
+    uint64_t *fp;
+    sw_instance *inst;
+};
+
+/* The execution stack of an instance: value slots and frames. */
+struct exec {
+    uint64_t *stack, *stack_end, *sp;
+    struct frame *frames;
+    uint32_t nframes, max_frames;
+    sw_trap trap;
+    sw_status status; /* why the loop stopped (trap or exit) */
+    int exit_code;
+    char message[200];
+};
+
+struct sw_instance {
+    sw_module *module;
+    sw_func *funcs_own;           /* defined functions */
+    sw_func **funcs;              /* all functions, imports first */
+    struct sw_table_obj **tables; /* all tables */
+    struct sw_table_obj *tables_own;
+    uint32_t ntables_own;
+    struct sw_memory_obj *memory; /* memory 0 or NULL */
+    struct sw_memory_obj *memory_own;
+    struct sw_global_obj **globals;
+    struct sw_global_obj *globals_own;
+    uint8_t *data_dropped, *elem_dropped;
+    sw_limits limits;
+    struct exec ex;
+    atomic_bool interrupt;
+    sw_interrupt_hook hook;
+    void *hook_user;
+    uint64_t fuel;
+    bool fuel_on;
+    bool counting;
+    uint64_t counts[256];
+    struct sw_instance *next_zombie; /* partial instances kept by a linker */
+};
+
+struct sw_call {
+    sw_instance *inst;
+    struct exec *ex;
+};
+
+/* decode.c */
+sw_status sw__decode(sw_module *m, sw_error *err);
+void sw__set_error(sw_error *err, sw_status st, const char *section, uint64_t offset,
+                   const char *reason);
+
+/* validate.c: validates and translates one body into f->code. */
+sw_status sw__translate(sw_module *m, uint32_t defidx, const uint8_t *body, size_t len,
+                        size_t body_offset, sw_error *err);
+bool sw__ftype_equal(const struct ftype *a, const struct ftype *b);
+
+/* interp.c: value conversion, host calls, growth and segment helpers */
+uint64_t sw__value_bits(const sw_value *v);
+sw_value sw__value_of(sw_valtype type, uint64_t bits);
+sw_status sw__call_host(sw_instance *caller, struct exec *ex, sw_func *f, uint64_t *slots);
+int64_t sw__memory_grow(struct sw_memory_obj *m, uint32_t delta);
+int64_t sw__table_grow(struct sw_table_obj *t, uint32_t delta, uint64_t init);
+sw_trap sw__memory_init(sw_instance *inst, uint32_t seg, uint32_t d, uint32_t s, uint32_t n);
+sw_trap sw__table_init(sw_instance *inst, uint32_t seg, uint32_t table, uint32_t d, uint32_t s,
+                       uint32_t n);
+
+/* instance.c: value of a constant expression in an instance */
+uint64_t sw__eval_cexpr(sw_instance *inst, const struct cexpr *ce);
+
+/* module.c: reference counting shared by modules and their instances */
+void sw__module_ref(sw_module *m);
+
+/* interp.c: runs func with args at ex->sp; results replace them. */
+sw_status sw__invoke(sw_instance *ctx, sw_func *func, uint64_t *args_results);
+
+#endif

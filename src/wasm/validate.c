@@ -1,0 +1,804 @@
+/* Function-body validation and translation, in one pass. The validator
+ * follows the spec's algorithm (operand type stack plus control stack, with
+ * stack polymorphism after unreachable/br/return); while it checks, it emits
+ * the internal code the interpreter runs: decoded immediates, branch targets
+ * resolved to code positions (forward ones patched at `end`), and for every
+ * branch the static stack height it lands on and how many values it carries,
+ * so the interpreter never searches for a label or decodes LEB128. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "reader.h"
+
+#define MAX_LOCALS 50000
+#define UNKNOWN 0 /* type of a value popped from a polymorphic stack */
+
+enum ctl_kind { CTL_BLOCK, CTL_LOOP, CTL_IF, CTL_ELSE };
+
+struct ctl {
+    enum ctl_kind kind;
+    uint32_t nparams, nresults;
+    const sw_valtype *params, *results;
+    uint32_t height; /* operand stack height below the block's params */
+    bool unreachable;
+    uint32_t loop_pc;    /* loop: code position of its LOOP op */
+    uint32_t patch;      /* chain of forward target words (position + 1), 0 = none */
+    uint32_t else_patch; /* if: position + 1 of the BR_UNLESS target word */
+};
+
+struct tr {
+    sw_module *m;
+    struct reader r;
+    sw_valtype *locals;
+    uint32_t nlocals;
+    uint8_t *vals;
+    uint32_t nvals, capvals;
+    struct ctl *ctls;
+    uint32_t nctls, capctls;
+    uint32_t *code;
+    size_t ncode, capcode;
+    uint32_t max_vals;
+    const char *invalid; /* validation error; r.error holds malformed ones */
+    size_t invalid_at;
+    bool nomem;
+};
+
+static const sw_valtype one_type[256] = {
+    [0x7F] = SW_I32, [0x7E] = SW_I64,     [0x7D] = SW_F32,
+    [0x7C] = SW_F64, [0x70] = SW_FUNCREF, [0x6F] = SW_EXTERNREF,
+};
+
+static bool fail(struct tr *t, const char *why)
+{
+    if (!t->invalid && !t->r.error) {
+        t->invalid = why;
+        t->invalid_at = rd_offset(&t->r);
+    }
+    return false;
+}
+
+static bool ok(struct tr *t)
+{
+    return !t->invalid && !t->r.error && !t->nomem;
+}
+
+static bool emit(struct tr *t, uint32_t w)
+{
+    if (t->ncode == t->capcode) {
+        size_t cap = t->capcode ? t->capcode * 2 : 64;
+        uint32_t *c = realloc(t->code, cap * sizeof *c);
+        if (!c) {
+            t->nomem = true;
+            return fail(t, "out of memory");
+        }
+        t->code = c;
+        t->capcode = cap;
+    }
+    t->code[t->ncode++] = w;
+    return true;
+}
+
+static bool emit64(struct tr *t, uint64_t v)
+{
+    return emit(t, (uint32_t)v) && emit(t, (uint32_t)(v >> 32));
+}
+
+static bool push(struct tr *t, uint8_t type)
+{
+    if (t->nvals == t->capvals) {
+        uint32_t cap = t->capvals ? t->capvals * 2 : 64;
+        uint8_t *v = realloc(t->vals, cap);
+        if (!v) {
+            t->nomem = true;
+            return fail(t, "out of memory");
+        }
+        t->vals = v;
+        t->capvals = cap;
+    }
+    t->vals[t->nvals++] = type;
+    if (t->nvals > t->max_vals) t->max_vals = t->nvals;
+    return true;
+}
+
+/* Pops one value; `want` 0 accepts any type. *got receives the type. */
+static bool pop_any(struct tr *t, uint8_t *got)
+{
+    struct ctl *c = &t->ctls[t->nctls - 1];
+    if (t->nvals == c->height) {
+        if (c->unreachable) {
+            *got = UNKNOWN;
+            return true;
+        }
+        return fail(t, "type mismatch");
+    }
+    *got = t->vals[--t->nvals];
+    return true;
+}
+
+static bool pop(struct tr *t, uint8_t want)
+{
+    uint8_t got;
+    if (!pop_any(t, &got)) return false;
+    if (got != want && got != UNKNOWN && want != UNKNOWN) return fail(t, "type mismatch");
+    return true;
+}
+
+static bool pop_n(struct tr *t, uint32_t n, const sw_valtype *types)
+{
+    for (uint32_t i = n; i-- > 0;)
+        if (!pop(t, (uint8_t)types[i])) return false;
+    return true;
+}
+
+static bool push_n(struct tr *t, uint32_t n, const sw_valtype *types)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (!push(t, (uint8_t)types[i])) return false;
+    return true;
+}
+
+static bool is_num(uint8_t ty)
+{
+    return ty == SW_I32 || ty == SW_I64 || ty == SW_F32 || ty == SW_F64;
+}
+
+static bool is_ref(uint8_t ty)
+{
+    return ty == SW_FUNCREF || ty == SW_EXTERNREF;
+}
+
+static bool push_ctl(struct tr *t, enum ctl_kind kind, uint32_t np, const sw_valtype *p,
+                     uint32_t nr, const sw_valtype *r)
+{
+    if (t->nctls == t->capctls) {
+        uint32_t cap = t->capctls ? t->capctls * 2 : 16;
+        struct ctl *c = realloc(t->ctls, cap * sizeof *c);
+        if (!c) {
+            t->nomem = true;
+            return fail(t, "out of memory");
+        }
+        t->ctls = c;
+        t->capctls = cap;
+    }
+    struct ctl *c = &t->ctls[t->nctls++];
+    memset(c, 0, sizeof *c);
+    c->kind = kind;
+    c->nparams = np;
+    c->params = p;
+    c->nresults = nr;
+    c->results = r;
+    c->height = t->nvals;
+    return true;
+}
+
+static void set_unreachable(struct tr *t)
+{
+    struct ctl *c = &t->ctls[t->nctls - 1];
+    t->nvals = c->height;
+    c->unreachable = true;
+}
+
+static void patch_chain(struct tr *t, uint32_t chain, uint32_t target)
+{
+    while (chain) {
+        uint32_t next = t->code[chain - 1];
+        t->code[chain - 1] = target;
+        chain = next;
+    }
+}
+
+/* Label types of the control frame `depth` levels up. */
+static void label_types(struct ctl *c, uint32_t *n, const sw_valtype **types)
+{
+    if (c->kind == CTL_LOOP) {
+        *n = c->nparams;
+        *types = c->params;
+    } else {
+        *n = c->nresults;
+        *types = c->results;
+    }
+}
+
+/* Emits target, height and arity words for a branch to `c`. */
+static bool emit_branch_target(struct tr *t, struct ctl *c)
+{
+    uint32_t n;
+    const sw_valtype *types;
+    label_types(c, &n, &types);
+    if (c->kind == CTL_LOOP) {
+        if (!emit(t, c->loop_pc)) return false;
+    } else {
+        if (!emit(t, c->patch)) return false;
+        c->patch = (uint32_t)t->ncode; /* position + 1 of the word just written */
+    }
+    return emit(t, t->nlocals + c->height) && emit(t, n);
+}
+
+static bool read_blocktype(struct tr *t, uint32_t *np, const sw_valtype **p, uint32_t *nr,
+                           const sw_valtype **r)
+{
+    if (t->r.p >= t->r.end) return rd_fail(&t->r, "unexpected end");
+    uint8_t b = *t->r.p;
+    *np = 0;
+    *p = NULL;
+    if (b == 0x40) {
+        t->r.p++;
+        *nr = 0;
+        *r = NULL;
+        return true;
+    }
+    if (one_type[b]) {
+        t->r.p++;
+        *nr = 1;
+        *r = &one_type[b];
+        return true;
+    }
+    if (b == 0x7B) return fail(t, "SIMD not supported");
+    int64_t idx;
+    if (!rd_sleb(&t->r, 33, &idx)) return false;
+    if (idx < 0) return rd_fail(&t->r, "malformed value type");
+    if ((uint64_t)idx >= t->m->ntypes) return fail(t, "unknown type");
+    const struct ftype *ft = &t->m->types[idx];
+    *np = ft->nparams;
+    *p = ft->types;
+    *nr = ft->nresults;
+    *r = ft->types + ft->nparams;
+    return true;
+}
+
+static bool read_memarg(struct tr *t, uint32_t natural_log2, uint32_t *offset)
+{
+    uint32_t align;
+    if (!rd_u32(&t->r, &align) || !rd_u32(&t->r, offset)) return false;
+    if (t->m->nmemories == 0) return fail(t, "unknown memory");
+    if (align > natural_log2) return fail(t, "alignment must not be larger than natural");
+    return true;
+}
+
+static bool zero_byte(struct tr *t)
+{
+    uint8_t b;
+    if (!rd_u8(&t->r, &b)) return false;
+    if (b != 0) return rd_fail(&t->r, "zero byte expected");
+    return true;
+}
+
+/* Signature of simple numeric opcodes: operands a, b (0 = none) and result. */
+static bool numeric_sig(uint8_t op, uint8_t *a, uint8_t *b, uint8_t *res)
+{
+    const uint8_t I = SW_I32, L = SW_I64, F = SW_F32, D = SW_F64;
+    *a = *b = 0;
+    if (op == 0x45) {
+        *a = I;
+        *res = I;
+    } else if (op <= 0x4F) {
+        *a = I;
+        *b = I;
+        *res = I;
+    } else if (op == 0x50) {
+        *a = L;
+        *res = I;
+    } else if (op <= 0x5A) {
+        *a = L;
+        *b = L;
+        *res = I;
+    } else if (op <= 0x60) {
+        *a = F;
+        *b = F;
+        *res = I;
+    } else if (op <= 0x66) {
+        *a = D;
+        *b = D;
+        *res = I;
+    } else if (op <= 0x69) {
+        *a = I;
+        *res = I;
+    } else if (op <= 0x78) {
+        *a = I;
+        *b = I;
+        *res = I;
+    } else if (op <= 0x7B) {
+        *a = L;
+        *res = L;
+    } else if (op <= 0x8A) {
+        *a = L;
+        *b = L;
+        *res = L;
+    } else if (op <= 0x91) {
+        *a = F;
+        *res = F;
+    } else if (op <= 0x98) {
+        *a = F;
+        *b = F;
+        *res = F;
+    } else if (op <= 0x9F) {
+        *a = D;
+        *res = D;
+    } else if (op <= 0xA6) {
+        *a = D;
+        *b = D;
+        *res = D;
+    } else {
+        static const uint8_t conv[][2] = {
+            /* 0xA7 */ {L, I}, {F, I}, {F, I}, {D, I}, {D, I}, {I, L}, {I, L}, {F, L},
+            /* 0xAF */ {F, L}, {D, L}, {D, L}, {I, F}, {I, F}, {L, F}, {L, F}, {D, F},
+            /* 0xB7 */ {I, D}, {I, D}, {L, D}, {L, D}, {F, D}, {F, I}, {D, L}, {I, F},
+            /* 0xBF */ {L, D}, {I, I}, {I, I}, {L, L}, {L, L}, {L, L}};
+        if (op > 0xC4) return false;
+        *a = conv[op - 0xA7][0];
+        *res = conv[op - 0xA7][1];
+    }
+    return true;
+}
+
+static bool check_table(struct tr *t, uint32_t idx)
+{
+    if (idx >= t->m->ntables) return fail(t, "unknown table");
+    return true;
+}
+
+/* The 0xFC group. */
+static bool op_fc(struct tr *t)
+{
+    sw_module *m = t->m;
+    uint32_t sub;
+    if (!rd_u32(&t->r, &sub)) return false;
+    if (sub <= 7) {
+        static const uint8_t from[] = {SW_F32, SW_F32, SW_F64, SW_F64,
+                                       SW_F32, SW_F32, SW_F64, SW_F64};
+        return pop(t, from[sub]) && push(t, sub < 4 ? SW_I32 : SW_I64) && emit(t, OP_FC_BASE + sub);
+    }
+    uint32_t a = 0, b = 0;
+    switch (sub) {
+    case 8: /* memory.init */
+        if (!rd_u32(&t->r, &a) || !zero_byte(t)) return false;
+        if (m->nmemories == 0) return fail(t, "unknown memory");
+        if (!m->has_datacount) return fail(t, "data count section required");
+        if (a >= m->datacount) return fail(t, "unknown data segment");
+        return pop(t, SW_I32) && pop(t, SW_I32) && pop(t, SW_I32) && emit(t, OP_FC_BASE + 8) &&
+               emit(t, a);
+    case 9: /* data.drop */
+        if (!rd_u32(&t->r, &a)) return false;
+        if (!m->has_datacount) return fail(t, "data count section required");
+        if (a >= m->datacount) return fail(t, "unknown data segment");
+        return emit(t, OP_FC_BASE + 9) && emit(t, a);
+    case 10: /* memory.copy */
+        if (!zero_byte(t) || !zero_byte(t)) return false;
+        if (m->nmemories == 0) return fail(t, "unknown memory");
+        return pop(t, SW_I32) && pop(t, SW_I32) && pop(t, SW_I32) && emit(t, OP_FC_BASE + 10);
+    case 11: /* memory.fill */
+        if (!zero_byte(t)) return false;
+        if (m->nmemories == 0) return fail(t, "unknown memory");
+        return pop(t, SW_I32) && pop(t, SW_I32) && pop(t, SW_I32) && emit(t, OP_FC_BASE + 11);
+    case 12: /* table.init elem table */
+        if (!rd_u32(&t->r, &a) || !rd_u32(&t->r, &b)) return false;
+        if (!check_table(t, b)) return false;
+        if (a >= m->nelems) return fail(t, "unknown elem segment");
+        if (m->elems[a].type != m->tables[b].type) return fail(t, "type mismatch");
+        return pop(t, SW_I32) && pop(t, SW_I32) && pop(t, SW_I32) && emit(t, OP_FC_BASE + 12) &&
+               emit(t, a) && emit(t, b);
+    case 13: /* elem.drop */
+        if (!rd_u32(&t->r, &a)) return false;
+        if (a >= m->nelems) return fail(t, "unknown elem segment");
+        return emit(t, OP_FC_BASE + 13) && emit(t, a);
+    case 14: /* table.copy dst src */
+        if (!rd_u32(&t->r, &a) || !rd_u32(&t->r, &b)) return false;
+        if (!check_table(t, a) || !check_table(t, b)) return false;
+        if (m->tables[a].type != m->tables[b].type) return fail(t, "type mismatch");
+        return pop(t, SW_I32) && pop(t, SW_I32) && pop(t, SW_I32) && emit(t, OP_FC_BASE + 14) &&
+               emit(t, a) && emit(t, b);
+    case 15: /* table.grow */
+        if (!rd_u32(&t->r, &a) || !check_table(t, a)) return false;
+        return pop(t, SW_I32) && pop(t, (uint8_t)m->tables[a].type) && push(t, SW_I32) &&
+               emit(t, OP_FC_BASE + 15) && emit(t, a);
+    case 16: /* table.size */
+        if (!rd_u32(&t->r, &a) || !check_table(t, a)) return false;
+        return push(t, SW_I32) && emit(t, OP_FC_BASE + 16) && emit(t, a);
+    case 17: /* table.fill */
+        if (!rd_u32(&t->r, &a) || !check_table(t, a)) return false;
+        return pop(t, SW_I32) && pop(t, (uint8_t)m->tables[a].type) && pop(t, SW_I32) &&
+               emit(t, OP_FC_BASE + 17) && emit(t, a);
+    default: return rd_fail(&t->r, "illegal opcode");
+    }
+}
+
+/* One instruction. Returns false on error; *done when the function's final
+ * `end` was read. */
+static bool instr(struct tr *t, bool *done)
+{
+    sw_module *m = t->m;
+    uint8_t op;
+    if (!rd_u8(&t->r, &op)) return false;
+    switch (op) {
+    case 0x00: /* unreachable */ set_unreachable(t); return emit(t, 0x00);
+    case 0x01: /* nop */ return true;
+    case 0x02:   /* block */
+    case 0x03: { /* loop */
+        uint32_t np, nr;
+        const sw_valtype *p, *r;
+        if (!read_blocktype(t, &np, &p, &nr, &r) || !pop_n(t, np, p)) return false;
+        if (!push_ctl(t, op == 0x02 ? CTL_BLOCK : CTL_LOOP, np, p, nr, r)) return false;
+        if (op == 0x03) {
+            t->ctls[t->nctls - 1].loop_pc = (uint32_t)t->ncode;
+            if (!emit(t, 0x03)) return false;
+        }
+        return push_n(t, np, p);
+    }
+    case 0x04: { /* if */
+        uint32_t np, nr;
+        const sw_valtype *p, *r;
+        if (!read_blocktype(t, &np, &p, &nr, &r) || !pop(t, SW_I32) || !pop_n(t, np, p))
+            return false;
+        if (!push_ctl(t, CTL_IF, np, p, nr, r) || !emit(t, OP_BR_UNLESS) || !emit(t, 0))
+            return false;
+        t->ctls[t->nctls - 1].else_patch = (uint32_t)t->ncode;
+        return push_n(t, np, p);
+    }
+    case 0x05: { /* else */
+        struct ctl *c = &t->ctls[t->nctls - 1];
+        if (c->kind != CTL_IF) return rd_fail(&t->r, "else without if");
+        if (!pop_n(t, c->nresults, c->results)) return false;
+        if (t->nvals != c->height) return fail(t, "type mismatch");
+        if (!emit(t, OP_JMP) || !emit(t, c->patch)) return false;
+        c->patch = (uint32_t)t->ncode;
+        patch_chain(t, c->else_patch, (uint32_t)t->ncode);
+        c->else_patch = 0;
+        c->kind = CTL_ELSE;
+        c->unreachable = false;
+        return push_n(t, c->nparams, c->params);
+    }
+    case 0x0B: { /* end */
+        struct ctl *c = &t->ctls[t->nctls - 1];
+        if (!pop_n(t, c->nresults, c->results)) return false;
+        if (t->nvals != c->height) return fail(t, "type mismatch");
+        if (c->kind == CTL_IF) {
+            /* no else: the params pass through as results */
+            if (c->nparams != c->nresults ||
+                (c->nparams && memcmp(c->params, c->results, c->nparams * sizeof(sw_valtype))))
+                return fail(t, "type mismatch");
+            patch_chain(t, c->else_patch, (uint32_t)t->ncode);
+        }
+        patch_chain(t, c->patch, (uint32_t)t->ncode);
+        uint32_t nr = c->nresults;
+        const sw_valtype *r = c->results;
+        t->nctls--;
+        if (t->nctls == 0) {
+            *done = true;
+            return emit(t, 0x0F) && emit(t, nr);
+        }
+        return push_n(t, nr, r);
+    }
+    case 0x0C:   /* br */
+    case 0x0D: { /* br_if */
+        uint32_t depth;
+        if (!rd_u32(&t->r, &depth)) return false;
+        if (depth >= t->nctls) return fail(t, "unknown label");
+        if (op == 0x0D && !pop(t, SW_I32)) return false;
+        struct ctl *c = &t->ctls[t->nctls - 1 - depth];
+        uint32_t n;
+        const sw_valtype *types;
+        label_types(c, &n, &types);
+        if (!pop_n(t, n, types)) return false;
+        if (!emit(t, op) || !emit_branch_target(t, c)) return false;
+        if (op == 0x0C) {
+            set_unreachable(t);
+            return true;
+        }
+        return push_n(t, n, types);
+    }
+    case 0x0E: { /* br_table */
+        uint32_t n;
+        if (!rd_u32(&t->r, &n)) return false;
+        if (n > rd_left(&t->r)) return rd_fail(&t->r, "unexpected end");
+        uint32_t *labels = malloc(((size_t)n + 1) * sizeof *labels);
+        if (!labels) {
+            t->nomem = true;
+            return fail(t, "out of memory");
+        }
+        for (uint32_t i = 0; i <= n; i++) {
+            if (!rd_u32(&t->r, &labels[i])) {
+                free(labels);
+                return false;
+            }
+            if (labels[i] >= t->nctls) {
+                free(labels);
+                return fail(t, "unknown label");
+            }
+        }
+        bool good = pop(t, SW_I32);
+        uint32_t arity;
+        const sw_valtype *dtypes;
+        label_types(&t->ctls[t->nctls - 1 - labels[n]], &arity, &dtypes);
+        struct ctl *cur = &t->ctls[t->nctls - 1];
+        for (uint32_t i = 0; good && i <= n; i++) {
+            uint32_t la;
+            const sw_valtype *lt;
+            label_types(&t->ctls[t->nctls - 1 - labels[i]], &la, &lt);
+            if (la != arity) {
+                good = fail(t, "type mismatch");
+                break;
+            }
+            /* each label's types must match the stack top (polymorphic-aware) */
+            for (uint32_t k = 0; k < la; k++) {
+                uint32_t depth_k = la - 1 - k;
+                if (t->nvals - cur->height <= depth_k) {
+                    if (!cur->unreachable) good = fail(t, "type mismatch");
+                    break;
+                }
+                uint8_t have = t->vals[t->nvals - 1 - depth_k];
+                if (have != UNKNOWN && have != (uint8_t)lt[k]) {
+                    good = fail(t, "type mismatch");
+                    break;
+                }
+            }
+        }
+        good = good && pop_n(t, arity, dtypes) && emit(t, 0x0E) && emit(t, n);
+        for (uint32_t i = 0; good && i <= n; i++)
+            good = emit_branch_target(t, &t->ctls[t->nctls - 1 - labels[i]]);
+        free(labels);
+        if (good) set_unreachable(t);
+        return good;
+    }
+    case 0x0F: { /* return */
+        struct ctl *f = &t->ctls[0];
+        if (!pop_n(t, f->nresults, f->results)) return false;
+        set_unreachable(t);
+        return emit(t, 0x0F) && emit(t, f->nresults);
+    }
+    case 0x10: { /* call */
+        uint32_t idx;
+        if (!rd_u32(&t->r, &idx)) return false;
+        if (idx >= m->nfuncs) return fail(t, "unknown function");
+        const struct ftype *ft = &m->types[m->func_types[idx]];
+        return pop_n(t, ft->nparams, ft->types) &&
+               push_n(t, ft->nresults, ft->types + ft->nparams) && emit(t, 0x10) && emit(t, idx);
+    }
+    case 0x11: { /* call_indirect */
+        uint32_t typeidx, table;
+        if (!rd_u32(&t->r, &typeidx) || !rd_u32(&t->r, &table)) return false;
+        if (!check_table(t, table)) return false;
+        if (typeidx >= m->ntypes) return fail(t, "unknown type");
+        if (m->tables[table].type != SW_FUNCREF) return fail(t, "type mismatch");
+        const struct ftype *ft = &m->types[typeidx];
+        return pop(t, SW_I32) && pop_n(t, ft->nparams, ft->types) &&
+               push_n(t, ft->nresults, ft->types + ft->nparams) && emit(t, 0x11) &&
+               emit(t, typeidx) && emit(t, table);
+    }
+    case 0x1A: { /* drop */ uint8_t ty; return pop_any(t, &ty) && emit(t, 0x1A);
+    }
+    case 0x1B:   /* select */
+    case 0x1C: { /* select t */
+        uint8_t want = UNKNOWN;
+        if (op == 0x1C) {
+            uint32_t n;
+            if (!rd_u32(&t->r, &n)) return false;
+            if (n != 1) return fail(t, "invalid result arity");
+            uint8_t b;
+            if (!rd_u8(&t->r, &b)) return false;
+            if (!one_type[b]) {
+                if (b == 0x7B) return fail(t, "SIMD not supported");
+                return rd_fail(&t->r, "malformed value type");
+            }
+            want = b;
+        }
+        uint8_t a, b;
+        if (!pop(t, SW_I32) || !pop_any(t, &b) || !pop_any(t, &a)) return false;
+        if (op == 0x1C) {
+            if ((a != UNKNOWN && a != want) || (b != UNKNOWN && b != want))
+                return fail(t, "type mismatch");
+            return push(t, want) && emit(t, 0x1B);
+        }
+        if ((a != UNKNOWN && !is_num(a)) || (b != UNKNOWN && !is_num(b)))
+            return fail(t, "type mismatch");
+        if (a != UNKNOWN && b != UNKNOWN && a != b) return fail(t, "type mismatch");
+        return push(t, a != UNKNOWN ? a : b) && emit(t, 0x1B);
+    }
+    case 0x20:
+    case 0x21:
+    case 0x22: {
+        uint32_t idx;
+        if (!rd_u32(&t->r, &idx)) return false;
+        if (idx >= t->nlocals) return fail(t, "unknown local");
+        uint8_t ty = (uint8_t)t->locals[idx];
+        if (op == 0x20) return push(t, ty) && emit(t, op) && emit(t, idx);
+        if (!pop(t, ty)) return false;
+        if (op == 0x22 && !push(t, ty)) return false;
+        return emit(t, op) && emit(t, idx);
+    }
+    case 0x23:
+    case 0x24: {
+        uint32_t idx;
+        if (!rd_u32(&t->r, &idx)) return false;
+        if (idx >= m->nglobals) return fail(t, "unknown global");
+        uint8_t ty = (uint8_t)m->globals[idx].type;
+        if (op == 0x23) return push(t, ty) && emit(t, op) && emit(t, idx);
+        if (!m->globals[idx].mut) return fail(t, "global is immutable");
+        return pop(t, ty) && emit(t, op) && emit(t, idx);
+    }
+    case 0x25:
+    case 0x26: {
+        uint32_t idx;
+        if (!rd_u32(&t->r, &idx) || !check_table(t, idx)) return false;
+        uint8_t ty = (uint8_t)m->tables[idx].type;
+        if (op == 0x25) return pop(t, SW_I32) && push(t, ty) && emit(t, op) && emit(t, idx);
+        return pop(t, ty) && pop(t, SW_I32) && emit(t, op) && emit(t, idx);
+    }
+    case 0x3F:
+    case 0x40:
+        if (!zero_byte(t)) return false;
+        if (m->nmemories == 0) return fail(t, "unknown memory");
+        if (op == 0x40 && !pop(t, SW_I32)) return false;
+        return push(t, SW_I32) && emit(t, op);
+    case 0x41: {
+        int64_t v;
+        if (!rd_sleb(&t->r, 32, &v)) return false;
+        return push(t, SW_I32) && emit(t, op) && emit(t, (uint32_t)(int32_t)v);
+    }
+    case 0x42: {
+        int64_t v;
+        if (!rd_sleb(&t->r, 64, &v)) return false;
+        return push(t, SW_I64) && emit(t, op) && emit64(t, (uint64_t)v);
+    }
+    case 0x43: {
+        const uint8_t *b;
+        uint32_t v;
+        if (!rd_bytes(&t->r, 4, &b)) return false;
+        memcpy(&v, b, 4);
+        return push(t, SW_F32) && emit(t, op) && emit(t, v);
+    }
+    case 0x44: {
+        const uint8_t *b;
+        uint64_t v;
+        if (!rd_bytes(&t->r, 8, &b)) return false;
+        memcpy(&v, b, 8);
+        return push(t, SW_F64) && emit(t, op) && emit64(t, v);
+    }
+    case 0xD0: { /* ref.null */
+        uint8_t b;
+        if (!rd_u8(&t->r, &b)) return false;
+        if (b != SW_FUNCREF && b != SW_EXTERNREF) return rd_fail(&t->r, "malformed reference type");
+        return push(t, b) && emit(t, 0xD0);
+    }
+    case 0xD1: { /* ref.is_null */
+        uint8_t ty;
+        if (!pop_any(t, &ty)) return false;
+        if (ty != UNKNOWN && !is_ref(ty)) return fail(t, "type mismatch");
+        return push(t, SW_I32) && emit(t, 0xD1);
+    }
+    case 0xD2: { /* ref.func */
+        uint32_t idx;
+        if (!rd_u32(&t->r, &idx)) return false;
+        if (idx >= m->nfuncs) return fail(t, "unknown function");
+        if (!(m->declared_funcs[idx / 8] & (1u << (idx % 8))))
+            return fail(t, "undeclared function reference");
+        return push(t, SW_FUNCREF) && emit(t, 0xD2) && emit(t, idx);
+    }
+    case 0xFC: return op_fc(t);
+    case 0xFD: return fail(t, "SIMD not supported");
+    default: break;
+    }
+    if (op >= 0x28 && op <= 0x3E) {
+        /* loads 0x28-0x35, stores 0x36-0x3E: natural alignment and types */
+        static const uint8_t align[] = {2, 3, 2, 3, 0, 0, 1, 1, 0, 0, 1, 1,
+                                        2, 2, 2, 3, 2, 3, 0, 1, 0, 1, 2};
+        static const uint8_t vtype[] = {SW_I32, SW_I64, SW_F32, SW_F64, SW_I32, SW_I32,
+                                        SW_I32, SW_I32, SW_I64, SW_I64, SW_I64, SW_I64,
+                                        SW_I64, SW_I64, SW_I32, SW_I64, SW_F32, SW_F64,
+                                        SW_I32, SW_I32, SW_I64, SW_I64, SW_I64};
+        uint32_t offset;
+        if (!read_memarg(t, align[op - 0x28], &offset)) return false;
+        uint8_t ty = vtype[op - 0x28];
+        if (op <= 0x35) {
+            if (!pop(t, SW_I32) || !push(t, ty)) return false;
+        } else if (!pop(t, ty) || !pop(t, SW_I32)) {
+            return false;
+        }
+        return emit(t, op) && emit(t, offset);
+    }
+    if (op >= 0x45 && op <= 0xC4) {
+        uint8_t a, b, res;
+        numeric_sig(op, &a, &b, &res);
+        if (b && !pop(t, b)) return false;
+        return pop(t, a) && push(t, res) && emit(t, op);
+    }
+    t->r.p--;
+    return rd_fail(&t->r, "illegal opcode");
+}
+
+bool sw__ftype_equal(const struct ftype *a, const struct ftype *b)
+{
+    return a == b ||
+           (a->nparams == b->nparams && a->nresults == b->nresults &&
+            !memcmp(a->types, b->types, ((size_t)a->nparams + a->nresults) * sizeof(sw_valtype)));
+}
+
+sw_status sw__translate(sw_module *m, uint32_t defidx, const uint8_t *body, size_t len,
+                        size_t body_offset, sw_error *err)
+{
+    struct tr t = {.m = m};
+    t.r.base = m->bytes;
+    t.r.p = body;
+    t.r.end = body + len;
+    const struct ftype *ft = &m->types[m->funcs[defidx].typeidx];
+
+    /* locals: count first (bounded), then fill */
+    uint32_t ngroups;
+    uint64_t total = ft->nparams;
+    const uint8_t *groups_at;
+    if (rd_u32(&t.r, &ngroups)) {
+        groups_at = t.r.p;
+        for (uint32_t i = 0; i < ngroups && !t.r.error; i++) {
+            uint32_t n;
+            uint8_t ty;
+            if (!rd_u32(&t.r, &n) || !rd_u8(&t.r, &ty)) break;
+            total += n;
+            if (total > MAX_LOCALS) {
+                rd_fail(&t.r, "too many locals");
+                break;
+            }
+        }
+        if (!t.r.error) {
+            t.locals = malloc((size_t)(total + 1) * sizeof *t.locals);
+            if (!t.locals) {
+                t.nomem = true;
+                fail(&t, "out of memory");
+            } else {
+                memcpy(t.locals, ft->types, ft->nparams * sizeof *t.locals);
+                t.nlocals = ft->nparams;
+                t.r.p = groups_at;
+                for (uint32_t i = 0; i < ngroups && ok(&t); i++) {
+                    uint32_t n;
+                    uint8_t ty;
+                    rd_u32(&t.r, &n);
+                    rd_u8(&t.r, &ty);
+                    if (!one_type[ty]) {
+                        t.r.p--;
+                        if (ty == 0x7B)
+                            fail(&t, "SIMD not supported");
+                        else
+                            rd_fail(&t.r, "malformed value type");
+                        break;
+                    }
+                    for (uint32_t k = 0; k < n; k++)
+                        t.locals[t.nlocals++] = (sw_valtype)ty;
+                }
+            }
+        }
+    }
+    if (ok(&t)) push_ctl(&t, CTL_BLOCK, 0, NULL, ft->nresults, ft->types + ft->nparams);
+    bool done = false;
+    while (ok(&t) && !done) {
+        if (t.r.p >= t.r.end) {
+            rd_fail(&t.r, "unexpected end of section or function");
+            break;
+        }
+        instr(&t, &done);
+    }
+    if (ok(&t) && t.r.p != t.r.end) rd_fail(&t.r, "section size mismatch");
+    sw_status st = SW_OK;
+    if (t.nomem) {
+        st = SW_ERR_NOMEM;
+        sw__set_error(err, st, "code", body_offset, "out of memory");
+    } else if (t.r.error) {
+        st = SW_ERR_MALFORMED;
+        sw__set_error(err, st, "code", t.r.error_at, t.r.error);
+    } else if (t.invalid) {
+        st = SW_ERR_INVALID;
+        sw__set_error(err, st, "code", t.invalid_at, t.invalid);
+    }
+    free(t.locals);
+    free(t.vals);
+    free(t.ctls);
+    if (st != SW_OK) {
+        free(t.code);
+        return st;
+    }
+    struct fcode *fc = &m->funcs[defidx].code;
+    fc->ops = t.code;
+    fc->nops = t.ncode;
+    fc->nparams = ft->nparams;
+    fc->nlocals = t.nlocals;
+    fc->max_height = t.nlocals + t.max_vals + 1;
+    return SW_OK;
+}
