@@ -206,8 +206,8 @@ typedef struct sw_call sw_call;
  * Return SW_OK, or the result of sw_call_trap / sw_call_exit. */
 typedef sw_status (*sw_host_fn)(sw_call *call, void *user, const sw_value *args, sw_value *results);
 
-/* The instance whose code made the call (NULL when the embedder called the
- * host function directly through sw_func_call). */
+/* The instance whose code made the call (the instance passed to sw_func_call
+ * when the embedder called the host function directly). */
 sw_instance *sw_call_instance(sw_call *call);
 
 /* Memory 0 of the calling instance: base and size in bytes. Both change when
@@ -298,6 +298,11 @@ const sw_module *sw_instance_module(const sw_instance *instance);
 
 /* Finds an exported function; *out lives as long as the instance. */
 sw_status sw_instance_find_func(sw_instance *instance, const char *name, sw_func **out);
+
+/* Like sw_instance_find_func for a name of `len` bytes that may contain NUL
+ * bytes (wasm names may). */
+sw_status sw_instance_find_func_n(sw_instance *instance, const char *name, size_t len,
+                                  sw_func **out);
 
 /* The type of a function; the arrays live as long as the function. */
 void sw_func_type(const sw_func *func, sw_functype *out);

@@ -516,7 +516,7 @@ static bool sec_element(struct dec *d)
         if (e->mode == SEG_ACTIVE) {
             if ((flags & 2) && !rd_u32(&d->r, &e->table)) return false;
             if (e->table >= m->ntables) return invalid(d, "unknown table");
-            if (!rd_cexpr(d, SW_I32, m->nglobals, &e->offset)) return false;
+            if (!rd_cexpr(d, SW_I32, m->nglobal_imports, &e->offset)) return false;
         }
         bool exprs = flags & 4;
         if (flags & 3) {
@@ -535,7 +535,7 @@ static bool sec_element(struct dec *d)
         e->count = cnt;
         for (uint32_t k = 0; k < cnt; k++) {
             if (exprs) {
-                if (!rd_cexpr(d, e->type, m->nglobals, &e->items[k])) return false;
+                if (!rd_cexpr(d, e->type, m->nglobal_imports, &e->items[k])) return false;
             } else {
                 uint32_t idx;
                 if (!rd_u32(&d->r, &idx)) return false;
@@ -598,7 +598,7 @@ static bool sec_data(struct dec *d)
         if (flags == 2 && !rd_u32(&d->r, &s->memory)) return false;
         if (s->mode == SEG_ACTIVE) {
             if (s->memory >= m->nmemories) return invalid(d, "unknown memory");
-            if (!rd_cexpr(d, SW_I32, m->nglobals, &s->offset)) return false;
+            if (!rd_cexpr(d, SW_I32, m->nglobal_imports, &s->offset)) return false;
         }
         if (!rd_u32(&d->r, &s->len)) return false;
         if (s->len > rd_left(&d->r)) return rd_fail(&d->r, "unexpected end of section or function");

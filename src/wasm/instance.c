@@ -296,6 +296,24 @@ static const struct mod_export *find_export(const sw_instance *inst, const char 
     return NULL;
 }
 
+static const struct mod_export *find_export(const sw_instance *inst, const char *name,
+                                            sw_extern_kind kind)
+{
+    return find_export_n(inst, name, strlen(name), kind);
+}
+
+sw_status sw_instance_find_func_n(sw_instance *instance, const char *name, size_t len,
+                                  sw_func **out)
+{
+    if (!instance || (!name && len) || !out)
+        return SW_ERR_ARG;
+    const struct mod_export *e = find_export_n(instance, name ? name : "", len, SW_EXTERN_FUNC);
+    if (!e)
+        return SW_ERR_NOT_FOUND;
+    *out = instance->funcs[e->index];
+    return SW_OK;
+}
+
 sw_status sw_instance_find_func(sw_instance *instance, const char *name, sw_func **out)
 {
     if (!instance || !name || !out) return SW_ERR_ARG;
