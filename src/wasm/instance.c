@@ -287,12 +287,14 @@ sw_status sw_instance_new(const sw_module *module, sw_linker *linker, const sw_l
     return SW_OK;
 }
 
-static const struct mod_export *find_export(const sw_instance *inst, const char *name,
-                                            sw_extern_kind kind)
+static const struct mod_export *find_export_n(const sw_instance *inst, const char *name, size_t len,
+                                              sw_extern_kind kind)
 {
     const sw_module *m = inst->module;
     for (uint32_t i = 0; i < m->nexports; i++)
-        if (m->exports[i].kind == kind && !strcmp(m->exports[i].name, name)) return &m->exports[i];
+        if (m->exports[i].kind == kind && m->exports[i].name_len == len &&
+            !memcmp(m->exports[i].name, name, len))
+            return &m->exports[i];
     return NULL;
 }
 
@@ -305,11 +307,9 @@ static const struct mod_export *find_export(const sw_instance *inst, const char 
 sw_status sw_instance_find_func_n(sw_instance *instance, const char *name, size_t len,
                                   sw_func **out)
 {
-    if (!instance || (!name && len) || !out)
-        return SW_ERR_ARG;
+    if (!instance || (!name && len) || !out) return SW_ERR_ARG;
     const struct mod_export *e = find_export_n(instance, name ? name : "", len, SW_EXTERN_FUNC);
-    if (!e)
-        return SW_ERR_NOT_FOUND;
+    if (!e) return SW_ERR_NOT_FOUND;
     *out = instance->funcs[e->index];
     return SW_OK;
 }
