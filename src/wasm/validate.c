@@ -39,6 +39,7 @@ struct tr {
     uint32_t *code;
     size_t ncode, capcode;
     uint32_t max_vals;
+    size_t op_at;        /* offset of the instruction being validated */
     const char *invalid; /* validation error; r.error holds malformed ones */
     size_t invalid_at;
     bool nomem;
@@ -53,7 +54,7 @@ static bool fail(struct tr *t, const char *why)
 {
     if (!t->invalid && !t->r.error) {
         t->invalid = why;
-        t->invalid_at = rd_offset(&t->r);
+        t->invalid_at = t->op_at;
     }
     return false;
 }
@@ -409,6 +410,7 @@ static bool instr(struct tr *t, bool *done)
 {
     sw_module *m = t->m;
     uint8_t op;
+    t->op_at = rd_offset(&t->r);
     if (!rd_u8(&t->r, &op)) return false;
     switch (op) {
     case 0x00: /* unreachable */ set_unreachable(t); return emit(t, 0x00);
@@ -716,7 +718,7 @@ bool sw__ftype_equal(const struct ftype *a, const struct ftype *b)
 sw_status sw__translate(sw_module *m, uint32_t defidx, const uint8_t *body, size_t len,
                         size_t body_offset, sw_error *err)
 {
-    struct tr t = {.m = m};
+    struct tr t = {.m = m, .op_at = body_offset};
     t.r.base = m->bytes;
     t.r.p = body;
     t.r.end = body + len;
