@@ -1,0 +1,284 @@
+/* `stratus exec`: runs a WASI module here and now, the way a runtime would
+ * but without a manager, with the host directories, environment and limits
+ * given on the command line. Its exit status is the module's. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "stratus/wasi.h"
+#include "stratus/wasm.h"
+
+/* Exit statuses of our own (documented in --help). */
+#define EXEC_USAGE 2
+#define EXEC_LOAD_FAILED 125
+#define EXEC_TRAPPED 134
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: stratus exec [OPTIONS] FILE.wasm [ARGS...]\n"
+            "\n"
+            "Runs a WebAssembly module's _start with WASI preview1.\n"
+            "\n"
+            "options:\n"
+            "  --dir HOST[:GUEST]  make host directory HOST visible as GUEST (default: HOST);\n"
+            "                      nothing outside it can be reached (repeatable)\n"
+            "  --env NAME=VALUE    set an environment variable for the module (repeatable)\n"
+            "  --max-memory MIB    cap the module's linear memory at MIB mebibytes\n"
+            "  --fuel N            stop the module with a trap after N units of fuel\n"
+            "                      (one per call and loop iteration)\n"
+            "  --count-opcodes     print the executed-opcode histogram to stderr at exit\n"
+            "  --walk-paths        resolve paths without openat2 (the portable resolver)\n"
+            "  --help              show this text\n"
+            "\n"
+            "exit status: the module's exit code (0 when _start returns);\n"
+            "  %d  the module trapped (the trap message is printed on stderr)\n"
+            "  %d  the module could not be read, decoded, validated, linked or set up\n"
+            "  %d  bad command line\n",
+            EXEC_TRAPPED, EXEC_LOAD_FAILED, EXEC_USAGE);
+}
+
+static int read_file(const char *path, uint8_t **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return errno;
+    uint8_t *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 65536;
+            uint8_t *b = realloc(buf, cap);
+            if (!b) {
+                free(buf);
+                fclose(f);
+                return ENOMEM;
+            }
+            buf = b;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int err = ferror(f) ? EIO : 0;
+    fclose(f);
+    if (err) {
+        free(buf);
+        return err;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-') return false;
+    *out = v;
+    return true;
+}
+
+static void print_counts(sw_instance *inst)
+{
+    uint64_t counts[256];
+    sw_instance_counts(inst, counts);
+    uint64_t total = 0;
+    for (int i = 0; i < 256; i++)
+        total += counts[i];
+    fprintf(stderr, "opcode histogram (%llu instructions):\n", (unsigned long long)total);
+    /* Most frequent first: repeated selection is fine for 256 entries. */
+    bool shown[256] = {false};
+    for (;;) {
+        int best = -1;
+        for (int i = 0; i < 256; i++)
+            if (!shown[i] && counts[i] && (best < 0 || counts[i] > counts[best])) best = i;
+        if (best < 0) break;
+        shown[best] = true;
+        fprintf(stderr, "  0x%02x %14llu %6.2f%%\n", best, (unsigned long long)counts[best],
+                100.0 * (double)counts[best] / (double)total);
+    }
+}
+
+struct exec_opts {
+    swasi_preopen *dirs;
+    size_t ndirs;
+    const char **env;
+    size_t nenv;
+    uint64_t max_memory_mib, fuel;
+    bool count, walk_only;
+    const char *file;
+    int argc;
+    char **argv;
+};
+
+/* Splits HOST[:GUEST]; the guest name defaults to the host path. */
+static int add_dir(struct exec_opts *o, char *spec)
+{
+    swasi_preopen *d = realloc(o->dirs, (o->ndirs + 1) * sizeof *d);
+    if (!d) return -1;
+    o->dirs = d;
+    char *colon = strchr(spec, ':');
+    if (colon) {
+        *colon = '\0';
+        d[o->ndirs].guest_path = colon + 1;
+    } else {
+        d[o->ndirs].guest_path = spec;
+    }
+    d[o->ndirs].host_path = spec;
+    o->ndirs++;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, struct exec_opts *o)
+{
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) {
+            i++;
+            break;
+        }
+        if (a[0] != '-') break;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 1;
+        }
+        if (!strcmp(a, "--count-opcodes")) {
+            o->count = true;
+            continue;
+        }
+        if (!strcmp(a, "--walk-paths")) {
+            o->walk_only = true;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "stratus exec: %s needs a value\n", a);
+            return -1;
+        }
+        char *v = argv[++i];
+        if (!strcmp(a, "--dir")) {
+            if (add_dir(o, v)) return -1;
+        } else if (!strcmp(a, "--env")) {
+            if (!strchr(v, '=')) {
+                fprintf(stderr, "stratus exec: --env wants NAME=VALUE, got '%s'\n", v);
+                return -1;
+            }
+            const char **e = realloc(o->env, (o->nenv + 1) * sizeof *e);
+            if (!e) return -1;
+            o->env = e;
+            e[o->nenv++] = v;
+        } else if (!strcmp(a, "--max-memory")) {
+            if (!parse_u64(v, &o->max_memory_mib) || o->max_memory_mib == 0 ||
+                o->max_memory_mib > 4096) {
+                fprintf(stderr, "stratus exec: --max-memory wants 1..4096 (MiB)\n");
+                return -1;
+            }
+        } else if (!strcmp(a, "--fuel")) {
+            if (!parse_u64(v, &o->fuel) || o->fuel == 0) {
+                fprintf(stderr, "stratus exec: --fuel wants a positive number\n");
+                return -1;
+            }
+        } else {
+            fprintf(stderr, "stratus exec: unknown option '%s'\n", a);
+            return -1;
+        }
+    }
+    if (i >= argc) {
+        fprintf(stderr, "stratus exec: no module given\n");
+        usage(stderr);
+        return -1;
+    }
+    o->file = argv[i];
+    o->argc = argc - i;
+    o->argv = argv + i;
+    return 0;
+}
+
+static int run(const struct exec_opts *o)
+{
+    uint8_t *bytes;
+    size_t len;
+    int e = read_file(o->file, &bytes, &len);
+    if (e) {
+        fprintf(stderr, "stratus exec: cannot read %s: %s\n", o->file, strerror(e));
+        return EXEC_LOAD_FAILED;
+    }
+    int status = EXEC_LOAD_FAILED;
+    sw_error err;
+    sw_module *module = NULL;
+    sw_linker *linker = NULL;
+    swasi_ctx *ctx = NULL;
+    sw_instance *inst = NULL;
+    sw_status st = sw_module_load(bytes, len, &module, &err);
+    free(bytes);
+    if (st != SW_OK) {
+        fprintf(stderr, "stratus exec: %s: %s\n", o->file, err.message);
+        goto out;
+    }
+    swasi_config cfg;
+    swasi_config_init(&cfg);
+    cfg.argc = (size_t)o->argc;
+    cfg.argv = (const char *const *)o->argv;
+    cfg.envc = o->nenv;
+    cfg.env = o->env;
+    cfg.npreopens = o->ndirs;
+    cfg.preopens = o->dirs;
+    cfg.walk_only = o->walk_only;
+    if ((st = swasi_ctx_new(&cfg, &ctx, &err)) != SW_OK) {
+        fprintf(stderr, "stratus exec: %s\n", err.message);
+        goto out;
+    }
+    if ((st = sw_linker_new(&linker)) != SW_OK || (st = swasi_ctx_link(ctx, linker)) != SW_OK) {
+        fprintf(stderr, "stratus exec: cannot set up the linker\n");
+        goto out;
+    }
+    sw_limits limits;
+    sw_limits_default(&limits);
+    if (o->max_memory_mib) limits.max_memory_pages = (uint32_t)(o->max_memory_mib * 16);
+    if (o->fuel) limits.fuel = o->fuel;
+    st = sw_instance_new(module, linker, &limits, &inst, &err);
+    if (st == SW_ERR_TRAP) {
+        fprintf(stderr, "stratus exec: trap while instantiating: %s\n", err.message);
+        status = EXEC_TRAPPED;
+        goto out;
+    }
+    if (st != SW_OK) {
+        fprintf(stderr, "stratus exec: %s: %s\n", o->file, err.message);
+        goto out;
+    }
+    if (o->count) sw_instance_set_counting(inst, true);
+    int code = 0;
+    fflush(stdout);
+    st = swasi_ctx_run(ctx, inst, &code, &err);
+    if (st == SW_OK) {
+        status = code & 0xFF;
+    } else if (st == SW_ERR_TRAP) {
+        fprintf(stderr, "stratus exec: trap: %s\n", err.message);
+        status = EXEC_TRAPPED;
+    } else {
+        fprintf(stderr, "stratus exec: %s: %s\n", o->file,
+                st == SW_ERR_NOT_FOUND ? "no _start function exported" : err.message);
+    }
+    if (o->count) print_counts(inst);
+out:
+    sw_instance_free(inst);
+    sw_linker_free(linker);
+    swasi_ctx_free(ctx);
+    sw_module_free(module);
+    return status;
+}
+
+int cmd_exec_main(int argc, char **argv)
+{
+    struct exec_opts o;
+    memset(&o, 0, sizeof o);
+    int r = parse_args(argc, argv, &o);
+    int status = r > 0 ? 0 : r < 0 ? EXEC_USAGE : run(&o);
+    free(o.dirs);
+    free(o.env);
+    return status;
+}
