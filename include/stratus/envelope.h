@@ -9,23 +9,27 @@
 #include <stddef.h>
 
 #define ENVELOPE_ERR_LEN 256
+#define ENVELOPE_MAX_BYTES (4u << 20) /* envelope_parse refuses larger input */
+#define ENVELOPE_MAX_DEPTH 64         /* and JSON nested deeper than this */
 
 enum envelope_type { ENVELOPE_REQ, ENVELOPE_RESP };
 
 /* A parsed envelope. Strings point into `root` and live as long as it. */
 struct envelope {
-    json_t *root;          /* owned: json_decref via envelope_clear() */
+    json_t *root; /* owned: json_decref via envelope_clear() */
     const char *object_id;
-    const char *action;    /* "create", "delete", "update", "exited", "create_batch", "error" */
+    const char *action; /* "create", "delete", "update", "exited", "create_batch", "error" */
     enum envelope_type type;
-    json_t *data;          /* borrowed from root; always an object */
+    json_t *data; /* borrowed from root; always an object */
 };
 
-/* Parse and validate an envelope from bytes. Returns 0 and fills *out, or -1
- * with a message in err such as "missing field 'action'" or
- * "field 'data' must be an object". */
-int envelope_parse(const char *bytes, size_t len, struct envelope *out,
-                   char err[ENVELOPE_ERR_LEN]);
+/* Parse and validate an envelope from bytes (not NUL-terminated; at most
+ * ENVELOPE_MAX_BYTES, nesting at most ENVELOPE_MAX_DEPTH). Returns 0 and fills
+ * *out, or -1 with a message in err such as "missing field 'action'" or
+ * "field 'data' must be an object"; on error *out holds nothing to clear.
+ * `action` is any non-empty string: which actions a receiver serves is its
+ * own decision. */
+int envelope_parse(const char *bytes, size_t len, struct envelope *out, char err[ENVELOPE_ERR_LEN]);
 void envelope_clear(struct envelope *env);
 
 /* Build {"object_id", "action", "type": "req", "data"}. object_id NULL means
@@ -41,15 +45,19 @@ char *envelope_dump(const json_t *msg);
 
 /* A module create request's data, validated. Strings point into `data`. */
 struct module_create {
-    const char *uuid;   /* may be NULL when absent: the caller generates one */
+    const char *uuid; /* may be NULL when absent: the caller generates one */
     const char *name;
     const char *file;
-    json_t *data;       /* borrowed: the whole data object */
+    json_t *data; /* borrowed: the whole data object */
 };
 
 /* Validate create-module data (type "module", name, file strings; optional
  * uuid, parent, apis array, args object, channels array of {path, mode, topic}).
- * Returns 0 or -1 with a message naming the field. */
+ * Optional fields may also be JSON null, meaning absent. A given uuid must be
+ * UUID text; file must be relative and may not contain a ".." level; args.argv,
+ * args.env and args.dirs, when present, are arrays of strings; channel modes
+ * are "r", "w" or "rw". Returns 0 or -1 with a message naming the field, such
+ * as "field 'channels[1].mode' must be 'r', 'w' or 'rw'". */
 int envelope_module_create_parse(json_t *data, struct module_create *out,
                                  char err[ENVELOPE_ERR_LEN]);
 
