@@ -13,6 +13,9 @@
 #define SEED_HEADER 4u
 #define LEGACY_HEADER 6u
 #define MIN_BUFFER 4096u
+/* Buffers grown past this by one long message are released once empty, so
+ * a connection does not keep its largest message's memory for life. */
+#define KEEP_BUFFER (1u << 20)
 
 struct frame_reader {
     enum frame_header_kind kind;
@@ -132,7 +135,14 @@ static int reserve(uint8_t **buf, size_t *cap, size_t need)
 int frame_reader_feed(struct frame_reader *r, const uint8_t *data, size_t len)
 {
     if (len == 0) return FRAME_OK;
-    if (r->start == r->end) r->start = r->end = 0;
+    if (r->start == r->end) {
+        r->start = r->end = 0;
+        if (r->cap > KEEP_BUFFER) {
+            free(r->buf);
+            r->buf = NULL;
+            r->cap = 0;
+        }
+    }
     if (r->cap - r->end < len && r->start > 0) {
         /* Compact: only the unread tail moves, and only when space runs out. */
         memmove(r->buf, r->buf + r->start, r->end - r->start);
@@ -223,6 +233,11 @@ static int next_seed(struct frame_reader *r, struct frame_message *msg)
 int frame_reader_next(struct frame_reader *r, struct frame_message *msg)
 {
     if (r->error) return r->error;
+    if (!r->gathering && r->gather_cap > KEEP_BUFFER) {
+        free(r->gather); /* the last long message is no longer promised */
+        r->gather = NULL;
+        r->gather_cap = 0;
+    }
     return r->kind == FRAME_HEADER_LEGACY ? next_legacy(r, msg) : next_seed(r, msg);
 }
 

@@ -468,6 +468,45 @@ static void test_legacy_no_fragments(void **state)
     free(out);
 }
 
+/* After a message of several MiB the reader lets its big buffers go; the
+ * messages around it must be unaffected. */
+static void test_large_then_small(void **state)
+{
+    enum frame_header_kind kinds[2] = {FRAME_HEADER_SEED, FRAME_HEADER_LEGACY};
+    for (int k = 0; k < 2; k++) {
+        static const size_t sizes[] = {3000000, 5};
+        struct msg_list want = {0}, got = {0};
+        struct stream s = make_stream(kinds[k], sizes, 2, &want);
+        struct frame_reader *r = frame_reader_new(kinds[k], 0);
+        assert_non_null(r);
+        for (int round = 0; round < 3; round++) {
+            assert_int_equal(frame_reader_feed(r, s.bytes, s.len), FRAME_OK);
+            assert_int_equal(drain(r, &got), 0);
+            /* A small message on its own, after the buffers were released. */
+            const uint8_t five[5] = {1, 2, 3, 4, 5};
+            uint8_t tail[16];
+            size_t tl = 0;
+            assert_int_equal(frame_encode(kinds[k], 7, 8, five, 5, tail, sizeof tail, &tl),
+                             FRAME_OK);
+            assert_int_equal(frame_reader_feed(r, tail, tl), FRAME_OK);
+            struct frame_message m;
+            assert_int_equal(frame_reader_next(r, &m), 1);
+            assert_int_equal(m.len, 5);
+            assert_memory_equal(m.payload, five, 5);
+            assert_false(frame_reader_pending(r));
+        }
+        assert_int_equal(got.n, 6);
+        for (size_t i = 0; i < 6; i++) {
+            assert_int_equal(got.v[i].len, want.v[i % 2].len);
+            assert_memory_equal(got.v[i].data, want.v[i % 2].data, want.v[i % 2].len);
+        }
+        frame_reader_free(r);
+        list_free(&want);
+        list_free(&got);
+        free(s.bytes);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -485,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_fragment_mismatch),
         cmocka_unit_test(test_legacy_no_fragments),
+        cmocka_unit_test(test_large_then_small),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
