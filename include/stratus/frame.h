@@ -85,7 +85,9 @@ int frame_reader_feed(struct frame_reader *r, const uint8_t *data, size_t len);
 
 /* Take the next whole message, if any. Returns 1 with *msg filled (payload
  * valid until the next call on this reader), 0 when more bytes are needed, or
- * a negative frame_error; after an error the stream is unusable. */
+ * a negative frame_error; after an error the stream is unusable and every
+ * further call returns the same error. A message over the cap fails as soon
+ * as the header that takes it past the cap arrives, before its payload. */
 int frame_reader_next(struct frame_reader *r, struct frame_message *msg);
 
 /* Whether bytes of an unfinished message are buffered (used at EOF to report
