@@ -19,7 +19,9 @@
   "type mismatch")
 (assert_invalid (module (func (select (i32.const 1) (i64.const 1) (i32.const 0)))) "type mismatch")
 (assert_invalid (module (func (drop (select (ref.null func) (ref.null func) (i32.const 0))))) "type mismatch")
-(assert_invalid (module (func (loop (result i32) (br 0 (i32.const 1))) (drop))) "type mismatch")
+(assert_invalid (module (func (result i32) (loop (result i32) (nop)))) "type mismatch")
+;; A branch to a loop carries the loop's parameters, not its results.
+(assert_invalid (module (func (i32.const 0) (loop (param i32) (drop) (br 0)))) "type mismatch")
 (assert_invalid (module (func (call 0 (i32.const 1)))) "type mismatch")
 (assert_invalid (module (func (param i32)) (func (call 0 (i64.const 1)))) "type mismatch")
 (assert_invalid (module (func (memory.grow (i32.const 1)))) "unknown memory")
