@@ -16,10 +16,10 @@
 /* A directory descriptor holding `rights`. */
 static int dir_lookup(struct wasi_call *wc, uint32_t fd, uint64_t rights, struct wasi_fd **out)
 {
-    int e = fd_lookup(wc->ctx, fd, rights, out);
+    int e = fd_lookup(wc->ctx, fd, 0, out);
     if (e) return e;
     if ((*out)->filetype != FT_DIR || (*out)->host < 0) return WE_NOTDIR;
-    return 0;
+    return fd_lookup(wc->ctx, fd, rights, out);
 }
 
 /* The containing directory and last name of a guest path; both owned by the
