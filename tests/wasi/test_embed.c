@@ -1,0 +1,240 @@
+/* Tests of the WASI embedding API (include/stratus/wasi.h) with the real
+ * engine: stdio callbacks, exit codes, interrupting blocked calls from
+ * another thread, sockets handed to the module, and configuration errors.
+ * The module is t_embed.c, compiled at build time (EMBED_WASM). */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "stratus/wasi.h"
+
+static uint8_t *wasm;
+static size_t wasm_len;
+
+struct buffer {
+    char data[4096];
+    size_t len;
+};
+
+static int capture(void *user, const uint8_t *buf, size_t len)
+{
+    struct buffer *b = user;
+    if (b->len + len >= sizeof b->data) return SWASI_EIO;
+    memcpy(b->data + b->len, buf, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+struct feed {
+    const char *text;
+    size_t pos;
+};
+
+static int feed_stdin(void *user, uint8_t *buf, size_t cap, size_t *nread)
+{
+    struct feed *f = user;
+    size_t left = strlen(f->text) - f->pos;
+    /* Hand out at most 2 bytes at a time to exercise short reads. */
+    size_t n = left < cap ? left : cap;
+    if (n > 2) n = 2;
+    memcpy(buf, f->text + f->pos, n);
+    f->pos += n;
+    *nread = n;
+    return 0;
+}
+
+struct run {
+    swasi_ctx *ctx;
+    sw_linker *linker;
+    sw_module *module;
+    sw_instance *inst;
+};
+
+static void start(struct run *r, swasi_config *cfg)
+{
+    memset(r, 0, sizeof *r);
+    assert_int_equal(sw_module_load(wasm, wasm_len, &r->module, NULL), SW_OK);
+    assert_int_equal(swasi_ctx_new(cfg, &r->ctx, NULL), SW_OK);
+    assert_int_equal(sw_linker_new(&r->linker), SW_OK);
+    assert_int_equal(swasi_ctx_link(r->ctx, r->linker), SW_OK);
+    assert_int_equal(sw_instance_new(r->module, r->linker, NULL, &r->inst, NULL), SW_OK);
+}
+
+static void finish(struct run *r)
+{
+    sw_instance_free(r->inst);
+    sw_linker_free(r->linker);
+    swasi_ctx_free(r->ctx);
+    sw_module_free(r->module);
+}
+
+static void test_stdio_callbacks(void **state)
+{
+    const char *argv[] = {"t_embed", "hello"};
+    struct buffer out = {0}, err = {0};
+    swasi_config cfg;
+    swasi_config_init(&cfg);
+    cfg.argc = 2;
+    cfg.argv = argv;
+    cfg.stdio[1] = (swasi_stdio){.host_fd = -1, .write = capture, .user = &out};
+    cfg.stdio[2] = (swasi_stdio){.host_fd = -1, .write = capture, .user = &err};
+    struct run r;
+    start(&r, &cfg);
+    int code = -1;
+    assert_int_equal(swasi_ctx_run(r.ctx, r.inst, &code, NULL), SW_OK);
+    assert_int_equal(code, 0);
+    assert_string_equal(out.data, "out\n");
+    assert_string_equal(err.data, "err\n");
+    finish(&r);
+}
+
+static void test_stdin_callback(void **state)
+{
+    const char *argv[] = {"t_embed", "echo"};
+    struct buffer out = {0};
+    struct feed in = {.text = "fed through a callback\n"};
+    swasi_config cfg;
+    swasi_config_init(&cfg);
+    cfg.argc = 2;
+    cfg.argv = argv;
+    cfg.stdio[0] = (swasi_stdio){.host_fd = -1, .read = feed_stdin, .user = &in};
+    cfg.stdio[1] = (swasi_stdio){.host_fd = -1, .write = capture, .user = &out};
+    struct run r;
+    start(&r, &cfg);
+    int code = -1;
+    assert_int_equal(swasi_ctx_run(r.ctx, r.inst, &code, NULL), SW_OK);
+    assert_int_equal(code, 0);
+    assert_string_equal(out.data, "fed through a callback\n");
+    finish(&r);
+}
+
+static void test_exit_code(void **state)
+{
+    const char *argv[] = {"t_embed", "exit", "77"};
+    swasi_config cfg;
+    swasi_config_init(&cfg);
+    cfg.argc = 3;
+    cfg.argv = argv;
+    struct run r;
+    start(&r, &cfg);
+    int code = -1;
+    assert_int_equal(swasi_ctx_run(r.ctx, r.inst, &code, NULL), SW_OK);
+    assert_int_equal(code, 77);
+    finish(&r);
+}
+
+static void *interrupt_later(void *arg)
+{
+    usleep(200 * 1000);
+    sw_instance_interrupt(arg);
+    return NULL;
+}
+
+/* A blocked call must end when another thread interrupts the instance. */
+static void run_interrupted(const char *mode, int stdin_fd)
+{
+    const char *argv[] = {"t_embed", mode};
+    swasi_config cfg;
+    swasi_config_init(&cfg);
+    cfg.argc = 2;
+    cfg.argv = argv;
+    cfg.stdio[0].host_fd = stdin_fd;
+    struct run r;
+    start(&r, &cfg);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, interrupt_later, r.inst), 0);
+    int code = -1;
+    sw_error err;
+    assert_int_equal(swasi_ctx_run(r.ctx, r.inst, &code, &err), SW_ERR_TRAP);
+    assert_non_null(strstr(err.message, "interrupted"));
+    pthread_join(t, NULL);
+    finish(&r);
+}
+
+static void test_interrupt_blocked_read(void **state)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    run_interrupted("echo", p[0]); /* nobody ever writes to the pipe */
+    close(p[0]);
+    close(p[1]);
+}
+
+static void test_interrupt_sleep(void **state)
+{
+    run_interrupted("sleep", 0);
+}
+
+static void test_socket_handed_over(void **state)
+{
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(write(sv[0], "ping", 4), 4);
+    const char *argv[] = {"t_embed", "sock"};
+    swasi_config cfg;
+    swasi_config_init(&cfg);
+    cfg.argc = 2;
+    cfg.argv = argv;
+    cfg.nsockets = 1;
+    cfg.sockets = &sv[1];
+    struct run r;
+    start(&r, &cfg);
+    int code = -1;
+    assert_int_equal(swasi_ctx_run(r.ctx, r.inst, &code, NULL), SW_OK);
+    assert_int_equal(code, 0);
+    char buf[16] = {0};
+    assert_int_equal(read(sv[0], buf, sizeof buf), 4);
+    assert_string_equal(buf, "PING");
+    assert_int_equal(read(sv[0], buf, sizeof buf), 0); /* the module shut down writing */
+    finish(&r);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static void test_bad_preopen(void **state)
+{
+    swasi_preopen pre = {"/nonexistent/stratus-dir", "/data"};
+    swasi_config cfg;
+    swasi_config_init(&cfg);
+    cfg.npreopens = 1;
+    cfg.preopens = &pre;
+    swasi_ctx *ctx = NULL;
+    sw_error err;
+    assert_int_equal(swasi_ctx_new(&cfg, &ctx, &err), SW_ERR_ARG);
+    assert_null(ctx);
+    assert_non_null(strstr(err.message, "/nonexistent/stratus-dir"));
+}
+
+int main(void)
+{
+    FILE *f = fopen(EMBED_WASM, "rb");
+    if (!f) {
+        fprintf(stderr, "cannot open %s\n", EMBED_WASM);
+        return 1;
+    }
+    fseek(f, 0, SEEK_END);
+    wasm_len = (size_t)ftell(f);
+    rewind(f);
+    wasm = malloc(wasm_len);
+    if (!wasm || fread(wasm, 1, wasm_len, f) != wasm_len) return 1;
+    fclose(f);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stdio_callbacks), cmocka_unit_test(test_stdin_callback),
+        cmocka_unit_test(test_exit_code),       cmocka_unit_test(test_interrupt_blocked_read),
+        cmocka_unit_test(test_interrupt_sleep), cmocka_unit_test(test_socket_handed_over),
+        cmocka_unit_test(test_bad_preopen),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    free(wasm);
+    return failed;
+}
