@@ -1,0 +1,254 @@
+/* Channel routing (see channels.h). Channels are kept in a hash table keyed
+ * by (runtime, module index, channel number); readable ones are also values
+ * in the topic index under their expanded topic, which gives both the MQTT
+ * subscription count (first value under a filter = subscribe, last removed =
+ * unsubscribe) and the matching for deliveries. */
+#include "channels.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mlog.h"
+#include "stratus/frame.h"
+#include "stratus/topic.h"
+
+#define NBUCKETS 1024
+
+struct channel {
+    void *owner;
+    int module, number;
+    unsigned flags;
+    int qos;
+    char *topic;          /* expanded; owned */
+    struct channel *next; /* hash bucket chain */
+};
+
+struct channel_table {
+    char *realm;
+    struct channel_io io;
+    struct topic_index *index;
+    struct channel *buckets[NBUCKETS];
+    size_t count;
+};
+
+const char *channels_strerror(int err)
+{
+    switch (err) {
+    case CH_OK: return "ok";
+    case CH_ERR_NOMEM: return "out of memory";
+    case CH_ERR_WILDCARD: return "a writable channel's topic may not contain + or #";
+    case CH_ERR_TOPIC: return "invalid topic";
+    case CH_ERR_UNKNOWN: return "no such channel";
+    case CH_ERR_NOT_WRITABLE: return "channel is not writable";
+    case CH_ERR_FLAGS: return "invalid channel flags";
+    }
+    return "unknown error";
+}
+
+static size_t bucket_of(void *owner, int module, int number)
+{
+    uint64_t h = (uint64_t)(uintptr_t)owner;
+    h ^= (uint64_t)module * 0x9E3779B97F4A7C15ull;
+    h ^= (uint64_t)number * 0xC2B2AE3D27D4EB4Full;
+    h ^= h >> 29;
+    return (size_t)(h % NBUCKETS);
+}
+
+int channels_new(const char *realm, const struct channel_io *io, struct channel_table **out)
+{
+    struct channel_table *t = calloc(1, sizeof *t);
+    if (!t) return -1;
+    t->realm = strdup(realm);
+    t->index = topic_index_new();
+    if (!t->realm || !t->index) {
+        free(t->realm);
+        if (t->index) topic_index_free(t->index);
+        free(t);
+        return -1;
+    }
+    t->io = *io;
+    *out = t;
+    return 0;
+}
+
+static struct channel **find_slot(struct channel_table *t, void *owner, int module, int number)
+{
+    struct channel **pp = &t->buckets[bucket_of(owner, module, number)];
+    while (*pp && !((*pp)->owner == owner && (*pp)->module == module && (*pp)->number == number))
+        pp = &(*pp)->next;
+    return pp;
+}
+
+/* Unlink *pp, drop its subscription share, free it. */
+static void remove_at(struct channel_table *t, struct channel **pp)
+{
+    struct channel *c = *pp;
+    *pp = c->next;
+    if (c->flags & CHANNEL_READ) {
+        if (topic_index_remove(t->index, c->topic, c) == 1 && t->io.unsubscribe)
+            t->io.unsubscribe(t->io.ctx, c->topic);
+    }
+    mlog(MLOG_DEBUG, "ch", "closed channel %d of module %d (%s)", c->number, c->module, c->topic);
+    free(c->topic);
+    free(c);
+    t->count--;
+}
+
+void channels_free(struct channel_table *t)
+{
+    if (!t) return;
+    for (size_t b = 0; b < NBUCKETS; b++) {
+        while (t->buckets[b]) {
+            struct channel *c = t->buckets[b];
+            t->buckets[b] = c->next;
+            free(c->topic);
+            free(c);
+        }
+    }
+    topic_index_free(t->index);
+    free(t->realm);
+    free(t);
+}
+
+int channels_open(struct channel_table *t, void *owner, int module, const char *module_uuid,
+                  int channel, unsigned flags, const char *topic, size_t topic_len)
+{
+    if (!(flags & (CHANNEL_READ | CHANNEL_WRITE)) ||
+        ((flags & CHANNEL_QOS_MASK) >> CHANNEL_QOS_SHIFT) > 2) {
+        mlog(MLOG_ERROR, "ch", "module %d channel %d: flags 0x%02x: %s", module, channel, flags,
+             channels_strerror(CH_ERR_FLAGS));
+        return CH_ERR_FLAGS;
+    }
+    if (topic_len == 0 || memchr(topic, '\0', topic_len)) {
+        mlog(MLOG_ERROR, "ch", "module %d channel %d: %s", module, channel,
+             channels_strerror(CH_ERR_TOPIC));
+        return CH_ERR_TOPIC;
+    }
+    char *raw = strndup(topic, topic_len);
+    if (!raw) return CH_ERR_NOMEM;
+    char *expanded = topic_expand(raw, t->realm, module_uuid ? module_uuid : "");
+    free(raw);
+    if (!expanded) return CH_ERR_NOMEM;
+    int err = CH_OK;
+    if ((flags & CHANNEL_WRITE) && topic_has_wildcard(expanded))
+        err = CH_ERR_WILDCARD;
+    else if ((flags & CHANNEL_READ) && !topic_filter_is_valid(expanded))
+        err = CH_ERR_TOPIC;
+    else if (!(flags & CHANNEL_READ) && !topic_name_is_valid(expanded))
+        err = CH_ERR_TOPIC;
+    if (err) {
+        mlog(MLOG_ERROR, "ch", "module %d channel %d refused: %s: %s", module, channel,
+             channels_strerror(err), expanded);
+        free(expanded);
+        return err;
+    }
+
+    struct channel **pp = find_slot(t, owner, module, channel);
+    if (*pp) remove_at(t, pp);
+    struct channel *c = calloc(1, sizeof *c);
+    if (!c) {
+        free(expanded);
+        return CH_ERR_NOMEM;
+    }
+    c->owner = owner;
+    c->module = module;
+    c->number = channel;
+    c->flags = flags;
+    c->qos = (int)((flags & CHANNEL_QOS_MASK) >> CHANNEL_QOS_SHIFT);
+    c->topic = expanded;
+    if (flags & CHANNEL_READ) {
+        int added = topic_index_add(t->index, c->topic, c);
+        if (added < 0) {
+            free(c->topic);
+            free(c);
+            return CH_ERR_NOMEM;
+        }
+        if (added == 1 && t->io.subscribe && t->io.subscribe(t->io.ctx, c->topic, c->qos) != 0)
+            mlog(MLOG_WARNING, "ch", "subscribe %s failed; it is retried on reconnect", c->topic);
+    }
+    size_t b = bucket_of(owner, module, channel);
+    c->next = t->buckets[b];
+    t->buckets[b] = c;
+    t->count++;
+    mlog(MLOG_DEBUG, "ch", "opened channel %d of module %d: %s%s %s", channel, module,
+         flags & CHANNEL_READ ? "r" : "", flags & CHANNEL_WRITE ? "w" : "", c->topic);
+    return CH_OK;
+}
+
+int channels_close(struct channel_table *t, void *owner, int module, int channel)
+{
+    struct channel **pp = find_slot(t, owner, module, channel);
+    if (!*pp) return CH_ERR_UNKNOWN;
+    remove_at(t, pp);
+    return CH_OK;
+}
+
+static void close_matching(struct channel_table *t, void *owner, int module)
+{
+    for (size_t b = 0; b < NBUCKETS && t->count; b++) {
+        struct channel **pp = &t->buckets[b];
+        while (*pp) {
+            if ((*pp)->owner == owner && (module < 0 || (*pp)->module == module))
+                remove_at(t, pp);
+            else
+                pp = &(*pp)->next;
+        }
+    }
+}
+
+void channels_close_module(struct channel_table *t, void *owner, int module)
+{
+    close_matching(t, owner, module);
+}
+
+void channels_close_owner(struct channel_table *t, void *owner)
+{
+    close_matching(t, owner, -1);
+}
+
+struct delivery {
+    struct channel_table *t;
+    const struct channel *skip;
+    const void *payload;
+    size_t len;
+};
+
+static void deliver_one(void *value, void *ctx)
+{
+    struct channel *c = value;
+    struct delivery *d = ctx;
+    if (c == d->skip) return;
+    d->t->io.deliver(d->t->io.ctx, c->owner, c->module, c->number, d->payload, d->len);
+}
+
+int channels_publish(struct channel_table *t, void *owner, int module, int channel,
+                     const void *payload, size_t len)
+{
+    struct channel *c = *find_slot(t, owner, module, channel);
+    if (!c) return CH_ERR_UNKNOWN;
+    if (!(c->flags & CHANNEL_WRITE)) return CH_ERR_NOT_WRITABLE;
+    if (t->io.publish(t->io.ctx, c->topic, payload, len, c->qos) != 0)
+        mlog(MLOG_DEBUG, "ch", "publish on %s dropped (not connected)", c->topic);
+    struct delivery d = {t, c, payload, len};
+    topic_index_match(t->index, c->topic, deliver_one, &d);
+    return CH_OK;
+}
+
+size_t channels_deliver_mqtt(struct channel_table *t, const char *topic, const void *payload,
+                             size_t len)
+{
+    struct delivery d = {t, NULL, payload, len};
+    return topic_index_match(t->index, topic, deliver_one, &d);
+}
+
+size_t channels_count(const struct channel_table *t)
+{
+    return t->count;
+}
+
+const char *channels_topic(const struct channel_table *t, void *owner, int module, int channel)
+{
+    struct channel *c = *find_slot((struct channel_table *)t, owner, module, channel);
+    return c ? c->topic : NULL;
+}

@@ -1,0 +1,491 @@
+/* Configuration of `stratus manager` (see stratus/manager.h): defaults, the
+ * JSON file with the original Silverline keys plus Stratus's own, and the
+ * command-line flags, which override the file. Every error names the key or
+ * flag at fault. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mlog.h"
+#include "stratus/manager.h"
+#include "stratus/runtime_iface.h"
+
+void manager_config_init(struct manager_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->port = 1883;
+    cfg->log_level = MLOG_INFO;
+    cfg->reg_timeout = 5.0;
+}
+
+void manager_config_clear(struct manager_config *cfg)
+{
+    free(cfg->host);
+    free(cfg->realm);
+    free(cfg->name);
+    free(cfg->uuid);
+    for (size_t i = 0; i < cfg->nruntimes; i++) {
+        free(cfg->runtimes[i].type);
+        free(cfg->runtimes[i].name);
+    }
+    free(cfg->runtimes);
+    for (size_t i = 0; i < cfg->ncommands; i++) {
+        free(cfg->commands[i].type);
+        free(cfg->commands[i].path);
+    }
+    free(cfg->commands);
+    free(cfg->module_dir);
+    free(cfg->username);
+    free(cfg->password);
+    free(cfg->tls_ca);
+    free(cfg->tls_cert);
+    free(cfg->tls_key);
+    manager_config_init(cfg);
+}
+
+static int set_string(char **field, const char *value)
+{
+    char *copy = strdup(value);
+    if (!copy) return -1;
+    free(*field);
+    *field = copy;
+    return 0;
+}
+
+static int add_runtime(struct manager_config *cfg, const char *type, size_t type_len,
+                       const char *name)
+{
+    struct manager_runtime_spec *r =
+        realloc(cfg->runtimes, (cfg->nruntimes + 1) * sizeof *cfg->runtimes);
+    if (!r) return -1;
+    cfg->runtimes = r;
+    struct manager_runtime_spec *s = &r[cfg->nruntimes];
+    s->type = strndup(type, type_len);
+    s->name = name ? strdup(name) : NULL;
+    if (!s->type || (name && !s->name)) {
+        free(s->type);
+        free(s->name);
+        return -1;
+    }
+    cfg->nruntimes++;
+    return 0;
+}
+
+/* "TYPE" or "TYPE:NAME" (type paths have no colon). */
+static int add_runtime_text(struct manager_config *cfg, const char *text, char *err)
+{
+    const char *colon = strchr(text, ':');
+    size_t type_len = colon ? (size_t)(colon - text) : strlen(text);
+    if (type_len == 0 || (colon && !colon[1])) {
+        snprintf(err, MANAGER_ERR_LEN, "runtime '%s': expected TYPE or TYPE:NAME", text);
+        return -1;
+    }
+    return add_runtime(cfg, text, type_len, colon ? colon + 1 : NULL);
+}
+
+static int set_command(struct manager_config *cfg, const char *type, size_t type_len,
+                       const char *path)
+{
+    for (size_t i = 0; i < cfg->ncommands; i++) {
+        if (strlen(cfg->commands[i].type) == type_len &&
+            !strncmp(cfg->commands[i].type, type, type_len))
+            return set_string(&cfg->commands[i].path, path);
+    }
+    struct manager_runtime_command *c =
+        realloc(cfg->commands, (cfg->ncommands + 1) * sizeof *cfg->commands);
+    if (!c) return -1;
+    cfg->commands = c;
+    c[cfg->ncommands].type = strndup(type, type_len);
+    c[cfg->ncommands].path = strdup(path);
+    if (!c[cfg->ncommands].type || !c[cfg->ncommands].path) {
+        free(c[cfg->ncommands].type);
+        free(c[cfg->ncommands].path);
+        return -1;
+    }
+    cfg->ncommands++;
+    return 0;
+}
+
+static int parse_port(const char *text, int *port)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < 1 || v > 65535) return -1;
+    *port = (int)v;
+    return 0;
+}
+
+/* "HOST:PORT" or "HOST". */
+static int set_mqtt(struct manager_config *cfg, const char *text, char *err)
+{
+    const char *colon = strrchr(text, ':');
+    if (!*text || colon == text) {
+        snprintf(err, MANAGER_ERR_LEN, "--mqtt '%s': expected HOST:PORT", text);
+        return -1;
+    }
+    if (colon) {
+        if (parse_port(colon + 1, &cfg->port) < 0) {
+            snprintf(err, MANAGER_ERR_LEN, "--mqtt '%s': bad port", text);
+            return -1;
+        }
+        char *host = strndup(text, (size_t)(colon - text));
+        if (!host) return -1;
+        free(cfg->host);
+        cfg->host = host;
+        return 0;
+    }
+    return set_string(&cfg->host, text);
+}
+
+static const char *json_kind(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "?";
+}
+
+static int want_string(json_t *v, const char *key, char **field, char *err)
+{
+    if (!json_is_string(v)) {
+        snprintf(err, MANAGER_ERR_LEN, "config key '%s' must be a string, not %s", key,
+                 json_kind(v));
+        return -1;
+    }
+    return set_string(field, json_string_value(v));
+}
+
+static int apply_runtimes(struct manager_config *cfg, json_t *v, char *err)
+{
+    if (!json_is_array(v)) {
+        snprintf(err, MANAGER_ERR_LEN, "config key 'runtimes' must be an array");
+        return -1;
+    }
+    size_t i;
+    json_t *item;
+    json_array_foreach(v, i, item)
+    {
+        if (json_is_string(item)) {
+            if (add_runtime_text(cfg, json_string_value(item), err) < 0) return -1;
+            continue;
+        }
+        json_t *type = json_object_get(item, "type");
+        json_t *name = json_object_get(item, "name");
+        if (!json_is_object(item) || !json_is_string(type) || json_string_length(type) == 0 ||
+            (name && !json_is_string(name))) {
+            snprintf(err, MANAGER_ERR_LEN,
+                     "config key 'runtimes' item %zu: expected \"TYPE[:NAME]\" or "
+                     "{\"type\": string, \"name\": string}",
+                     i);
+            return -1;
+        }
+        if (add_runtime(cfg, json_string_value(type), json_string_length(type),
+                        name ? json_string_value(name) : NULL) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int manager_config_apply_json(struct manager_config *cfg, const char *text, size_t len,
+                              char err[MANAGER_ERR_LEN])
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        snprintf(err, MANAGER_ERR_LEN, "config is not valid JSON: line %d: %s", jerr.line,
+                 jerr.text);
+        return -1;
+    }
+    int rc = -1;
+    if (!json_is_object(root)) {
+        snprintf(err, MANAGER_ERR_LEN, "config must be a JSON object");
+        goto out;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(root, key, v)
+    {
+        int r = 0;
+        if (!strcmp(key, "mqtt")) {
+            r = want_string(v, key, &cfg->host, err);
+        } else if (!strcmp(key, "mqtt_port")) {
+            if (json_is_integer(v) && json_integer_value(v) >= 1 && json_integer_value(v) <= 65535)
+                cfg->port = (int)json_integer_value(v);
+            else if (!json_is_string(v) || parse_port(json_string_value(v), &cfg->port) < 0) {
+                snprintf(err, MANAGER_ERR_LEN, "config key 'mqtt_port' must be a port number");
+                r = -1;
+            }
+        } else if (!strcmp(key, "mqtt_username")) {
+            r = json_is_null(v) ? 0 : want_string(v, key, &cfg->username, err);
+        } else if (!strcmp(key, "pwd")) {
+            r = json_is_null(v) ? 0 : want_string(v, key, &cfg->password, err);
+        } else if (!strcmp(key, "use_ssl")) {
+            if (!json_is_boolean(v)) {
+                snprintf(err, MANAGER_ERR_LEN, "config key 'use_ssl' must be a boolean");
+                r = -1;
+            } else {
+                cfg->tls = json_is_true(v);
+            }
+        } else if (!strcmp(key, "realm")) {
+            r = want_string(v, key, &cfg->realm, err);
+        } else if (!strcmp(key, "name")) {
+            r = want_string(v, key, &cfg->name, err);
+        } else if (!strcmp(key, "uuid")) {
+            r = want_string(v, key, &cfg->uuid, err);
+        } else if (!strcmp(key, "module_dir")) {
+            r = want_string(v, key, &cfg->module_dir, err);
+        } else if (!strcmp(key, "runtimes")) {
+            r = apply_runtimes(cfg, v, err);
+        } else if (!strcmp(key, "runtime_commands")) {
+            const char *type;
+            json_t *path;
+            if (!json_is_object(v)) {
+                snprintf(err, MANAGER_ERR_LEN, "config key 'runtime_commands' must be an object");
+                r = -1;
+            } else {
+                json_object_foreach(v, type, path)
+                {
+                    if (!json_is_string(path)) {
+                        snprintf(err, MANAGER_ERR_LEN,
+                                 "config key 'runtime_commands.%.64s' must be a string", type);
+                        r = -1;
+                        break;
+                    }
+                    if (set_command(cfg, type, strlen(type), json_string_value(path)) < 0) {
+                        r = -1;
+                        snprintf(err, MANAGER_ERR_LEN, "out of memory");
+                        break;
+                    }
+                }
+            }
+        } else if (!strcmp(key, "log_level")) {
+            if (!json_is_string(v) || mlog_level_parse(json_string_value(v), &cfg->log_level)) {
+                snprintf(err, MANAGER_ERR_LEN,
+                         "config key 'log_level' must be debug, info, warning or error");
+                r = -1;
+            }
+        } else if (!strcmp(key, "http") || !strcmp(key, "http_port")) {
+            /* The orchestrator's; accepted so one file serves both. */
+        } else {
+            mlog(MLOG_WARNING, "mgr", "config key '%.64s' is unknown; ignored", key);
+        }
+        if (r < 0) goto out;
+    }
+    rc = 0;
+out:
+    json_decref(root);
+    return rc;
+}
+
+static int load_file(struct manager_config *cfg, const char *path, char *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, MANAGER_ERR_LEN, "--config %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            cap = cap ? cap * 2 : 4096;
+            if (cap > (1u << 24)) {
+                snprintf(err, MANAGER_ERR_LEN, "--config %s: file too large", path);
+                free(text);
+                fclose(f);
+                return -1;
+            }
+            char *t = realloc(text, cap);
+            if (!t) {
+                free(text);
+                fclose(f);
+                return -1;
+            }
+            text = t;
+        }
+        size_t n = fread(text + len, 1, cap - len, f);
+        len += n;
+        if (n == 0) break;
+    }
+    fclose(f);
+    char inner[MANAGER_ERR_LEN];
+    int rc = manager_config_apply_json(cfg, text, len, inner);
+    if (rc < 0) snprintf(err, MANAGER_ERR_LEN, "%s: %s", path, inner);
+    free(text);
+    return rc;
+}
+
+/* The flags that take a value, for both passes over argv. */
+static const char *const valued[] = {
+    "--mqtt",       "--realm",     "--name",        "--uuid",     "--runtime", "--runtime-command",
+    "--module-dir", "--config",    "--username",    "--password", "--tls-ca",  "--tls-cert",
+    "--tls-key",    "--log-level", "--reg-timeout",
+};
+
+static int takes_value(const char *flag, size_t len)
+{
+    for (size_t i = 0; i < sizeof valued / sizeof valued[0]; i++)
+        if (strlen(valued[i]) == len && !strncmp(valued[i], flag, len)) return 1;
+    return 0;
+}
+
+/* Split argv[*i] into flag and value ("--x=v" or "--x v"). */
+static int next_flag(int argc, char **argv, int *i, char *flag, size_t flag_cap, const char **value,
+                     char *err)
+{
+    const char *arg = argv[*i];
+    const char *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+    if (len >= flag_cap) len = flag_cap - 1;
+    memcpy(flag, arg, len);
+    flag[len] = '\0';
+    *value = NULL;
+    if (takes_value(flag, len)) {
+        if (eq) {
+            *value = eq + 1;
+        } else if (*i + 1 < argc) {
+            *value = argv[++*i];
+        } else {
+            snprintf(err, MANAGER_ERR_LEN, "%s needs a value", flag);
+            return -1;
+        }
+    } else if (eq) {
+        snprintf(err, MANAGER_ERR_LEN, "%s takes no value", flag);
+        return -1;
+    }
+    return 0;
+}
+
+int manager_config_from_args(struct manager_config *cfg, int argc, char **argv,
+                             char err[MANAGER_ERR_LEN])
+{
+    char flag[64];
+    const char *value;
+    /* First pass: the file, so that flags override it whatever the order. */
+    for (int i = 1; i < argc; i++) {
+        if (next_flag(argc, argv, &i, flag, sizeof flag, &value, err) < 0) return -1;
+        if (!strcmp(flag, "--config") && load_file(cfg, value, err) < 0) return -1;
+        if (!strcmp(flag, "--help") || !strcmp(flag, "-h")) {
+            cfg->help = 1;
+            return 0;
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        if (next_flag(argc, argv, &i, flag, sizeof flag, &value, err) < 0) return -1;
+        int r = 0;
+        if (!strcmp(flag, "--config")) {
+            /* read above */
+        } else if (!strcmp(flag, "--mqtt")) {
+            r = set_mqtt(cfg, value, err);
+        } else if (!strcmp(flag, "--realm")) {
+            r = set_string(&cfg->realm, value);
+        } else if (!strcmp(flag, "--name")) {
+            r = set_string(&cfg->name, value);
+        } else if (!strcmp(flag, "--uuid")) {
+            r = set_string(&cfg->uuid, value);
+        } else if (!strcmp(flag, "--runtime")) {
+            r = add_runtime_text(cfg, value, err);
+        } else if (!strcmp(flag, "--runtime-command")) {
+            const char *eq = strchr(value, '=');
+            if (!eq || eq == value || !eq[1]) {
+                snprintf(err, MANAGER_ERR_LEN, "--runtime-command '%s': expected TYPE=PATH", value);
+                return -1;
+            }
+            r = set_command(cfg, value, (size_t)(eq - value), eq + 1);
+        } else if (!strcmp(flag, "--module-dir")) {
+            r = set_string(&cfg->module_dir, value);
+        } else if (!strcmp(flag, "--username")) {
+            r = set_string(&cfg->username, value);
+        } else if (!strcmp(flag, "--password")) {
+            r = set_string(&cfg->password, value);
+        } else if (!strcmp(flag, "--tls")) {
+            cfg->tls = 1;
+        } else if (!strcmp(flag, "--tls-insecure")) {
+            cfg->tls = 1;
+            cfg->tls_insecure = 1;
+        } else if (!strcmp(flag, "--tls-ca")) {
+            cfg->tls = 1;
+            r = set_string(&cfg->tls_ca, value);
+        } else if (!strcmp(flag, "--tls-cert")) {
+            cfg->tls = 1;
+            r = set_string(&cfg->tls_cert, value);
+        } else if (!strcmp(flag, "--tls-key")) {
+            cfg->tls = 1;
+            r = set_string(&cfg->tls_key, value);
+        } else if (!strcmp(flag, "--log-level")) {
+            if (mlog_level_parse(value, &cfg->log_level) < 0) {
+                snprintf(err, MANAGER_ERR_LEN,
+                         "--log-level '%s': expected debug, info, warning or error", value);
+                return -1;
+            }
+        } else if (!strcmp(flag, "--reg-timeout")) {
+            char *end;
+            double d = strtod(value, &end);
+            if (end == value || *end || !(d > 0 && d <= 3600)) {
+                snprintf(err, MANAGER_ERR_LEN, "--reg-timeout '%s': expected seconds (0-3600]",
+                         value);
+                return -1;
+            }
+            cfg->reg_timeout = d;
+        } else {
+            snprintf(err, MANAGER_ERR_LEN, "unknown option '%s' (see --help)", argv[i]);
+            return -1;
+        }
+        if (r < 0) {
+            if (!*err) snprintf(err, MANAGER_ERR_LEN, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void manager_usage(FILE *out)
+{
+    fputs("usage: stratus manager --mqtt HOST:PORT --realm R --name N [--uuid UUID]\n"
+          "                       --runtime TYPE[:NAME] ... [options]\n"
+          "\n"
+          "Runs a node manager: connects to the MQTT broker, registers itself and its\n"
+          "runtimes with the orchestrator, and serves module requests sent to them.\n"
+          "\n"
+          "  --mqtt HOST:PORT          broker address (default localhost:1883)\n"
+          "  --realm R                 topic prefix (default \"realm\")\n"
+          "  --name N                  manager name (default \"manager\")\n"
+          "  --uuid UUID               manager UUID (default: a random v4 UUID)\n"
+          "  --runtime TYPE[:NAME]     host a runtime of TYPE (repeatable)\n"
+          "  --runtime-command TYPE=PATH  program of a socket-backed runtime type\n"
+          "  --module-dir DIR          where module files live (told to runtimes)\n"
+          "  --config FILE             JSON configuration; flags override it. Keys: mqtt,\n"
+          "                            mqtt_port, mqtt_username, pwd, use_ssl, realm, name,\n"
+          "                            uuid, runtimes, runtime_commands, module_dir, log_level\n"
+          "                            (http, http_port are accepted and ignored)\n"
+          "  --username U, --password P  broker credentials\n"
+          "  --tls                     connect with TLS (system CAs unless --tls-ca)\n"
+          "  --tls-ca FILE, --tls-cert FILE, --tls-key FILE, --tls-insecure\n"
+          "  --log-level LEVEL         debug, info, warning or error (default info)\n"
+          "  --reg-timeout SEC         retry an unanswered registration after SEC\n"
+          "                            seconds, then with backoff (default 5)\n"
+          "  --help                    this text\n"
+          "\n"
+          "Runtime types:\n",
+          out);
+    const struct runtime_type *t;
+    for (size_t i = 0; (t = runtime_type_at(i)); i++) {
+        fprintf(out, "  %-18s max_nmodules %d, apis [", t->type, t->max_nmodules);
+        for (const char *const *a = t->apis; a && *a; a++)
+            fprintf(out, "%s%s", a == t->apis ? "" : ", ", *a);
+        fprintf(out, "]%s\n",
+                t->ops == &runtime_socket_ops && !t->default_command ? ", needs --runtime-command"
+                                                                     : "");
+    }
+}

@@ -1,0 +1,473 @@
+/* The node manager's top level (see stratus/manager.h): builds the event
+ * loop, the MQTT link, the registration table, the channel table and the
+ * runtimes from the configuration, routes MQTT messages to them, handles
+ * signals (SIGINT/SIGTERM: clean shutdown; SIGCHLD: reap runtime processes)
+ * and shuts everything down in order: modules reported, runtimes stopped,
+ * deletes published, DISCONNECT sent, socket directory removed. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <mosquitto.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "channels.h"
+#include "event_loop.h"
+#include "mlog.h"
+#include "mq_link.h"
+#include "registration.h"
+#include "runtime.h"
+#include "stratus/envelope.h"
+#include "stratus/manager.h"
+#include "stratus/uuid.h"
+
+/* How long a shutdown may take before whatever still runs is killed. */
+#define SHUTDOWN_DEADLINE_MS 5000
+
+struct manager {
+    const struct manager_config *cfg;
+    struct event_loop *loop;
+    struct mq_link *mq;
+    struct reg_table *reg;
+    struct channel_table *channels;
+    struct runtime **runtimes;
+    size_t nruntimes;
+    char uuid[UUID_STR_LEN];
+    const char *realm, *name;
+    char reg_prefix[256], control_prefix[256];
+    size_t reg_prefix_len, control_prefix_len;
+    char socket_dir[PATH_MAX];
+    int sigfd;
+    loop_timer_id reg_timer;
+    int shutting_down;
+    int unregistered; /* shutdown deletes published */
+};
+
+/* ---- MQTT plumbing ---- */
+
+static int publish_bytes(void *ctx, const char *topic, const void *payload, size_t len, int qos)
+{
+    struct manager *m = ctx;
+    return mq_link_publish(m->mq, topic, payload, len, qos, NULL);
+}
+
+static int publish_json(void *ctx, const char *topic, const json_t *msg)
+{
+    struct manager *m = ctx;
+    return mq_link_publish_json(m->mq, topic, msg, 1, NULL);
+}
+
+static int ch_subscribe(void *ctx, const char *filter, int qos)
+{
+    struct manager *m = ctx;
+    return mq_link_subscribe(m->mq, filter, qos);
+}
+
+static int ch_unsubscribe(void *ctx, const char *filter)
+{
+    struct manager *m = ctx;
+    return mq_link_unsubscribe(m->mq, filter);
+}
+
+static void ch_deliver(void *ctx, void *owner, int module, int channel, const void *payload,
+                       size_t len)
+{
+    (void)ctx;
+    runtime_deliver(owner, module, channel, payload, len);
+}
+
+static void on_reg_timer(void *ctx)
+{
+    struct manager *m = ctx;
+    m->reg_timer = 0;
+    if (m->shutting_down) return;
+    uint64_t now = loop_now_ms();
+    uint64_t next = reg_table_tick(m->reg, now);
+    if (next != UINT64_MAX)
+        loop_timer_add(m->loop, next > now ? next - now : 0, on_reg_timer, m, &m->reg_timer);
+}
+
+static void arm_reg_timer(struct manager *m)
+{
+    if (m->reg_timer) loop_timer_cancel(m->loop, m->reg_timer);
+    m->reg_timer = 0;
+    uint64_t now = loop_now_ms();
+    uint64_t next = reg_table_tick(m->reg, now);
+    if (next != UINT64_MAX)
+        loop_timer_add(m->loop, next > now ? next - now : 0, on_reg_timer, m, &m->reg_timer);
+}
+
+static void on_connected(void *ctx)
+{
+    struct manager *m = ctx;
+    if (m->shutting_down) return;
+    /* A new session: the orchestrator may have lost us, so register afresh. */
+    reg_table_send_all(m->reg, loop_now_ms());
+    arm_reg_timer(m);
+}
+
+static struct runtime *runtime_by_uuid(struct manager *m, const char *uuid)
+{
+    for (size_t i = 0; i < m->nruntimes; i++)
+        if (!strcmp(runtime_uuid(m->runtimes[i]), uuid)) return m->runtimes[i];
+    return NULL;
+}
+
+static void on_message(void *ctx, const char *topic, const void *payload, size_t len)
+{
+    struct manager *m = ctx;
+    if (!strncmp(topic, m->reg_prefix, m->reg_prefix_len)) {
+        struct envelope env;
+        char err[ENVELOPE_ERR_LEN];
+        if (envelope_parse(payload, len, &env, err) == 0) {
+            if (reg_table_handle(m->reg, topic + m->reg_prefix_len, &env)) arm_reg_timer(m);
+            envelope_clear(&env);
+        } else {
+            mlog(MLOG_DEBUG, "mgr", "ignored message on %s: %s", topic, err);
+        }
+    } else if (!strncmp(topic, m->control_prefix, m->control_prefix_len)) {
+        struct runtime *rt = runtime_by_uuid(m, topic + m->control_prefix_len);
+        if (rt && !m->shutting_down) runtime_handle_control(rt, payload, len);
+    }
+    channels_deliver_mqtt(m->channels, topic, payload, len);
+}
+
+/* ---- runtimes ---- */
+
+static void runtime_gone(void *ctx, struct runtime *rt)
+{
+    struct manager *m = ctx;
+    char topic[512];
+    snprintf(topic, sizeof topic, "%s%s", m->control_prefix, runtime_uuid(rt));
+    mq_link_unsubscribe(m->mq, topic);
+    reg_table_unregister(m->reg, runtime_uuid(rt));
+}
+
+/* Shutdown ends in steps: every runtime stopped; then the deletes published
+ * (runtimes first, the manager last, so the orchestrator sees an orderly
+ * exit); then, once the broker acknowledged them, DISCONNECT. */
+static void finish_shutdown(struct manager *m)
+{
+    for (size_t i = 0; i < m->nruntimes; i++)
+        if (!runtime_is_stopped(m->runtimes[i])) return;
+    if (!m->unregistered) {
+        m->unregistered = 1;
+        reg_table_unregister_all(m->reg);
+    }
+    if (mq_link_inflight(m->mq) > 0) return;
+    mq_link_disconnect(m->mq);
+    loop_stop(m->loop);
+}
+
+static void on_finish_timer(void *ctx)
+{
+    finish_shutdown(ctx);
+}
+
+static void on_published(void *ctx, int mid)
+{
+    (void)mid;
+    struct manager *m = ctx;
+    /* Inside a libmosquitto callback: disconnecting here would deadlock on
+     * its locks, so the next step runs from the loop. */
+    if (m->unregistered && mq_link_inflight(m->mq) == 0)
+        loop_timer_add(m->loop, 0, on_finish_timer, m, NULL);
+}
+
+static void on_runtime_stopped(void *ctx, struct runtime *rt)
+{
+    (void)rt;
+    struct manager *m = ctx;
+    if (m->shutting_down) finish_shutdown(m);
+}
+
+static void on_shutdown_deadline(void *ctx)
+{
+    struct manager *m = ctx;
+    mlog(MLOG_WARNING, "mgr", "runtimes did not stop in time; leaving anyway");
+    /* runtime_free() below kills what still runs. */
+    reg_table_unregister_all(m->reg);
+    mq_link_disconnect(m->mq);
+    loop_stop(m->loop);
+}
+
+static void begin_shutdown(struct manager *m, const char *why)
+{
+    if (m->shutting_down) return;
+    m->shutting_down = 1;
+    mlog(MLOG_INFO, "mgr", "%s: shutting down", why);
+    if (m->reg_timer) loop_timer_cancel(m->loop, m->reg_timer);
+    m->reg_timer = 0;
+    loop_timer_add(m->loop, SHUTDOWN_DEADLINE_MS, on_shutdown_deadline, m, NULL);
+    for (size_t i = 0; i < m->nruntimes; i++)
+        runtime_shutdown(m->runtimes[i]);
+    finish_shutdown(m);
+}
+
+static void reap_children(struct manager *m)
+{
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid <= 0) return;
+        int claimed = 0;
+        for (size_t i = 0; i < m->nruntimes && !claimed; i++)
+            claimed = runtime_child_exited(m->runtimes[i], pid, status);
+        if (!claimed) mlog(MLOG_DEBUG, "mgr", "reaped process %d", (int)pid);
+    }
+}
+
+static void on_signal(void *ctx, uint32_t events)
+{
+    (void)events;
+    struct manager *m = ctx;
+    struct signalfd_siginfo si;
+    while (read(m->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGCHLD)
+            reap_children(m);
+        else
+            begin_shutdown(m, si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+    }
+}
+
+/* ---- set-up ---- */
+
+static const char *command_for(const struct manager_config *cfg, const char *type)
+{
+    for (size_t i = 0; i < cfg->ncommands; i++)
+        if (!strcmp(cfg->commands[i].type, type)) return cfg->commands[i].path;
+    return NULL;
+}
+
+/* Check the configuration before anything starts, so a mistake is one clear
+ * message and a non-zero exit. */
+static int check_config(const struct manager_config *cfg)
+{
+    if (cfg->uuid && !uuid_is_valid(cfg->uuid)) {
+        mlog(MLOG_ERROR, "mgr", "--uuid '%s' is not a UUID", cfg->uuid);
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->nruntimes; i++) {
+        const struct runtime_type *t = runtime_type_find(cfg->runtimes[i].type);
+        if (!t) {
+            mlog(MLOG_ERROR, "mgr", "unknown runtime type '%s' (see --help for the types)",
+                 cfg->runtimes[i].type);
+            return -1;
+        }
+        if (t->ops == &runtime_socket_ops && !t->default_command && !command_for(cfg, t->type)) {
+            mlog(MLOG_ERROR, "mgr", "runtime type '%s' needs --runtime-command %s=PATH", t->type,
+                 t->type);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < cfg->ncommands; i++)
+        if (!runtime_type_find(cfg->commands[i].type)) {
+            mlog(MLOG_ERROR, "mgr", "--runtime-command for unknown runtime type '%s'",
+                 cfg->commands[i].type);
+            return -1;
+        }
+    if (!cfg->nruntimes) mlog(MLOG_WARNING, "mgr", "no runtimes configured");
+    return 0;
+}
+
+static int needs_socket_dir(const struct manager_config *cfg)
+{
+    for (size_t i = 0; i < cfg->nruntimes; i++) {
+        const struct runtime_type *t = runtime_type_find(cfg->runtimes[i].type);
+        if (t && t->ops == &runtime_socket_ops) return 1;
+    }
+    return 0;
+}
+
+static int make_socket_dir(struct manager *m)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp || strlen(tmp) > 40) tmp = "/tmp";
+    snprintf(m->socket_dir, sizeof m->socket_dir, "%s/stratus-mgr-XXXXXX", tmp);
+    if (!mkdtemp(m->socket_dir)) {
+        mlog(MLOG_ERROR, "mgr", "socket directory: %s", strerror(errno));
+        m->socket_dir[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+static int setup_signals(struct manager *m)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGCHLD);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) return -1;
+    signal(SIGPIPE, SIG_IGN);
+    m->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (m->sigfd < 0) return -1;
+    return loop_add_fd(m->loop, m->sigfd, EPOLLIN, on_signal, m);
+}
+
+static int subscribe_runtime(struct manager *m, struct runtime *rt)
+{
+    char topic[512];
+    snprintf(topic, sizeof topic, "%s%s", m->reg_prefix, runtime_uuid(rt));
+    if (mq_link_subscribe(m->mq, topic, 1) < 0) return -1;
+    snprintf(topic, sizeof topic, "%s%s", m->control_prefix, runtime_uuid(rt));
+    return mq_link_subscribe(m->mq, topic, 1);
+}
+
+static int add_runtimes(struct manager *m)
+{
+    const struct manager_config *cfg = m->cfg;
+    m->runtimes = calloc(cfg->nruntimes ? cfg->nruntimes : 1, sizeof *m->runtimes);
+    if (!m->runtimes) return -1;
+    struct runtime_host host = {
+        .loop = m->loop,
+        .channels = m->channels,
+        .realm = m->realm,
+        .manager_uuid = m->uuid,
+        .module_dir = cfg->module_dir,
+        .socket_dir = m->socket_dir,
+        .publish = publish_bytes,
+        .runtime_gone = runtime_gone,
+        .runtime_stopped = on_runtime_stopped,
+        .ctx = m,
+    };
+    for (size_t i = 0; i < cfg->nruntimes; i++) {
+        const struct runtime_type *t = runtime_type_find(cfg->runtimes[i].type);
+        struct runtime *rt;
+        if (runtime_new(t, cfg->runtimes[i].name, NULL, command_for(cfg, t->type), &host, &rt) < 0)
+            return -1;
+        m->runtimes[m->nruntimes++] = rt;
+        if (runtime_start(rt) < 0) return -1;
+        if (reg_table_add(m->reg, json_incref(runtime_registration(rt))) < 0) return -1;
+        if (subscribe_runtime(m, rt) < 0) return -1;
+    }
+    return 0;
+}
+
+static int setup(struct manager *m)
+{
+    const struct manager_config *cfg = m->cfg;
+    m->realm = cfg->realm ? cfg->realm : "realm";
+    m->name = cfg->name ? cfg->name : "manager";
+    if (cfg->uuid)
+        snprintf(m->uuid, sizeof m->uuid, "%s", cfg->uuid);
+    else if (uuid_v4_generate(m->uuid) < 0)
+        return -1;
+    m->reg_prefix_len =
+        (size_t)snprintf(m->reg_prefix, sizeof m->reg_prefix, "%s/proc/reg/", m->realm);
+    m->control_prefix_len =
+        (size_t)snprintf(m->control_prefix, sizeof m->control_prefix, "%s/proc/control/", m->realm);
+    if (m->reg_prefix_len >= sizeof m->reg_prefix ||
+        m->control_prefix_len >= sizeof m->control_prefix) {
+        mlog(MLOG_ERROR, "mgr", "realm too long");
+        return -1;
+    }
+    if (loop_new(&m->loop) < 0 || setup_signals(m) < 0) return -1;
+    if (needs_socket_dir(cfg) && make_socket_dir(m) < 0) return -1;
+
+    struct channel_io io = {
+        .publish = publish_bytes,
+        .subscribe = ch_subscribe,
+        .unsubscribe = ch_unsubscribe,
+        .deliver = ch_deliver,
+        .ctx = m,
+    };
+    if (channels_new(m->realm, &io, &m->channels) < 0) return -1;
+
+    struct reg_options ro = {
+        .realm = m->realm,
+        .timeout_ms = (uint64_t)(cfg->reg_timeout * 1000.0),
+        .max_backoff_ms = 60000,
+        .publish = publish_json,
+        .ctx = m,
+    };
+    if (reg_table_new(&ro, &m->reg) < 0) return -1;
+    json_t *mgr_data =
+        json_pack("{s:s, s:s, s:s}", "type", "manager", "uuid", m->uuid, "name", m->name);
+    if (!mgr_data) return -1;
+    /* The last will: the same delete a clean shutdown sends. */
+    json_t *will = reg_delete_request(mgr_data);
+    char *will_text = will ? json_dumps(will, JSON_COMPACT) : NULL;
+    json_decref(will);
+    if (reg_table_add(m->reg, mgr_data) < 0 || !will_text) {
+        free(will_text);
+        return -1;
+    }
+    char will_topic[512];
+    snprintf(will_topic, sizeof will_topic, "%s%s", m->reg_prefix, m->uuid);
+    char client_id[64];
+    snprintf(client_id, sizeof client_id, "stratus-%.36s", m->uuid);
+    struct mq_link_options mo = {
+        .host = cfg->host ? cfg->host : "localhost",
+        .port = cfg->port,
+        .client_id = client_id,
+        .username = cfg->username,
+        .password = cfg->password,
+        .tls = cfg->tls,
+        .tls_ca = cfg->tls_ca,
+        .tls_cert = cfg->tls_cert,
+        .tls_key = cfg->tls_key,
+        .tls_insecure = cfg->tls_insecure,
+        .keepalive_sec = 30,
+        .will_topic = will_topic,
+        .will_payload = will_text,
+    };
+    struct mq_link_callbacks cb = {
+        .connected = on_connected,
+        .message = on_message,
+        .published = on_published,
+        .ctx = m,
+    };
+    int rc = mq_link_new(m->loop, &mo, &cb, &m->mq);
+    free(will_text);
+    if (rc < 0) return -1;
+    if (mq_link_subscribe(m->mq, will_topic, 1) < 0) return -1;
+    if (add_runtimes(m) < 0) return -1;
+    mlog(MLOG_INFO, "mgr", "manager %s (%s) in realm %s, %zu runtime(s); broker %s:%d", m->name,
+         m->uuid, m->realm, m->nruntimes, mo.host, cfg->port);
+    return mq_link_start(m->mq);
+}
+
+static void teardown(struct manager *m)
+{
+    for (size_t i = 0; i < m->nruntimes; i++)
+        runtime_free(m->runtimes[i]);
+    free(m->runtimes);
+    /* Processes killed by runtime_free are reaped here, not left as zombies. */
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;
+    if (m->mq) mq_link_free(m->mq);
+    reg_table_free(m->reg);
+    channels_free(m->channels);
+    if (m->sigfd > 0) close(m->sigfd);
+    loop_free(m->loop);
+    if (m->socket_dir[0] && rmdir(m->socket_dir) < 0)
+        mlog(MLOG_WARNING, "mgr", "cannot remove %s: %s", m->socket_dir, strerror(errno));
+}
+
+int manager_run(const struct manager_config *cfg)
+{
+    mlog_set_level(cfg->log_level);
+    if (check_config(cfg) < 0) return 2;
+    mosquitto_lib_init();
+    struct manager m = {.cfg = cfg, .sigfd = -1};
+    int code = 0;
+    if (setup(&m) < 0) {
+        mlog(MLOG_ERROR, "mgr", "could not start the manager");
+        code = 1;
+    } else if (loop_run(m.loop) < 0) {
+        mlog(MLOG_ERROR, "mgr", "event loop failed: %s", strerror(errno));
+        code = 1;
+    }
+    teardown(&m);
+    mosquitto_lib_cleanup();
+    if (!code) mlog(MLOG_INFO, "mgr", "stopped");
+    return code;
+}

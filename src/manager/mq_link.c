@@ -1,0 +1,420 @@
+/* libmosquitto driven by the manager's event loop (see mq_link.h).
+ *
+ * The client socket is watched for input always and for output while
+ * libmosquitto has queued packets; a prepare hook flushes queued packets once
+ * per loop iteration, so everything published while handling one batch of
+ * events leaves in as few writes as possible. Connection loss (reported by a
+ * failing read or write, or by the disconnect callback) unwatches the socket
+ * and schedules a reconnect with exponential backoff. */
+#include "mq_link.h"
+
+#include <errno.h>
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include "event_loop.h"
+#include "mlog.h"
+
+#define RECONNECT_MIN_MS 100
+#define RECONNECT_MAX_MS 5000
+#define MISC_INTERVAL_MS 1000
+
+struct subscription {
+    char *filter;
+    int qos;
+};
+
+struct mq_link {
+    struct event_loop *loop;
+    struct mosquitto *mosq;
+    struct mq_link_callbacks cb;
+    char *host;
+    int port;
+    int keepalive;
+    int v5;
+    int fd;          /* watched socket, or -1 */
+    uint32_t events; /* events the watch asks for */
+    int connected;   /* CONNACK accepted */
+    int lost;        /* set by callbacks when the connection ended */
+    int stopping;    /* disconnect requested: never reconnect */
+    int started;     /* a connect was ever attempted */
+    int inflight;    /* QoS>0 publishes not yet acknowledged */
+    uint64_t backoff_ms;
+    loop_timer_id reconnect_timer;
+    loop_timer_id misc_timer;
+    struct subscription *subs;
+    size_t nsubs, subs_cap;
+};
+
+static void schedule_reconnect(struct mq_link *link);
+
+static void unwatch(struct mq_link *link)
+{
+    if (link->fd >= 0) {
+        loop_del_fd(link->loop, link->fd);
+        link->fd = -1;
+    }
+}
+
+static void connection_lost(struct mq_link *link, const char *why)
+{
+    int was_connected = link->connected;
+    link->connected = 0;
+    link->inflight = 0;
+    link->lost = 0;
+    unwatch(link);
+    if (link->stopping) return;
+    if (was_connected)
+        mlog(MLOG_WARNING, "mq", "connection to %s:%d lost (%s)", link->host, link->port, why);
+    else
+        mlog(MLOG_DEBUG, "mq", "connection to %s:%d failed (%s)", link->host, link->port, why);
+    schedule_reconnect(link);
+}
+
+static void update_events(struct mq_link *link)
+{
+    if (link->fd < 0) return;
+    uint32_t want = EPOLLIN | (mosquitto_want_write(link->mosq) ? EPOLLOUT : 0);
+    if (want != link->events) {
+        loop_mod_fd(link->loop, link->fd, want);
+        link->events = want;
+    }
+}
+
+static void on_socket(void *ctx, uint32_t events)
+{
+    struct mq_link *link = ctx;
+    int rc = MOSQ_ERR_SUCCESS;
+    if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) rc = mosquitto_loop_read(link->mosq, 1);
+    if (rc == MOSQ_ERR_SUCCESS && !link->lost && (events & EPOLLOUT))
+        rc = mosquitto_loop_write(link->mosq, 1);
+    if (rc != MOSQ_ERR_SUCCESS || link->lost) {
+        connection_lost(link, rc != MOSQ_ERR_SUCCESS ? mosquitto_strerror(rc) : "closed");
+        return;
+    }
+    update_events(link);
+}
+
+/* Before each wait: send what was queued during this iteration. */
+static void flush_output(void *ctx)
+{
+    struct mq_link *link = ctx;
+    if (link->fd < 0 || !mosquitto_want_write(link->mosq)) return;
+    int rc = mosquitto_loop_write(link->mosq, 1);
+    if (rc != MOSQ_ERR_SUCCESS || link->lost) {
+        connection_lost(link, rc != MOSQ_ERR_SUCCESS ? mosquitto_strerror(rc) : "closed");
+        return;
+    }
+    update_events(link);
+}
+
+static void on_misc_timer(void *ctx)
+{
+    struct mq_link *link = ctx;
+    link->misc_timer = 0;
+    if (link->fd >= 0) {
+        /* Keepalive pings and retries of unacknowledged messages. */
+        if (mosquitto_loop_misc(link->mosq) != MOSQ_ERR_SUCCESS || link->lost)
+            connection_lost(link, "keepalive");
+        else
+            update_events(link);
+    }
+    if (!link->stopping)
+        loop_timer_add(link->loop, MISC_INTERVAL_MS, on_misc_timer, link, &link->misc_timer);
+}
+
+static void set_nodelay(int fd)
+{
+    int one = 1;
+    /* Small control messages must not wait for earlier ones to be acked. */
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
+        mlog(MLOG_DEBUG, "mq", "TCP_NODELAY: %s", strerror(errno));
+}
+
+static int watch_socket(struct mq_link *link)
+{
+    int fd = mosquitto_socket(link->mosq);
+    if (fd < 0) return -1;
+    set_nodelay(fd);
+    link->events = EPOLLIN | EPOLLOUT;
+    if (loop_add_fd(link->loop, fd, link->events, on_socket, link) < 0) return -1;
+    link->fd = fd;
+    return 0;
+}
+
+static void try_connect(struct mq_link *link)
+{
+    int rc;
+    link->lost = 0;
+    if (!link->started) {
+        link->started = 1;
+        rc = mosquitto_connect_async(link->mosq, link->host, link->port, link->keepalive);
+    } else {
+        rc = mosquitto_reconnect_async(link->mosq);
+    }
+    if (rc != MOSQ_ERR_SUCCESS) {
+        mlog(MLOG_DEBUG, "mq", "connect to %s:%d: %s", link->host, link->port,
+             rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+        schedule_reconnect(link);
+        return;
+    }
+    if (watch_socket(link) < 0) {
+        mlog(MLOG_ERROR, "mq", "cannot watch the MQTT socket");
+        schedule_reconnect(link);
+    }
+}
+
+static void on_reconnect_timer(void *ctx)
+{
+    struct mq_link *link = ctx;
+    link->reconnect_timer = 0;
+    if (!link->stopping) try_connect(link);
+}
+
+static void schedule_reconnect(struct mq_link *link)
+{
+    if (link->reconnect_timer || link->stopping) return;
+    uint64_t delay = link->backoff_ms;
+    link->backoff_ms =
+        link->backoff_ms * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : link->backoff_ms * 2;
+    loop_timer_add(link->loop, delay, on_reconnect_timer, link, &link->reconnect_timer);
+}
+
+static int send_subscribe(struct mq_link *link, const struct subscription *s)
+{
+    int rc;
+    if (link->v5)
+        rc = mosquitto_subscribe_v5(link->mosq, NULL, s->filter, s->qos, MQTT_SUB_OPT_NO_LOCAL,
+                                    NULL);
+    else
+        rc = mosquitto_subscribe(link->mosq, NULL, s->filter, s->qos);
+    if (rc != MOSQ_ERR_SUCCESS)
+        mlog(MLOG_WARNING, "mq", "subscribe %s: %s", s->filter, mosquitto_strerror(rc));
+    return rc == MOSQ_ERR_SUCCESS ? 0 : -1;
+}
+
+static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
+                       const mosquitto_property *props)
+{
+    (void)mosq;
+    (void)flags;
+    (void)props;
+    struct mq_link *link = obj;
+    if (rc != 0) {
+        if (link->v5 && (rc == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION ||
+                         rc == CONNACK_REFUSED_PROTOCOL_VERSION)) {
+            mlog(MLOG_WARNING, "mq",
+                 "broker refuses MQTT v5; using 3.1.1 (no no-local: own messages come back)");
+            link->v5 = 0;
+            mosquitto_int_option(link->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+            link->backoff_ms = 0;
+        } else {
+            mlog(MLOG_ERROR, "mq", "broker refused the connection: %s",
+                 link->v5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc));
+        }
+        link->lost = 1;
+        return;
+    }
+    link->connected = 1;
+    link->backoff_ms = RECONNECT_MIN_MS;
+    mlog(MLOG_INFO, "mq", "connected to %s:%d (MQTT %s)", link->host, link->port,
+         link->v5 ? "5" : "3.1.1");
+    for (size_t i = 0; i < link->nsubs; i++)
+        send_subscribe(link, &link->subs[i]);
+    if (link->cb.connected) link->cb.connected(link->cb.ctx);
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *obj, int rc, const mosquitto_property *p)
+{
+    (void)mosq;
+    (void)rc;
+    (void)p;
+    struct mq_link *link = obj;
+    link->lost = 1;
+}
+
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *m)
+{
+    (void)mosq;
+    struct mq_link *link = obj;
+    if (link->cb.message)
+        link->cb.message(link->cb.ctx, m->topic, m->payload, (size_t)m->payloadlen);
+}
+
+static void on_publish(struct mosquitto *mosq, void *obj, int mid)
+{
+    (void)mosq;
+    struct mq_link *link = obj;
+    if (link->inflight > 0) link->inflight--;
+    if (link->cb.published) link->cb.published(link->cb.ctx, mid);
+}
+
+int mq_link_new(struct event_loop *loop, const struct mq_link_options *opt,
+                const struct mq_link_callbacks *cb, struct mq_link **out)
+{
+    struct mq_link *link = calloc(1, sizeof *link);
+    if (!link) return -1;
+    link->loop = loop;
+    link->cb = *cb;
+    link->fd = -1;
+    link->v5 = 1;
+    link->port = opt->port;
+    link->keepalive = opt->keepalive_sec > 0 ? opt->keepalive_sec : 30;
+    link->backoff_ms = RECONNECT_MIN_MS;
+    link->host = strdup(opt->host);
+    link->mosq = mosquitto_new(opt->client_id, true, link);
+    if (!link->host || !link->mosq) goto fail;
+    mosquitto_int_option(link->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    mosquitto_connect_v5_callback_set(link->mosq, on_connect);
+    mosquitto_disconnect_v5_callback_set(link->mosq, on_disconnect);
+    mosquitto_message_callback_set(link->mosq, on_message);
+    mosquitto_publish_callback_set(link->mosq, on_publish);
+    if (opt->username &&
+        mosquitto_username_pw_set(link->mosq, opt->username, opt->password) != MOSQ_ERR_SUCCESS)
+        goto fail;
+    if (opt->tls) {
+        const char *capath = opt->tls_ca ? NULL : "/etc/ssl/certs";
+        int rc =
+            mosquitto_tls_set(link->mosq, opt->tls_ca, capath, opt->tls_cert, opt->tls_key, NULL);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            mlog(MLOG_ERROR, "mq", "TLS setup: %s", mosquitto_strerror(rc));
+            goto fail;
+        }
+        if (opt->tls_insecure) mosquitto_tls_insecure_set(link->mosq, true);
+    }
+    if (opt->will_topic &&
+        mosquitto_will_set(link->mosq, opt->will_topic, (int)strlen(opt->will_payload),
+                           opt->will_payload, 1, false) != MOSQ_ERR_SUCCESS)
+        goto fail;
+    if (loop_add_prepare(loop, flush_output, link) < 0) goto fail;
+    *out = link;
+    return 0;
+fail:
+    if (link->mosq) mosquitto_destroy(link->mosq);
+    free(link->host);
+    free(link);
+    return -1;
+}
+
+void mq_link_free(struct mq_link *link)
+{
+    if (!link) return;
+    unwatch(link);
+    loop_del_prepare(link->loop, flush_output, link);
+    if (link->reconnect_timer) loop_timer_cancel(link->loop, link->reconnect_timer);
+    if (link->misc_timer) loop_timer_cancel(link->loop, link->misc_timer);
+    mosquitto_destroy(link->mosq);
+    for (size_t i = 0; i < link->nsubs; i++)
+        free(link->subs[i].filter);
+    free(link->subs);
+    free(link->host);
+    free(link);
+}
+
+int mq_link_start(struct mq_link *link)
+{
+    try_connect(link);
+    return loop_timer_add(link->loop, MISC_INTERVAL_MS, on_misc_timer, link, &link->misc_timer);
+}
+
+int mq_link_connected(const struct mq_link *link)
+{
+    return link->connected;
+}
+
+int mq_link_is_v5(const struct mq_link *link)
+{
+    return link->v5;
+}
+
+int mq_link_subscribe(struct mq_link *link, const char *filter, int qos)
+{
+    for (size_t i = 0; i < link->nsubs; i++)
+        if (!strcmp(link->subs[i].filter, filter)) return 0;
+    if (link->nsubs == link->subs_cap) {
+        size_t cap = link->subs_cap ? link->subs_cap * 2 : 16;
+        struct subscription *s = realloc(link->subs, cap * sizeof *s);
+        if (!s) return -1;
+        link->subs = s;
+        link->subs_cap = cap;
+    }
+    char *copy = strdup(filter);
+    if (!copy) return -1;
+    struct subscription *s = &link->subs[link->nsubs++];
+    s->filter = copy;
+    s->qos = qos;
+    if (link->connected) return send_subscribe(link, s);
+    return 0;
+}
+
+int mq_link_unsubscribe(struct mq_link *link, const char *filter)
+{
+    for (size_t i = 0; i < link->nsubs; i++) {
+        if (strcmp(link->subs[i].filter, filter)) continue;
+        free(link->subs[i].filter);
+        link->subs[i] = link->subs[--link->nsubs];
+        if (link->connected) mosquitto_unsubscribe(link->mosq, NULL, filter);
+        return 0;
+    }
+    return -1;
+}
+
+int mq_link_publish(struct mq_link *link, const char *topic, const void *payload, size_t len,
+                    int qos, int *mid)
+{
+    if (!link->connected) return -1;
+    if (len > (size_t)MQTT_MAX_PAYLOAD) return -1;
+    int rc = mosquitto_publish(link->mosq, mid, topic, (int)len, payload, qos, false);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        mlog(MLOG_DEBUG, "mq", "publish %s: %s", topic, mosquitto_strerror(rc));
+        return -1;
+    }
+    if (qos > 0) link->inflight++;
+    return 0;
+}
+
+int mq_link_publish_json(struct mq_link *link, const char *topic, const json_t *msg, int qos,
+                         int *mid)
+{
+    char *text = json_dumps(msg, JSON_COMPACT);
+    if (!text) return -1;
+    int rc = mq_link_publish(link, topic, text, strlen(text), qos, mid);
+    free(text);
+    return rc;
+}
+
+void mq_link_disconnect(struct mq_link *link)
+{
+    link->stopping = 1;
+    if (link->reconnect_timer) {
+        loop_timer_cancel(link->loop, link->reconnect_timer);
+        link->reconnect_timer = 0;
+    }
+    if (link->fd >= 0) {
+        /* Flush what is queued and take in what arrived (closing a socket
+         * with unread input resets the connection, and the broker may then
+         * lose the DISCONNECT and publish the will), then say goodbye. */
+        mosquitto_loop_write(link->mosq, 1);
+        mosquitto_loop_read(link->mosq, 1);
+        mosquitto_disconnect(link->mosq);
+        mosquitto_loop_write(link->mosq, 1);
+    }
+    link->connected = 0;
+    unwatch(link);
+}
+
+int mq_link_inflight(const struct mq_link *link)
+{
+    return link->connected ? link->inflight : 0;
+}
+
+int mq_link_want_write(const struct mq_link *link)
+{
+    return link->fd >= 0 && mosquitto_want_write(link->mosq);
+}

@@ -1,0 +1,73 @@
+/* The manager's MQTT connection: libmosquitto driven by the manager's event
+ * loop (no client thread). Connects asynchronously with MQTT v5 (falling back
+ * to 3.1.1 when the broker refuses v5), turns Nagle's algorithm off, keeps the
+ * set of subscriptions and restores it after every reconnect, reconnects with
+ * backoff, and reports connections and messages through callbacks. */
+#ifndef STRATUS_MANAGER_MQ_LINK_H
+#define STRATUS_MANAGER_MQ_LINK_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct event_loop;
+struct mq_link;
+
+struct mq_link_options {
+    const char *host;
+    int port;
+    const char *client_id; /* NULL: libmosquitto picks one */
+    const char *username, *password;
+    int tls;
+    const char *tls_ca, *tls_cert, *tls_key;
+    int tls_insecure;
+    int keepalive_sec;
+    /* Last will, or NULL topic for none. */
+    const char *will_topic;
+    const char *will_payload;
+};
+
+struct mq_link_callbacks {
+    /* After each successful connect, once subscriptions are re-sent. */
+    void (*connected)(void *ctx);
+    /* A message arrived. payload is not NUL-terminated; valid during the call. */
+    void (*message)(void *ctx, const char *topic, const void *payload, size_t len);
+    /* A QoS>0 publish was acknowledged (mid from mq_link_publish). */
+    void (*published)(void *ctx, int mid);
+    void *ctx;
+};
+
+/* Create the link (copies the options). Returns 0 and *out, or -1. */
+int mq_link_new(struct event_loop *loop, const struct mq_link_options *opt,
+                const struct mq_link_callbacks *cb, struct mq_link **out);
+void mq_link_free(struct mq_link *link);
+
+/* Begin connecting; never blocks on the network beyond name resolution. */
+int mq_link_start(struct mq_link *link);
+
+/* 1 while connected (CONNACK received). */
+int mq_link_connected(const struct mq_link *link);
+/* 1 if the session uses MQTT v5 (so no-local is in effect). */
+int mq_link_is_v5(const struct mq_link *link);
+
+/* Add a subscription (sent now if connected, and after every reconnect).
+ * no_local asks the broker not to send back this client's own publishes. */
+int mq_link_subscribe(struct mq_link *link, const char *filter, int qos);
+int mq_link_unsubscribe(struct mq_link *link, const char *filter);
+
+/* Publish; *mid (may be NULL) receives the message id for QoS>0. Returns 0, or
+ * -1 when not connected or on error (the message is dropped). */
+int mq_link_publish(struct mq_link *link, const char *topic, const void *payload, size_t len,
+                    int qos, int *mid);
+/* Publish a JSON value (borrowed), serialised compactly. */
+int mq_link_publish_json(struct mq_link *link, const char *topic, const json_t *msg, int qos,
+                         int *mid);
+
+/* Send DISCONNECT (the will is not published) and stop reconnecting. */
+void mq_link_disconnect(struct mq_link *link);
+/* QoS>0 publishes the broker has not acknowledged yet (0 when not
+ * connected: nothing more will be acknowledged then). */
+int mq_link_inflight(const struct mq_link *link);
+/* 1 when output is still queued for the broker. */
+int mq_link_want_write(const struct mq_link *link);
+
+#endif

@@ -1,0 +1,673 @@
+/* One runtime as the manager sees it (see runtime.h): MQTT control requests
+ * in, acknowledgements and exits out, messages from the runtime dispatched by
+ * their control code, and the crash / restart / stop life cycle. The type's
+ * operations (runtime_iface.h) do the actual talking to the runtime. */
+#define _GNU_SOURCE
+#include "runtime.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "channels.h"
+#include "event_loop.h"
+#include "mlog.h"
+#include "module_table.h"
+#include "stratus/envelope.h"
+#include "stratus/uuid.h"
+
+/* A runtime that ran this long before dying starts with a fresh restart
+ * budget: the limit is on crash loops, not on crashes over a lifetime. */
+#define RESTART_BUDGET_RESET_MS 30000
+#define RESTART_BASE_DELAY_MS 100
+
+enum runtime_state {
+    RT_NEW,
+    RT_RUNNING,  /* started; the backend may still be waiting for the process */
+    RT_DOWN,     /* died; a restart is scheduled */
+    RT_GONE,     /* died too often; unregistered */
+    RT_STOPPING, /* shutdown asked */
+    RT_STOPPED,
+};
+
+struct runtime {
+    const struct runtime_type *type;
+    char *name;
+    char uuid[UUID_STR_LEN];
+    char *command;
+    struct runtime_host host;
+    char component[96];    /* "if.NAME": the manager's side */
+    char rt_component[96]; /* "rt.NAME": what the runtime itself logs */
+    char control_topic[512];
+    json_t *registration;
+    struct module_table modules;
+    void *backend;
+    enum runtime_state state;
+    int restarts;
+    uint64_t started_ms;
+    loop_timer_id restart_timer;
+    size_t dropped_in;  /* channel messages the runtime's queue refused */
+    size_t dropped_out; /* messages from modules with no such channel */
+};
+
+/* ---- accessors of runtime_iface.h ---- */
+
+const struct runtime_type *runtime_get_type(const struct runtime *rt)
+{
+    return rt->type;
+}
+const char *runtime_name(const struct runtime *rt)
+{
+    return rt->name;
+}
+const char *runtime_uuid(const struct runtime *rt)
+{
+    return rt->uuid;
+}
+const char *runtime_realm(const struct runtime *rt)
+{
+    return rt->host.realm;
+}
+const char *runtime_module_dir(const struct runtime *rt)
+{
+    return rt->host.module_dir;
+}
+const char *runtime_socket_dir(const struct runtime *rt)
+{
+    return rt->host.socket_dir;
+}
+const char *runtime_command(const struct runtime *rt)
+{
+    return rt->command;
+}
+const char *runtime_log_component(const struct runtime *rt)
+{
+    return rt->component;
+}
+struct event_loop *runtime_loop(const struct runtime *rt)
+{
+    return rt->host.loop;
+}
+void *runtime_backend(const struct runtime *rt)
+{
+    return rt->backend;
+}
+void runtime_set_backend(struct runtime *rt, void *backend)
+{
+    rt->backend = backend;
+}
+json_t *runtime_registration(const struct runtime *rt)
+{
+    return rt->registration;
+}
+int runtime_is_stopped(const struct runtime *rt)
+{
+    return rt->state == RT_STOPPED;
+}
+int runtime_module_count(const struct runtime *rt)
+{
+    return rt->modules.count;
+}
+
+/* ---- life cycle ---- */
+
+int runtime_new(const struct runtime_type *type, const char *name, const char *uuid,
+                const char *command, const struct runtime_host *host, struct runtime **out)
+{
+    struct runtime *rt = calloc(1, sizeof *rt);
+    if (!rt) return -1;
+    rt->type = type;
+    rt->host = *host;
+    rt->name = strdup(name ? name : type->default_name);
+    rt->command = command ? strdup(command) : NULL;
+    if (!rt->name || (command && !rt->command)) goto fail;
+    if (uuid) {
+        if (!uuid_is_valid(uuid)) goto fail;
+        snprintf(rt->uuid, sizeof rt->uuid, "%s", uuid);
+    } else if (uuid_v4_generate(rt->uuid) < 0) {
+        goto fail;
+    }
+    snprintf(rt->component, sizeof rt->component, "if.%s", rt->name);
+    snprintf(rt->rt_component, sizeof rt->rt_component, "rt.%s", rt->name);
+    snprintf(rt->control_topic, sizeof rt->control_topic, "%s/proc/control/%s", host->realm,
+             rt->uuid);
+    module_table_init(&rt->modules, type->max_nmodules);
+    *out = rt;
+    return 0;
+fail:
+    free(rt->name);
+    free(rt->command);
+    free(rt);
+    return -1;
+}
+
+void runtime_free(struct runtime *rt)
+{
+    if (!rt) return;
+    if (rt->restart_timer) loop_timer_cancel(rt->host.loop, rt->restart_timer);
+    if (rt->host.channels) channels_close_owner(rt->host.channels, rt);
+    if (rt->type->ops->release) rt->type->ops->release(rt);
+    json_decref(rt->registration);
+    free(rt->name);
+    free(rt->command);
+    free(rt);
+}
+
+static json_t *platform_info(void)
+{
+    struct utsname u;
+    json_t *p = json_object();
+    if (!p) return NULL;
+    if (uname(&u) == 0) {
+        json_object_set_new(p, "os", json_string(u.sysname));
+        json_object_set_new(p, "release", json_string(u.release));
+        json_object_set_new(p, "machine", json_string(u.machine));
+        json_object_set_new(p, "node", json_string(u.nodename));
+    }
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (cpus > 0) json_object_set_new(p, "cpus", json_integer(cpus));
+    if (pages > 0 && page > 0)
+        json_object_set_new(p, "mem_total_kb", json_integer((json_int_t)(pages / 1024 * page)));
+    return p;
+}
+
+static json_t *build_registration(struct runtime *rt)
+{
+    json_t *apis = json_array();
+    for (const char *const *a = rt->type->apis; a && *a; a++)
+        json_array_append_new(apis, json_string(*a));
+    json_t *metadata = json_pack("{s:s, s:s}", "manager", "stratus", "shortname",
+                                 rt->type->default_shortname ? rt->type->default_shortname : "");
+    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:s, s:o, s:o}", "type", "runtime", "uuid",
+                     rt->uuid, "name", rt->name, "runtime_type", rt->type->type, "max_nmodules",
+                     rt->type->max_nmodules, "apis", apis, "parent", rt->host.manager_uuid,
+                     "platform", platform_info(), "metadata", metadata);
+}
+
+static void lost(struct runtime *rt, const char *why);
+
+int runtime_start(struct runtime *rt)
+{
+    if (!rt->registration) {
+        rt->registration = build_registration(rt);
+        if (!rt->registration) return -1;
+    }
+    rt->state = RT_RUNNING;
+    rt->started_ms = loop_now_ms();
+    if (rt->type->ops->start(rt, rt->registration) < 0) {
+        mlog(MLOG_ERROR, rt->component, "could not start the runtime");
+        rt->state = RT_NEW;
+        return -1;
+    }
+    mlog(MLOG_INFO, rt->component, "started %s runtime %s (%s)", rt->type->type, rt->name,
+         rt->uuid);
+    return 0;
+}
+
+static void on_restart_timer(void *ctx)
+{
+    struct runtime *rt = ctx;
+    rt->restart_timer = 0;
+    if (rt->state != RT_DOWN) return;
+    mlog(MLOG_INFO, rt->component, "restarting the runtime (attempt %d of %d)", rt->restarts,
+         RUNTIME_MAX_RESTARTS);
+    rt->state = RT_RUNNING;
+    rt->started_ms = loop_now_ms();
+    if (rt->type->ops->start(rt, rt->registration) < 0) lost(rt, "restart failed");
+}
+
+/* ---- publishing ---- */
+
+static void publish_json(struct runtime *rt, const char *topic, json_t *msg)
+{
+    if (!msg) return;
+    char *text = json_dumps(msg, JSON_COMPACT);
+    if (text && rt->host.publish(rt->host.ctx, topic, text, strlen(text), 1) != 0)
+        mlog(MLOG_DEBUG, rt->component, "not connected; dropped a message for %s", topic);
+    free(text);
+    json_decref(msg);
+}
+
+static void respond(struct runtime *rt, const char *object_id, const char *action, int ok,
+                    json_t *details)
+{
+    publish_json(rt, rt->control_topic, envelope_response(object_id, action, ok, details));
+}
+
+/* A request the manager cannot act on: logged, and answered with action
+ * "error" on the topic it came in on (keeping its object_id when it had
+ * one), so the sender learns of it and no one waits for nothing. */
+static void publish_error(struct runtime *rt, const char *object_id, const char *action,
+                          const char *reason)
+{
+    mlog(MLOG_ERROR, rt->component, "bad request on %s: %s", rt->control_topic, reason);
+    json_t *details = json_pack("{s:s}", "reason", reason);
+    if (details && action) json_object_set_new(details, "action", json_string(action));
+    char oid[UUID_STR_LEN];
+    if (!object_id) {
+        if (uuid_v4_generate(oid) < 0) oid[0] = '\0';
+        object_id = oid;
+    }
+    json_t *msg = envelope_response(object_id, "error", 0, details);
+    publish_json(rt, rt->control_topic, msg);
+}
+
+/* ---- default module operations ---- */
+
+/* A module file must stay inside the module directory. */
+static int file_is_contained(const char *file)
+{
+    if (!*file || file[0] == '/') return 0;
+    const char *p = file;
+    while (*p) {
+        const char *end = strchrnul(p, '/');
+        if (end - p == 2 && p[0] == '.' && p[1] == '.') return 0;
+        p = *end ? end + 1 : end;
+    }
+    return 1;
+}
+
+int runtime_default_create_module(struct runtime *rt, json_t *data, int *index,
+                                  char reason[RUNTIME_REASON_LEN])
+{
+    struct module_create mc;
+    char err[ENVELOPE_ERR_LEN];
+    if (envelope_module_create_parse(data, &mc, err) < 0) {
+        snprintf(reason, RUNTIME_REASON_LEN, "%s", err);
+        return -1;
+    }
+    if (rt->type->max_nmodules == 0) {
+        snprintf(reason, RUNTIME_REASON_LEN, "runtime runs no modules");
+        return -1;
+    }
+    if (!file_is_contained(mc.file)) {
+        snprintf(reason, RUNTIME_REASON_LEN, "file '%s' leaves the module directory", mc.file);
+        return -1;
+    }
+    char generated[UUID_STR_LEN];
+    const char *uuid = mc.uuid;
+    if (!uuid) {
+        if (uuid_v4_generate(generated) < 0) {
+            snprintf(reason, RUNTIME_REASON_LEN, "no randomness for a module uuid");
+            return -1;
+        }
+        json_object_set_new(data, "uuid", json_string(generated));
+        uuid = json_string_value(json_object_get(data, "uuid"));
+    }
+    if (rt->state != RT_RUNNING) {
+        snprintf(reason, RUNTIME_REASON_LEN, "runtime is %s",
+                 rt->state == RT_DOWN ? "restarting" : "not running");
+        return -1;
+    }
+    int rc = module_table_insert(&rt->modules, uuid, index);
+    if (rc == MT_ERR_EXISTS) {
+        /* Idempotent: the module already runs with this index. */
+        mlog(MLOG_INFO, rt->component, "module %s already runs (index %d)", uuid, *index);
+        return 0;
+    }
+    if (rc == MT_ERR_FULL) {
+        snprintf(reason, RUNTIME_REASON_LEN, "runtime is full (%d modules)",
+                 rt->type->max_nmodules);
+        return -1;
+    }
+    if (rc != MT_OK) {
+        snprintf(reason, RUNTIME_REASON_LEN, "invalid module uuid");
+        return -1;
+    }
+    json_object_set_new(data, "index", json_integer(*index));
+    char *payload = json_dumps(data, JSON_COMPACT);
+    if (!payload || rt->type->ops->send(rt, (uint8_t)(FRAME_CONTROL | (unsigned)*index),
+                                        FRAME_CREATE_MODULE, payload, strlen(payload)) < 0) {
+        free(payload);
+        module_table_remove(&rt->modules, *index);
+        snprintf(reason, RUNTIME_REASON_LEN, "the runtime cannot take the module now");
+        return -1;
+    }
+    free(payload);
+    mlog(MLOG_INFO, rt->component, "module %s (%s) created with index %d", uuid,
+         mc.name ? mc.name : "?", *index);
+    return 0;
+}
+
+int runtime_default_delete_module(struct runtime *rt, const char *uuid, int *index,
+                                  char reason[RUNTIME_REASON_LEN])
+{
+    *index = module_table_find(&rt->modules, uuid);
+    if (*index < 0) {
+        snprintf(reason, RUNTIME_REASON_LEN, "no module %s on this runtime", uuid);
+        return -1;
+    }
+    if (rt->type->ops->send(rt, (uint8_t)(FRAME_CONTROL | (unsigned)*index), FRAME_DELETE_MODULE,
+                            NULL, 0) < 0) {
+        snprintf(reason, RUNTIME_REASON_LEN, "the runtime cannot take the request now");
+        return -1;
+    }
+    mlog(MLOG_INFO, rt->component, "delete of module %s (index %d) sent", uuid, *index);
+    return 0;
+}
+
+void runtime_default_cleanup_module(struct runtime *rt, int index, json_t *exit_data)
+{
+    publish_json(rt, rt->control_topic, envelope_request(NULL, "exited", json_incref(exit_data)));
+    if (rt->host.channels) channels_close_module(rt->host.channels, rt, index);
+    module_table_remove(&rt->modules, index);
+}
+
+static void cleanup(struct runtime *rt, int index, json_t *exit_data)
+{
+    const char *status = json_string_value(json_object_get(exit_data, "status"));
+    const char *uuid = json_string_value(json_object_get(exit_data, "uuid"));
+    mlog(MLOG_INFO, rt->component, "module %s (index %d) ended: %s", uuid ? uuid : "?", index,
+         status ? status : "no status");
+    if (rt->type->ops->cleanup_module)
+        rt->type->ops->cleanup_module(rt, index, exit_data);
+    else
+        runtime_default_cleanup_module(rt, index, exit_data);
+}
+
+/* ---- control requests from MQTT ---- */
+
+static void handle_create(struct runtime *rt, struct envelope *env)
+{
+    char reason[RUNTIME_REASON_LEN] = "";
+    int index = -1;
+    int rc = rt->type->ops->create_module
+                 ? rt->type->ops->create_module(rt, env->data, &index, reason)
+                 : runtime_default_create_module(rt, env->data, &index, reason);
+    json_t *uuid = json_object_get(env->data, "uuid");
+    json_t *details = json_object();
+    if (json_is_string(uuid)) json_object_set(details, "uuid", uuid);
+    if (rc == 0) {
+        json_object_set_new(details, "index", json_integer(index));
+    } else {
+        json_object_set_new(details, "reason", json_string(reason));
+        mlog(MLOG_WARNING, rt->component, "create refused: %s", reason);
+    }
+    respond(rt, env->object_id, "create", rc == 0, details);
+}
+
+static void handle_delete(struct runtime *rt, struct envelope *env)
+{
+    char reason[RUNTIME_REASON_LEN] = "";
+    char err[ENVELOPE_ERR_LEN];
+    const char *uuid = NULL;
+    int index = -1, rc;
+    if (envelope_module_delete_parse(env->data, &uuid, err) < 0) {
+        snprintf(reason, sizeof reason, "%s", err);
+        rc = -1;
+    } else {
+        rc = rt->type->ops->delete_module ? rt->type->ops->delete_module(rt, uuid, &index, reason)
+                                          : runtime_default_delete_module(rt, uuid, &index, reason);
+    }
+    json_t *details = json_object();
+    if (uuid) json_object_set_new(details, "uuid", json_string(uuid));
+    if (rc == 0) {
+        json_object_set_new(details, "index", json_integer(index));
+    } else {
+        json_object_set_new(details, "reason", json_string(reason));
+        mlog(MLOG_WARNING, rt->component, "delete refused: %s", reason);
+    }
+    respond(rt, env->object_id, "delete", rc == 0, details);
+}
+
+/* The object_id of a request that failed validation, if it has one. */
+static char *salvage_object_id(const void *payload, size_t len)
+{
+    json_t *root = json_loadb(payload, len, 0, NULL);
+    const char *oid = json_string_value(json_object_get(root, "object_id"));
+    char *copy = oid ? strdup(oid) : NULL;
+    json_decref(root);
+    return copy;
+}
+
+void runtime_handle_control(struct runtime *rt, const void *payload, size_t len)
+{
+    struct envelope env;
+    char err[ENVELOPE_ERR_LEN];
+    if (envelope_parse(payload, len, &env, err) < 0) {
+        char *oid = salvage_object_id(payload, len);
+        publish_error(rt, oid, NULL, err);
+        free(oid);
+        return;
+    }
+    if (env.type == ENVELOPE_RESP) {
+        /* Answers (ours, when the broker lacks no-local) are not requests. */
+        envelope_clear(&env);
+        return;
+    }
+    if (!strcmp(env.action, "create")) {
+        handle_create(rt, &env);
+    } else if (!strcmp(env.action, "delete")) {
+        handle_delete(rt, &env);
+    } else if (!strcmp(env.action, "exited") || !strcmp(env.action, "error")) {
+        /* What this manager itself publishes here; nothing to do. */
+    } else {
+        char reason[RUNTIME_REASON_LEN];
+        snprintf(reason, sizeof reason, "unknown action '%.64s'", env.action);
+        publish_error(rt, env.object_id, env.action, reason);
+    }
+    envelope_clear(&env);
+}
+
+/* ---- messages from the runtime ---- */
+
+static int is_power_of_two(size_t n)
+{
+    return n && !(n & (n - 1));
+}
+
+/* Log text from a runtime: the level byte (PROTOCOL.md §6), and the text made
+ * safe for a one-line log (control characters become spaces). */
+static void log_frame(struct runtime *rt, const char *prefix, const uint8_t *p, size_t len)
+{
+    int level = MLOG_DEBUG;
+    if (len && (p[0] & 0x80)) {
+        level = p[0] & 0x7f;
+        p++;
+        len--;
+        if (level < MLOG_DEBUG) level = MLOG_DEBUG;
+    }
+    while (len && (p[len - 1] == '\n' || p[len - 1] == '\r'))
+        len--;
+    char text[1024];
+    size_t n = len < sizeof text - 1 ? len : sizeof text - 1;
+    for (size_t i = 0; i < n; i++)
+        text[i] = (p[i] < 0x20 || p[i] == 0x7f) ? ' ' : (char)p[i];
+    text[n] = '\0';
+    mlog(level, rt->rt_component, "%s%s%s", prefix, text, n < len ? " [...]" : "");
+}
+
+static void handle_keepalive(struct runtime *rt, const struct frame_message *msg)
+{
+    json_t *extra = json_loadb((const char *)msg->payload, msg->len, 0, NULL);
+    if (!json_is_object(extra)) {
+        mlog(MLOG_WARNING, rt->component, "keepalive is not a JSON object; ignored");
+        json_decref(extra);
+        return;
+    }
+    json_t *data = json_pack("{s:s, s:s, s:s, s:O}", "type", "runtime", "uuid", rt->uuid, "name",
+                             rt->name, "apis", json_object_get(rt->registration, "apis"));
+    if (!data) {
+        json_decref(extra);
+        return;
+    }
+    json_object_update_missing(data, extra);
+    json_decref(extra);
+    char topic[512];
+    snprintf(topic, sizeof topic, "%s/proc/keepalive/%s", rt->host.realm, rt->uuid);
+    publish_json(rt, topic, envelope_request(NULL, "update", data));
+}
+
+static void handle_exited(struct runtime *rt, int index, const struct frame_message *msg)
+{
+    const char *uuid = module_table_uuid(&rt->modules, index);
+    if (!uuid) {
+        mlog(MLOG_WARNING, rt->component, "exit of unknown module index %d ignored", index);
+        return;
+    }
+    json_t *exit_data = json_loadb((const char *)msg->payload, msg->len, 0, NULL);
+    if (!json_is_object(exit_data)) {
+        json_decref(exit_data);
+        exit_data = json_pack("{s:s, s:s}", "status", "failed", "reason",
+                              "the runtime reported the exit with a message that is not a "
+                              "JSON object");
+        mlog(MLOG_WARNING, rt->component, "module %s: exit message is not a JSON object", uuid);
+    }
+    if (!exit_data) return;
+    /* The manager knows which module this is; the runtime cannot say otherwise. */
+    json_object_set_new(exit_data, "type", json_string("module"));
+    json_object_set_new(exit_data, "uuid", json_string(uuid));
+    cleanup(rt, index, exit_data);
+    json_decref(exit_data);
+}
+
+static void handle_profile(struct runtime *rt, int index, const struct frame_message *msg)
+{
+    const char *uuid = module_table_uuid(&rt->modules, index);
+    if (!uuid) return;
+    char topic[512];
+    snprintf(topic, sizeof topic, "%s/proc/profile/%s/%s/%s", rt->host.realm,
+             rt->type->profile_type ? rt->type->profile_type : "deployed", rt->uuid, uuid);
+    rt->host.publish(rt->host.ctx, topic, msg->payload, msg->len, 0);
+}
+
+void runtime_handle_frame(struct runtime *rt, const struct frame_message *msg)
+{
+    int index = msg->h1 & FRAME_INDEX_MASK;
+    if (!(msg->h1 & FRAME_CONTROL)) {
+        int rc =
+            module_table_uuid(&rt->modules, index)
+                ? channels_publish(rt->host.channels, rt, index, msg->h2, msg->payload, msg->len)
+                : CH_ERR_UNKNOWN;
+        /* Logged at powers of two so a flood cannot flood the log. */
+        if (rc != CH_OK && is_power_of_two(++rt->dropped_out))
+            mlog(MLOG_WARNING, rt->component,
+                 "message of module %d on channel %d dropped: %s (%zu so far)", index, msg->h2,
+                 channels_strerror(rc), rt->dropped_out);
+        return;
+    }
+    const char *uuid = module_table_uuid(&rt->modules, index);
+    switch (msg->h2) {
+    case FRAME_KEEPALIVE: handle_keepalive(rt, msg); break;
+    case FRAME_RUNTIME_LOG: log_frame(rt, "", msg->payload, msg->len); break;
+    case FRAME_MODULE_EXITED: handle_exited(rt, index, msg); break;
+    case FRAME_OPEN_CHANNEL:
+        if (!uuid || msg->len < 2) {
+            mlog(MLOG_WARNING, rt->component, "bad open-channel message for module %d", index);
+            break;
+        }
+        channels_open(rt->host.channels, rt, index, uuid, msg->payload[0], msg->payload[1],
+                      (const char *)msg->payload + 2, msg->len - 2);
+        break;
+    case FRAME_CLOSE_CHANNEL:
+        if (!uuid || msg->len < 1 ||
+            channels_close(rt->host.channels, rt, index, msg->payload[0]) != CH_OK)
+            mlog(MLOG_WARNING, rt->component, "bad close-channel message for module %d", index);
+        break;
+    case FRAME_MODULE_LOG: {
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "[%d:%.8s] ", index, uuid ? uuid : "?");
+        log_frame(rt, prefix, msg->payload, msg->len);
+        break;
+    }
+    case FRAME_PROFILE: handle_profile(rt, index, msg); break;
+    default:
+        mlog(MLOG_WARNING, rt->component, "unknown control code 0x%02x from the runtime", msg->h2);
+    }
+}
+
+void runtime_frames_ready(struct runtime *rt)
+{
+    struct frame_message msg;
+    /* The state check stops draining when handling a message ended the
+     * runtime (nothing does today, but a backend may). */
+    while ((rt->state == RT_RUNNING || rt->state == RT_STOPPING) &&
+           rt->type->ops->receive(rt, &msg) == RUNTIME_RECV_FRAME)
+        runtime_handle_frame(rt, &msg);
+}
+
+void runtime_deliver(struct runtime *rt, int module, int channel, const void *payload, size_t len)
+{
+    if (rt->state != RT_RUNNING) return;
+    if (rt->type->ops->send(rt, (uint8_t)module, (uint8_t)channel, payload, len) < 0 &&
+        is_power_of_two(++rt->dropped_in))
+        mlog(MLOG_WARNING, rt->component,
+             "runtime does not keep up: channel message dropped (%zu so far)", rt->dropped_in);
+}
+
+/* ---- crashes, restarts, stopping ---- */
+
+static void report_all(struct runtime *rt, const char *status, const char *reason)
+{
+    for (int i = 0; i < rt->modules.capacity; i++) {
+        const char *uuid = module_table_uuid(&rt->modules, i);
+        if (!uuid) continue;
+        json_t *exit_data = json_pack("{s:s, s:s, s:s, s:s}", "type", "module", "uuid", uuid,
+                                      "status", status, "reason", reason);
+        if (exit_data) {
+            cleanup(rt, i, exit_data);
+            json_decref(exit_data);
+        } else {
+            module_table_remove(&rt->modules, i);
+        }
+    }
+}
+
+static void lost(struct runtime *rt, const char *why)
+{
+    rt->state = RT_DOWN;
+    report_all(rt, "crashed", why);
+    if (rt->host.channels) channels_close_owner(rt->host.channels, rt);
+    if (loop_now_ms() - rt->started_ms > RESTART_BUDGET_RESET_MS) rt->restarts = 0;
+    if (rt->restarts < RUNTIME_MAX_RESTARTS) {
+        uint64_t delay = (uint64_t)RESTART_BASE_DELAY_MS << rt->restarts;
+        rt->restarts++;
+        mlog(MLOG_WARNING, rt->component, "runtime died (%s); restart in %llu ms", why,
+             (unsigned long long)delay);
+        loop_timer_add(rt->host.loop, delay, on_restart_timer, rt, &rt->restart_timer);
+    } else {
+        rt->state = RT_GONE;
+        mlog(MLOG_ERROR, rt->component, "runtime died (%s) %d times; giving it up", why,
+             rt->restarts + 1);
+        if (rt->host.runtime_gone) rt->host.runtime_gone(rt->host.ctx, rt);
+    }
+}
+
+void runtime_connection_lost(struct runtime *rt, const char *why)
+{
+    if (rt->state != RT_RUNNING) return;
+    lost(rt, why);
+}
+
+int runtime_child_exited(struct runtime *rt, pid_t pid, int status)
+{
+    return rt->type->ops->child_exited ? rt->type->ops->child_exited(rt, pid, status) : 0;
+}
+
+void runtime_shutdown(struct runtime *rt)
+{
+    if (rt->state == RT_STOPPING || rt->state == RT_STOPPED) return;
+    if (rt->restart_timer) {
+        loop_timer_cancel(rt->host.loop, rt->restart_timer);
+        rt->restart_timer = 0;
+    }
+    report_all(rt, "killed", "the manager is shutting down");
+    rt->state = RT_STOPPING;
+    if (rt->type->ops->stop)
+        rt->type->ops->stop(rt);
+    else
+        runtime_stopped(rt);
+}
+
+void runtime_stopped(struct runtime *rt)
+{
+    if (rt->state == RT_STOPPED) return;
+    rt->state = RT_STOPPED;
+    if (rt->host.channels) channels_close_owner(rt->host.channels, rt);
+    mlog(MLOG_DEBUG, rt->component, "stopped");
+    if (rt->host.runtime_stopped) rt->host.runtime_stopped(rt->host.ctx, rt);
+}

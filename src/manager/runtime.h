@@ -1,0 +1,71 @@
+/* The manager's side of one runtime instance: its module table, the control
+ * requests from MQTT (create/delete with acknowledgements, errors), the
+ * messages from the runtime (keepalive, logs, exits, channels, profiles),
+ * crash handling with bounded restarts, and stopping. The runtime's type
+ * (runtime_iface.h) does the talking to the actual runtime.
+ *
+ * The instance reaches the rest of the manager only through struct
+ * runtime_host, so tests can run it against fakes. */
+#ifndef STRATUS_MANAGER_RUNTIME_H
+#define STRATUS_MANAGER_RUNTIME_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "stratus/runtime_iface.h"
+
+struct channel_table;
+
+struct runtime_host {
+    struct event_loop *loop;
+    struct channel_table *channels;
+    const char *realm;
+    const char *manager_uuid;
+    const char *module_dir; /* may be NULL */
+    const char *socket_dir;
+    /* Publish on MQTT; 0 if it went out. */
+    int (*publish)(void *ctx, const char *topic, const void *payload, size_t len, int qos);
+    /* The runtime gave up after its restarts: unregister it. */
+    void (*runtime_gone)(void *ctx, struct runtime *rt);
+    /* runtime_stopped() was called for it. */
+    void (*runtime_stopped)(void *ctx, struct runtime *rt);
+    void *ctx;
+};
+
+#define RUNTIME_MAX_RESTARTS 3
+
+/* Create a runtime of `type` named `name` (NULL: the type's default name)
+ * with `uuid` (NULL: a fresh one) and program `command` (may be NULL).
+ * host is copied, its strings are borrowed and must outlive the runtime. */
+int runtime_new(const struct runtime_type *type, const char *name, const char *uuid,
+                const char *command, const struct runtime_host *host, struct runtime **out);
+void runtime_free(struct runtime *rt);
+
+/* Build the registration data and start the runtime. 0 or -1. */
+int runtime_start(struct runtime *rt);
+/* Registration data (borrowed). */
+json_t *runtime_registration(const struct runtime *rt);
+
+/* A message arrived on {realm}/proc/control/{uuid}. */
+void runtime_handle_control(struct runtime *rt, const void *payload, size_t len);
+
+/* A channel message for one of the runtime's modules. */
+void runtime_deliver(struct runtime *rt, int module, int channel, const void *payload, size_t len);
+
+/* Pass a reaped child on; 1 if it was this runtime's. */
+int runtime_child_exited(struct runtime *rt, pid_t pid, int status);
+
+/* Shutdown: report the modules still running as killed, then stop the
+ * runtime; host->runtime_stopped is called once it is down. */
+void runtime_shutdown(struct runtime *rt);
+int runtime_is_stopped(const struct runtime *rt);
+
+/* Number of modules with an index. */
+int runtime_module_count(const struct runtime *rt);
+
+/* Handle one message from the runtime (what receive() returned). Public for
+ * the tests and the fuzz target. */
+void runtime_handle_frame(struct runtime *rt, const struct frame_message *msg);
+
+#endif
