@@ -1,8 +1,8 @@
 /* Integration tests of the manager's life cycle on a real broker:
  * registration of the manager and its runtimes (PROTOCOL.md §4 fields), with
- * and without an orchestrator answering, the last will on kill -9, clean
- * shutdown on SIGTERM, configuration file, and refusing an unknown runtime
- * type at start. */
+ * and without an orchestrator answering, the last will on kill -9, the
+ * configuration file, --help, and refusing an unknown runtime type at start.
+ * Clean shutdown has its own program (itest_shutdown.c). */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -218,46 +218,6 @@ static void test_last_will_on_kill9(void **state)
     free(mgr);
 }
 
-static void test_sigterm_unregisters_and_leaves_nothing(void **state)
-{
-    (void)state;
-    const char *extra[] = {"--runtime", "test/reg:r", "--runtime", "test/fake:f", NULL};
-    assert_int_equal(stack_manager_start(&S, "node-t", extra), 0);
-    char *mgr = stack_wait_registration(&S, "manager", "node-t", NULL);
-    char *reg = stack_wait_registration(&S, "runtime", "r", NULL);
-    char *fake = stack_wait_registration(&S, "runtime", "f", NULL);
-    assert_non_null(mgr);
-    assert_non_null(reg);
-    assert_non_null(fake);
-    /* A module on the fake runtime, so a runtime process surely runs. */
-    char *mod = random_uuid();
-    struct message *r = stack_create(&S, fake, module_data(mod, "m", NULL));
-    assert_non_null(r);
-    assert_true(json_at_equals(r->json, "data.result", "ok"));
-    message_free(r);
-
-    assert_int_equal(proc_signal(&S.manager, SIGTERM), 0);
-    char filter[128];
-    const char *uuids[] = {reg, fake, mgr};
-    const char *types[] = {"runtime", "runtime", "manager"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(filter, sizeof filter, "%s/proc/reg/%s", S.realm, uuids[i]);
-        assert_int_equal(client_wait_json(S.client, filter, WAIT_MS, NULL, "action", "delete",
-                                          "type", "req", "data.type", types[i], "data.uuid",
-                                          uuids[i], NULL),
-                         0);
-    }
-    assert_int_equal(proc_wait_exit(&S.manager, WAIT_MS), 0);
-    assert_true(WIFEXITED(S.manager.status));
-    assert_int_equal(WEXITSTATUS(S.manager.status), 0);
-    /* The runtime process ended with its manager. */
-    assert_int_equal(proc_group_wait_empty(&S.manager, WAIT_MS), 0);
-    free(mod);
-    free(mgr);
-    free(reg);
-    free(fake);
-}
-
 static void test_unknown_runtime_type_refused(void **state)
 {
     (void)state;
@@ -331,8 +291,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_answered_registration_is_not_retried, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_last_will_on_kill9, test_setup, test_teardown),
-        cmocka_unit_test_setup_teardown(test_sigterm_unregisters_and_leaves_nothing, test_setup,
-                                        test_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_runtime_type_refused, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_help, test_setup, test_teardown),

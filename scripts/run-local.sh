@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The README's main job: a local stack on this machine. Starts a private
+# mosquitto (port 1883 if free, else another free port), subscribes to the
+# registration topic, starts `stratus manager` with a `test/reg` runtime, and
+# shows the registration messages it publishes. Then it keeps running until
+# Ctrl-C; with --once it exits after showing them. Everything it started is
+# stopped on exit.
+#
+# usage: scripts/run-local.sh BUILD_DIR [--once]
+set -euo pipefail
+
+usage() { echo "usage: $0 BUILD_DIR [--once]" >&2; exit 2; }
+[ $# -ge 1 ] || usage
+builddir=$1
+once=0
+shift
+for arg in "$@"; do
+  case "$arg" in
+    --once) once=1 ;;
+    *) usage ;;
+  esac
+done
+
+stratus="$builddir/src/cli/stratus"
+[ -x "$stratus" ] || { echo "run-local: no stratus binary at $stratus (build first)" >&2; exit 1; }
+
+find_tool() {
+  local name=$1 d
+  for d in /usr/sbin /usr/local/sbin /usr/bin /usr/local/bin; do
+    [ -x "$d/$name" ] && { echo "$d/$name"; return 0; }
+  done
+  command -v "$name" || return 1
+}
+mosquitto=$(find_tool mosquitto) || { echo "run-local: mosquitto not found (make deps)" >&2; exit 1; }
+mosquitto_sub=$(find_tool mosquitto_sub) || { echo "run-local: mosquitto_sub not found (make deps)" >&2; exit 1; }
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+port=1883
+if port_in_use "$port"; then
+  port=""
+  for _ in $(seq 1 50); do
+    candidate=$((20000 + RANDOM % 40000))
+    if ! port_in_use "$candidate"; then port=$candidate; break; fi
+  done
+  [ -n "$port" ] || { echo "run-local: no free port found" >&2; exit 1; }
+fi
+
+workdir=$(mktemp -d "${TMPDIR:-/tmp}/stratus-local-XXXXXX")
+manager_pid="" tail_pid="" sub_pid="" broker_pid=""
+cleanup() {
+  trap - EXIT INT TERM
+  # The manager first, while the broker still runs, so that its
+  # unregistration is published; then the rest.
+  local pid
+  for pid in $manager_pid $tail_pid $sub_pid $broker_pid; do
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$workdir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+cat >"$workdir/mosquitto.conf" <<EOF
+listener $port 127.0.0.1
+allow_anonymous true
+persistence false
+user $(id -un)
+EOF
+"$mosquitto" -c "$workdir/mosquitto.conf" >"$workdir/mosquitto.log" 2>&1 &
+broker_pid=$!
+for _ in $(seq 1 100); do port_in_use "$port" && break; sleep 0.05; done
+port_in_use "$port" || { echo "run-local: mosquitto did not start:" >&2; cat "$workdir/mosquitto.log" >&2; exit 1; }
+echo "== mosquitto listening on 127.0.0.1:$port"
+
+realm=realm
+# Subscribe before the manager starts so no registration is missed; -v shows
+# the topic next to each message.
+"$mosquitto_sub" -h 127.0.0.1 -p "$port" -V mqttv5 -v -t "$realm/proc/reg/#" \
+  >"$workdir/registrations" 2>&1 &
+sub_pid=$!
+sleep 0.3
+
+echo "== stratus manager (logs below)"
+"$stratus" manager --mqtt "127.0.0.1:$port" --realm "$realm" --name "$(hostname -s 2>/dev/null || echo local)" \
+  --runtime test/reg:local-reg &
+manager=$!
+manager_pid=$manager
+
+# Wait for the manager's and the runtime's registrations (two messages).
+for _ in $(seq 1 100); do
+  [ "$(grep -c '"action":"create"\|"action": "create"' "$workdir/registrations" || true)" -ge 2 ] && break
+  kill -0 "$manager" 2>/dev/null || break
+  sleep 0.05
+done
+echo "== registrations published on $realm/proc/reg/#:"
+cat "$workdir/registrations"
+if [ "$(grep -c '"action":"create"\|"action": "create"' "$workdir/registrations" || true)" -lt 2 ]; then
+  echo "run-local: the manager did not register (see its log above)" >&2
+  exit 1
+fi
+
+if [ "$once" = 1 ]; then
+  exit 0
+fi
+echo "== running; Ctrl-C stops the manager and the broker"
+tail -n 0 -f "$workdir/registrations" &
+tail_pid=$!
+wait "$manager"
