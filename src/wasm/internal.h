@@ -18,8 +18,10 @@
 #define OP_FC_BASE 0xE0
 /* Internal opcode: jump without condition (used for `else`). */
 #define OP_JMP 0x05
-/* Internal opcode: pop i32, jump if zero (used for `if`). */
+/* Internal opcode: jump if an i32 slot is zero (used for `if`). */
 #define OP_BR_UNLESS 0x04
+/* Internal opcode: copy one slot to another (the local.set handler). */
+#define OP_MOV 0x21
 
 /* A function type owned by its module: params then results in `types`. */
 struct ftype {
@@ -87,6 +89,7 @@ struct mod_data {
 /* A translated function body. */
 struct fcode {
     uint32_t *ops;
+    uint32_t *ops_counted; /* the same function translated for opcode counting */
     size_t nops;
     uint32_t nparams;
     uint32_t nlocals;    /* params + declared locals */

@@ -23,8 +23,10 @@ static void module_destroy(sw_module *m)
     free(m->imports);
     free(m->func_types);
     if (m->funcs)
-        for (uint32_t i = 0; i < m->nfuncs - m->nfunc_imports; i++)
+        for (uint32_t i = 0; i < m->nfuncs - m->nfunc_imports; i++) {
             free(m->funcs[i].code.ops);
+            free(m->funcs[i].code.ops_counted);
+        }
     free(m->funcs);
     free(m->tables);
     free(m->memories);

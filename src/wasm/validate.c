@@ -1,10 +1,23 @@
-/* Function-body validation and translation, in one pass. The validator
- * follows the spec's algorithm (operand type stack plus control stack, with
- * stack polymorphism after unreachable/br/return); while it checks, it emits
- * the internal code the interpreter runs: decoded immediates, branch targets
- * resolved to code positions (forward ones patched at `end`), and for every
- * branch the static stack height it lands on and how many values it carries,
- * so the interpreter never searches for a label or decodes LEB128. */
+/* Function-body validation and translation, in one pass.
+ *
+ * The validator follows the spec's algorithm (operand type stack plus control
+ * stack, with stack polymorphism after unreachable/br/return). While it
+ * checks, it emits register-style internal code: since the operand-stack
+ * depth is static, every operand has a frame slot known now (locals first,
+ * then one slot per stack depth), and each instruction names its operand and
+ * result slots, e.g. [i32.add, dst, a, b]. There is no runtime stack pointer.
+ *
+ * Two cheap tricks remove most moves: `local.get x` emits nothing and lets
+ * the stack entry point at local x's slot until something needs it in its own
+ * slot (a write to x, a block boundary, a branch, a call), and `local.set x`
+ * right after an instruction that produced the value retargets that
+ * instruction's result slot to x. Branch targets are resolved to code
+ * positions (forward ones patched at `end`); each branch carries where its
+ * values are, where they go, and how many.
+ *
+ * For opcode counting a second translation is made with both tricks off and
+ * markers for nop/block/drop, so every wasm instruction executes as one
+ * counted internal instruction (except block `end`s). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,15 +43,19 @@ struct ctl {
 struct tr {
     sw_module *m;
     struct reader r;
+    bool counting; /* the counting translation: no deferral, markers */
     sw_valtype *locals;
     uint32_t nlocals;
-    uint8_t *vals;
+    uint8_t *vals;  /* operand types */
+    uint32_t *locs; /* slot where each operand currently lives */
     uint32_t nvals, capvals;
     struct ctl *ctls;
     uint32_t nctls, capctls;
     uint32_t *code;
     size_t ncode, capcode;
     uint32_t max_vals;
+    size_t last_dst;     /* position + 1 of the result-slot word of the previous
+                            instruction, if it produced the stack top; else 0 */
     size_t op_at;        /* offset of the instruction being validated */
     const char *invalid; /* validation error; r.error holds malformed ones */
     size_t invalid_at;
@@ -85,44 +102,82 @@ static bool emit64(struct tr *t, uint64_t v)
     return emit(t, (uint32_t)v) && emit(t, (uint32_t)(v >> 32));
 }
 
-static bool push(struct tr *t, uint8_t type)
+/* Emits a result-slot word and remembers it for the local.set retargeting. */
+static bool emit_dst(struct tr *t, uint32_t slot)
+{
+    if (!emit(t, slot)) return false;
+    t->last_dst = t->ncode;
+    return true;
+}
+
+static uint32_t canon(const struct tr *t, uint32_t depth)
+{
+    return t->nlocals + depth;
+}
+
+static bool push_at(struct tr *t, uint8_t type, uint32_t loc)
 {
     if (t->nvals == t->capvals) {
         uint32_t cap = t->capvals ? t->capvals * 2 : 64;
         uint8_t *v = realloc(t->vals, cap);
-        if (!v) {
+        if (v) t->vals = v;
+        uint32_t *l = realloc(t->locs, cap * sizeof *l);
+        if (l) t->locs = l;
+        if (!v || !l) {
             t->nomem = true;
             return fail(t, "out of memory");
         }
-        t->vals = v;
         t->capvals = cap;
     }
-    t->vals[t->nvals++] = type;
+    t->vals[t->nvals] = type;
+    t->locs[t->nvals] = loc;
+    t->nvals++;
     if (t->nvals > t->max_vals) t->max_vals = t->nvals;
     return true;
 }
 
-/* Pops one value; `want` 0 accepts any type. *got receives the type. */
-static bool pop_any(struct tr *t, uint8_t *got)
+static bool push(struct tr *t, uint8_t type)
+{
+    return push_at(t, type, canon(t, t->nvals));
+}
+
+/* Pops one value of any type; *got receives its type, *loc its slot. */
+static bool pop_loc(struct tr *t, uint8_t *got, uint32_t *loc)
 {
     struct ctl *c = &t->ctls[t->nctls - 1];
     if (t->nvals == c->height) {
         if (c->unreachable) {
             *got = UNKNOWN;
+            *loc = canon(t, t->nvals);
             return true;
         }
         return fail(t, "type mismatch");
     }
-    *got = t->vals[--t->nvals];
+    t->nvals--;
+    *got = t->vals[t->nvals];
+    *loc = t->locs[t->nvals];
+    return true;
+}
+
+static bool pop_any(struct tr *t, uint8_t *got)
+{
+    uint32_t loc;
+    return pop_loc(t, got, &loc);
+}
+
+/* Pops a value of type `want` (0 = any) and gives its slot. */
+static bool pop_at(struct tr *t, uint8_t want, uint32_t *loc)
+{
+    uint8_t got;
+    if (!pop_loc(t, &got, loc)) return false;
+    if (got != want && got != UNKNOWN && want != UNKNOWN) return fail(t, "type mismatch");
     return true;
 }
 
 static bool pop(struct tr *t, uint8_t want)
 {
-    uint8_t got;
-    if (!pop_any(t, &got)) return false;
-    if (got != want && got != UNKNOWN && want != UNKNOWN) return fail(t, "type mismatch");
-    return true;
+    uint32_t loc;
+    return pop_at(t, want, &loc);
 }
 
 static bool pop_n(struct tr *t, uint32_t n, const sw_valtype *types)
@@ -136,6 +191,32 @@ static bool push_n(struct tr *t, uint32_t n, const sw_valtype *types)
 {
     for (uint32_t i = 0; i < n; i++)
         if (!push(t, (uint8_t)types[i])) return false;
+    return true;
+}
+
+/* Moves every deferred operand into its own slot. */
+static bool materialize_all(struct tr *t)
+{
+    for (uint32_t i = 0; i < t->nvals; i++) {
+        if (t->locs[i] != canon(t, i)) {
+            if (!emit(t, OP_MOV) || !emit(t, canon(t, i)) || !emit(t, t->locs[i])) return false;
+            t->locs[i] = canon(t, i);
+        }
+    }
+    return true;
+}
+
+/* Before local x changes: operands still reading x get their own copy. */
+static bool materialize_local(struct tr *t, uint32_t x, bool *had)
+{
+    *had = false;
+    for (uint32_t i = 0; i < t->nvals; i++) {
+        if (t->locs[i] == x) {
+            *had = true;
+            if (!emit(t, OP_MOV) || !emit(t, canon(t, i)) || !emit(t, x)) return false;
+            t->locs[i] = canon(t, i);
+        }
+    }
     return true;
 }
 
@@ -189,7 +270,6 @@ static void patch_chain(struct tr *t, uint32_t chain, uint32_t target)
     }
 }
 
-/* Label types of the control frame `depth` levels up. */
 static void label_types(struct ctl *c, uint32_t *n, const sw_valtype **types)
 {
     if (c->kind == CTL_LOOP) {
@@ -201,19 +281,16 @@ static void label_types(struct ctl *c, uint32_t *n, const sw_valtype **types)
     }
 }
 
-/* Emits target, height and arity words for a branch to `c`. */
+/* Emits target and destination-slot words for a branch to `c`. */
 static bool emit_branch_target(struct tr *t, struct ctl *c)
 {
-    uint32_t n;
-    const sw_valtype *types;
-    label_types(c, &n, &types);
     if (c->kind == CTL_LOOP) {
         if (!emit(t, c->loop_pc)) return false;
     } else {
         if (!emit(t, c->patch)) return false;
         c->patch = (uint32_t)t->ncode; /* position + 1 of the word just written */
     }
-    return emit(t, t->nlocals + c->height) && emit(t, n);
+    return emit(t, canon(t, c->height));
 }
 
 static bool read_blocktype(struct tr *t, uint32_t *np, const sw_valtype **p, uint32_t *nr,
@@ -266,7 +343,7 @@ static bool zero_byte(struct tr *t)
 }
 
 /* Signature of simple numeric opcodes: operands a, b (0 = none) and result. */
-static bool numeric_sig(uint8_t op, uint8_t *a, uint8_t *b, uint8_t *res)
+static void numeric_sig(uint8_t op, uint8_t *a, uint8_t *b, uint8_t *res)
 {
     const uint8_t I = SW_I32, L = SW_I64, F = SW_F32, D = SW_F64;
     *a = *b = 0;
@@ -274,63 +351,44 @@ static bool numeric_sig(uint8_t op, uint8_t *a, uint8_t *b, uint8_t *res)
         *a = I;
         *res = I;
     } else if (op <= 0x4F) {
-        *a = I;
-        *b = I;
-        *res = I;
+        *a = *b = *res = I;
     } else if (op == 0x50) {
         *a = L;
         *res = I;
     } else if (op <= 0x5A) {
-        *a = L;
-        *b = L;
+        *a = *b = L;
         *res = I;
     } else if (op <= 0x60) {
-        *a = F;
-        *b = F;
+        *a = *b = F;
         *res = I;
     } else if (op <= 0x66) {
-        *a = D;
-        *b = D;
+        *a = *b = D;
         *res = I;
     } else if (op <= 0x69) {
-        *a = I;
-        *res = I;
+        *a = *res = I;
     } else if (op <= 0x78) {
-        *a = I;
-        *b = I;
-        *res = I;
+        *a = *b = *res = I;
     } else if (op <= 0x7B) {
-        *a = L;
-        *res = L;
+        *a = *res = L;
     } else if (op <= 0x8A) {
-        *a = L;
-        *b = L;
-        *res = L;
+        *a = *b = *res = L;
     } else if (op <= 0x91) {
-        *a = F;
-        *res = F;
+        *a = *res = F;
     } else if (op <= 0x98) {
-        *a = F;
-        *b = F;
-        *res = F;
+        *a = *b = *res = F;
     } else if (op <= 0x9F) {
-        *a = D;
-        *res = D;
+        *a = *res = D;
     } else if (op <= 0xA6) {
-        *a = D;
-        *b = D;
-        *res = D;
+        *a = *b = *res = D;
     } else {
         static const uint8_t conv[][2] = {
             /* 0xA7 */ {L, I}, {F, I}, {F, I}, {D, I}, {D, I}, {I, L}, {I, L}, {F, L},
             /* 0xAF */ {F, L}, {D, L}, {D, L}, {I, F}, {I, F}, {L, F}, {L, F}, {D, F},
             /* 0xB7 */ {I, D}, {I, D}, {L, D}, {L, D}, {F, D}, {F, I}, {D, L}, {I, F},
             /* 0xBF */ {L, D}, {I, I}, {I, I}, {L, L}, {L, L}, {L, L}};
-        if (op > 0xC4) return false;
         *a = conv[op - 0xA7][0];
         *res = conv[op - 0xA7][1];
     }
-    return true;
 }
 
 static bool check_table(struct tr *t, uint32_t idx)
@@ -339,46 +397,54 @@ static bool check_table(struct tr *t, uint32_t idx)
     return true;
 }
 
+/* Pops three i32 operands (deepest first in *a) for the bulk operations. */
+static bool pop3(struct tr *t, uint8_t ta, uint8_t tb, uint8_t tc, uint32_t *a, uint32_t *b,
+                 uint32_t *c)
+{
+    return pop_at(t, tc, c) && pop_at(t, tb, b) && pop_at(t, ta, a);
+}
+
 /* The 0xFC group. */
 static bool op_fc(struct tr *t)
 {
     sw_module *m = t->m;
     uint32_t sub;
     if (!rd_u32(&t->r, &sub)) return false;
+    uint32_t a = 0, b = 0, sa, sb, sc;
     if (sub <= 7) {
         static const uint8_t from[] = {SW_F32, SW_F32, SW_F64, SW_F64,
                                        SW_F32, SW_F32, SW_F64, SW_F64};
-        return pop(t, from[sub]) && push(t, sub < 4 ? SW_I32 : SW_I64) && emit(t, OP_FC_BASE + sub);
+        if (!pop_at(t, from[sub], &sa)) return false;
+        uint32_t d = canon(t, t->nvals);
+        return push(t, sub < 4 ? SW_I32 : SW_I64) && emit(t, OP_FC_BASE + sub) && emit_dst(t, d) &&
+               emit(t, sa);
     }
-    uint32_t a = 0, b = 0;
     switch (sub) {
     case 8: /* memory.init */
         if (!rd_u32(&t->r, &a) || !zero_byte(t)) return false;
         if (m->nmemories == 0) return fail(t, "unknown memory");
         if (!m->has_datacount) return fail(t, "data count section required");
         if (a >= m->datacount) return fail(t, "unknown data segment");
-        return pop(t, SW_I32) && pop(t, SW_I32) && pop(t, SW_I32) && emit(t, OP_FC_BASE + 8) &&
-               emit(t, a);
+        return pop3(t, SW_I32, SW_I32, SW_I32, &sa, &sb, &sc) && emit(t, OP_FC_BASE + 8) &&
+               emit(t, sa) && emit(t, sb) && emit(t, sc) && emit(t, a);
     case 9: /* data.drop */
         if (!rd_u32(&t->r, &a)) return false;
         if (!m->has_datacount) return fail(t, "data count section required");
         if (a >= m->datacount) return fail(t, "unknown data segment");
         return emit(t, OP_FC_BASE + 9) && emit(t, a);
     case 10: /* memory.copy */
-        if (!zero_byte(t) || !zero_byte(t)) return false;
-        if (m->nmemories == 0) return fail(t, "unknown memory");
-        return pop(t, SW_I32) && pop(t, SW_I32) && pop(t, SW_I32) && emit(t, OP_FC_BASE + 10);
     case 11: /* memory.fill */
-        if (!zero_byte(t)) return false;
+        if (!zero_byte(t) || (sub == 10 && !zero_byte(t))) return false;
         if (m->nmemories == 0) return fail(t, "unknown memory");
-        return pop(t, SW_I32) && pop(t, SW_I32) && pop(t, SW_I32) && emit(t, OP_FC_BASE + 11);
+        return pop3(t, SW_I32, SW_I32, SW_I32, &sa, &sb, &sc) && emit(t, OP_FC_BASE + sub) &&
+               emit(t, sa) && emit(t, sb) && emit(t, sc);
     case 12: /* table.init elem table */
         if (!rd_u32(&t->r, &a) || !rd_u32(&t->r, &b)) return false;
         if (!check_table(t, b)) return false;
         if (a >= m->nelems) return fail(t, "unknown elem segment");
         if (m->elems[a].type != m->tables[b].type) return fail(t, "type mismatch");
-        return pop(t, SW_I32) && pop(t, SW_I32) && pop(t, SW_I32) && emit(t, OP_FC_BASE + 12) &&
-               emit(t, a) && emit(t, b);
+        return pop3(t, SW_I32, SW_I32, SW_I32, &sa, &sb, &sc) && emit(t, OP_FC_BASE + 12) &&
+               emit(t, sa) && emit(t, sb) && emit(t, sc) && emit(t, a) && emit(t, b);
     case 13: /* elem.drop */
         if (!rd_u32(&t->r, &a)) return false;
         if (a >= m->nelems) return fail(t, "unknown elem segment");
@@ -387,21 +453,51 @@ static bool op_fc(struct tr *t)
         if (!rd_u32(&t->r, &a) || !rd_u32(&t->r, &b)) return false;
         if (!check_table(t, a) || !check_table(t, b)) return false;
         if (m->tables[a].type != m->tables[b].type) return fail(t, "type mismatch");
-        return pop(t, SW_I32) && pop(t, SW_I32) && pop(t, SW_I32) && emit(t, OP_FC_BASE + 14) &&
-               emit(t, a) && emit(t, b);
-    case 15: /* table.grow */
+        return pop3(t, SW_I32, SW_I32, SW_I32, &sa, &sb, &sc) && emit(t, OP_FC_BASE + 14) &&
+               emit(t, sa) && emit(t, sb) && emit(t, sc) && emit(t, a) && emit(t, b);
+    case 15: { /* table.grow */
         if (!rd_u32(&t->r, &a) || !check_table(t, a)) return false;
-        return pop(t, SW_I32) && pop(t, (uint8_t)m->tables[a].type) && push(t, SW_I32) &&
-               emit(t, OP_FC_BASE + 15) && emit(t, a);
-    case 16: /* table.size */
+        if (!pop_at(t, SW_I32, &sb) || !pop_at(t, (uint8_t)m->tables[a].type, &sa)) return false;
+        uint32_t d = canon(t, t->nvals);
+        return push(t, SW_I32) && emit(t, OP_FC_BASE + 15) && emit_dst(t, d) && emit(t, sa) &&
+               emit(t, sb) && emit(t, a);
+    }
+    case 16: { /* table.size */
         if (!rd_u32(&t->r, &a) || !check_table(t, a)) return false;
-        return push(t, SW_I32) && emit(t, OP_FC_BASE + 16) && emit(t, a);
+        uint32_t d = canon(t, t->nvals);
+        return push(t, SW_I32) && emit(t, OP_FC_BASE + 16) && emit_dst(t, d) && emit(t, a);
+    }
     case 17: /* table.fill */
         if (!rd_u32(&t->r, &a) || !check_table(t, a)) return false;
-        return pop(t, SW_I32) && pop(t, (uint8_t)m->tables[a].type) && pop(t, SW_I32) &&
-               emit(t, OP_FC_BASE + 17) && emit(t, a);
+        return pop3(t, SW_I32, (uint8_t)m->tables[a].type, SW_I32, &sa, &sb, &sc) &&
+               emit(t, OP_FC_BASE + 17) && emit(t, sa) && emit(t, sb) && emit(t, sc) && emit(t, a);
     default: return rd_fail(&t->r, "illegal opcode");
     }
+}
+
+/* local.set / local.tee of the value just popped from slot `from`. */
+static bool set_local(struct tr *t, uint32_t x, uint32_t from, size_t prev_dst)
+{
+    bool had;
+    if (from == x) return true; /* local.get x; local.set x */
+    if (!materialize_local(t, x, &had)) return false;
+    if (!t->counting && !had && prev_dst && t->code[prev_dst - 1] == from) {
+        t->code[prev_dst - 1] = x; /* the producer writes the local directly */
+        return true;
+    }
+    return emit(t, OP_MOV) && emit(t, x) && emit(t, from);
+}
+
+/* A value-producing instruction: pops n operands (types ta, tb; tb first),
+ * pushes `res`, and emits [op, dst, a(, b)] plus nothing else. */
+static bool producer(struct tr *t, uint32_t op, uint8_t ta, uint8_t tb, uint8_t res)
+{
+    uint32_t a, b = 0;
+    if (tb && !pop_at(t, tb, &b)) return false;
+    if (!pop_at(t, ta, &a)) return false;
+    uint32_t d = canon(t, t->nvals);
+    if (!push(t, res) || !emit(t, op) || !emit_dst(t, d) || !emit(t, a)) return false;
+    return !tb || emit(t, b);
 }
 
 /* One instruction. Returns false on error; *done when the function's final
@@ -410,29 +506,36 @@ static bool instr(struct tr *t, bool *done)
 {
     sw_module *m = t->m;
     uint8_t op;
+    size_t prev_dst = t->last_dst;
+    t->last_dst = 0;
     t->op_at = rd_offset(&t->r);
     if (!rd_u8(&t->r, &op)) return false;
     switch (op) {
     case 0x00: /* unreachable */ set_unreachable(t); return emit(t, 0x00);
-    case 0x01: /* nop */ return true;
+    case 0x01: /* nop */ return !t->counting || emit(t, 0x01);
     case 0x02:   /* block */
     case 0x03: { /* loop */
         uint32_t np, nr;
         const sw_valtype *p, *r;
-        if (!read_blocktype(t, &np, &p, &nr, &r) || !pop_n(t, np, p)) return false;
+        if (!read_blocktype(t, &np, &p, &nr, &r) || !materialize_all(t) || !pop_n(t, np, p))
+            return false;
         if (!push_ctl(t, op == 0x02 ? CTL_BLOCK : CTL_LOOP, np, p, nr, r)) return false;
         if (op == 0x03) {
             t->ctls[t->nctls - 1].loop_pc = (uint32_t)t->ncode;
             if (!emit(t, 0x03)) return false;
+        } else if (t->counting && !emit(t, 0x02)) {
+            return false;
         }
         return push_n(t, np, p);
     }
     case 0x04: { /* if */
-        uint32_t np, nr;
+        uint32_t np, nr, c;
         const sw_valtype *p, *r;
-        if (!read_blocktype(t, &np, &p, &nr, &r) || !pop(t, SW_I32) || !pop_n(t, np, p))
+        if (!read_blocktype(t, &np, &p, &nr, &r) || !pop_at(t, SW_I32, &c) || !materialize_all(t) ||
+            !pop_n(t, np, p))
             return false;
-        if (!push_ctl(t, CTL_IF, np, p, nr, r) || !emit(t, OP_BR_UNLESS) || !emit(t, 0))
+        if (!push_ctl(t, CTL_IF, np, p, nr, r) || !emit(t, OP_BR_UNLESS) || !emit(t, c) ||
+            !emit(t, 0))
             return false;
         t->ctls[t->nctls - 1].else_patch = (uint32_t)t->ncode;
         return push_n(t, np, p);
@@ -440,7 +543,7 @@ static bool instr(struct tr *t, bool *done)
     case 0x05: { /* else */
         struct ctl *c = &t->ctls[t->nctls - 1];
         if (c->kind != CTL_IF) return rd_fail(&t->r, "else without if");
-        if (!pop_n(t, c->nresults, c->results)) return false;
+        if (!materialize_all(t) || !pop_n(t, c->nresults, c->results)) return false;
         if (t->nvals != c->height) return fail(t, "type mismatch");
         if (!emit(t, OP_JMP) || !emit(t, c->patch)) return false;
         c->patch = (uint32_t)t->ncode;
@@ -452,7 +555,7 @@ static bool instr(struct tr *t, bool *done)
     }
     case 0x0B: { /* end */
         struct ctl *c = &t->ctls[t->nctls - 1];
-        if (!pop_n(t, c->nresults, c->results)) return false;
+        if (!materialize_all(t) || !pop_n(t, c->nresults, c->results)) return false;
         if (t->nvals != c->height) return fail(t, "type mismatch");
         if (c->kind == CTL_IF) {
             /* no else: the params pass through as results */
@@ -467,22 +570,26 @@ static bool instr(struct tr *t, bool *done)
         t->nctls--;
         if (t->nctls == 0) {
             *done = true;
-            return emit(t, 0x0F) && emit(t, nr);
+            return emit(t, 0x0F) && emit(t, canon(t, 0)) && emit(t, nr);
         }
         return push_n(t, nr, r);
     }
     case 0x0C:   /* br */
     case 0x0D: { /* br_if */
-        uint32_t depth;
+        uint32_t depth, cond = 0;
         if (!rd_u32(&t->r, &depth)) return false;
         if (depth >= t->nctls) return fail(t, "unknown label");
-        if (op == 0x0D && !pop(t, SW_I32)) return false;
+        if (op == 0x0D && !pop_at(t, SW_I32, &cond)) return false;
+        if (!materialize_all(t)) return false;
         struct ctl *c = &t->ctls[t->nctls - 1 - depth];
         uint32_t n;
         const sw_valtype *types;
         label_types(c, &n, &types);
+        uint32_t src = t->nvals >= n ? canon(t, t->nvals - n) : canon(t, 0);
         if (!pop_n(t, n, types)) return false;
-        if (!emit(t, op) || !emit_branch_target(t, c)) return false;
+        if (!emit(t, op) || (op == 0x0D && !emit(t, cond)) || !emit_branch_target(t, c) ||
+            !emit(t, n) || !emit(t, src))
+            return false;
         if (op == 0x0C) {
             set_unreachable(t);
             return true;
@@ -490,7 +597,7 @@ static bool instr(struct tr *t, bool *done)
         return push_n(t, n, types);
     }
     case 0x0E: { /* br_table */
-        uint32_t n;
+        uint32_t n, idx;
         if (!rd_u32(&t->r, &n)) return false;
         if (n > rd_left(&t->r)) return rd_fail(&t->r, "unexpected end");
         uint32_t *labels = malloc(((size_t)n + 1) * sizeof *labels);
@@ -508,7 +615,7 @@ static bool instr(struct tr *t, bool *done)
                 return fail(t, "unknown label");
             }
         }
-        bool good = pop(t, SW_I32);
+        bool good = pop_at(t, SW_I32, &idx) && materialize_all(t);
         uint32_t arity;
         const sw_valtype *dtypes;
         label_types(&t->ctls[t->nctls - 1 - labels[n]], &arity, &dtypes);
@@ -535,7 +642,9 @@ static bool instr(struct tr *t, bool *done)
                 }
             }
         }
-        good = good && pop_n(t, arity, dtypes) && emit(t, 0x0E) && emit(t, n);
+        uint32_t src = t->nvals >= arity ? canon(t, t->nvals - arity) : canon(t, 0);
+        good = good && pop_n(t, arity, dtypes) && emit(t, 0x0E) && emit(t, idx) && emit(t, src) &&
+               emit(t, arity) && emit(t, n);
         for (uint32_t i = 0; good && i <= n; i++)
             good = emit_branch_target(t, &t->ctls[t->nctls - 1 - labels[i]]);
         free(labels);
@@ -544,30 +653,39 @@ static bool instr(struct tr *t, bool *done)
     }
     case 0x0F: { /* return */
         struct ctl *f = &t->ctls[0];
+        if (!materialize_all(t)) return false;
+        uint32_t src = t->nvals >= f->nresults ? canon(t, t->nvals - f->nresults) : canon(t, 0);
         if (!pop_n(t, f->nresults, f->results)) return false;
         set_unreachable(t);
-        return emit(t, 0x0F) && emit(t, f->nresults);
+        return emit(t, 0x0F) && emit(t, src) && emit(t, f->nresults);
     }
     case 0x10: { /* call */
         uint32_t idx;
         if (!rd_u32(&t->r, &idx)) return false;
         if (idx >= m->nfuncs) return fail(t, "unknown function");
         const struct ftype *ft = &m->types[m->func_types[idx]];
+        if (!materialize_all(t)) return false;
+        uint32_t base =
+            t->nvals >= ft->nparams ? canon(t, t->nvals - ft->nparams) : canon(t, t->nvals);
         return pop_n(t, ft->nparams, ft->types) &&
-               push_n(t, ft->nresults, ft->types + ft->nparams) && emit(t, 0x10) && emit(t, idx);
+               push_n(t, ft->nresults, ft->types + ft->nparams) && emit(t, 0x10) && emit(t, idx) &&
+               emit(t, base);
     }
     case 0x11: { /* call_indirect */
-        uint32_t typeidx, table;
+        uint32_t typeidx, table, i;
         if (!rd_u32(&t->r, &typeidx) || !rd_u32(&t->r, &table)) return false;
         if (!check_table(t, table)) return false;
         if (typeidx >= m->ntypes) return fail(t, "unknown type");
         if (m->tables[table].type != SW_FUNCREF) return fail(t, "type mismatch");
         const struct ftype *ft = &m->types[typeidx];
-        return pop(t, SW_I32) && pop_n(t, ft->nparams, ft->types) &&
+        if (!pop_at(t, SW_I32, &i) || !materialize_all(t)) return false;
+        uint32_t base =
+            t->nvals >= ft->nparams ? canon(t, t->nvals - ft->nparams) : canon(t, t->nvals);
+        return pop_n(t, ft->nparams, ft->types) &&
                push_n(t, ft->nresults, ft->types + ft->nparams) && emit(t, 0x11) &&
-               emit(t, typeidx) && emit(t, table);
+               emit(t, typeidx) && emit(t, table) && emit(t, i) && emit(t, base);
     }
-    case 0x1A: { /* drop */ uint8_t ty; return pop_any(t, &ty) && emit(t, 0x1A);
+    case 0x1A: { /* drop */ uint8_t ty; return pop_any(t, &ty) && (!t->counting || emit(t, 0x1A));
     }
     case 0x1B:   /* select */
     case 0x1C: { /* select t */
@@ -585,16 +703,22 @@ static bool instr(struct tr *t, bool *done)
             want = b;
         }
         uint8_t a, b;
-        if (!pop(t, SW_I32) || !pop_any(t, &b) || !pop_any(t, &a)) return false;
+        uint32_t la, lb, lc;
+        if (!pop_at(t, SW_I32, &lc) || !pop_loc(t, &b, &lb) || !pop_loc(t, &a, &la)) return false;
+        uint8_t res;
         if (op == 0x1C) {
             if ((a != UNKNOWN && a != want) || (b != UNKNOWN && b != want))
                 return fail(t, "type mismatch");
-            return push(t, want) && emit(t, 0x1B);
+            res = want;
+        } else {
+            if ((a != UNKNOWN && !is_num(a)) || (b != UNKNOWN && !is_num(b)))
+                return fail(t, "type mismatch");
+            if (a != UNKNOWN && b != UNKNOWN && a != b) return fail(t, "type mismatch");
+            res = a != UNKNOWN ? a : b;
         }
-        if ((a != UNKNOWN && !is_num(a)) || (b != UNKNOWN && !is_num(b)))
-            return fail(t, "type mismatch");
-        if (a != UNKNOWN && b != UNKNOWN && a != b) return fail(t, "type mismatch");
-        return push(t, a != UNKNOWN ? a : b) && emit(t, 0x1B);
+        uint32_t d = canon(t, t->nvals);
+        return push(t, res) && emit(t, 0x1B) && emit_dst(t, d) && emit(t, la) && emit(t, lb) &&
+               emit(t, lc);
     }
     case 0x20:
     case 0x21:
@@ -603,10 +727,19 @@ static bool instr(struct tr *t, bool *done)
         if (!rd_u32(&t->r, &idx)) return false;
         if (idx >= t->nlocals) return fail(t, "unknown local");
         uint8_t ty = (uint8_t)t->locals[idx];
-        if (op == 0x20) return push(t, ty) && emit(t, op) && emit(t, idx);
-        if (!pop(t, ty)) return false;
-        if (op == 0x22 && !push(t, ty)) return false;
-        return emit(t, op) && emit(t, idx);
+        if (op == 0x20) {
+            if (!t->counting) return push_at(t, ty, idx);
+            uint32_t d = canon(t, t->nvals);
+            return push(t, ty) && emit(t, 0x20) && emit_dst(t, d) && emit(t, idx);
+        }
+        uint32_t from;
+        if (!pop_at(t, ty, &from)) return false;
+        if (t->counting) {
+            if (!emit(t, op) || !emit(t, idx) || !emit(t, from)) return false;
+            return op == 0x21 || push_at(t, ty, from);
+        }
+        if (!set_local(t, idx, from, prev_dst)) return false;
+        return op == 0x21 || push_at(t, ty, idx);
     }
     case 0x23:
     case 0x24: {
@@ -614,59 +747,74 @@ static bool instr(struct tr *t, bool *done)
         if (!rd_u32(&t->r, &idx)) return false;
         if (idx >= m->nglobals) return fail(t, "unknown global");
         uint8_t ty = (uint8_t)m->globals[idx].type;
-        if (op == 0x23) return push(t, ty) && emit(t, op) && emit(t, idx);
+        if (op == 0x23) {
+            uint32_t d = canon(t, t->nvals);
+            return push(t, ty) && emit(t, op) && emit_dst(t, d) && emit(t, idx);
+        }
         if (!m->globals[idx].mut) return fail(t, "global is immutable");
-        return pop(t, ty) && emit(t, op) && emit(t, idx);
+        uint32_t v;
+        return pop_at(t, ty, &v) && emit(t, op) && emit(t, v) && emit(t, idx);
     }
     case 0x25:
     case 0x26: {
-        uint32_t idx;
+        uint32_t idx, i, v;
         if (!rd_u32(&t->r, &idx) || !check_table(t, idx)) return false;
         uint8_t ty = (uint8_t)m->tables[idx].type;
-        if (op == 0x25) return pop(t, SW_I32) && push(t, ty) && emit(t, op) && emit(t, idx);
-        return pop(t, ty) && pop(t, SW_I32) && emit(t, op) && emit(t, idx);
+        if (op == 0x25) {
+            if (!pop_at(t, SW_I32, &i)) return false;
+            uint32_t d = canon(t, t->nvals);
+            return push(t, ty) && emit(t, op) && emit_dst(t, d) && emit(t, i) && emit(t, idx);
+        }
+        return pop_at(t, ty, &v) && pop_at(t, SW_I32, &i) && emit(t, op) && emit(t, i) &&
+               emit(t, v) && emit(t, idx);
     }
     case 0x3F:
-    case 0x40:
+    case 0x40: {
         if (!zero_byte(t)) return false;
         if (m->nmemories == 0) return fail(t, "unknown memory");
-        if (op == 0x40 && !pop(t, SW_I32)) return false;
-        return push(t, SW_I32) && emit(t, op);
-    case 0x41: {
-        int64_t v;
-        if (!rd_sleb(&t->r, 32, &v)) return false;
-        return push(t, SW_I32) && emit(t, op) && emit(t, (uint32_t)(int32_t)v);
+        if (op == 0x3F) {
+            uint32_t d = canon(t, t->nvals);
+            return push(t, SW_I32) && emit(t, op) && emit_dst(t, d);
+        }
+        return producer(t, op, SW_I32, 0, SW_I32);
     }
-    case 0x42: {
-        int64_t v;
-        if (!rd_sleb(&t->r, 64, &v)) return false;
-        return push(t, SW_I64) && emit(t, op) && emit64(t, (uint64_t)v);
-    }
-    case 0x43: {
-        const uint8_t *b;
-        uint32_t v;
-        if (!rd_bytes(&t->r, 4, &b)) return false;
-        memcpy(&v, b, 4);
-        return push(t, SW_F32) && emit(t, op) && emit(t, v);
-    }
+    case 0x41:
+    case 0x42:
+    case 0x43:
     case 0x44: {
-        const uint8_t *b;
         uint64_t v;
-        if (!rd_bytes(&t->r, 8, &b)) return false;
-        memcpy(&v, b, 8);
-        return push(t, SW_F64) && emit(t, op) && emit64(t, v);
+        uint8_t ty;
+        if (op == 0x41 || op == 0x42) {
+            int64_t s;
+            if (!rd_sleb(&t->r, op == 0x41 ? 32 : 64, &s)) return false;
+            v = op == 0x41 ? (uint32_t)(int32_t)s : (uint64_t)s;
+            ty = op == 0x41 ? SW_I32 : SW_I64;
+        } else {
+            const uint8_t *b;
+            size_t n = op == 0x43 ? 4 : 8;
+            if (!rd_bytes(&t->r, n, &b)) return false;
+            v = 0;
+            memcpy(&v, b, n);
+            ty = op == 0x43 ? SW_F32 : SW_F64;
+        }
+        uint32_t d = canon(t, t->nvals);
+        if (!push(t, ty) || !emit(t, op) || !emit_dst(t, d)) return false;
+        return (op == 0x41 || op == 0x43) ? emit(t, (uint32_t)v) : emit64(t, v);
     }
     case 0xD0: { /* ref.null */
         uint8_t b;
         if (!rd_u8(&t->r, &b)) return false;
         if (b != SW_FUNCREF && b != SW_EXTERNREF) return rd_fail(&t->r, "malformed reference type");
-        return push(t, b) && emit(t, 0xD0);
+        uint32_t d = canon(t, t->nvals);
+        return push(t, b) && emit(t, 0xD0) && emit_dst(t, d);
     }
     case 0xD1: { /* ref.is_null */
         uint8_t ty;
-        if (!pop_any(t, &ty)) return false;
+        uint32_t a;
+        if (!pop_loc(t, &ty, &a)) return false;
         if (ty != UNKNOWN && !is_ref(ty)) return fail(t, "type mismatch");
-        return push(t, SW_I32) && emit(t, 0xD1);
+        uint32_t d = canon(t, t->nvals);
+        return push(t, SW_I32) && emit(t, 0xD1) && emit_dst(t, d) && emit(t, a);
     }
     case 0xD2: { /* ref.func */
         uint32_t idx;
@@ -674,7 +822,8 @@ static bool instr(struct tr *t, bool *done)
         if (idx >= m->nfuncs) return fail(t, "unknown function");
         if (!(m->declared_funcs[idx / 8] & (1u << (idx % 8))))
             return fail(t, "undeclared function reference");
-        return push(t, SW_FUNCREF) && emit(t, 0xD2) && emit(t, idx);
+        uint32_t d = canon(t, t->nvals);
+        return push(t, SW_FUNCREF) && emit(t, 0xD2) && emit_dst(t, d) && emit(t, idx);
     }
     case 0xFC: return op_fc(t);
     case 0xFD: return fail(t, "SIMD not supported");
@@ -688,21 +837,21 @@ static bool instr(struct tr *t, bool *done)
                                         SW_I32, SW_I32, SW_I64, SW_I64, SW_I64, SW_I64,
                                         SW_I64, SW_I64, SW_I32, SW_I64, SW_F32, SW_F64,
                                         SW_I32, SW_I32, SW_I64, SW_I64, SW_I64};
-        uint32_t offset;
+        uint32_t offset, a, v;
         if (!read_memarg(t, align[op - 0x28], &offset)) return false;
         uint8_t ty = vtype[op - 0x28];
         if (op <= 0x35) {
-            if (!pop(t, SW_I32) || !push(t, ty)) return false;
-        } else if (!pop(t, ty) || !pop(t, SW_I32)) {
-            return false;
+            if (!pop_at(t, SW_I32, &a)) return false;
+            uint32_t d = canon(t, t->nvals);
+            return push(t, ty) && emit(t, op) && emit_dst(t, d) && emit(t, a) && emit(t, offset);
         }
-        return emit(t, op) && emit(t, offset);
+        return pop_at(t, ty, &v) && pop_at(t, SW_I32, &a) && emit(t, op) && emit(t, a) &&
+               emit(t, v) && emit(t, offset);
     }
     if (op >= 0x45 && op <= 0xC4) {
         uint8_t a, b, res;
         numeric_sig(op, &a, &b, &res);
-        if (b && !pop(t, b)) return false;
-        return pop(t, a) && push(t, res) && emit(t, op);
+        return producer(t, op, a, b, res);
     }
     t->r.p--;
     return rd_fail(&t->r, "illegal opcode");
@@ -715,10 +864,11 @@ bool sw__ftype_equal(const struct ftype *a, const struct ftype *b)
             !memcmp(a->types, b->types, ((size_t)a->nparams + a->nresults) * sizeof(sw_valtype)));
 }
 
-sw_status sw__translate(sw_module *m, uint32_t defidx, const uint8_t *body, size_t len,
-                        size_t body_offset, sw_error *err)
+/* Validates and translates one body; on success *out owns the code. */
+static sw_status translate_once(sw_module *m, uint32_t defidx, const uint8_t *body, size_t len,
+                                size_t body_offset, bool counting, sw_error *err, struct fcode *out)
 {
-    struct tr t = {.m = m, .op_at = body_offset};
+    struct tr t = {.m = m, .op_at = body_offset, .counting = counting};
     t.r.base = m->bytes;
     t.r.p = body;
     t.r.end = body + len;
@@ -791,16 +941,32 @@ sw_status sw__translate(sw_module *m, uint32_t defidx, const uint8_t *body, size
     }
     free(t.locals);
     free(t.vals);
+    free(t.locs);
     free(t.ctls);
     if (st != SW_OK) {
         free(t.code);
         return st;
     }
-    struct fcode *fc = &m->funcs[defidx].code;
-    fc->ops = t.code;
-    fc->nops = t.ncode;
-    fc->nparams = ft->nparams;
-    fc->nlocals = t.nlocals;
-    fc->max_height = t.nlocals + t.max_vals + 1;
+    out->ops = t.code;
+    out->nops = t.ncode;
+    out->nparams = ft->nparams;
+    out->nlocals = t.nlocals;
+    out->max_height = t.nlocals + t.max_vals + 1;
+    return SW_OK;
+}
+
+sw_status sw__translate(sw_module *m, uint32_t defidx, const uint8_t *body, size_t len,
+                        size_t body_offset, sw_error *err)
+{
+    struct fcode fast, counted;
+    sw_status st = translate_once(m, defidx, body, len, body_offset, false, err, &fast);
+    if (st != SW_OK) return st;
+    st = translate_once(m, defidx, body, len, body_offset, true, err, &counted);
+    if (st != SW_OK) {
+        free(fast.ops);
+        return st;
+    }
+    fast.ops_counted = counted.ops;
+    m->funcs[defidx].code = fast;
     return SW_OK;
 }
