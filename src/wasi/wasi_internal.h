@@ -132,6 +132,7 @@ struct swasi_ctx {
     uint32_t nfds;
     int wake_fd; /* eventfd, readable while the instance is interrupted */
     struct wasi_binding *bindings;
+    uint64_t max_wait_ns; /* 0, or a cap on clock waits (fuzzing only) */
     size_t nbindings;
 };
 

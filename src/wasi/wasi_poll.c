@@ -113,6 +113,8 @@ WASI_IMPL(poll_oneoff)
         sb->pollidx = -1;
         if (sb->tag == 0) {
             int e = clock_deadline(s, mono, &sb->deadline);
+            uint64_t cap = wc->ctx->max_wait_ns;
+            if (!e && cap && sb->deadline - mono > cap) sb->deadline = mono + cap;
             if (e) {
                 sb->error = (uint16_t)e;
                 immediate = true;
