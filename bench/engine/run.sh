@@ -6,7 +6,10 @@
 # ratios to native and their geometric means; then the startup time of a
 # ~100 KB wasm32-wasi module (load + validate + instantiate).
 #
-# usage: bench/engine/run.sh BUILD_DIR     (a Release build: see bench/README or the brief)
+# usage: bench/engine/run.sh BUILD_DIR
+# where BUILD_DIR is a release build with the bench_engine target built:
+#   CC=clang cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DSTRATUS_TESTS=OFF
+#   cmake --build build-release --target bench_engine
 set -euo pipefail
 if [ $# -lt 1 ]; then
   echo "usage: $0 BUILD_DIR" >&2
