@@ -5,15 +5,16 @@
 # as /sandbox next to a directory "outside" that must come out unchanged.
 #
 # usage: run_exec_test.sh STRATUS WASM EXPECTED STATUS [--fs] [--stdin FILE]
-#                         [--stderr-has TEXT] [-- EXEC-OPTIONS... -- ARGS...]
+#                         [--stdin-pipe FILE] [--stderr-has TEXT] [-- EXEC-OPTIONS... -- ARGS...]
 set -u
 stratus=$1 wasm=$2 expected=$3 want_status=$4
 shift 4
-fs=0 stdin=/dev/null stderr_has=
+fs=0 stdin=/dev/null pipe=0 stderr_has=
 while [ $# -gt 0 ]; do
   case $1 in
     --fs) fs=1; shift ;;
     --stdin) stdin=$2; shift 2 ;;
+    --stdin-pipe) stdin=$2; pipe=1; shift 2 ;;
     --stderr-has) stderr_has=$2; shift 2 ;;
     --) shift; break ;;
     *) echo "run_exec_test: unknown option $1" >&2; exit 2 ;;
@@ -38,8 +39,14 @@ if [ $fs = 1 ]; then
   before=$(cd "$work" && find outside -printf '%p %s %m %T@\n' | sort; md5sum outside/secret)
 fi
 
-"$stratus" exec "${exec_opts[@]}" "$wasm" "$@" <"$stdin" >"$work/stdout" 2>"$work/stderr"
-status=$?
+if [ $pipe = 1 ]; then
+  # Through a pipe, so that reads block until data arrives.
+  cat "$stdin" | "$stratus" exec "${exec_opts[@]}" "$wasm" "$@" >"$work/stdout" 2>"$work/stderr"
+  status=${PIPESTATUS[1]}
+else
+  "$stratus" exec "${exec_opts[@]}" "$wasm" "$@" <"$stdin" >"$work/stdout" 2>"$work/stderr"
+  status=$?
+fi
 fail=0
 if [ "$status" != "$want_status" ]; then
   echo "FAIL: exit status $status, expected $want_status"

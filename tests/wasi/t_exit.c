@@ -35,6 +35,17 @@ int main(int argc, char **argv)
         for (;;)
             x++;
     }
+    if (!strcmp(argv[1], "alloc")) {
+        size_t mib = (size_t)atoi(argv[2]);
+        /* volatile: the compiler may not elide an allocation we test. */
+        char *volatile p = malloc(mib << 20);
+        printf("malloc %zu MiB: %s\n", mib, p ? "ok" : "failed");
+        if (p) {
+            memset(p, 1, mib << 20);
+            free(p);
+        }
+        return p ? 0 : 1;
+    }
     puts("exiting");
     exit(atoi(argv[1]));
 }
