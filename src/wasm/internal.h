@@ -20,6 +20,15 @@
 #define OP_JMP 0x05
 /* Internal opcode: jump if an i32 slot is zero (used for `if`). */
 #define OP_BR_UNLESS 0x04
+/* Fused forms made by the fast translation only (never counted):
+ * OP_IMM_BASE + op: a binary operator whose second operand is a constant;
+ * OP_BRIF_BASE + op: an i32 comparison (or eqz) folded into br_if;
+ * OP_BRIF_IMM_BASE + op: the same with a constant second operand. */
+#define OP_IMM_BASE 0x100
+#define OP_BRIF_BASE 0x200
+#define OP_BRIF_IMM_BASE 0x280
+#define OP_COUNT 0x300
+
 /* Internal opcode: copy one slot to another (the local.set handler). */
 #define OP_MOV 0x21
 

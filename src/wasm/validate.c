@@ -56,6 +56,8 @@ struct tr {
     uint32_t max_vals;
     size_t last_dst;     /* position + 1 of the result-slot word of the previous
                             instruction, if it produced the stack top; else 0 */
+    size_t cur_start;    /* code position where the current instruction starts */
+    size_t prev_start;   /* ... and where the previous one started */
     size_t op_at;        /* offset of the instruction being validated */
     const char *invalid; /* validation error; r.error holds malformed ones */
     size_t invalid_at;
@@ -488,14 +490,35 @@ static bool set_local(struct tr *t, uint32_t x, uint32_t from, size_t prev_dst)
     return emit(t, OP_MOV) && emit(t, x) && emit(t, from);
 }
 
+/* Binary operators that have a constant-operand form: 1 for i32, 2 for i64. */
+static const uint8_t imm_ok[256] = {
+    [0x46] = 1, [0x47] = 1, [0x48] = 1, [0x49] = 1, [0x4A] = 1, [0x4B] = 1, [0x4C] = 1,
+    [0x4D] = 1, [0x4E] = 1, [0x4F] = 1, [0x6A] = 1, [0x6B] = 1, [0x6C] = 1, [0x71] = 1,
+    [0x72] = 1, [0x73] = 1, [0x74] = 1, [0x75] = 1, [0x76] = 1, [0x7C] = 2, [0x7D] = 2,
+    [0x7E] = 2, [0x83] = 2, [0x84] = 2, [0x86] = 2, [0x87] = 2, [0x88] = 2,
+};
+
 /* A value-producing instruction: pops n operands (types ta, tb; tb first),
  * pushes `res`, and emits [op, dst, a(, b)] plus nothing else. */
-static bool producer(struct tr *t, uint32_t op, uint8_t ta, uint8_t tb, uint8_t res)
+static bool producer(struct tr *t, uint32_t op, uint8_t ta, uint8_t tb, uint8_t res,
+                     size_t prev_dst)
 {
     uint32_t a, b = 0;
     if (tb && !pop_at(t, tb, &b)) return false;
     if (!pop_at(t, ta, &a)) return false;
     uint32_t d = canon(t, t->nvals);
+    /* `x; i32.const K; op` becomes [op+imm, dst, x, K]: the const goes away */
+    size_t ps = t->prev_start;
+    if (!t->counting && tb && prev_dst == ps + 2 && t->code[ps + 1] == b && op < 0x100 &&
+        ((t->code[ps] == 0x41 && imm_ok[op] == 1) || (t->code[ps] == 0x42 && imm_ok[op] == 2))) {
+        uint32_t k0 = t->code[ps + 2], k1 = t->code[ps] == 0x42 ? t->code[ps + 3] : 0;
+        bool wide = t->code[ps] == 0x42;
+        t->ncode = ps;
+        if (!push(t, res) || !emit(t, OP_IMM_BASE + op) || !emit_dst(t, d) || !emit(t, a) ||
+            !emit(t, k0))
+            return false;
+        return !wide || emit(t, k1);
+    }
     if (!push(t, res) || !emit(t, op) || !emit_dst(t, d) || !emit(t, a)) return false;
     return !tb || emit(t, b);
 }
@@ -508,6 +531,8 @@ static bool instr(struct tr *t, bool *done)
     uint8_t op;
     size_t prev_dst = t->last_dst;
     t->last_dst = 0;
+    t->prev_start = t->cur_start;
+    t->cur_start = t->ncode;
     t->op_at = rd_offset(&t->r);
     if (!rd_u8(&t->r, &op)) return false;
     switch (op) {
@@ -580,6 +605,21 @@ static bool instr(struct tr *t, bool *done)
         if (!rd_u32(&t->r, &depth)) return false;
         if (depth >= t->nctls) return fail(t, "unknown label");
         if (op == 0x0D && !pop_at(t, SW_I32, &cond)) return false;
+        /* an i32 comparison right before br_if is folded into the branch */
+        uint32_t fused = 0, fa = 0, fb = 0;
+        size_t ps = t->prev_start;
+        if (op == 0x0D && !t->counting && prev_dst == ps + 2 && t->code[ps + 1] == cond) {
+            uint32_t pop_ = t->code[ps];
+            if (pop_ >= 0x45 && pop_ <= 0x4F)
+                fused = OP_BRIF_BASE + pop_;
+            else if (pop_ >= OP_IMM_BASE + 0x46 && pop_ <= OP_IMM_BASE + 0x4F)
+                fused = OP_BRIF_IMM_BASE + (pop_ - OP_IMM_BASE);
+            if (fused) {
+                fa = t->code[ps + 2];
+                fb = pop_ == 0x45 ? 0 : t->code[ps + 3];
+                t->ncode = ps;
+            }
+        }
         if (!materialize_all(t)) return false;
         struct ctl *c = &t->ctls[t->nctls - 1 - depth];
         uint32_t n;
@@ -587,9 +627,13 @@ static bool instr(struct tr *t, bool *done)
         label_types(c, &n, &types);
         uint32_t src = t->nvals >= n ? canon(t, t->nvals - n) : canon(t, 0);
         if (!pop_n(t, n, types)) return false;
-        if (!emit(t, op) || (op == 0x0D && !emit(t, cond)) || !emit_branch_target(t, c) ||
-            !emit(t, n) || !emit(t, src))
+        if (fused) {
+            if (!emit(t, fused) || !emit(t, fa) || (fused != OP_BRIF_BASE + 0x45 && !emit(t, fb)))
+                return false;
+        } else if (!emit(t, op) || (op == 0x0D && !emit(t, cond))) {
             return false;
+        }
+        if (!emit_branch_target(t, c) || !emit(t, n) || !emit(t, src)) return false;
         if (op == 0x0C) {
             set_unreachable(t);
             return true;
@@ -776,7 +820,7 @@ static bool instr(struct tr *t, bool *done)
             uint32_t d = canon(t, t->nvals);
             return push(t, SW_I32) && emit(t, op) && emit_dst(t, d);
         }
-        return producer(t, op, SW_I32, 0, SW_I32);
+        return producer(t, op, SW_I32, 0, SW_I32, 0);
     }
     case 0x41:
     case 0x42:
@@ -851,7 +895,7 @@ static bool instr(struct tr *t, bool *done)
     if (op >= 0x45 && op <= 0xC4) {
         uint8_t a, b, res;
         numeric_sig(op, &a, &b, &res);
-        return producer(t, op, a, b, res);
+        return producer(t, op, a, b, res, prev_dst);
     }
     t->r.p--;
     return rd_fail(&t->r, "illegal opcode");
