@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "raw_mqtt.h"
 #include "stack.h"
 
 #define MSG_SIZE 64
@@ -41,10 +42,10 @@ static void die(const char *what)
     exit(1);
 }
 
-/* ---- a lean MQTT client: counts and time-stamps, no per-message allocation ---- */
+/* ---- the receiving end: counts and time-stamps, no per-message allocation ---- */
 
 struct meter {
-    struct mosquitto *mosq;
+    struct raw_mqtt *conn;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     char topic[256];      /* the measured topic */
@@ -56,10 +57,10 @@ struct meter {
     uint64_t reg_time[8];
     char report[2048]; /* last JSON report seen on report_topic */
     char report_topic[256];
-    int connected, subacks;
+    int acks;
 };
 
-static uint64_t stamp_of(const uint8_t *p, int len)
+static uint64_t stamp_of(const uint8_t *p, size_t len)
 {
     uint64_t v = 0;
     if (len < 8) return 0;
@@ -68,54 +69,47 @@ static uint64_t stamp_of(const uint8_t *p, int len)
     return v;
 }
 
-static void meter_on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
+static int topic_is(const char *topic, size_t tl, const char *want)
 {
-    (void)m;
-    struct meter *me = obj;
+    return want[0] && strlen(want) == tl && !memcmp(topic, want, tl);
+}
+
+static void meter_on_publish(void *ctx, const char *topic, size_t tl, const uint8_t *payload,
+                             size_t len)
+{
+    struct meter *me = ctx;
     uint64_t t = now_ns();
     pthread_mutex_lock(&me->lock);
-    if (!strcmp(msg->topic, me->topic)) {
+    if (topic_is(topic, tl, me->topic)) {
+        uint64_t s = stamp_of(payload, len);
         if (!me->got) {
             me->first_rx = t;
-            me->first_stamp = stamp_of(msg->payload, msg->payloadlen);
+            me->first_stamp = s;
         }
         me->last_rx = t;
-        uint64_t s = stamp_of(msg->payload, msg->payloadlen);
         if (me->got < me->cap) me->lat[me->got] = s && t > s ? t - s : 0;
         me->got++;
-    } else if (me->report_topic[0] && !strcmp(msg->topic, me->report_topic)) {
-        int n = msg->payloadlen < (int)sizeof me->report - 1 ? msg->payloadlen
-                                                             : (int)sizeof me->report - 1;
-        memcpy(me->report, msg->payload, (size_t)n);
+    } else if (topic_is(topic, tl, me->report_topic)) {
+        size_t n = len < sizeof me->report - 1 ? len : sizeof me->report - 1;
+        memcpy(me->report, payload, n);
         me->report[n] = 0;
-    } else if (me->reg_filter[0]) {
+    } else if (me->reg_filter[0] && tl < 256) {
+        char name[256];
         bool match = false;
-        mosquitto_topic_matches_sub(me->reg_filter, msg->topic, &match);
+        memcpy(name, topic, tl);
+        name[tl] = 0;
+        mosquitto_topic_matches_sub(me->reg_filter, name, &match);
         if (match && me->regs < 8) me->reg_time[me->regs++] = t;
     }
     pthread_cond_broadcast(&me->cond);
     pthread_mutex_unlock(&me->lock);
 }
 
-static void meter_on_connect(struct mosquitto *m, void *obj, int rc)
+static void meter_on_ack(void *ctx)
 {
-    (void)m;
-    struct meter *me = obj;
+    struct meter *me = ctx;
     pthread_mutex_lock(&me->lock);
-    me->connected = rc == 0 ? 1 : -1;
-    pthread_cond_broadcast(&me->cond);
-    pthread_mutex_unlock(&me->lock);
-}
-
-static void meter_on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *q)
-{
-    (void)m;
-    (void)mid;
-    (void)n;
-    (void)q;
-    struct meter *me = obj;
-    pthread_mutex_lock(&me->lock);
-    me->subacks++;
+    me->acks++;
     pthread_cond_broadcast(&me->cond);
     pthread_mutex_unlock(&me->lock);
 }
@@ -141,15 +135,9 @@ static int meter_wait(struct meter *me, int (*cond_fn)(struct meter *, void *), 
     return ok;
 }
 
-static int is_connected(struct meter *me, void *arg)
+static int has_acks(struct meter *me, void *arg)
 {
-    (void)arg;
-    return me->connected != 0;
-}
-
-static int has_subacks(struct meter *me, void *arg)
-{
-    return me->subacks >= *(int *)arg;
+    return me->acks >= *(int *)arg;
 }
 
 static struct meter *meter_new(int port, const char *id, size_t cap)
@@ -163,29 +151,26 @@ static struct meter *meter_new(int port, const char *id, size_t cap)
     pthread_cond_init(&me->cond, &ca);
     me->cap = cap;
     me->lat = calloc(cap ? cap : 1, sizeof *me->lat);
-    me->mosq = mosquitto_new(id, true, me);
-    if (!me->lat || !me->mosq) die("out of memory");
-    mosquitto_int_option(me->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-    mosquitto_connect_callback_set(me->mosq, meter_on_connect);
-    mosquitto_subscribe_callback_set(me->mosq, meter_on_subscribe);
-    mosquitto_message_callback_set(me->mosq, meter_on_message);
-    if (mosquitto_connect(me->mosq, "127.0.0.1", port, 60) != MOSQ_ERR_SUCCESS ||
-        mosquitto_loop_start(me->mosq) != MOSQ_ERR_SUCCESS)
-        die("meter cannot connect");
-    if (!meter_wait(me, is_connected, NULL, 5000) || me->connected != 1)
-        die("meter got no CONNACK");
+    if (!me->lat) die("out of memory");
+    me->conn = raw_mqtt_connect(port, id, meter_on_publish, meter_on_ack, me);
+    if (!me->conn) die("meter cannot connect");
     return me;
+}
+
+static void meter_sub(struct meter *me, const char *filter, int subscribe)
+{
+    int want;
+    pthread_mutex_lock(&me->lock);
+    want = me->acks + 1;
+    pthread_mutex_unlock(&me->lock);
+    int rc =
+        subscribe ? raw_mqtt_subscribe(me->conn, filter) : raw_mqtt_unsubscribe(me->conn, filter);
+    if (rc || !meter_wait(me, has_acks, &want, 5000)) die("meter cannot (un)subscribe");
 }
 
 static void meter_subscribe(struct meter *me, const char *filter)
 {
-    int want;
-    pthread_mutex_lock(&me->lock);
-    want = me->subacks + 1;
-    pthread_mutex_unlock(&me->lock);
-    if (mosquitto_subscribe(me->mosq, NULL, filter, 0) != MOSQ_ERR_SUCCESS ||
-        !meter_wait(me, has_subacks, &want, 5000))
-        die("meter cannot subscribe");
+    meter_sub(me, filter, 1);
 }
 
 static void meter_reset(struct meter *me, const char *topic, const char *report_topic)
@@ -202,9 +187,7 @@ static void meter_reset(struct meter *me, const char *topic, const char *report_
 
 static void meter_free(struct meter *me)
 {
-    mosquitto_disconnect(me->mosq);
-    mosquitto_loop_stop(me->mosq, false);
-    mosquitto_destroy(me->mosq);
+    raw_mqtt_close(me->conn);
     free(me->lat);
     free(me);
 }
@@ -275,11 +258,15 @@ static void latency_from(uint64_t *lat, size_t n, double *median_us, double *p99
 
 /* ---- publishing from the bench ---- */
 
-static void publish_stamped(struct mosquitto *pub, const char *topic, size_t count, int pace_us)
+/* Publish `count` stamped messages: unpaced ones packed many per write (as
+ * fast as the broker takes them), paced ones one write each. */
+static void publish_stamped(struct raw_mqtt *pub, const char *topic, size_t count, int pace_us)
 {
-    uint8_t buf[MSG_SIZE];
-    for (size_t i = 8; i < sizeof buf; i++)
-        buf[i] = (uint8_t)('a' + i % 26);
+    static uint8_t out[65536];
+    uint8_t msg[MSG_SIZE];
+    size_t used = 0;
+    for (size_t i = 8; i < sizeof msg; i++)
+        msg[i] = (uint8_t)('a' + i % 26);
     uint64_t next = now_ns();
     for (size_t k = 0; k < count; k++) {
         if (pace_us) {
@@ -289,21 +276,28 @@ static void publish_stamped(struct mosquitto *pub, const char *topic, size_t cou
         }
         uint64_t t = now_ns();
         for (int b = 0; b < 8; b++)
-            buf[b] = (uint8_t)(t >> (8 * b));
-        int rc;
-        while ((rc = mosquitto_publish(pub, NULL, topic, MSG_SIZE, buf, 0, false)) ==
-               MOSQ_ERR_NOMEM)
-            usleep(100);
-        if (rc != MOSQ_ERR_SUCCESS) die("publish failed");
+            msg[b] = (uint8_t)(t >> (8 * b));
+        size_t n = raw_mqtt_encode_publish(out + used, sizeof out - used, topic, msg, MSG_SIZE);
+        if (!n) {
+            if (raw_mqtt_write(pub, out, used)) die("publish failed");
+            used = 0;
+            n = raw_mqtt_encode_publish(out, sizeof out, topic, msg, MSG_SIZE);
+        }
+        used += n;
+        if (pace_us) {
+            if (raw_mqtt_write(pub, out, used)) die("publish failed");
+            used = 0;
+        }
     }
+    if (used && raw_mqtt_write(pub, out, used)) die("publish failed");
 }
 
 /* ---- the measurements ---- */
 
 static struct stack S;
-static struct meter *M;       /* receives measured traffic */
-static struct mosquitto *PUB; /* publishes for the reference and MQTT -> module */
-static char *RT;              /* fake runtime uuid */
+static struct meter *M;      /* receives measured traffic */
+static struct raw_mqtt *PUB; /* publishes for the reference and MQTT -> module */
+static char *RT;             /* fake runtime uuid */
 static size_t N_RATE = 200000, N_LAT = 4000;
 static int N_STARTS = 15;
 
@@ -475,7 +469,7 @@ static double start_to_registered_ms(double *min_ms, double *max_ms)
         if (meter_wait(M, regs_at_least, &want, WAIT_MS))
             t[n++] = (double)(M->reg_time[1] - t0) / 1e6;
         proc_kill(&p);
-        mosquitto_unsubscribe(M->mosq, NULL, filter);
+        meter_sub(M, filter, 0);
     }
     M->reg_filter[0] = 0;
     qsort(t, (size_t)n, sizeof *t, cmp_double);
@@ -523,12 +517,8 @@ int main(int argc, char **argv)
     if (stack_broker_up(&S) || stack_new_realm(&S)) die("cannot start the broker");
     size_t cap = N_RATE > N_LAT ? N_RATE : N_LAT;
     M = meter_new(S.broker.port, "bench-meter", cap);
-    PUB = mosquitto_new("bench-pub", true, NULL);
-    if (!PUB) die("out of memory");
-    mosquitto_int_option(PUB, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-    if (mosquitto_connect(PUB, "127.0.0.1", S.broker.port, 60) != MOSQ_ERR_SUCCESS ||
-        mosquitto_loop_start(PUB) != MOSQ_ERR_SUCCESS)
-        die("publisher cannot connect");
+    PUB = raw_mqtt_connect(S.broker.port, "bench-pub", NULL, NULL, NULL);
+    if (!PUB) die("publisher cannot connect");
 
     struct result ref_rate, ref_lat, m2q_rate, m2q_lat, q2m_rate, q2m_lat, m2m_rate, m2m_lat;
     fprintf(stderr, "bench_manager: broker alone...\n");
@@ -583,9 +573,7 @@ int main(int argc, char **argv)
     printf("\ngoals: ratio >= 0.5, added median < 100 us, > 280000 msgs/s, registered < 20 ms\n");
 
     free(RT);
-    mosquitto_disconnect(PUB);
-    mosquitto_loop_stop(PUB, false);
-    mosquitto_destroy(PUB);
+    raw_mqtt_close(PUB);
     meter_free(M);
     stack_broker_down(&S);
     return 0;

@@ -414,6 +414,7 @@ static int broker_try_start(struct broker *b, int port)
             "allow_anonymous true\n"
             "persistence false\n"
             "max_queued_messages 0\n"
+            "set_tcp_nodelay true\n"
             "log_dest file %s\n"
             "log_type error\nlog_type warning\nlog_type notice\n"
             "log_type subscribe\nlog_type unsubscribe\n",
