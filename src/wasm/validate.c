@@ -546,8 +546,10 @@ static bool instr(struct tr *t, bool *done)
             return false;
         if (!push_ctl(t, op == 0x02 ? CTL_BLOCK : CTL_LOOP, np, p, nr, r)) return false;
         if (op == 0x03) {
+            /* the fast code checks interrupt and fuel on backward jumps, so
+               only the counting translation needs an instruction here */
             t->ctls[t->nctls - 1].loop_pc = (uint32_t)t->ncode;
-            if (!emit(t, 0x03)) return false;
+            if (t->counting && !emit(t, 0x03)) return false;
         } else if (t->counting && !emit(t, 0x02)) {
             return false;
         }
