@@ -466,24 +466,41 @@ void broker_stop(struct broker *b)
     }
 }
 
-int broker_subscribe_count(const struct broker *b, const char *topic)
+/* Scan the broker log for subscribe lines "<time>: <client id> <qos> <topic>"
+ * of exactly `topic`; returns their number and the highest QoS seen. */
+static int broker_scan_subscribes(const struct broker *b, const char *topic, int *max_qos)
 {
     FILE *f = fopen(b->log_path, "r");
     if (!f) return -1;
     char line[4096];
     int count = 0;
     size_t tl = strlen(topic);
+    *max_qos = -1;
     while (fgets(line, sizeof line, f)) {
         size_t l = strlen(line);
         while (l && (line[l - 1] == '\n' || line[l - 1] == '\r'))
             line[--l] = 0;
-        /* "<time>: <client id> <qos> <topic>" */
         if (l <= tl + 3 || strcmp(line + l - tl, topic) || line[l - tl - 1] != ' ') continue;
         char q = line[l - tl - 2];
-        if ((q == '0' || q == '1' || q == '2') && line[l - tl - 3] == ' ') count++;
+        if ((q == '0' || q == '1' || q == '2') && line[l - tl - 3] == ' ') {
+            count++;
+            if (q - '0' > *max_qos) *max_qos = q - '0';
+        }
     }
     fclose(f);
     return count;
+}
+
+int broker_subscribe_count(const struct broker *b, const char *topic)
+{
+    int qos;
+    return broker_scan_subscribes(b, topic, &qos);
+}
+
+int broker_subscribe_qos(const struct broker *b, const char *topic)
+{
+    int qos;
+    return broker_scan_subscribes(b, topic, &qos) > 0 ? qos : -1;
 }
 
 /* ---- MQTT test client ---- */

@@ -59,6 +59,9 @@ void broker_stop(struct broker *b);
  * log entry, i.e. how many times any client subscribed to exactly `topic`. */
 int broker_subscribe_count(const struct broker *b, const char *topic);
 
+/* Highest QoS any client subscribed to exactly `topic` with, or -1. */
+int broker_subscribe_qos(const struct broker *b, const char *topic);
+
 /* ---- processes ---- */
 
 struct proc {

@@ -2,7 +2,8 @@
  * module to MQTT, MQTT to module, loopback between modules on one node (never
  * back to the sending channel), one broker subscription shared by every
  * channel on a topic (counted in the broker's own subscribe log), `$SL/`
- * expansion, and wildcards refused on write channels. Modules are fake
+ * expansion, wildcards refused on write channels, and the subscription QoS
+ * taken from the channel flags. Modules are fake
  * runtime scripts; "echo" steps make what a module received visible. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -258,6 +259,27 @@ static void test_wildcard_refused_on_write_channel(void **state)
     free(m);
 }
 
+static void test_qos_from_flags(void **state)
+{
+    (void)state;
+    char t0[256], t1[256], t2[256];
+    snprintf(t0, sizeof t0, "%s/qos0", S.realm);
+    snprintf(t1, sizeof t1, "%s/qos1", S.realm);
+    snprintf(t2, sizeof t2, "%s/qos2", S.realm);
+    /* flags: bit 0 read, bits 2-3 QoS */
+    char *m = start_module("[{\"open\": 1, \"flags\": %d, \"topic\": \"%s\"},"
+                           " {\"open\": 2, \"flags\": %d, \"topic\": \"%s\"},"
+                           " {\"open\": 3, \"flags\": %d, \"topic\": \"%s\"}]",
+                           CH_READ, t0, CH_READ | (1 << 2), t1, CH_READ | (2 << 2), t2);
+    wait_subscribed(t0, 1);
+    wait_subscribed(t1, 1);
+    wait_subscribed(t2, 1);
+    assert_int_equal(broker_subscribe_qos(&S.broker, t0), 0);
+    assert_int_equal(broker_subscribe_qos(&S.broker, t1), 1);
+    assert_int_equal(broker_subscribe_qos(&S.broker, t2), 2);
+    free(m);
+}
+
 int main(void)
 {
     harness_init();
@@ -266,6 +288,7 @@ int main(void)
         T(test_module_to_mqtt),           T(test_mqtt_to_module),
         T(test_loopback_between_modules), T(test_shared_subscription),
         T(test_sl_prefix_expansion),      T(test_wildcard_refused_on_write_channel),
+        T(test_qos_from_flags),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

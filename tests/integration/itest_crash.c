@@ -1,7 +1,8 @@
 /* Integration tests of a runtime process dying under `stratus manager`:
  * killed with SIGKILL or exiting by itself, its modules are reported exited
  * with status "crashed", their slots are freed, the manager keeps running and
- * the runtime serves modules again after its restart. */
+ * the runtime serves modules again after its restart; a runtime in a crash
+ * loop is given up (unregistered) after a bounded number of restarts. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -149,6 +150,58 @@ static void test_runtime_exits_by_itself(void **state)
     free(g);
 }
 
+static int is_delete(const struct message *m, void *ctx)
+{
+    (void)ctx;
+    return m->json && json_at_equals(m->json, "action", "delete");
+}
+
+/* A runtime that keeps dying is restarted a bounded number of times, then
+ * unregistered; the other runtime and the manager carry on. */
+static void test_crash_loop_gives_up(void **state)
+{
+    (void)state;
+    char topic[256];
+    snprintf(topic, sizeof topic, "%s/proc/reg/%s", S.realm, F);
+    int deaths = 0, given_up = 0;
+    long long end = harness_now_ms() + 6 * WAIT_MS;
+    while (!given_up && harness_now_ms() < end) {
+        char *u = random_uuid();
+        struct message *c = stack_create(&S, F, module_data(u, "doomed", steps("[{\"die\": 1}]")));
+        given_up = client_count(S.client, topic, is_delete, NULL) > 0;
+        if (!c) { /* a runtime given up may no longer answer */
+            free(u);
+            break;
+        }
+        int ok = json_at_equals(c->json, "data.result", "ok");
+        message_free(c);
+        if (ok) {
+            struct message *e = stack_wait_exited(&S, F, u, WAIT_MS);
+            assert_non_null(e);
+            assert_true(json_at_equals(e->json, "data.status", "crashed"));
+            message_free(e);
+            deaths++;
+        } else {
+            usleep(50000);
+        }
+        free(u);
+    }
+    struct message *gone = NULL;
+    assert_int_equal(client_wait_json(S.client, topic, WAIT_MS, &gone, "action", "delete",
+                                      "data.type", "runtime", "data.uuid", F, NULL),
+                     0);
+    message_free(gone);
+    /* Bounded: a few restarts, not endless and not none. */
+    assert_in_range(deaths, 2, 6);
+    assert_true(proc_alive(&S.manager));
+    char *u = random_uuid();
+    struct message *c = stack_create(&S, G, module_data(u, "fine", NULL));
+    assert_non_null(c);
+    assert_true(json_at_equals(c->json, "data.result", "ok"));
+    message_free(c);
+    free(u);
+}
+
 int main(void)
 {
     harness_init();
@@ -156,6 +209,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_runtime_killed),
         T(test_runtime_exits_by_itself),
+        T(test_crash_loop_gives_up),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
