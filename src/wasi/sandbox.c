@@ -47,6 +47,7 @@ bool sbx_have_openat2(void)
  * make the host see a different path than the one it checked. */
 static int copy_path(const char *path, size_t len, char **out)
 {
+    if (len > SBX_MAX_PATH) return ENAMETOOLONG;
     if (memchr(path, '\0', len)) return EINVAL;
     char *s = malloc(len + 1);
     if (!s) return ENOMEM;

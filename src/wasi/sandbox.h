@@ -21,6 +21,10 @@
 /* Not a host errno: the path escapes the sandbox (WASI's ENOTCAPABLE). */
 #define SBX_ENOTCAPABLE 10000
 
+/* Longest path accepted from a module (the kernel's own limit is lower; this
+ * only spares copying absurd lengths). */
+#define SBX_MAX_PATH 65536
+
 /* Symlinks expanded while resolving one path before ELOOP. */
 #define SBX_MAX_SYMLINKS 40
 

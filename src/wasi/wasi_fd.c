@@ -116,6 +116,11 @@ WASI_IMPL(fd_write)
         }
         return store_u32(wc, A32(3), (uint32_t)total);
     }
+    /* Pipes and sockets may be full: wait interruptibly rather than block in
+     * writev (terminals and files are written straight away). */
+    bool may_fill =
+        f->filetype == FT_UNKNOWN || f->filetype == FT_STREAM || f->filetype == FT_DGRAM;
+    if (may_fill && may_block(f) && (e = wait_ready(wc, f->host, POLLOUT))) return e;
     ssize_t r = writev(f->host, iov, (int)n);
     if (r < 0) return wasi_errno(errno);
     return store_u32(wc, A32(3), (uint32_t)r);

@@ -203,6 +203,7 @@ WASI_IMPL(sock_send)
     if ((e = load_iovs(wc, A32(1), A32(2), iov))) return e;
     if (A32(3) != 0) return WE_INVAL;
     if (!gptr(wc, A32(4), 4)) return WE_FAULT;
+    if (!(f->fdflags & FDF_NONBLOCK) && (e = wait_ready(wc, f->host, POLLOUT))) return e;
     struct msghdr msg = {.msg_iov = iov, .msg_iovlen = A32(2)};
     ssize_t n = sendmsg(f->host, &msg, MSG_NOSIGNAL);
     if (n < 0) return wasi_errno(errno);
