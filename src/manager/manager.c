@@ -29,6 +29,8 @@
 
 /* How long a shutdown may take before whatever still runs is killed. */
 #define SHUTDOWN_DEADLINE_MS 5000
+/* Keepalive periods are whole seconds; checking each second is enough. */
+#define KEEPALIVE_TICK_MS 1000
 
 struct manager {
     const struct manager_config *cfg;
@@ -119,6 +121,27 @@ static struct runtime *runtime_by_uuid(struct manager *m, const char *uuid)
     return NULL;
 }
 
+/* The orchestrator's answer to a runtime's registration sets its keepalive
+ * period. */
+static void apply_answer(struct manager *m, const char *uuid)
+{
+    struct runtime *rt = runtime_by_uuid(m, uuid);
+    json_t *ka = json_object_get(reg_table_answer(m->reg, uuid), "ka_interval_sec");
+    if (!rt || !json_is_number(ka)) return;
+    double sec = json_number_value(ka);
+    runtime_set_keepalive_interval(rt, sec > 0 && sec < 86400 ? (uint64_t)(sec * 1000) : 0);
+}
+
+static void on_keepalive_timer(void *ctx)
+{
+    struct manager *m = ctx;
+    if (m->shutting_down) return;
+    uint64_t now = loop_now_ms();
+    for (size_t i = 0; i < m->nruntimes; i++)
+        runtime_keepalive_tick(m->runtimes[i], now);
+    loop_timer_add(m->loop, KEEPALIVE_TICK_MS, on_keepalive_timer, m, NULL);
+}
+
 static void on_message(void *ctx, const char *topic, const void *payload, size_t len)
 {
     struct manager *m = ctx;
@@ -126,7 +149,11 @@ static void on_message(void *ctx, const char *topic, const void *payload, size_t
         struct envelope env;
         char err[ENVELOPE_ERR_LEN];
         if (envelope_parse(payload, len, &env, err) == 0) {
-            if (reg_table_handle(m->reg, topic + m->reg_prefix_len, &env)) arm_reg_timer(m);
+            const char *uuid = topic + m->reg_prefix_len;
+            if (reg_table_handle(m->reg, uuid, &env)) {
+                arm_reg_timer(m);
+                apply_answer(m, uuid);
+            }
             envelope_clear(&env);
         } else {
             mlog(MLOG_DEBUG, "mgr", "ignored message on %s: %s", topic, err);
@@ -432,6 +459,7 @@ static int setup(struct manager *m)
     if (add_runtimes(m) < 0) return -1;
     mlog(MLOG_INFO, "mgr", "manager %s (%s) in realm %s, %zu runtime(s); broker %s:%d", m->name,
          m->uuid, m->realm, m->nruntimes, mo.host, cfg->port);
+    if (loop_timer_add(m->loop, KEEPALIVE_TICK_MS, on_keepalive_timer, m, NULL) < 0) return -1;
     return mq_link_start(m->mq);
 }
 

@@ -49,8 +49,10 @@ struct runtime {
     int restarts;
     uint64_t started_ms;
     loop_timer_id restart_timer;
-    size_t dropped_in;  /* channel messages the runtime's queue refused */
-    size_t dropped_out; /* messages from modules with no such channel */
+    uint64_t ka_interval_ms; /* from the registration answer; 0 = none */
+    uint64_t last_ka_ms;     /* last keepalive published for this runtime */
+    size_t dropped_in;       /* channel messages the runtime's queue refused */
+    size_t dropped_out;      /* messages from modules with no such channel */
 };
 
 /* ---- accessors of runtime_iface.h ---- */
@@ -481,6 +483,20 @@ static void log_frame(struct runtime *rt, const char *prefix, const uint8_t *p, 
     mlog(level, rt->rt_component, "%s%s%s", prefix, text, n < len ? " [...]" : "");
 }
 
+/* Publish a keepalive: {type, uuid, name, apis} plus what the runtime sent
+ * (extra, borrowed, may be NULL); the manager's fields win. */
+static void publish_keepalive(struct runtime *rt, json_t *extra)
+{
+    json_t *data = json_pack("{s:s, s:s, s:s, s:O}", "type", "runtime", "uuid", rt->uuid, "name",
+                             rt->name, "apis", json_object_get(rt->registration, "apis"));
+    if (!data) return;
+    if (extra) json_object_update_missing(data, extra);
+    char topic[512];
+    snprintf(topic, sizeof topic, "%s/proc/keepalive/%s", rt->host.realm, rt->uuid);
+    publish_json(rt, topic, envelope_request(NULL, "update", data));
+    rt->last_ka_ms = loop_now_ms();
+}
+
 static void handle_keepalive(struct runtime *rt, const struct frame_message *msg)
 {
     json_t *extra = json_loadb((const char *)msg->payload, msg->len, 0, NULL);
@@ -489,17 +505,21 @@ static void handle_keepalive(struct runtime *rt, const struct frame_message *msg
         json_decref(extra);
         return;
     }
-    json_t *data = json_pack("{s:s, s:s, s:s, s:O}", "type", "runtime", "uuid", rt->uuid, "name",
-                             rt->name, "apis", json_object_get(rt->registration, "apis"));
-    if (!data) {
-        json_decref(extra);
-        return;
-    }
-    json_object_update_missing(data, extra);
+    publish_keepalive(rt, extra);
     json_decref(extra);
-    char topic[512];
-    snprintf(topic, sizeof topic, "%s/proc/keepalive/%s", rt->host.realm, rt->uuid);
-    publish_json(rt, topic, envelope_request(NULL, "update", data));
+}
+
+void runtime_set_keepalive_interval(struct runtime *rt, uint64_t interval_ms)
+{
+    rt->ka_interval_ms = interval_ms;
+}
+
+void runtime_keepalive_tick(struct runtime *rt, uint64_t now_ms)
+{
+    /* Runtimes that send their own keepalives often enough get none extra. */
+    if (rt->ka_interval_ms && rt->state == RT_RUNNING &&
+        now_ms - rt->last_ka_ms >= rt->ka_interval_ms)
+        publish_keepalive(rt, NULL);
 }
 
 static void handle_exited(struct runtime *rt, int index, const struct frame_message *msg)

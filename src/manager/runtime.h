@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "stratus/runtime_iface.h"
@@ -60,6 +61,13 @@ int runtime_child_exited(struct runtime *rt, pid_t pid, int status);
  * runtime; host->runtime_stopped is called once it is down. */
 void runtime_shutdown(struct runtime *rt);
 int runtime_is_stopped(const struct runtime *rt);
+
+/* Keepalives: the orchestrator's registration answer sets the period
+ * (ka_interval_sec). Each tick publishes one for the runtime if none went
+ * out (forwarded from the runtime or made here) within the period, so a
+ * runtime without a process of its own (test/reg) stays alive too. */
+void runtime_set_keepalive_interval(struct runtime *rt, uint64_t interval_ms);
+void runtime_keepalive_tick(struct runtime *rt, uint64_t now_ms);
 
 /* Number of modules with an index. */
 int runtime_module_count(const struct runtime *rt);

@@ -7,6 +7,9 @@
 
 static const char *const no_apis[] = {NULL};
 static const char *const fake_apis[] = {"wasm", "wasi", "channels", "stdio:in", "stdio:out", NULL};
+static const char *const linux_minimal_apis[] = {"wasm", "wasi", "stdio:in", "stdio:out", NULL};
+static const char *const linux_apis[] = {
+    "wasm", "wasi", "channels", "stdio:in", "stdio:out", "profile:deployed", NULL};
 
 static const struct runtime_type types[] = {
     {
@@ -34,6 +37,27 @@ static const struct runtime_type types[] = {
         .default_shortname = "fakel",
         .ops = &runtime_socket_ops,
         .header = FRAME_HEADER_LEGACY,
+    },
+    /* The runtime process of both linux types is stratus-runtime
+     * (src/runtimes); until the manager finds it by itself, its path is
+     * given with --runtime-command. */
+    {
+        .type = "linux/minimal",
+        .apis = linux_minimal_apis,
+        .max_nmodules = 1,
+        .default_name = "linux-minimal",
+        .default_shortname = "lm",
+        .ops = &runtime_socket_ops,
+        .header = FRAME_HEADER_SEED,
+    },
+    {
+        .type = "linux",
+        .apis = linux_apis,
+        .max_nmodules = 128,
+        .default_name = "linux",
+        .default_shortname = "lx",
+        .ops = &runtime_socket_ops,
+        .header = FRAME_HEADER_SEED,
     },
 };
 

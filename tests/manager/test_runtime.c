@@ -339,6 +339,29 @@ static void test_keepalive_merged(void **state)
     assert_int_equal(REC.npub, before);
 }
 
+static void test_keepalive_made_when_runtime_sends_none(void **state)
+{
+    struct ctx *c = *state;
+    int before = REC.npub;
+    runtime_keepalive_tick(c->rt, loop_now_ms() + 100000);
+    assert_int_equal(REC.npub, before); /* no period: none */
+    runtime_set_keepalive_interval(c->rt, 60000);
+    runtime_keepalive_tick(c->rt, loop_now_ms() + 120000);
+    assert_int_equal(REC.npub, before + 1);
+    assert_string_equal(REC.pub[before].topic, "realm/proc/keepalive/" RT_UUID);
+    assert_string_equal(at(last_pub(), "data", "uuid", NULL), RT_UUID);
+    /* Just sent: the next tick within the period sends nothing. */
+    runtime_keepalive_tick(c->rt, loop_now_ms() + 10);
+    assert_int_equal(REC.npub, before + 1);
+    /* A keepalive from the runtime also counts. */
+    runtime_keepalive_tick(c->rt, loop_now_ms() + 120000);
+    assert_int_equal(REC.npub, before + 2);
+    frame(c, 0x80, 0x00, "{}", 2);
+    assert_int_equal(REC.npub, before + 3);
+    runtime_keepalive_tick(c->rt, loop_now_ms() + 10);
+    assert_int_equal(REC.npub, before + 3);
+}
+
 static void test_channels_and_profile(void **state)
 {
     struct ctx *c = *state;
@@ -415,10 +438,15 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_registration_fields),           T(test_create_forwarded_and_acknowledged),
-        T(test_bad_requests_take_no_slot),     T(test_delete),
-        T(test_exit_published_and_slot_freed), T(test_keepalive_merged),
-        T(test_channels_and_profile),          T(test_crash_reports_every_module),
+        T(test_registration_fields),
+        T(test_create_forwarded_and_acknowledged),
+        T(test_bad_requests_take_no_slot),
+        T(test_delete),
+        T(test_exit_published_and_slot_freed),
+        T(test_keepalive_merged),
+        T(test_keepalive_made_when_runtime_sends_none),
+        T(test_channels_and_profile),
+        T(test_crash_reports_every_module),
         T(test_create_on_zero_capacity_type),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
