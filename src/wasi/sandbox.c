@@ -30,13 +30,18 @@ bool sbx_have_openat2(void)
 {
     int state = atomic_load(&openat2_state);
     if (state == 0) {
-        int fd = sys_openat2(AT_FDCWD, ".", O_PATH | O_DIRECTORY, 0);
-        /* Any answer but ENOSYS (or a seccomp EPERM) means the call exists. */
-        if (fd >= 0) {
-            close(fd);
-            state = 1;
-        } else {
-            state = (errno == ENOSYS || errno == EPERM) ? 2 : 1;
+        /* Resolving "." beneath "/" always works where openat2 does; any
+         * failure (ENOSYS, a seccomp EPERM, an unknown struct size) means the
+         * walker is used instead, which is always correct. */
+        state = 2;
+        int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root >= 0) {
+            int fd = sys_openat2(root, ".", O_PATH | O_DIRECTORY, 0);
+            if (fd >= 0) {
+                close(fd);
+                state = 1;
+            }
+            close(root);
         }
         atomic_store(&openat2_state, state);
     }
