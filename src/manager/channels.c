@@ -24,12 +24,27 @@ struct channel {
     struct channel *next; /* hash bucket chain */
 };
 
+/* A message this node published that the broker will send back (MQTT
+ * 3.1.1 has no no-local): recognised by topic, length and hash, and then
+ * delivered to every matching channel but its sender. */
+struct echo {
+    void *owner;
+    int module, number;
+    char *topic;
+    size_t len;
+    uint64_t hash;
+};
+#define ECHO_MAX 256
+
 struct channel_table {
     char *realm;
     struct channel_io io;
     struct topic_index *index;
     struct channel *buckets[NBUCKETS];
     size_t count;
+    int broker_echoes;
+    struct echo echoes[ECHO_MAX]; /* oldest first */
+    size_t nechoes;
 };
 
 const char *channels_strerror(int err)
@@ -106,6 +121,7 @@ void channels_free(struct channel_table *t)
             free(c);
         }
     }
+    channels_set_broker_echoes(t, 0);
     topic_index_free(t->index);
     free(t->realm);
     free(t);
@@ -207,19 +223,70 @@ void channels_close_owner(struct channel_table *t, void *owner)
     close_matching(t, owner, -1);
 }
 
+/* The sending channel is named by identity, not pointer: by the time an
+ * echo returns, the sender may have been closed and its memory reused. */
 struct delivery {
     struct channel_table *t;
-    const struct channel *skip;
+    void *skip_owner;
+    int skip_module, skip_number;
     const void *payload;
     size_t len;
+    size_t delivered;
 };
 
 static void deliver_one(void *value, void *ctx)
 {
     struct channel *c = value;
     struct delivery *d = ctx;
-    if (c == d->skip) return;
+    if (c->owner == d->skip_owner && c->module == d->skip_module && c->number == d->skip_number)
+        return;
     d->t->io.deliver(d->t->io.ctx, c->owner, c->module, c->number, d->payload, d->len);
+    d->delivered++;
+}
+
+static void count_one(void *value, void *ctx)
+{
+    (void)value;
+    (*(size_t *)ctx)++;
+}
+
+static uint64_t hash_bytes(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static void echo_drop(struct channel_table *t, size_t i)
+{
+    free(t->echoes[i].topic);
+    memmove(&t->echoes[i], &t->echoes[i + 1], (t->nechoes - i - 1) * sizeof t->echoes[0]);
+    t->nechoes--;
+}
+
+void channels_set_broker_echoes(struct channel_table *t, int on)
+{
+    while (t->nechoes)
+        echo_drop(t, t->nechoes - 1);
+    t->broker_echoes = on;
+}
+
+static void expect_echo(struct channel_table *t, const struct channel *c, const void *payload,
+                        size_t len)
+{
+    /* An echo that never came (lost at QoS 0) must not pin an entry. */
+    if (t->nechoes == ECHO_MAX) echo_drop(t, 0);
+    struct echo *e = &t->echoes[t->nechoes];
+    e->topic = strdup(c->topic);
+    if (!e->topic) return;
+    e->owner = c->owner;
+    e->module = c->module;
+    e->number = c->number;
+    e->len = len;
+    e->hash = hash_bytes(payload, len);
+    t->nechoes++;
 }
 
 int channels_publish(struct channel_table *t, void *owner, int module, int channel,
@@ -228,9 +295,16 @@ int channels_publish(struct channel_table *t, void *owner, int module, int chann
     struct channel *c = *find_slot(t, owner, module, channel);
     if (!c) return CH_ERR_UNKNOWN;
     if (!(c->flags & CHANNEL_WRITE)) return CH_ERR_NOT_WRITABLE;
-    if (t->io.publish(t->io.ctx, c->topic, payload, len, c->qos) != 0)
-        mlog(MLOG_DEBUG, "ch", "publish on %s dropped (not connected)", c->topic);
-    struct delivery d = {t, c, payload, len};
+    int sent = t->io.publish(t->io.ctx, c->topic, payload, len, c->qos) == 0;
+    if (!sent) mlog(MLOG_DEBUG, "ch", "publish on %s dropped (not connected)", c->topic);
+    if (sent && t->broker_echoes) {
+        /* The broker sends it back to this node: deliver it then, once. */
+        size_t matches = 0;
+        topic_index_match(t->index, c->topic, count_one, &matches);
+        if (matches) expect_echo(t, c, payload, len);
+        return CH_OK;
+    }
+    struct delivery d = {t, c->owner, c->module, c->number, payload, len, 0};
     topic_index_match(t->index, c->topic, deliver_one, &d);
     return CH_OK;
 }
@@ -238,8 +312,22 @@ int channels_publish(struct channel_table *t, void *owner, int module, int chann
 size_t channels_deliver_mqtt(struct channel_table *t, const char *topic, const void *payload,
                              size_t len)
 {
-    struct delivery d = {t, NULL, payload, len};
-    return topic_index_match(t->index, topic, deliver_one, &d);
+    struct delivery d = {t, NULL, -1, -1, payload, len, 0};
+    if (t->nechoes) {
+        uint64_t h = hash_bytes(payload, len);
+        for (size_t i = 0; i < t->nechoes; i++) {
+            struct echo *e = &t->echoes[i];
+            if (e->len == len && e->hash == h && !strcmp(e->topic, topic)) {
+                d.skip_owner = e->owner;
+                d.skip_module = e->module;
+                d.skip_number = e->number;
+                echo_drop(t, i);
+                break;
+            }
+        }
+    }
+    topic_index_match(t->index, topic, deliver_one, &d);
+    return d.delivered;
 }
 
 size_t channels_count(const struct channel_table *t)

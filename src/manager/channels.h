@@ -67,6 +67,12 @@ int channels_publish(struct channel_table *t, void *owner, int module, int chann
 size_t channels_deliver_mqtt(struct channel_table *t, const char *topic, const void *payload,
                              size_t len);
 
+/* Whether the broker sends this node's own publishes back (MQTT 3.1.1, no
+ * no-local). Then a module's message is not looped back locally; the echo
+ * from the broker is delivered instead, to every matching channel but the
+ * sender. Changing the setting forgets expected echoes. */
+void channels_set_broker_echoes(struct channel_table *t, int on);
+
 /* Open channels in the table. */
 size_t channels_count(const struct channel_table *t);
 /* Expanded topic of an open channel (borrowed), or NULL. */

@@ -109,6 +109,7 @@ static void on_connected(void *ctx)
 {
     struct manager *m = ctx;
     if (m->shutting_down) return;
+    channels_set_broker_echoes(m->channels, !mq_link_is_v5(m->mq));
     /* A new session: the orchestrator may have lost us, so register afresh. */
     reg_table_send_all(m->reg, loop_now_ms());
     arm_reg_timer(m);
