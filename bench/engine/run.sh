@@ -103,5 +103,9 @@ fi
 size=$(stat -c %s "$dir/wasm/startup.wasm")
 echo
 echo "startup: load + validate + instantiate of startup.wasm ($((size / 1024)) KB, wasm32-wasi C with libc):"
-"$driver" --startup 50 "$dir/wasm/startup.wasm" || status=1
+echo -n "  stratus: "
+"$driver" --startup 50 "$dir/wasm/startup.wasm" | sed 's/^ *//' || status=1
+if [ -n "$node" ]; then
+  "$node" "$here/run_node.cjs" --startup 50 "$dir/wasm/startup.wasm" || status=1
+fi
 exit $status
