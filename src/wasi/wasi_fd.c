@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -59,6 +61,30 @@ int times_from_wasi(uint64_t atim, uint64_t mtim, uint32_t fst, struct timespec 
         }
     }
     return 0;
+}
+
+/* writev that turns a closed reader into EPIPE for the module instead of a
+ * SIGPIPE that would end the whole host process: the signal is blocked for
+ * this thread during the call and a pending one consumed. */
+static ssize_t writev_nosigpipe(int fd, const struct iovec *iov, int n)
+{
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigemptyset(&pending);
+    sigpending(&pending);
+    bool was_pending = sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    ssize_t r = writev(fd, iov, n);
+    int e = errno;
+    if (r < 0 && e == EPIPE && !was_pending) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = e;
+    return r;
 }
 
 static bool may_block(const struct wasi_fd *f)
@@ -121,7 +147,7 @@ WASI_IMPL(fd_write)
     bool may_fill =
         f->filetype == FT_UNKNOWN || f->filetype == FT_STREAM || f->filetype == FT_DGRAM;
     if (may_fill && may_block(f) && (e = wait_ready(wc, f->host, POLLOUT))) return e;
-    ssize_t r = writev(f->host, iov, (int)n);
+    ssize_t r = may_fill ? writev_nosigpipe(f->host, iov, (int)n) : writev(f->host, iov, (int)n);
     if (r < 0) return wasi_errno(errno);
     return store_u32(wc, A32(3), (uint32_t)r);
 }
