@@ -45,6 +45,7 @@ struct mq_link {
     int stopping;    /* disconnect requested: never reconnect */
     int started;     /* a connect was ever attempted */
     int inflight;    /* QoS>0 publishes not yet acknowledged */
+    int warned;      /* an unreachable broker was reported since the last connect */
     uint64_t backoff_ms;
     loop_timer_id reconnect_timer;
     loop_timer_id misc_timer;
@@ -73,7 +74,10 @@ static void connection_lost(struct mq_link *link, const char *why)
     if (was_connected)
         mlog(MLOG_WARNING, "mq", "connection to %s:%d lost (%s)", link->host, link->port, why);
     else
-        mlog(MLOG_DEBUG, "mq", "connection to %s:%d failed (%s)", link->host, link->port, why);
+        /* Said once per outage; the retries go on quietly. */
+        mlog(link->warned ? MLOG_DEBUG : MLOG_WARNING, "mq",
+             "cannot connect to %s:%d (%s); retrying", link->host, link->port, why);
+    link->warned = 1;
     schedule_reconnect(link);
 }
 
@@ -159,8 +163,10 @@ static void try_connect(struct mq_link *link)
         rc = mosquitto_reconnect_async(link->mosq);
     }
     if (rc != MOSQ_ERR_SUCCESS) {
-        mlog(MLOG_DEBUG, "mq", "connect to %s:%d: %s", link->host, link->port,
+        mlog(link->warned ? MLOG_DEBUG : MLOG_WARNING, "mq",
+             "cannot connect to %s:%d (%s); retrying", link->host, link->port,
              rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+        link->warned = 1;
         schedule_reconnect(link);
         return;
     }
@@ -222,6 +228,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
         return;
     }
     link->connected = 1;
+    link->warned = 0;
     link->backoff_ms = RECONNECT_MIN_MS;
     mlog(MLOG_INFO, "mq", "connected to %s:%d (MQTT %s)", link->host, link->port,
          link->v5 ? "5" : "3.1.1");
