@@ -1,0 +1,385 @@
+/* The module thread (see module.h): load, link, run with WASI, stream stdout
+ * and stderr as data frames on channel 0, report the exit. Output is sent
+ * from the module's own thread with a blocking write, so a module that
+ * prints faster than the manager reads simply waits: nothing is dropped and
+ * the order of writes is the order of frames. */
+#define _GNU_SOURCE
+#include "module.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rt_link.h"
+#include "stratus/frame.h"
+
+/* Output is cut into messages no longer than one seed frame. */
+#define OUT_CHUNK 65534
+#define STDIO_CHANNEL 0
+
+static uint64_t now_us(uint64_t clock)
+{
+    struct timespec ts;
+    clock_gettime((clockid_t)clock, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static uint8_t control_h1(int index)
+{
+    return (uint8_t)(FRAME_CONTROL | ((unsigned)index & FRAME_INDEX_MASK));
+}
+
+static void send_exit(int index, json_t *exit_data)
+{
+    char *text = exit_data ? json_dumps(exit_data, JSON_COMPACT) : NULL;
+    if (text) {
+        rt_link_send(control_h1(index), FRAME_MODULE_EXITED, text, strlen(text));
+    } else {
+        /* Out of memory: still tell the manager, in a fixed form. */
+        static const char fallback[] = "{\"status\":\"failed\",\"reason\":\"out of memory\"}";
+        rt_link_send(control_h1(index), FRAME_MODULE_EXITED, fallback, sizeof fallback - 1);
+    }
+    free(text);
+}
+
+void module_report_failed(int index, const char *reason)
+{
+    json_t *data = json_pack("{s:s, s:s}", "status", "failed", "reason", reason);
+    send_exit(index, data);
+    json_decref(data);
+}
+
+static void note_memory(struct module *m)
+{
+    uint8_t *base;
+    uint64_t size;
+    if (m->inst && sw_instance_memory(m->inst, NULL, &base, &size) == SW_OK)
+        atomic_store(&m->mem_bytes, size);
+}
+
+/* stdout and stderr of the module: data frames on channel 0. */
+static int on_output(void *user, const uint8_t *buf, size_t len)
+{
+    struct module *m = user;
+    while (len) {
+        size_t n = len < OUT_CHUNK ? len : OUT_CHUNK;
+        if (rt_link_send((uint8_t)(m->index & FRAME_INDEX_MASK), STDIO_CHANNEL, buf, n) < 0)
+            return SWASI_EIO;
+        atomic_fetch_add(&m->ch_out, 1);
+        buf += n;
+        len -= n;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    atomic_store(&m->last_active_ms, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    note_memory(m);
+    return SWASI_ESUCCESS;
+}
+
+static int read_file(const char *path, uint8_t **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    uint8_t *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 65536;
+            uint8_t *b = realloc(buf, cap);
+            if (!b) {
+                free(buf);
+                close(fd);
+                return ENOMEM;
+            }
+            buf = b;
+        }
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            int e = errno;
+            free(buf);
+            close(fd);
+            return e;
+        }
+        if (got == 0) break;
+        n += (size_t)got;
+    }
+    close(fd);
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* The deployed profile record (PROTOCOL.md §6), little-endian. */
+static void send_profile(struct module *m, uint64_t wall_us)
+{
+    struct rusage self, proc;
+    memset(&self, 0, sizeof self);
+    memset(&proc, 0, sizeof proc);
+    getrusage(RUSAGE_THREAD, &self);
+    getrusage(RUSAGE_SELF, &proc);
+    uint64_t fields64[1] = {m->start_us};
+    uint32_t fields32[6] = {
+        (uint32_t)(wall_us > UINT32_MAX ? UINT32_MAX : wall_us),
+        (uint32_t)(self.ru_utime.tv_sec * 1000000 + self.ru_utime.tv_usec),
+        (uint32_t)(self.ru_stime.tv_sec * 1000000 + self.ru_stime.tv_usec),
+        (uint32_t)proc.ru_maxrss,
+        (uint32_t)atomic_load(&m->ch_in),
+        (uint32_t)atomic_load(&m->ch_out),
+    };
+    uint8_t rec[8 + 6 * 4];
+    for (int b = 0; b < 8; b++)
+        rec[b] = (uint8_t)(fields64[0] >> (8 * b));
+    for (int i = 0; i < 6; i++)
+        for (int b = 0; b < 4; b++)
+            rec[8 + 4 * i + b] = (uint8_t)(fields32[i] >> (8 * b));
+    rt_link_send(control_h1(m->index), FRAME_PROFILE, rec, sizeof rec);
+}
+
+/* Everything from the file to the exit status. Returns the exit JSON. */
+static json_t *run_module(struct module *m)
+{
+    char reason[SPEC_REASON_LEN];
+    sw_error err;
+    memset(&err, 0, sizeof err);
+    if (!m->env->module_dir)
+        return json_pack("{s:s, s:s}", "status", "failed", "reason", m->env->dir_error);
+    char *path = NULL;
+    if (module_path_resolve(m->env->module_dir, m->spec.file, 0, &path, reason) < 0)
+        return json_pack("{s:s, s:s}", "status", "failed", "reason", reason);
+
+    json_t *result = NULL;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    sw_module *module = NULL;
+    sw_linker *linker = NULL;
+    swasi_ctx *ctx = NULL;
+    sw_instance *inst = NULL;
+    swasi_preopen *preopens = NULL;
+    char **hosts = NULL;
+
+    int e = read_file(path, &bytes, &len);
+    if (e) {
+        snprintf(reason, sizeof reason, "cannot read '%.200s': %s", m->spec.file, strerror(e));
+        result = json_pack("{s:s, s:s}", "status", "failed", "reason", reason);
+        goto out;
+    }
+    if (sw_module_load(bytes, len, &module, &err) != SW_OK) {
+        snprintf(reason, sizeof reason, "%.200s: %.200s", m->spec.file, err.message);
+        result = json_pack("{s:s, s:s}", "status", "failed", "reason", reason);
+        goto out;
+    }
+    free(bytes);
+    bytes = NULL;
+
+    preopens = calloc(m->spec.ndirs + 1, sizeof *preopens);
+    hosts = calloc(m->spec.ndirs + 1, sizeof *hosts);
+    if (!preopens || !hosts) {
+        result = json_pack("{s:s, s:s}", "status", "failed", "reason", "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < m->spec.ndirs; i++) {
+        if (module_path_resolve(m->env->module_dir, m->spec.dirs[i], 1, &hosts[i], reason) < 0) {
+            result = json_pack("{s:s, s:s}", "status", "failed", "reason", reason);
+            goto out;
+        }
+        preopens[i].host_path = hosts[i];
+        preopens[i].guest_path = m->spec.dirs[i];
+    }
+
+    swasi_config cfg;
+    swasi_config_init(&cfg);
+    cfg.argc = m->spec.argc;
+    cfg.argv = (const char *const *)m->spec.argv;
+    cfg.envc = m->spec.envc;
+    cfg.env = (const char *const *)m->spec.env;
+    cfg.npreopens = m->spec.ndirs;
+    cfg.preopens = preopens;
+    cfg.stdio[0] = (swasi_stdio){.host_fd = m->stdin_r};
+    cfg.stdio[1] = (swasi_stdio){.host_fd = -1, .write = on_output, .user = m};
+    cfg.stdio[2] = (swasi_stdio){.host_fd = -1, .write = on_output, .user = m};
+    if (swasi_ctx_new(&cfg, &ctx, &err) != SW_OK) {
+        result = json_pack("{s:s, s:s}", "status", "failed", "reason", err.message);
+        goto out;
+    }
+    if (sw_linker_new(&linker) != SW_OK || swasi_ctx_link(ctx, linker) != SW_OK) {
+        result = json_pack("{s:s, s:s}", "status", "failed", "reason", "cannot set up the linker");
+        goto out;
+    }
+    sw_status st = sw_instance_new(module, linker, NULL, &inst, &err);
+    if (st == SW_ERR_TRAP) {
+        result = json_pack("{s:s, s:s}", "status", atomic_load(&m->killed) ? "killed" : "trapped",
+                           "reason", err.message);
+        goto out;
+    }
+    if (st != SW_OK) {
+        snprintf(reason, sizeof reason, "%.200s: %.200s", m->spec.file, err.message);
+        result = json_pack("{s:s, s:s}", "status", "failed", "reason", reason);
+        goto out;
+    }
+    /* From here on a kill reaches the instance; a kill that came earlier
+     * interrupts it before it runs a single instruction. */
+    pthread_mutex_lock(&m->lock);
+    m->inst = inst;
+    m->ctx = ctx;
+    if (atomic_load(&m->killed)) sw_instance_interrupt(inst);
+    pthread_mutex_unlock(&m->lock);
+    note_memory(m);
+
+    int code = 0;
+    st = swasi_ctx_run(ctx, inst, &code, &err);
+
+    pthread_mutex_lock(&m->lock);
+    m->inst = NULL;
+    m->ctx = NULL;
+    pthread_mutex_unlock(&m->lock);
+
+    if (atomic_load(&m->killed)) {
+        result = json_pack("{s:s, s:s}", "status", "killed", "reason", "deleted");
+    } else if (st == SW_OK) {
+        result = json_pack("{s:s, s:i}", "status", "exited", "exit_code", code);
+    } else if (st == SW_ERR_TRAP) {
+        result = json_pack("{s:s, s:s}", "status", "trapped", "reason", err.message);
+    } else if (st == SW_ERR_NOT_FOUND) {
+        result = json_pack("{s:s, s:s}", "status", "failed", "reason",
+                           "the module exports no _start function");
+    } else {
+        result = json_pack("{s:s, s:s}", "status", "failed", "reason", err.message);
+    }
+out:
+    sw_instance_free(inst);
+    sw_linker_free(linker);
+    swasi_ctx_free(ctx);
+    sw_module_free(module);
+    free(bytes);
+    free(preopens);
+    for (size_t i = 0; hosts && i < m->spec.ndirs; i++)
+        free(hosts[i]);
+    free(hosts);
+    free(path);
+    return result;
+}
+
+static void *module_thread(void *arg)
+{
+    struct module *m = arg;
+    uint64_t t0 = now_us(CLOCK_MONOTONIC);
+    json_t *result = run_module(m);
+    uint64_t wall = now_us(CLOCK_MONOTONIC) - t0;
+    if (m->env->profile) send_profile(m, wall);
+    atomic_store(&m->finishing, 1);
+    send_exit(m->index, result);
+    json_decref(result);
+    atomic_store(&m->finishing, 2);
+    uint64_t one = 1;
+    if (write(m->env->wake_fd, &one, sizeof one) < 0) {
+        /* The main thread also checks modules when a create needs the slot. */
+    }
+    return NULL;
+}
+
+int module_start(struct module **out, int index, const struct module_env *env,
+                 struct module_spec *spec)
+{
+    *out = NULL;
+    struct module *m = calloc(1, sizeof *m);
+    if (!m) {
+        module_spec_free(spec);
+        return -1;
+    }
+    m->index = index;
+    m->env = env;
+    m->spec = *spec;
+    memset(spec, 0, sizeof *spec);
+    m->stdin_r = m->stdin_w = -1;
+    atomic_init(&m->finishing, 0);
+    atomic_init(&m->killed, false);
+    atomic_init(&m->ch_in, 0);
+    atomic_init(&m->ch_out, 0);
+    atomic_init(&m->last_active_ms, -1);
+    atomic_init(&m->mem_bytes, 0);
+    m->start_us = now_us(CLOCK_REALTIME);
+    pthread_mutex_init(&m->lock, NULL);
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0) goto fail;
+    m->stdin_r = fds[0];
+    m->stdin_w = fds[1];
+    if (fcntl(m->stdin_w, F_SETFL, O_NONBLOCK) < 0) goto fail;
+    if (pthread_create(&m->thread, NULL, module_thread, m) != 0) goto fail;
+    *out = m;
+    return 0;
+fail:
+    if (m->stdin_r >= 0) close(m->stdin_r);
+    if (m->stdin_w >= 0) close(m->stdin_w);
+    pthread_mutex_destroy(&m->lock);
+    module_spec_free(&m->spec);
+    free(m);
+    return -1;
+}
+
+void module_kill(struct module *m)
+{
+    atomic_store(&m->killed, true);
+    pthread_mutex_lock(&m->lock);
+    /* The interrupt hook (installed by swasi_ctx_run) wakes blocking WASI
+     * calls; the explicit wake covers a kill before the hook is in place. */
+    if (m->inst) sw_instance_interrupt(m->inst);
+    if (m->ctx) swasi_ctx_wake(m->ctx);
+    pthread_mutex_unlock(&m->lock);
+}
+
+void module_flush_stdin(struct module *m)
+{
+    while (m->pending_len && m->stdin_w >= 0) {
+        ssize_t n = write(m->stdin_w, m->pending, m->pending_len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        if (n < 0) {
+            /* The module is gone (EPIPE): nobody will read this. */
+            m->pending_len = 0;
+            return;
+        }
+        memmove(m->pending, m->pending + n, m->pending_len - (size_t)n);
+        m->pending_len -= (size_t)n;
+    }
+}
+
+int module_feed_stdin(struct module *m, const uint8_t *data, size_t len)
+{
+    atomic_fetch_add(&m->ch_in, 1);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    atomic_store(&m->last_active_ms, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    if (m->pending_len + len > m->pending_cap) {
+        size_t cap = m->pending_cap ? m->pending_cap : 4096;
+        while (cap < m->pending_len + len)
+            cap *= 2;
+        uint8_t *p = realloc(m->pending, cap);
+        if (!p) return -1;
+        m->pending = p;
+        m->pending_cap = cap;
+    }
+    memcpy(m->pending + m->pending_len, data, len);
+    m->pending_len += len;
+    module_flush_stdin(m);
+    return 0;
+}
+
+void module_join(struct module *m)
+{
+    if (!m) return;
+    pthread_join(m->thread, NULL);
+    if (m->stdin_r >= 0) close(m->stdin_r);
+    if (m->stdin_w >= 0) close(m->stdin_w);
+    pthread_mutex_destroy(&m->lock);
+    module_spec_free(&m->spec);
+    free(m->pending);
+    free(m);
+}

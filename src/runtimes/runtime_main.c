@@ -1,0 +1,318 @@
+/* stratus-runtime: the runtime process of the `linux/minimal` and `linux`
+ * runtime types (PROTOCOL.md §6). Started by the manager as
+ * `stratus-runtime SOCKET_PATH` with STRATUS_RUNTIME_TYPE and friends in the
+ * environment; connects, then serves create / delete / stop and channel data
+ * until told to stop or the manager goes away.
+ *
+ * The main thread owns the socket's reading side, the module table and every
+ * module's stdin queue; each module runs on a thread of its own (module.c).
+ * A poll loop waits on the socket, on stdin pipes with queued bytes, and on
+ * an eventfd through which finished module threads ask to be joined. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "module.h"
+#include "rt_link.h"
+#include "stratus/frame.h"
+
+#define MAX_MODULES 128
+#define KEEPALIVE_MS 5000
+
+/* The two types this program serves. */
+struct type_info {
+    const char *type;
+    int max_nmodules;
+    bool profile;
+    bool keepalive;
+};
+
+static const struct type_info types[] = {
+    {"linux/minimal", 1, false, false},
+    {"linux", MAX_MODULES, true, true},
+};
+
+struct runtime {
+    const struct type_info *type;
+    int sock;
+    struct module_env env;
+    char dir_error[SPEC_REASON_LEN];
+    struct module *modules[MAX_MODULES];
+    long long next_keepalive_ms;
+    struct timespec last_cpu[MAX_MODULES];
+    long long last_sample_ms;
+};
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int connect_socket(const char *path)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof addr.sun_path) {
+        fprintf(stderr, "stratus-runtime: socket path too long\n");
+        return -1;
+    }
+    strcpy(addr.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+        fprintf(stderr, "stratus-runtime: connect %s: %s\n", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Join the threads of modules that have reported their exit. */
+static void reap_finished(struct runtime *rt)
+{
+    for (int i = 0; i < MAX_MODULES; i++) {
+        struct module *m = rt->modules[i];
+        if (m && atomic_load(&m->finishing) == 2) {
+            module_join(m);
+            rt->modules[i] = NULL;
+        }
+    }
+}
+
+static void handle_create(struct runtime *rt, int index, const struct frame_message *msg)
+{
+    struct module *old = rt->modules[index];
+    if (old) {
+        if (!atomic_load(&old->finishing)) {
+            /* The manager reuses an index only after its exit; anything else is
+             * a confused peer, and the running module must not be disturbed. */
+            rt_link_log(-1, RT_LOG_ERROR, "create for index %d, which is still running: ignored",
+                        index);
+            return;
+        }
+        /* It has sent (or is sending) its exit: wait for the last bytes. */
+        module_join(old);
+        rt->modules[index] = NULL;
+    }
+    if (index >= rt->type->max_nmodules) {
+        char reason[128];
+        snprintf(reason, sizeof reason, "runtime type %s runs at most %d module%s at once",
+                 rt->type->type, rt->type->max_nmodules, rt->type->max_nmodules == 1 ? "" : "s");
+        module_report_failed(index, reason);
+        return;
+    }
+    struct module_spec spec;
+    char reason[SPEC_REASON_LEN];
+    if (module_spec_parse(msg->payload, msg->len, &spec, reason) < 0) {
+        module_report_failed(index, reason);
+        return;
+    }
+    /* The module's standard I/O: channel 0, read-write, on its stdio topic. */
+    static const char topic[] = "$SL/proc/stdio";
+    uint8_t open_msg[2 + sizeof topic - 1];
+    open_msg[0] = 0;
+    open_msg[1] = CHANNEL_READ | CHANNEL_WRITE;
+    memcpy(open_msg + 2, topic, sizeof topic - 1);
+    rt_link_send((uint8_t)(FRAME_CONTROL | index), FRAME_OPEN_CHANNEL, open_msg, sizeof open_msg);
+    if (module_start(&rt->modules[index], index, &rt->env, &spec) < 0)
+        module_report_failed(index, "cannot start a thread for the module");
+}
+
+static void handle_delete(struct runtime *rt, int index)
+{
+    struct module *m = rt->modules[index];
+    if (!m) {
+        rt_link_log(-1, RT_LOG_WARNING, "delete of index %d, where nothing runs: ignored", index);
+        return;
+    }
+    module_kill(m);
+}
+
+static void handle_data(struct runtime *rt, int index, const struct frame_message *msg)
+{
+    struct module *m = rt->modules[index];
+    /* Only channel 0 (stdio) exists for modules today. */
+    if (!m || msg->h2 != 0 || atomic_load(&m->finishing)) return;
+    if (module_feed_stdin(m, msg->payload, msg->len) < 0)
+        rt_link_log(index, RT_LOG_ERROR, "out of memory: %zu bytes of stdin lost", msg->len);
+}
+
+static void kill_all(struct runtime *rt)
+{
+    for (int i = 0; i < MAX_MODULES; i++)
+        if (rt->modules[i]) module_kill(rt->modules[i]);
+    for (int i = 0; i < MAX_MODULES; i++)
+        if (rt->modules[i]) {
+            module_join(rt->modules[i]);
+            rt->modules[i] = NULL;
+        }
+}
+
+/* Keepalive of the `linux` type: the state of every module (PROTOCOL.md §4). */
+static void send_keepalive(struct runtime *rt)
+{
+    long long t = now_ms();
+    long long span = rt->last_sample_ms ? t - rt->last_sample_ms : 0;
+    json_t *children = json_array();
+    for (int i = 0; i < MAX_MODULES; i++) {
+        struct module *m = rt->modules[i];
+        if (!m || atomic_load(&m->finishing)) continue;
+        double cpu = 0;
+        clockid_t cid;
+        struct timespec ts;
+        if (pthread_getcpuclockid(m->thread, &cid) == 0 && clock_gettime(cid, &ts) == 0) {
+            long long used_ns = (ts.tv_sec - rt->last_cpu[i].tv_sec) * 1000000000LL +
+                                (ts.tv_nsec - rt->last_cpu[i].tv_nsec);
+            if (span > 0 && used_ns > 0) cpu = 100.0 * (double)used_ns / ((double)span * 1e6);
+            rt->last_cpu[i] = ts;
+        }
+        json_t *child = json_pack("{s:s?, s:I, s:f, s:I}", "uuid", m->spec.uuid, "active",
+                                  (json_int_t)atomic_load(&m->last_active_ms), "cpu_usage_percent",
+                                  cpu, "mem_usage", (json_int_t)atomic_load(&m->mem_bytes));
+        if (child) json_array_append_new(children, child);
+    }
+    rt->last_sample_ms = t;
+    json_t *ka = json_pack("{s:o}", "children", children);
+    char *text = ka ? json_dumps(ka, JSON_COMPACT) : NULL;
+    if (text) rt_link_send(FRAME_CONTROL, FRAME_KEEPALIVE, text, strlen(text));
+    free(text);
+    json_decref(ka);
+}
+
+/* Returns 1 to go on, 0 when told to stop. */
+static int dispatch(struct runtime *rt, const struct frame_message *msg)
+{
+    int index = msg->h1 & FRAME_INDEX_MASK;
+    if (!(msg->h1 & FRAME_CONTROL)) {
+        handle_data(rt, index, msg);
+        return 1;
+    }
+    switch (msg->h2) {
+    case FRAME_CREATE_MODULE: handle_create(rt, index, msg); break;
+    case FRAME_DELETE_MODULE: handle_delete(rt, index); break;
+    case FRAME_STOP_RUNTIME: return 0;
+    default:
+        rt_link_log(-1, RT_LOG_WARNING, "unknown control code 0x%02x from the manager: ignored",
+                    msg->h2);
+    }
+    return 1;
+}
+
+static void serve(struct runtime *rt, struct frame_reader *reader)
+{
+    static uint8_t buf[65536];
+    struct pollfd fds[2 + MAX_MODULES];
+    int owners[2 + MAX_MODULES];
+    for (;;) {
+        int n = 0;
+        fds[n++] = (struct pollfd){.fd = rt->sock, .events = POLLIN};
+        fds[n++] = (struct pollfd){.fd = rt->env.wake_fd, .events = POLLIN};
+        for (int i = 0; i < MAX_MODULES; i++) {
+            struct module *m = rt->modules[i];
+            if (m && m->pending_len) {
+                owners[n] = i;
+                fds[n++] = (struct pollfd){.fd = m->stdin_w, .events = POLLOUT};
+            }
+        }
+        int timeout = -1;
+        if (rt->type->keepalive) {
+            long long left = rt->next_keepalive_ms - now_ms();
+            timeout = left < 0 ? 0 : (int)left;
+        }
+        int rc = poll(fds, (nfds_t)n, timeout);
+        if (rc < 0 && errno != EINTR) {
+            rt_link_log(-1, RT_LOG_ERROR, "poll: %s", strerror(errno));
+            return;
+        }
+        if (rt->type->keepalive && now_ms() >= rt->next_keepalive_ms) {
+            send_keepalive(rt);
+            rt->next_keepalive_ms = now_ms() + KEEPALIVE_MS;
+        }
+        if (rc <= 0) continue;
+        if (fds[1].revents) {
+            uint64_t count;
+            if (read(rt->env.wake_fd, &count, sizeof count) < 0 && errno != EAGAIN) return;
+            reap_finished(rt);
+        }
+        for (int k = 2; k < n; k++)
+            if (fds[k].revents && rt->modules[owners[k]])
+                module_flush_stdin(rt->modules[owners[k]]);
+        if (fds[0].revents) {
+            ssize_t got = read(rt->sock, buf, sizeof buf);
+            if (got < 0 && errno == EINTR) continue;
+            if (got <= 0) return; /* the manager is gone */
+            if (frame_reader_feed(reader, buf, (size_t)got) != FRAME_OK) return;
+            struct frame_message msg;
+            int r;
+            while ((r = frame_reader_next(reader, &msg)) == 1)
+                if (!dispatch(rt, &msg)) return;
+            if (r < 0) {
+                rt_link_log(-1, RT_LOG_ERROR, "bad stream from the manager: %s", frame_strerror(r));
+                return;
+            }
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: stratus-runtime SOCKET_PATH (started by `stratus manager`)\n");
+        return 2;
+    }
+    const char *type_name = getenv("STRATUS_RUNTIME_TYPE");
+    struct runtime rt;
+    memset(&rt, 0, sizeof rt);
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (type_name && !strcmp(type_name, types[i].type)) rt.type = &types[i];
+    if (!rt.type) {
+        fprintf(stderr, "stratus-runtime: STRATUS_RUNTIME_TYPE must be linux/minimal or linux\n");
+        return 2;
+    }
+    /* Writes to vanished peers are errors, not deaths. */
+    signal(SIGPIPE, SIG_IGN);
+    rt.sock = connect_socket(argv[1]);
+    if (rt.sock < 0) return 1;
+    rt_link_init(rt.sock);
+
+    const char *dir = getenv("STRATUS_MODULE_DIR");
+    char *real = realpath(dir && *dir ? dir : ".", NULL);
+    if (!real) {
+        snprintf(rt.dir_error, sizeof rt.dir_error, "module directory '%.200s': %s",
+                 dir ? dir : ".", strerror(errno));
+        rt.env.dir_error = rt.dir_error;
+        rt_link_log(-1, RT_LOG_ERROR, "%s", rt.dir_error);
+    }
+    rt.env.module_dir = real;
+    rt.env.profile = rt.type->profile;
+    rt.env.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    struct frame_reader *reader = frame_reader_new(FRAME_HEADER_SEED, 0);
+    if (rt.env.wake_fd < 0 || !reader) {
+        fprintf(stderr, "stratus-runtime: out of resources\n");
+        return 1;
+    }
+    rt.next_keepalive_ms = now_ms() + KEEPALIVE_MS;
+    rt_link_log(-1, RT_LOG_INFO, "%s runtime ready, modules from %s", rt.type->type,
+                real ? real : "(none)");
+
+    serve(&rt, reader);
+
+    kill_all(&rt);
+    frame_reader_free(reader);
+    close(rt.env.wake_fd);
+    close(rt.sock);
+    free(real);
+    return 0;
+}

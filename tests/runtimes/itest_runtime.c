@@ -1,0 +1,530 @@
+/* Integration tests of the runtime process stratus-runtime under a real
+ * `stratus manager` and a real mosquitto: modules created over MQTT run,
+ * print on their stdio topic, read what is published there, and report their
+ * exit (exit code, trap, kill by delete, refused files, a crashed runtime
+ * process). The .wasm files are compiled from C at build time (examples/ and
+ * tests/runtimes/modules/) and copied into a private module directory. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "stack.h"
+
+static struct stack S;
+static char MODDIR[PATH_MAX];  /* the manager's --module-dir */
+static char OUTSIDE[PATH_MAX]; /* a directory beside it */
+static char *RT;               /* uuid of the current test's runtime */
+
+static int copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb");
+    if (!in) {
+        fprintf(stderr, "cannot open %s\n", from);
+        return -1;
+    }
+    FILE *out = fopen(to, "wb");
+    if (!out) {
+        fclose(in);
+        return -1;
+    }
+    char buf[65536];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n) rc = -1;
+    fclose(in);
+    if (fclose(out)) rc = -1;
+    return rc;
+}
+
+static int install(const char *dir, const char *name)
+{
+    char from[PATH_MAX + 64], to[PATH_MAX + 64];
+    snprintf(from, sizeof from, "%s/%s", dir, name);
+    snprintf(to, sizeof to, "%s/%s", MODDIR, name);
+    return copy_file(from, to);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    if (stack_broker_up(&S) || harness_tmpdir(MODDIR) || harness_tmpdir(OUTSIDE)) return -1;
+    const char *mods[] = {"exit_code.wasm", "spin.wasm", "trap.wasm", "big_output.wasm",
+                          "read_dir.wasm"};
+    for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++)
+        if (install(RT_TEST_MODULES, mods[i])) return -1;
+    if (install(RT_EXAMPLES, "hello.wasm") || install(RT_EXAMPLES, "echo.wasm")) return -1;
+    char path[PATH_MAX + 64], link_to[PATH_MAX + 64];
+    /* A symlink inside the module directory that leads out of it. */
+    snprintf(link_to, sizeof link_to, "%s/hello.wasm", OUTSIDE);
+    snprintf(path, sizeof path, "%s/hello.wasm", MODDIR);
+    if (copy_file(path, link_to)) return -1;
+    snprintf(path, sizeof path, "%s/escape.wasm", MODDIR);
+    if (symlink(link_to, path)) return -1;
+    /* A data directory for the preopen test. */
+    snprintf(path, sizeof path, "%s/data", MODDIR);
+    if (mkdir(path, 0700)) return -1;
+    snprintf(path, sizeof path, "%s/data/input.txt", MODDIR);
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    fputs("content of the data file\n", f);
+    return fclose(f);
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    stack_broker_down(&S);
+    harness_cleanup();
+    return 0;
+}
+
+/* A fresh realm and a manager with one runtime of `type`. */
+static int start_runtime(const char *type)
+{
+    if (stack_new_realm(&S)) return -1;
+    char spec[64], command[PATH_MAX + 32];
+    snprintf(spec, sizeof spec, "%s:rt", type);
+    snprintf(command, sizeof command, "%s=%s", type, RT_PROGRAM);
+    const char *extra[] = {"--runtime", spec, "--runtime-command", command, "--module-dir",
+                           MODDIR,      NULL};
+    if (stack_manager_start(&S, "node", extra)) return -1;
+    RT = stack_wait_registration(&S, "runtime", "rt", NULL);
+    return RT ? 0 : -1;
+}
+
+static int setup_minimal(void **state)
+{
+    (void)state;
+    return start_runtime("linux/minimal");
+}
+
+static int setup_linux(void **state)
+{
+    (void)state;
+    return start_runtime("linux");
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    stack_manager_kill(&S);
+    free(RT);
+    RT = NULL;
+    return 0;
+}
+
+/* Create data for `file` with optional argv/env/dirs arrays (JSON text). */
+static json_t *create_data(const char *uuid, const char *file, const char *args_json)
+{
+    json_t *args = args_json ? json_loads(args_json, 0, NULL) : json_object();
+    assert_non_null(args);
+    return json_pack("{s:s, s:s, s:s, s:s, s:o}", "type", "module", "uuid", uuid, "name", "m",
+                     "file", file, "args", args);
+}
+
+/* Create and expect the manager's ok; returns the module uuid (caller frees). */
+static char *create_ok(const char *file, const char *args_json)
+{
+    char *uuid = random_uuid();
+    struct message *r = stack_create(&S, RT, create_data(uuid, file, args_json));
+    assert_non_null(r);
+    if (!json_at_equals(r->json, "data.result", "ok")) fail_msg("create answered %s", r->payload);
+    message_free(r);
+    return uuid;
+}
+
+static struct message *wait_exit(const char *uuid)
+{
+    struct message *m = stack_wait_exited(&S, RT, uuid, WAIT_MS);
+    if (!m) fail_msg("no exited message for %s", uuid);
+    return m;
+}
+
+/* Concatenate what the module published on its stdio topic until `want`
+ * bytes arrived or the wait ends. Returns a malloc'd NUL-terminated text. */
+static char *collect_output(const char *uuid, size_t want, size_t *got)
+{
+    char topic[256];
+    snprintf(topic, sizeof topic, "%s/proc/stdio/%s", S.realm, uuid);
+    size_t len = 0, cap = want + 1;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    long long end = harness_now_ms() + WAIT_MS;
+    while (len < want) {
+        long long left = end - harness_now_ms();
+        struct message *m = NULL;
+        if (left <= 0 || client_wait(S.client, topic, (int)left, NULL, NULL, &m)) break;
+        if (len + m->len + 1 > cap) {
+            cap = (len + m->len + 1) * 2;
+            text = realloc(text, cap);
+            assert_non_null(text);
+        }
+        memcpy(text + len, m->payload, m->len);
+        len += m->len;
+        message_free(m);
+    }
+    text[len] = '\0';
+    *got = len;
+    return text;
+}
+
+static void expect_output(const char *uuid, const char *expected)
+{
+    size_t got;
+    char *text = collect_output(uuid, strlen(expected), &got);
+    if (strcmp(text, expected)) fail_msg("output was [%s], expected [%s]", text, expected);
+    free(text);
+}
+
+static void expect_status(struct message *m, const char *status)
+{
+    if (!json_at_equals(m->json, "data.status", status))
+        fail_msg("exit was %s, expected status %s", m->payload, status);
+}
+
+/* ---- tests ---- */
+
+static void test_hello(void **state)
+{
+    (void)state;
+    char *u = create_ok("hello.wasm", "{\"argv\": [\"one\", \"two words\"]}");
+    expect_output(u, "Hello from Stratus!\narg 1: one\narg 2: two words\n");
+    struct message *m = wait_exit(u);
+    expect_status(m, "exited");
+    assert_true(json_at_equals(m->json, "data.exit_code", "0"));
+    message_free(m);
+    free(u);
+}
+
+static void test_exit_code_args_env(void **state)
+{
+    (void)state;
+    char *u = create_ok("exit_code.wasm", "{\"argv\": [\"7\"], \"env\": [\"GREETING=hi there\"]}");
+    expect_output(u, "argv[0]=exit_code.wasm\nargv[1]=7\nGREETING=hi there\n");
+    struct message *m = wait_exit(u);
+    expect_status(m, "exited");
+    assert_true(json_at_equals(m->json, "data.exit_code", "7"));
+    message_free(m);
+    free(u);
+}
+
+static int payload_is(const struct message *m, void *ctx)
+{
+    return !strcmp(m->payload, (const char *)ctx);
+}
+
+/* Wait until the manager subscribed to the module's stdio topic, so that a
+ * line published now reaches the module. */
+static void wait_stdin_ready(const char *uuid)
+{
+    char topic[256];
+    snprintf(topic, sizeof topic, "%s/proc/stdio/%s", S.realm, uuid);
+    long long end = harness_now_ms() + WAIT_MS;
+    while (broker_subscribe_count(&S.broker, topic) < 1) {
+        if (harness_now_ms() > end) fail_msg("nobody subscribed to %s", topic);
+        usleep(10000);
+    }
+}
+
+static void test_stdin_round_trip(void **state)
+{
+    (void)state;
+    char *u = create_ok("echo.wasm", NULL);
+    wait_stdin_ready(u);
+    char topic[256];
+    snprintf(topic, sizeof topic, "%s/proc/stdio/%s", S.realm, u);
+    const char *lines[] = {"first line\n", "second line\n", "third\n"};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(client_publish_str(S.client, topic, lines[i]), 0);
+        /* Our own publish comes back to us once; the echo is the second. */
+        for (int k = 0; k < 2; k++)
+            if (client_wait(S.client, topic, WAIT_MS, payload_is, (void *)lines[i], NULL))
+                fail_msg("line %d: %s seen %d times, want 2", i, lines[i], k);
+    }
+    struct message *r = stack_delete(&S, RT, u);
+    assert_non_null(r);
+    assert_true(json_at_equals(r->json, "data.result", "ok"));
+    message_free(r);
+    long long t0 = harness_now_ms();
+    struct message *m = wait_exit(u);
+    print_message("blocked on stdin: exited %lld ms after the delete answer\n",
+                  harness_now_ms() - t0);
+    expect_status(m, "killed");
+    message_free(m);
+    free(u);
+}
+
+static void test_delete_busy_loop(void **state)
+{
+    (void)state;
+    char *u = create_ok("spin.wasm", NULL);
+    expect_output(u, "spinning\n");
+    long long t0 = harness_now_ms();
+    struct message *r = stack_delete(&S, RT, u);
+    assert_non_null(r);
+    assert_true(json_at_equals(r->json, "data.result", "ok"));
+    message_free(r);
+    struct message *m = wait_exit(u);
+    print_message("busy loop: exited %lld ms after the delete was sent\n", harness_now_ms() - t0);
+    expect_status(m, "killed");
+    assert_null(json_at(m->json, "data.exit_code"));
+    message_free(m);
+    free(u);
+}
+
+static void test_trap_reported(void **state)
+{
+    (void)state;
+    char *u = create_ok("trap.wasm", NULL);
+    expect_output(u, "about to trap\n");
+    struct message *m = wait_exit(u);
+    expect_status(m, "trapped");
+    const char *reason = json_str_at(m->json, "data.reason");
+    assert_non_null(reason);
+    if (!strstr(reason, "integer divide by zero")) fail_msg("reason: %s", reason);
+    message_free(m);
+    free(u);
+}
+
+static void expect_failed(const char *file, const char *needle)
+{
+    char *u = create_ok(file, NULL);
+    struct message *m = wait_exit(u);
+    expect_status(m, "failed");
+    const char *reason = json_str_at(m->json, "data.reason");
+    assert_non_null(reason);
+    if (!strstr(reason, needle)) fail_msg("reason '%s' lacks '%s'", reason, needle);
+    message_free(m);
+    free(u);
+}
+
+static void test_escaping_paths_refused(void **state)
+{
+    (void)state;
+    /* ".." is refused by the manager already. */
+    char *u = random_uuid();
+    struct message *r = stack_create(&S, RT, create_data(u, "../hello.wasm", NULL));
+    assert_non_null(r);
+    assert_true(json_at_equals(r->json, "data.result", "error"));
+    message_free(r);
+    free(u);
+    /* A symlink out of the directory passes the manager; the runtime refuses. */
+    expect_failed("escape.wasm", "leaves the module directory");
+    /* So is a preopen that leads out. */
+    char *v = create_ok("hello.wasm", "{\"dirs\": [\"escape.wasm\"]}");
+    struct message *m = wait_exit(v);
+    expect_status(m, "failed");
+    message_free(m);
+    free(v);
+    expect_failed("missing.wasm", "cannot open 'missing.wasm'");
+    expect_failed("data/input.txt", "input.txt");
+    /* The runtime still runs modules afterwards. */
+    test_hello(state);
+}
+
+static void test_second_module_refused(void **state)
+{
+    (void)state;
+    char *u = create_ok("spin.wasm", NULL);
+    expect_output(u, "spinning\n");
+    char *v = random_uuid();
+    struct message *r = stack_create(&S, RT, create_data(v, "hello.wasm", NULL));
+    assert_non_null(r);
+    if (!json_at_equals(r->json, "data.result", "error")) fail_msg("2nd create: %s", r->payload);
+    message_free(r);
+    free(v);
+    r = stack_delete(&S, RT, u);
+    assert_non_null(r);
+    message_free(r);
+    struct message *m = wait_exit(u);
+    expect_status(m, "killed");
+    message_free(m);
+    free(u);
+    /* The slot is free again. */
+    test_hello(state);
+}
+
+/* The runtime process: the child of the manager named stratus-runtime. */
+static pid_t find_runtime_pid(void)
+{
+    DIR *d = opendir("/proc");
+    if (!d) return -1;
+    pid_t found = -1;
+    struct dirent *e;
+    while (found < 0 && (e = readdir(d))) {
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        char *close_paren = strrchr(buf, ')');
+        int ppid = 0;
+        if (!strstr(buf, "(stratus-runtime)") || !close_paren ||
+            sscanf(close_paren + 2, "%*c %d", &ppid) != 1)
+            continue;
+        if (ppid == S.manager.pid) found = atoi(e->d_name);
+    }
+    closedir(d);
+    return found;
+}
+
+static void test_runtime_killed(void **state)
+{
+    (void)state;
+    char *u = create_ok("spin.wasm", NULL);
+    expect_output(u, "spinning\n");
+    pid_t pid = find_runtime_pid();
+    assert_true(pid > 0);
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    struct message *m = wait_exit(u);
+    expect_status(m, "crashed");
+    message_free(m);
+    free(u);
+}
+
+static void test_large_output_in_order(void **state)
+{
+    (void)state;
+    char *u = create_ok("big_output.wasm", NULL);
+    size_t want = 20000 * 100 + 5, got;
+    char *text = collect_output(u, want, &got);
+    assert_int_equal(got, want);
+    for (int i = 0; i < 20000; i++) {
+        char num[16];
+        snprintf(num, sizeof num, "%08d", i);
+        if (memcmp(text + (size_t)i * 100, num, 8) || text[(size_t)i * 100 + 99] != '\n')
+            fail_msg("line %d is wrong or out of place", i);
+    }
+    assert_string_equal(text + 2000000, "done\n");
+    free(text);
+    struct message *m = wait_exit(u);
+    expect_status(m, "exited");
+    message_free(m);
+    free(u);
+}
+
+static void test_preopened_dir(void **state)
+{
+    (void)state;
+    char *u = create_ok("read_dir.wasm", "{\"dirs\": [\"data\"]}");
+    expect_output(u, "content of the data file\n");
+    struct message *m = wait_exit(u);
+    expect_status(m, "exited");
+    assert_true(json_at_equals(m->json, "data.exit_code", "0"));
+    message_free(m);
+    free(u);
+}
+
+/* linux: many modules at once, each with its own output and exit. */
+static void test_many_modules(void **state)
+{
+    (void)state;
+    enum { N = 16 };
+    char *u[N];
+    for (int i = 0; i < N; i++) {
+        char args[64];
+        snprintf(args, sizeof args, "{\"argv\": [\"%d\"]}", i);
+        u[i] = create_ok("exit_code.wasm", args);
+    }
+    for (int i = 0; i < N; i++) {
+        char expected[128];
+        snprintf(expected, sizeof expected,
+                 "argv[0]=exit_code.wasm\nargv[1]=%d\nGREETING=(unset)\n", i);
+        expect_output(u[i], expected);
+        struct message *m = wait_exit(u[i]);
+        expect_status(m, "exited");
+        char code[16];
+        snprintf(code, sizeof code, "%d", i);
+        assert_true(json_at_equals(m->json, "data.exit_code", code));
+        message_free(m);
+        free(u[i]);
+    }
+}
+
+/* linux: a looping module does not hold up others; keepalives list it; the
+ * deployed profile record comes at exit. */
+static void test_linux_keepalive_and_profile(void **state)
+{
+    (void)state;
+    char *spin = create_ok("spin.wasm", NULL);
+    expect_output(spin, "spinning\n");
+    char *hello = create_ok("hello.wasm", NULL);
+    expect_output(hello, "Hello from Stratus!\n");
+    struct message *m = wait_exit(hello);
+    expect_status(m, "exited");
+    message_free(m);
+
+    char topic[256];
+    snprintf(topic, sizeof topic, "%s/proc/profile/deployed/%s/%s", S.realm, RT, hello);
+    struct message *p = NULL;
+    assert_int_equal(client_wait(S.client, topic, WAIT_MS, NULL, NULL, &p), 0);
+    assert_int_equal(p->len, 32);
+    /* ch_out: at least the one output message. */
+    const uint8_t *rec = (const uint8_t *)p->payload;
+    uint32_t ch_out = rec[28] | rec[29] << 8 | rec[30] << 16 | (uint32_t)rec[31] << 24;
+    assert_true(ch_out >= 1);
+    message_free(p);
+
+    snprintf(topic, sizeof topic, "%s/proc/keepalive/%s", S.realm, RT);
+    long long end = harness_now_ms() + 3 * WAIT_MS;
+    int seen = 0;
+    while (!seen && harness_now_ms() < end) {
+        struct message *k = NULL;
+        if (client_wait(S.client, topic, WAIT_MS, NULL, NULL, &k)) break;
+        json_t *children = json_at(k->json, "data.children");
+        size_t i;
+        json_t *c;
+        json_array_foreach(children, i, c)
+        {
+            if (json_at_equals(c, "uuid", spin)) {
+                seen = 1;
+                assert_true(json_is_number(json_object_get(c, "cpu_usage_percent")));
+                assert_true(json_integer_value(json_object_get(c, "mem_usage")) > 0);
+            }
+        }
+        message_free(k);
+    }
+    assert_true(seen);
+
+    struct message *r = stack_delete(&S, RT, spin);
+    assert_non_null(r);
+    message_free(r);
+    m = wait_exit(spin);
+    expect_status(m, "killed");
+    message_free(m);
+    free(spin);
+    free(hello);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_hello, setup_minimal, teardown),
+        cmocka_unit_test_setup_teardown(test_exit_code_args_env, setup_minimal, teardown),
+        cmocka_unit_test_setup_teardown(test_stdin_round_trip, setup_minimal, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_busy_loop, setup_minimal, teardown),
+        cmocka_unit_test_setup_teardown(test_trap_reported, setup_minimal, teardown),
+        cmocka_unit_test_setup_teardown(test_escaping_paths_refused, setup_minimal, teardown),
+        cmocka_unit_test_setup_teardown(test_second_module_refused, setup_minimal, teardown),
+        cmocka_unit_test_setup_teardown(test_runtime_killed, setup_minimal, teardown),
+        cmocka_unit_test_setup_teardown(test_large_output_in_order, setup_linux, teardown),
+        cmocka_unit_test_setup_teardown(test_preopened_dir, setup_linux, teardown),
+        cmocka_unit_test_setup_teardown(test_many_modules, setup_linux, teardown),
+        cmocka_unit_test_setup_teardown(test_linux_keepalive_and_profile, setup_linux, teardown),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
