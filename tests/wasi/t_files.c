@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <wasi/api.h>
 
 #define CHECK(what, expr) printf("%-28s %s\n", what, (expr) ? "ok" : strerror(errno))
 
@@ -61,6 +62,41 @@ static void cat(const char *path)
     close(fd);
     buf[n < 0 ? 0 : n] = '\0';
     printf("cat %s: [%s]\n", path, buf);
+}
+
+/* Lists a directory through raw fd_readdir calls with a 40-byte buffer. */
+static void raw_readdir_listing(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    uint8_t buf[40];
+    char *names[16];
+    int n = 0, calls = 0;
+    __wasi_dircookie_t cookie = 0;
+    for (;;) {
+        __wasi_size_t used = 0;
+        if (__wasi_fd_readdir((__wasi_fd_t)fd, buf, sizeof buf, cookie, &used) != 0 ||
+            ++calls > 100)
+            break;
+        size_t at = 0;
+        while (at + sizeof(__wasi_dirent_t) <= used) {
+            __wasi_dirent_t d;
+            memcpy(&d, buf + at, sizeof d);
+            if (at + sizeof d + d.d_namlen > used)
+                break; /* truncated: ask again from this entry's cookie */
+            if (n < 16) names[n++] = strndup((char *)buf + at + sizeof d, d.d_namlen);
+            cookie = d.d_next;
+            at += sizeof d + d.d_namlen;
+        }
+        if (used < sizeof buf) break;
+    }
+    close(fd);
+    qsort(names, (size_t)n, sizeof *names, cmp);
+    printf("raw readdir %s:", dir);
+    for (int i = 0; i < n; i++) {
+        printf(" %s", names[i]);
+        free(names[i]);
+    }
+    printf("\n");
 }
 
 int main(void)
@@ -152,8 +188,23 @@ int main(void)
     CHECK("unlink fresh", unlink("/sandbox/fresh") == 0);
     list("/sandbox");
 
-    /* Many entries: readdir must page through fd_readdir with cookies. */
+    /* fd_readdir with a buffer that holds about one entry: cookies must
+     * resume exactly after the last whole entry. */
     char path[64];
+    CHECK("mkdir small", mkdir("/sandbox/small", 0755) == 0);
+    const char *small[] = {"a", "bb", "ccc", "dddd", "eeeeeeeeeeeeeeee"};
+    for (int i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, "/sandbox/small/%s", small[i]);
+        close(open(path, O_WRONLY | O_CREAT, 0644));
+    }
+    raw_readdir_listing("/sandbox/small");
+    for (int i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, "/sandbox/small/%s", small[i]);
+        unlink(path);
+    }
+    CHECK("rmdir small", rmdir("/sandbox/small") == 0);
+
+    /* Many entries: readdir must page through fd_readdir with cookies. */
     CHECK("mkdir many", mkdir("/sandbox/many", 0755) == 0);
     for (int i = 0; i < 300; i++) {
         snprintf(path, sizeof path, "/sandbox/many/entry-with-a-long-name-%03d", i);
