@@ -558,13 +558,40 @@ static bool instr(struct tr *t, bool *done)
     case 0x04: { /* if */
         uint32_t np, nr, c;
         const sw_valtype *p, *r;
-        if (!read_blocktype(t, &np, &p, &nr, &r) || !pop_at(t, SW_I32, &c) || !materialize_all(t) ||
-            !pop_n(t, np, p))
-            return false;
-        if (!push_ctl(t, CTL_IF, np, p, nr, r) || !emit(t, OP_BR_UNLESS) || !emit(t, c) ||
-            !emit(t, 0))
-            return false;
-        t->ctls[t->nctls - 1].else_patch = (uint32_t)t->ncode;
+        if (!read_blocktype(t, &np, &p, &nr, &r) || !pop_at(t, SW_I32, &c)) return false;
+        /* an i32 comparison right before `if` becomes a branch on the
+           opposite comparison to the else part */
+        uint32_t fused = 0, fa = 0, fb = 0;
+        size_t ps = t->prev_start;
+        if (!t->counting && prev_dst == ps + 2 && t->code[ps + 1] == c) {
+            static const uint8_t opposite[16] = {
+                [0x5] = 0x47, [0x6] = 0x47, [0x7] = 0x46, [0x8] = 0x4E, [0x9] = 0x4F, [0xA] = 0x4C,
+                [0xB] = 0x4D, [0xC] = 0x4A, [0xD] = 0x4B, [0xE] = 0x48, [0xF] = 0x49};
+            uint32_t cop = t->code[ps];
+            fa = t->code[ps + 2];
+            if (cop == 0x45) {
+                fused = OP_BRIF_IMM_BASE + 0x47; /* eqz: jump when a != 0 */
+                fb = 0;
+            } else if (cop >= 0x46 && cop <= 0x4F) {
+                fused = OP_BRIF_BASE + opposite[cop - 0x40];
+                fb = t->code[ps + 3];
+            } else if (cop >= OP_IMM_BASE + 0x46 && cop <= OP_IMM_BASE + 0x4F) {
+                fused = OP_BRIF_IMM_BASE + opposite[cop - OP_IMM_BASE - 0x40];
+                fb = t->code[ps + 3];
+            }
+            if (fused) t->ncode = ps;
+        }
+        if (!materialize_all(t) || !pop_n(t, np, p)) return false;
+        if (!push_ctl(t, CTL_IF, np, p, nr, r)) return false;
+        if (fused) {
+            /* [brif, a, b, target, dst, 0 values, src] */
+            if (!emit(t, fused) || !emit(t, fa) || !emit(t, fb) || !emit(t, 0)) return false;
+            t->ctls[t->nctls - 1].else_patch = (uint32_t)t->ncode;
+            if (!emit(t, 0) || !emit(t, 0) || !emit(t, 0)) return false;
+        } else {
+            if (!emit(t, OP_BR_UNLESS) || !emit(t, c) || !emit(t, 0)) return false;
+            t->ctls[t->nctls - 1].else_patch = (uint32_t)t->ncode;
+        }
         return push_n(t, np, p);
     }
     case 0x05: { /* else */
