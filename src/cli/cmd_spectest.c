@@ -312,6 +312,7 @@ struct glue {
     size_t nretained, cap;
     struct print_user prints[NPRINTS]; /* user data of the print functions */
     sw_limits limits;                  /* for every instance the script makes */
+    bool counting;                     /* turn opcode counting on in every instance */
 };
 
 /* max_pages: cap on memory pages per instance; 0 keeps the engine's default. */
@@ -400,7 +401,10 @@ static enum inst_result glue_instantiate(struct glue *g, sw_module *mod, sw_inst
     *inst = NULL;
     *module_taken = false;
     sw_status st = sw_instance_new(mod, g->linker, &g->limits, inst, &err);
-    if (st == SW_OK) return INST_OK;
+    if (st == SW_OK) {
+        if (g->counting) sw_instance_set_counting(*inst, true);
+        return INST_OK;
+    }
     *inst = NULL;
     copy_error(&err, msg, msglen);
     if (st == SW_ERR_UNLINKABLE) return INST_LINK_ERROR;
@@ -998,7 +1002,8 @@ static void run_command(struct runner *r, json_t *cmd, size_t index)
 }
 
 static const char usage_text[] =
-    "usage: stratus spectest [-v] [--strict-messages] [--max-pages N] FILE.json...\n"
+    "usage: stratus spectest [-v] [--strict-messages] [--max-pages N] [--count-opcodes]\n"
+    "                        FILE.json...\n"
     "\n"
     "Runs WebAssembly test scripts converted from .wast by wast2json (wabt) against the\n"
     "Stratus engine. Module files are read from the JSON file's directory. Prints one\n"
@@ -1022,6 +1027,8 @@ static const char usage_text[] =
     "                       the expected text\n"
     "  --max-pages N        cap every instance's memory at N 64 KiB pages\n"
     "                       (default: the engine's default limit)\n"
+    "  --count-opcodes      run every instance in the engine's opcode-counting mode\n"
+    "                       and print how many instructions were counted\n"
     "\n"
     "Exit status: 0 if nothing failed, 1 if an assertion failed, 2 on a usage error\n"
     "or an unreadable script.\n";
@@ -1035,6 +1042,7 @@ struct options {
     bool verbose;
     bool strict_messages;
     uint32_t max_pages; /* 0: the engine's default */
+    bool count_opcodes; /* run in the engine's opcode-counting mode */
 };
 
 static int run_script(const char *path, const struct options *opt, unsigned long totals[3])
@@ -1069,8 +1077,18 @@ static int run_script(const char *path, const struct options *opt, unsigned long
         json_decref(root);
         return 2;
     }
+    r.glue.counting = opt->count_opcodes;
     for (size_t i = 0; i < json_array_size(commands); i++)
         run_command(&r, json_array_get(commands, i), i);
+    if (opt->count_opcodes) {
+        uint64_t total = 0, counts[256];
+        for (size_t i = 0; i < r.ninstances; i++) {
+            sw_instance_counts(r.instances[i].instance, counts);
+            for (int op = 0; op < 256; op++)
+                total += counts[op];
+        }
+        printf("%s: %" PRIu64 " instructions counted\n", r.source, total);
+    }
     fflush(stdout);
 
     /* Instances may import from earlier ones: free newest first, then the
@@ -1093,7 +1111,7 @@ static int run_script(const char *path, const struct options *opt, unsigned long
 
 int cmd_spectest_main(int argc, char **argv)
 {
-    struct options opt = {false, false, 0};
+    struct options opt = {false, false, 0, false};
     int first = 1;
     for (; first < argc && argv[first][0] == '-'; first++) {
         const char *a = argv[first];
@@ -1105,6 +1123,8 @@ int cmd_spectest_main(int argc, char **argv)
             opt.verbose = true;
         } else if (!strcmp(a, "--strict-messages")) {
             opt.strict_messages = true;
+        } else if (!strcmp(a, "--count-opcodes")) {
+            opt.count_opcodes = true;
         } else if (!strcmp(a, "--max-pages") && first + 1 < argc) {
             char *end;
             errno = 0;
