@@ -27,6 +27,39 @@ int main(int argc, char **argv)
         nanosleep(&ts, NULL);
         return 0;
     }
+    if (!strcmp(mode, "poll")) {
+        /* Wait for stdin to become readable, with a 10 s clock as a bound. */
+        __wasi_subscription_t subs[2];
+        memset(subs, 0, sizeof subs);
+        subs[0].userdata = 1;
+        subs[0].u.tag = __WASI_EVENTTYPE_FD_READ;
+        subs[0].u.u.fd_read.file_descriptor = 0;
+        subs[1].userdata = 2;
+        subs[1].u.tag = __WASI_EVENTTYPE_CLOCK;
+        subs[1].u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
+        subs[1].u.u.clock.timeout = 10000000000u;
+        __wasi_event_t ev[2];
+        __wasi_size_t n = 0;
+        if (__wasi_poll_oneoff(subs, ev, 2, &n) || n != 1) return 2;
+        printf("event %llu type %u nbytes %llu\n", (unsigned long long)ev[0].userdata,
+               (unsigned)ev[0].type, (unsigned long long)ev[0].fd_readwrite.nbytes);
+        return 0;
+    }
+    if (!strcmp(mode, "accept")) {
+        /* fd 3 is a listening socket: serve one connection. */
+        __wasi_fd_t conn;
+        if (__wasi_sock_accept(3, 0, &conn)) return 5;
+        char buf[64];
+        __wasi_iovec_t in = {(uint8_t *)buf, sizeof buf};
+        __wasi_size_t n = 0;
+        __wasi_roflags_t flags = 0;
+        if (__wasi_sock_recv(conn, &in, 1, 0, &n, &flags)) return 6;
+        printf("accepted fd %u, got %.*s\n", (unsigned)conn, (int)n, buf);
+        __wasi_ciovec_t out = {(const uint8_t *)"pong", 4};
+        __wasi_size_t sent = 0;
+        if (__wasi_sock_send(conn, &out, 1, 0, &sent) || sent != 4) return 7;
+        return __wasi_fd_close(conn) ? 8 : 0;
+    }
     if (!strcmp(mode, "sock")) {
         /* fd 3 is the socket handed over (no preopens in this test). */
         char buf[64];

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -201,6 +202,88 @@ static void test_socket_handed_over(void **state)
     close(sv[1]);
 }
 
+static void *write_later(void *arg)
+{
+    usleep(100 * 1000);
+    if (write(*(int *)arg, "xyz", 3) != 3) abort();
+    return NULL;
+}
+
+/* poll_oneoff on a pipe wakes when data arrives, before its clock. */
+static void test_poll_fd_readiness(void **state)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    const char *argv[] = {"t_embed", "poll"};
+    struct buffer out = {0};
+    swasi_config cfg;
+    swasi_config_init(&cfg);
+    cfg.argc = 2;
+    cfg.argv = argv;
+    cfg.stdio[0].host_fd = p[0];
+    cfg.stdio[1] = (swasi_stdio){.host_fd = -1, .write = capture, .user = &out};
+    struct run r;
+    start(&r, &cfg);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, write_later, &p[1]), 0);
+    int code = -1;
+    assert_int_equal(swasi_ctx_run(r.ctx, r.inst, &code, NULL), SW_OK);
+    pthread_join(t, NULL);
+    assert_int_equal(code, 0);
+    assert_string_equal(out.data, "event 1 type 1 nbytes 3\n");
+    finish(&r);
+    close(p[0]);
+    close(p[1]);
+}
+
+static void *connect_later(void *arg)
+{
+    const struct sockaddr_un *addr = arg;
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    usleep(50 * 1000);
+    if (s < 0 || connect(s, (const struct sockaddr *)addr, sizeof *addr) != 0 ||
+        write(s, "ping", 4) != 4)
+        abort();
+    char *reply = calloc(1, 16);
+    if (read(s, reply, 15) < 0) abort();
+    close(s);
+    return reply;
+}
+
+/* A listening socket handed over: the module accepts and serves a client. */
+static void test_sock_accept(void **state)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1, "stratus-wasi-test-%d", getpid());
+    int l = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(l >= 0);
+    assert_int_equal(bind(l, (struct sockaddr *)&addr, sizeof addr), 0);
+    assert_int_equal(listen(l, 1), 0);
+    const char *argv[] = {"t_embed", "accept"};
+    struct buffer out = {0};
+    swasi_config cfg;
+    swasi_config_init(&cfg);
+    cfg.argc = 2;
+    cfg.argv = argv;
+    cfg.nsockets = 1;
+    cfg.sockets = &l;
+    cfg.stdio[1] = (swasi_stdio){.host_fd = -1, .write = capture, .user = &out};
+    struct run r;
+    start(&r, &cfg);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, connect_later, &addr), 0);
+    int code = -1;
+    assert_int_equal(swasi_ctx_run(r.ctx, r.inst, &code, NULL), SW_OK);
+    void *reply;
+    pthread_join(t, &reply);
+    assert_int_equal(code, 0);
+    assert_string_equal(out.data, "accepted fd 4, got ping\n");
+    assert_string_equal(reply, "pong");
+    free(reply);
+    finish(&r);
+    close(l);
+}
+
 static void test_bad_preopen(void **state)
 {
     swasi_preopen pre = {"/nonexistent/stratus-dir", "/data"};
@@ -232,7 +315,8 @@ int main(void)
         cmocka_unit_test(test_stdio_callbacks), cmocka_unit_test(test_stdin_callback),
         cmocka_unit_test(test_exit_code),       cmocka_unit_test(test_interrupt_blocked_read),
         cmocka_unit_test(test_interrupt_sleep), cmocka_unit_test(test_socket_handed_over),
-        cmocka_unit_test(test_bad_preopen),
+        cmocka_unit_test(test_bad_preopen),     cmocka_unit_test(test_poll_fd_readiness),
+        cmocka_unit_test(test_sock_accept),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     free(wasm);
