@@ -396,6 +396,27 @@ static void test_runtime_killed(void **state)
     free(u);
 }
 
+/* The manager vanishes: the runtime process sees the end of its socket, ends
+ * its modules and exits instead of living on as an orphan. */
+static void test_manager_gone_runtime_exits(void **state)
+{
+    (void)state;
+    char *u = create_ok("spin.wasm", NULL);
+    expect_output(u, "spinning\n");
+    pid_t pid = find_runtime_pid();
+    assert_true(pid > 0);
+    assert_int_equal(proc_signal(&S.manager, SIGKILL), 0);
+    long long end = harness_now_ms() + WAIT_MS;
+    int gone = 0;
+    while (!gone && harness_now_ms() < end) {
+        harness_reap();
+        gone = kill(pid, 0) < 0;
+        if (!gone) usleep(10000);
+    }
+    assert_true(gone);
+    free(u);
+}
+
 static void test_large_output_in_order(void **state)
 {
     (void)state;
@@ -521,6 +542,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_escaping_paths_refused, setup_minimal, teardown),
         cmocka_unit_test_setup_teardown(test_second_module_refused, setup_minimal, teardown),
         cmocka_unit_test_setup_teardown(test_runtime_killed, setup_minimal, teardown),
+        cmocka_unit_test_setup_teardown(test_manager_gone_runtime_exits, setup_minimal, teardown),
         cmocka_unit_test_setup_teardown(test_large_output_in_order, setup_linux, teardown),
         cmocka_unit_test_setup_teardown(test_preopened_dir, setup_linux, teardown),
         cmocka_unit_test_setup_teardown(test_many_modules, setup_linux, teardown),
