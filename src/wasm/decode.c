@@ -35,7 +35,8 @@ struct dec {
     sw_module *m;
     struct reader r;
     const char *section;
-    const char *why; /* validation failure reason (the module is well-formed so far) */
+    const char *why;  /* validation failure reason (the module is well-formed so far) */
+    char why_buf[64]; /* storage for a formatted `why` */
     size_t why_at;
     uint32_t nfunc_decl; /* entries of the function section */
     bool saw_code;
@@ -53,16 +54,24 @@ static bool invalid(struct dec *d, const char *why)
     return false;
 }
 
+/* "unknown global 3": the spec's wording names the index. */
+static bool invalid_idx(struct dec *d, const char *what, uint32_t idx)
+{
+    if (d->why || d->r.error) return false;
+    snprintf(d->why_buf, sizeof d->why_buf, "%s %u", what, idx);
+    return invalid(d, d->why_buf);
+}
+
 static bool failed(struct dec *d)
 {
     return d->r.error || d->why || d->fn_failed;
 }
 
-/* A vector count: each element takes at least `min_size` bytes. */
-static bool rd_count(struct dec *d, uint32_t *n, size_t min_size)
+/* A vector count: more elements than bytes left is malformed (each takes one at least). */
+static bool rd_count(struct dec *d, uint32_t *n)
 {
     if (!rd_u32(&d->r, n)) return false;
-    if ((uint64_t)*n * min_size > rd_left(&d->r)) return rd_fail(&d->r, "unexpected end");
+    if (*n > rd_left(&d->r)) return rd_fail(&d->r, "unexpected end");
     return true;
 }
 
@@ -238,7 +247,7 @@ static bool rd_cexpr(struct dec *d, sw_valtype want, uint32_t nglobals, struct c
         case 0x23: {
             uint32_t idx;
             if (!rd_u32(&d->r, &idx)) return false;
-            if (idx >= nglobals) return invalid(d, "unknown global");
+            if (idx >= nglobals) return invalid_idx(d, "unknown global", idx);
             if (m->globals[idx].mut) return invalid(d, "constant expression required");
             ce->kind = CE_GLOBAL_GET;
             ce->index = idx;
@@ -255,7 +264,7 @@ static bool rd_cexpr(struct dec *d, sw_valtype want, uint32_t nglobals, struct c
         case 0xD2: {
             uint32_t idx;
             if (!rd_u32(&d->r, &idx)) return false;
-            if (idx >= m->nfuncs) return invalid(d, "unknown function");
+            if (idx >= m->nfuncs) return invalid_idx(d, "unknown function", idx);
             declare_func(m, idx);
             ce->kind = CE_REF_FUNC;
             ce->index = idx;
@@ -273,7 +282,7 @@ static bool sec_type(struct dec *d)
 {
     sw_module *m = d->m;
     uint32_t n;
-    if (!rd_count(d, &n, 3)) return false;
+    if (!rd_count(d, &n)) return false;
     m->types = calloc(n ? n : 1, sizeof *m->types);
     if (!m->types) return rd_fail(&d->r, "out of memory");
     for (uint32_t i = 0; i < n; i++) {
@@ -284,7 +293,7 @@ static bool sec_type(struct dec *d)
             return rd_fail(&d->r, "integer representation too long");
         }
         uint32_t np, nr;
-        if (!rd_count(d, &np, 1)) return false;
+        if (!rd_count(d, &np)) return false;
         struct ftype *t = &m->types[i];
         t->types = malloc(((size_t)np + 1) * sizeof(sw_valtype));
         if (!t->types) return rd_fail(&d->r, "out of memory");
@@ -292,7 +301,7 @@ static bool sec_type(struct dec *d)
         t->nparams = np;
         for (uint32_t k = 0; k < np; k++)
             if (!rd_valtype(d, &t->types[k])) return false;
-        if (!rd_count(d, &nr, 1)) return false;
+        if (!rd_count(d, &nr)) return false;
         sw_valtype *grown = realloc(t->types, ((size_t)np + nr + 1) * sizeof(sw_valtype));
         if (!grown) return rd_fail(&d->r, "out of memory");
         t->types = grown;
@@ -315,7 +324,7 @@ static bool sec_import(struct dec *d)
 {
     sw_module *m = d->m;
     uint32_t n;
-    if (!rd_count(d, &n, 4)) return false;
+    if (!rd_count(d, &n)) return false;
     m->imports = calloc(n ? n : 1, sizeof *m->imports);
     /* index spaces of imported things; grown again by later sections */
     m->func_types = calloc(n ? n : 1, sizeof *m->func_types);
@@ -336,7 +345,7 @@ static bool sec_import(struct dec *d)
         case 0: {
             uint32_t t;
             if (!rd_u32(&d->r, &t)) return false;
-            if (t >= m->ntypes) return invalid(d, "unknown type");
+            if (t >= m->ntypes) return invalid_idx(d, "unknown type", t);
             im->typeidx = t;
             fill_functype(&m->types[t], &im->type.of.func);
             m->func_types[m->nfuncs++] = t;
@@ -391,7 +400,7 @@ static bool sec_function(struct dec *d)
 {
     sw_module *m = d->m;
     uint32_t n;
-    if (!rd_count(d, &n, 1)) return false;
+    if (!rd_count(d, &n)) return false;
     if (!grow(d, (void **)&m->func_types, m->nfuncs, n, sizeof(uint32_t))) return false;
     m->funcs = calloc(n ? n : 1, sizeof *m->funcs);
     if (!m->funcs) return rd_fail(&d->r, "out of memory");
@@ -399,7 +408,7 @@ static bool sec_function(struct dec *d)
     for (uint32_t i = 0; i < n; i++) {
         uint32_t t;
         if (!rd_u32(&d->r, &t)) return false;
-        if (t >= m->ntypes) return invalid(d, "unknown type");
+        if (t >= m->ntypes) return invalid_idx(d, "unknown type", t);
         m->funcs[i].typeidx = t;
         m->func_types[m->nfuncs++] = t;
     }
@@ -410,7 +419,7 @@ static bool sec_table(struct dec *d)
 {
     sw_module *m = d->m;
     uint32_t n;
-    if (!rd_count(d, &n, 3) || !grow(d, (void **)&m->tables, m->ntables, n, sizeof *m->tables))
+    if (!rd_count(d, &n) || !grow(d, (void **)&m->tables, m->ntables, n, sizeof *m->tables))
         return false;
     for (uint32_t i = 0; i < n; i++) {
         if (!rd_tabletype(d, &m->tables[m->ntables])) return false;
@@ -423,8 +432,7 @@ static bool sec_memory(struct dec *d)
 {
     sw_module *m = d->m;
     uint32_t n;
-    if (!rd_count(d, &n, 2) ||
-        !grow(d, (void **)&m->memories, m->nmemories, n, sizeof *m->memories))
+    if (!rd_count(d, &n) || !grow(d, (void **)&m->memories, m->nmemories, n, sizeof *m->memories))
         return false;
     for (uint32_t i = 0; i < n; i++) {
         struct mod_memory *mm = &m->memories[m->nmemories];
@@ -439,7 +447,7 @@ static bool sec_global(struct dec *d)
 {
     sw_module *m = d->m;
     uint32_t n;
-    if (!rd_count(d, &n, 4) || !grow(d, (void **)&m->globals, m->nglobals, n, sizeof *m->globals))
+    if (!rd_count(d, &n) || !grow(d, (void **)&m->globals, m->nglobals, n, sizeof *m->globals))
         return false;
     for (uint32_t i = 0; i < n; i++) {
         struct mod_global *g = &m->globals[m->nglobals];
@@ -455,7 +463,7 @@ static bool sec_export(struct dec *d)
 {
     sw_module *m = d->m;
     uint32_t n;
-    if (!rd_count(d, &n, 3)) return false;
+    if (!rd_count(d, &n)) return false;
     m->exports = calloc(n ? n : 1, sizeof *m->exports);
     if (!m->exports) return rd_fail(&d->r, "out of memory");
     for (uint32_t i = 0; i < n; i++) {
@@ -475,7 +483,7 @@ static bool sec_export(struct dec *d)
         static const char *const unknown[] = {"unknown function", "unknown table", "unknown memory",
                                               "unknown global"};
         uint32_t limit[] = {m->nfuncs, m->ntables, m->nmemories, m->nglobals};
-        if (idx >= limit[kind]) return invalid(d, unknown[kind]);
+        if (idx >= limit[kind]) return invalid_idx(d, unknown[kind], idx);
         if (kind == 0) declare_func(m, idx);
         for (uint32_t k = 0; k < i; k++)
             if (m->exports[k].name_len == e->name_len &&
@@ -490,7 +498,7 @@ static bool sec_start(struct dec *d)
     sw_module *m = d->m;
     uint32_t idx;
     if (!rd_u32(&d->r, &idx)) return false;
-    if (idx >= m->nfuncs) return invalid(d, "unknown function");
+    if (idx >= m->nfuncs) return invalid_idx(d, "unknown function", idx);
     const struct ftype *t = &m->types[m->func_types[idx]];
     if (t->nparams || t->nresults) return invalid(d, "start function");
     m->start = idx;
@@ -501,7 +509,7 @@ static bool sec_element(struct dec *d)
 {
     sw_module *m = d->m;
     uint32_t n;
-    if (!rd_count(d, &n, 1)) return false;
+    if (!rd_count(d, &n)) return false;
     m->elems = calloc(n ? n : 1, sizeof *m->elems);
     if (!m->elems) return rd_fail(&d->r, "out of memory");
     for (uint32_t i = 0; i < n; i++) {
@@ -515,7 +523,7 @@ static bool sec_element(struct dec *d)
         e->type = SW_FUNCREF;
         if (e->mode == SEG_ACTIVE) {
             if ((flags & 2) && !rd_u32(&d->r, &e->table)) return false;
-            if (e->table >= m->ntables) return invalid(d, "unknown table");
+            if (e->table >= m->ntables) return invalid_idx(d, "unknown table", e->table);
             if (!rd_cexpr(d, SW_I32, m->nglobal_imports, &e->offset)) return false;
         }
         bool exprs = flags & 4;
@@ -529,7 +537,7 @@ static bool sec_element(struct dec *d)
             }
         }
         uint32_t cnt;
-        if (!rd_count(d, &cnt, 1)) return false;
+        if (!rd_count(d, &cnt)) return false;
         e->items = calloc(cnt ? cnt : 1, sizeof *e->items);
         if (!e->items) return rd_fail(&d->r, "out of memory");
         e->count = cnt;
@@ -539,7 +547,7 @@ static bool sec_element(struct dec *d)
             } else {
                 uint32_t idx;
                 if (!rd_u32(&d->r, &idx)) return false;
-                if (idx >= m->nfuncs) return invalid(d, "unknown function");
+                if (idx >= m->nfuncs) return invalid_idx(d, "unknown function", idx);
                 declare_func(m, idx);
                 e->items[k].kind = CE_REF_FUNC;
                 e->items[k].index = idx;
@@ -561,7 +569,7 @@ static bool sec_code(struct dec *d)
 {
     sw_module *m = d->m;
     uint32_t n;
-    if (!rd_count(d, &n, 2)) return false;
+    if (!rd_count(d, &n)) return false;
     if (n != d->nfunc_decl)
         return rd_fail(&d->r, "function and code section have inconsistent lengths");
     d->saw_code = true;
@@ -583,7 +591,7 @@ static bool sec_data(struct dec *d)
 {
     sw_module *m = d->m;
     uint32_t n;
-    if (!rd_count(d, &n, 1)) return false;
+    if (!rd_count(d, &n)) return false;
     if (m->has_datacount && n != m->datacount)
         return rd_fail(&d->r, "data count and data section have inconsistent lengths");
     m->datas = calloc(n ? n : 1, sizeof *m->datas);
@@ -597,7 +605,7 @@ static bool sec_data(struct dec *d)
         s->mode = flags == 1 ? SEG_PASSIVE : SEG_ACTIVE;
         if (flags == 2 && !rd_u32(&d->r, &s->memory)) return false;
         if (s->mode == SEG_ACTIVE) {
-            if (s->memory >= m->nmemories) return invalid(d, "unknown memory");
+            if (s->memory >= m->nmemories) return invalid_idx(d, "unknown memory", s->memory);
             if (!rd_cexpr(d, SW_I32, m->nglobal_imports, &s->offset)) return false;
         }
         if (!rd_u32(&d->r, &s->len)) return false;
@@ -623,11 +631,19 @@ sw_status sw__decode(sw_module *m, sw_error *err)
     const uint8_t *b;
     static const uint8_t magic[4] = {0, 'a', 's', 'm'};
     static const uint8_t version[4] = {1, 0, 0, 0};
-    if (m->len < 4 || memcmp(m->bytes, magic, 4)) {
+    if (m->len < 4) {
+        sw__set_error(err, SW_ERR_MALFORMED, "header", m->len, "unexpected end");
+        return SW_ERR_MALFORMED;
+    }
+    if (memcmp(m->bytes, magic, 4)) {
         sw__set_error(err, SW_ERR_MALFORMED, "header", 0, "magic header not detected");
         return SW_ERR_MALFORMED;
     }
     d.r.p += 4;
+    if (m->len < 8) {
+        sw__set_error(err, SW_ERR_MALFORMED, "header", m->len, "unexpected end");
+        return SW_ERR_MALFORMED;
+    }
     if (!rd_bytes(&d.r, 4, &b) || memcmp(b, version, 4)) {
         sw__set_error(err, SW_ERR_MALFORMED, "header", 4, "unknown binary version");
         return SW_ERR_MALFORMED;
@@ -694,7 +710,7 @@ sw_status sw__decode(sw_module *m, sw_error *err)
             rd_fail(&d.r, "section size mismatch");
             ok = false;
         }
-        if (!ok && d.r.error && !strcmp(d.r.error, "unexpected end") && sec_end < outer_end)
+        if (!ok && d.r.error && !strcmp(d.r.error, "unexpected end"))
             d.r.error = "unexpected end of section or function";
         d.r.end = outer_end;
     }

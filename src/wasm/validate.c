@@ -18,6 +18,7 @@
  * For opcode counting a second translation is made with both tricks off and
  * markers for nop/block/drop, so every wasm instruction executes as one
  * counted internal instruction (except block `end`s). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +61,7 @@ struct tr {
     size_t prev_start;   /* ... and where the previous one started */
     size_t op_at;        /* offset of the instruction being validated */
     const char *invalid; /* validation error; r.error holds malformed ones */
+    char why[64];        /* storage for a formatted `invalid` */
     size_t invalid_at;
     bool nomem;
 };
@@ -76,6 +78,14 @@ static bool fail(struct tr *t, const char *why)
         t->invalid_at = t->op_at;
     }
     return false;
+}
+
+/* "unknown local 7": the spec's wording names the index. */
+static bool fail_idx(struct tr *t, const char *what, uint32_t idx)
+{
+    if (t->invalid || t->r.error) return false;
+    snprintf(t->why, sizeof t->why, "%s %u", what, idx);
+    return fail(t, t->why);
 }
 
 static bool ok(struct tr *t)
@@ -318,7 +328,7 @@ static bool read_blocktype(struct tr *t, uint32_t *np, const sw_valtype **p, uin
     int64_t idx;
     if (!rd_sleb(&t->r, 33, &idx)) return false;
     if (idx < 0) return rd_fail(&t->r, "malformed value type");
-    if ((uint64_t)idx >= t->m->ntypes) return fail(t, "unknown type");
+    if ((uint64_t)idx >= t->m->ntypes) return fail_idx(t, "unknown type", (uint32_t)idx);
     const struct ftype *ft = &t->m->types[idx];
     *np = ft->nparams;
     *p = ft->types;
@@ -331,7 +341,7 @@ static bool read_memarg(struct tr *t, uint32_t natural_log2, uint32_t *offset)
 {
     uint32_t align;
     if (!rd_u32(&t->r, &align) || !rd_u32(&t->r, offset)) return false;
-    if (t->m->nmemories == 0) return fail(t, "unknown memory");
+    if (t->m->nmemories == 0) return fail_idx(t, "unknown memory", 0);
     if (align > natural_log2) return fail(t, "alignment must not be larger than natural");
     return true;
 }
@@ -395,7 +405,7 @@ static void numeric_sig(uint8_t op, uint8_t *a, uint8_t *b, uint8_t *res)
 
 static bool check_table(struct tr *t, uint32_t idx)
 {
-    if (idx >= t->m->ntables) return fail(t, "unknown table");
+    if (idx >= t->m->ntables) return fail_idx(t, "unknown table", idx);
     return true;
 }
 
@@ -424,32 +434,32 @@ static bool op_fc(struct tr *t)
     switch (sub) {
     case 8: /* memory.init */
         if (!rd_u32(&t->r, &a) || !zero_byte(t)) return false;
-        if (m->nmemories == 0) return fail(t, "unknown memory");
+        if (m->nmemories == 0) return fail_idx(t, "unknown memory", 0);
         if (!m->has_datacount) return fail(t, "data count section required");
-        if (a >= m->datacount) return fail(t, "unknown data segment");
+        if (a >= m->datacount) return fail_idx(t, "unknown data segment", a);
         return pop3(t, SW_I32, SW_I32, SW_I32, &sa, &sb, &sc) && emit(t, OP_FC_BASE + 8) &&
                emit(t, sa) && emit(t, sb) && emit(t, sc) && emit(t, a);
     case 9: /* data.drop */
         if (!rd_u32(&t->r, &a)) return false;
         if (!m->has_datacount) return fail(t, "data count section required");
-        if (a >= m->datacount) return fail(t, "unknown data segment");
+        if (a >= m->datacount) return fail_idx(t, "unknown data segment", a);
         return emit(t, OP_FC_BASE + 9) && emit(t, a);
     case 10: /* memory.copy */
     case 11: /* memory.fill */
         if (!zero_byte(t) || (sub == 10 && !zero_byte(t))) return false;
-        if (m->nmemories == 0) return fail(t, "unknown memory");
+        if (m->nmemories == 0) return fail_idx(t, "unknown memory", 0);
         return pop3(t, SW_I32, SW_I32, SW_I32, &sa, &sb, &sc) && emit(t, OP_FC_BASE + sub) &&
                emit(t, sa) && emit(t, sb) && emit(t, sc);
     case 12: /* table.init elem table */
         if (!rd_u32(&t->r, &a) || !rd_u32(&t->r, &b)) return false;
         if (!check_table(t, b)) return false;
-        if (a >= m->nelems) return fail(t, "unknown elem segment");
+        if (a >= m->nelems) return fail_idx(t, "unknown elem segment", a);
         if (m->elems[a].type != m->tables[b].type) return fail(t, "type mismatch");
         return pop3(t, SW_I32, SW_I32, SW_I32, &sa, &sb, &sc) && emit(t, OP_FC_BASE + 12) &&
                emit(t, sa) && emit(t, sb) && emit(t, sc) && emit(t, a) && emit(t, b);
     case 13: /* elem.drop */
         if (!rd_u32(&t->r, &a)) return false;
-        if (a >= m->nelems) return fail(t, "unknown elem segment");
+        if (a >= m->nelems) return fail_idx(t, "unknown elem segment", a);
         return emit(t, OP_FC_BASE + 13) && emit(t, a);
     case 14: /* table.copy dst src */
         if (!rd_u32(&t->r, &a) || !rd_u32(&t->r, &b)) return false;
@@ -632,7 +642,7 @@ static bool instr(struct tr *t, bool *done)
     case 0x0D: { /* br_if */
         uint32_t depth, cond = 0;
         if (!rd_u32(&t->r, &depth)) return false;
-        if (depth >= t->nctls) return fail(t, "unknown label");
+        if (depth >= t->nctls) return fail_idx(t, "unknown label", depth);
         if (op == 0x0D && !pop_at(t, SW_I32, &cond)) return false;
         /* an i32 comparison right before br_if is folded into the branch */
         uint32_t fused = 0, fa = 0, fb = 0;
@@ -684,8 +694,9 @@ static bool instr(struct tr *t, bool *done)
                 return false;
             }
             if (labels[i] >= t->nctls) {
+                uint32_t bad = labels[i];
                 free(labels);
-                return fail(t, "unknown label");
+                return fail_idx(t, "unknown label", bad);
             }
         }
         bool good = pop_at(t, SW_I32, &idx) && materialize_all(t);
@@ -735,7 +746,7 @@ static bool instr(struct tr *t, bool *done)
     case 0x10: { /* call */
         uint32_t idx;
         if (!rd_u32(&t->r, &idx)) return false;
-        if (idx >= m->nfuncs) return fail(t, "unknown function");
+        if (idx >= m->nfuncs) return fail_idx(t, "unknown function", idx);
         const struct ftype *ft = &m->types[m->func_types[idx]];
         if (!materialize_all(t)) return false;
         uint32_t base =
@@ -748,7 +759,7 @@ static bool instr(struct tr *t, bool *done)
         uint32_t typeidx, table, i;
         if (!rd_u32(&t->r, &typeidx) || !rd_u32(&t->r, &table)) return false;
         if (!check_table(t, table)) return false;
-        if (typeidx >= m->ntypes) return fail(t, "unknown type");
+        if (typeidx >= m->ntypes) return fail_idx(t, "unknown type", typeidx);
         if (m->tables[table].type != SW_FUNCREF) return fail(t, "type mismatch");
         const struct ftype *ft = &m->types[typeidx];
         if (!pop_at(t, SW_I32, &i) || !materialize_all(t)) return false;
@@ -798,7 +809,7 @@ static bool instr(struct tr *t, bool *done)
     case 0x22: {
         uint32_t idx;
         if (!rd_u32(&t->r, &idx)) return false;
-        if (idx >= t->nlocals) return fail(t, "unknown local");
+        if (idx >= t->nlocals) return fail_idx(t, "unknown local", idx);
         uint8_t ty = (uint8_t)t->locals[idx];
         if (op == 0x20) {
             if (!t->counting) return push_at(t, ty, idx);
@@ -818,7 +829,7 @@ static bool instr(struct tr *t, bool *done)
     case 0x24: {
         uint32_t idx;
         if (!rd_u32(&t->r, &idx)) return false;
-        if (idx >= m->nglobals) return fail(t, "unknown global");
+        if (idx >= m->nglobals) return fail_idx(t, "unknown global", idx);
         uint8_t ty = (uint8_t)m->globals[idx].type;
         if (op == 0x23) {
             uint32_t d = canon(t, t->nvals);
@@ -844,7 +855,7 @@ static bool instr(struct tr *t, bool *done)
     case 0x3F:
     case 0x40: {
         if (!zero_byte(t)) return false;
-        if (m->nmemories == 0) return fail(t, "unknown memory");
+        if (m->nmemories == 0) return fail_idx(t, "unknown memory", 0);
         if (op == 0x3F) {
             uint32_t d = canon(t, t->nvals);
             return push(t, SW_I32) && emit(t, op) && emit_dst(t, d);
@@ -892,7 +903,7 @@ static bool instr(struct tr *t, bool *done)
     case 0xD2: { /* ref.func */
         uint32_t idx;
         if (!rd_u32(&t->r, &idx)) return false;
-        if (idx >= m->nfuncs) return fail(t, "unknown function");
+        if (idx >= m->nfuncs) return fail_idx(t, "unknown function", idx);
         if (!(m->declared_funcs[idx / 8] & (1u << (idx % 8))))
             return fail(t, "undeclared function reference");
         uint32_t d = canon(t, t->nvals);
