@@ -417,6 +417,65 @@ static void test_manager_gone_runtime_exits(void **state)
     free(u);
 }
 
+/* A clean manager shutdown: the stop frame ends the module and the runtime
+ * process exits by itself with status 0, before any signal is needed. */
+static void test_stop_runtime(void **state)
+{
+    (void)state;
+    char *u = create_ok("spin.wasm", NULL);
+    expect_output(u, "spinning\n");
+    assert_int_equal(proc_signal(&S.manager, SIGTERM), 0);
+    assert_int_equal(proc_wait_exit(&S.manager, WAIT_MS), 0);
+    char *log = proc_log_read(&S.manager);
+    assert_non_null(log);
+    if (!strstr(log, "runtime process exited with status 0"))
+        fail_msg("the runtime did not exit cleanly:\n%s", log);
+    assert_null(strstr(log, "did not stop"));
+    free(log);
+    free(u);
+}
+
+/* Many stdin lines published in a burst all reach the module, in order. */
+static void test_stdin_burst(void **state)
+{
+    (void)state;
+    enum { N = 200 };
+    char *u = create_ok("echo.wasm", NULL);
+    wait_stdin_ready(u);
+    char topic[256];
+    snprintf(topic, sizeof topic, "%s/proc/stdio/%s", S.realm, u);
+    for (int i = 0; i < N; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "line %d of the burst\n", i);
+        assert_int_equal(client_publish(S.client, topic, line, strlen(line), 1), 0);
+    }
+    /* Each line arrives twice: our own publish and the module's echo. The
+     * echoes (second sightings) must come in the order sent. */
+    int seen[N] = {0}, echoes = 0, last_echo = -1;
+    long long end = harness_now_ms() + WAIT_MS;
+    while (echoes < N && harness_now_ms() < end) {
+        struct message *m = NULL;
+        if (client_wait(S.client, topic, (int)(end - harness_now_ms()), NULL, NULL, &m)) break;
+        int i = -1;
+        if (sscanf(m->payload, "line %d of the burst", &i) != 1 || i < 0 || i >= N)
+            fail_msg("unexpected message [%s]", m->payload);
+        message_free(m);
+        if (++seen[i] == 2) {
+            if (i < last_echo) fail_msg("echo of line %d after line %d", i, last_echo);
+            last_echo = i;
+            echoes++;
+        }
+    }
+    assert_int_equal(echoes, N);
+    struct message *r = stack_delete(&S, RT, u);
+    assert_non_null(r);
+    message_free(r);
+    struct message *m = wait_exit(u);
+    expect_status(m, "killed");
+    message_free(m);
+    free(u);
+}
+
 static void test_large_output_in_order(void **state)
 {
     (void)state;
@@ -543,6 +602,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_second_module_refused, setup_minimal, teardown),
         cmocka_unit_test_setup_teardown(test_runtime_killed, setup_minimal, teardown),
         cmocka_unit_test_setup_teardown(test_manager_gone_runtime_exits, setup_minimal, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_runtime, setup_minimal, teardown),
+        cmocka_unit_test_setup_teardown(test_stdin_burst, setup_linux, teardown),
         cmocka_unit_test_setup_teardown(test_large_output_in_order, setup_linux, teardown),
         cmocka_unit_test_setup_teardown(test_preopened_dir, setup_linux, teardown),
         cmocka_unit_test_setup_teardown(test_many_modules, setup_linux, teardown),
