@@ -46,9 +46,9 @@ extern "C" {
 typedef int (*swasi_write_fn)(void *user, const uint8_t *buf, size_t len);
 
 /* The module reads stdin: store up to `cap` bytes and their count in *nread
- * (0 = end of input). Return 0 or a WASI errno. It may block; an embedder
- * that interrupts the instance must also make a blocked callback return
- * (e.g. with SWASI_EINTR). */
+ * (0 = end of input). Return 0 or a WASI errno. It may block, but must then
+ * also watch swasi_ctx_wake_fd and return SWASI_EINTR when that becomes
+ * readable: the call then ends the module with an "interrupted" trap. */
 typedef int (*swasi_read_fn)(void *user, uint8_t *buf, size_t cap, size_t *nread);
 
 /* One of stdin/stdout/stderr: a host descriptor (inherited, not owned), or
@@ -107,6 +107,11 @@ sw_status swasi_ctx_link(swasi_ctx *ctx, sw_linker *linker);
  * proc_exit code otherwise), or the engine's failure (SW_ERR_TRAP,
  * SW_ERR_NOT_FOUND when there is no _start, ...) with details in *err. */
 sw_status swasi_ctx_run(swasi_ctx *ctx, sw_instance *instance, int *exit_code, sw_error *err);
+
+/* A descriptor that becomes readable while the instance is interrupted (from
+ * sw_instance_interrupt until the next swasi_ctx_run), for blocking stdin
+ * callbacks to poll alongside their own source. Owned by the context. */
+int swasi_ctx_wake_fd(const swasi_ctx *ctx);
 
 /* Makes the instance's blocking WASI calls return now (what the interrupt
  * hook does); for embedders that interrupt by other means. Any thread. */

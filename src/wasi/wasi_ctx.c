@@ -318,6 +318,11 @@ void swasi_ctx_wake(swasi_ctx *ctx)
     if (write(ctx->wake_fd, &one, sizeof one) < 0) return;
 }
 
+int swasi_ctx_wake_fd(const swasi_ctx *ctx)
+{
+    return ctx->wake_fd;
+}
+
 static void interrupt_hook(void *user)
 {
     swasi_ctx_wake(user);

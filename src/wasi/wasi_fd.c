@@ -107,8 +107,11 @@ WASI_IMPL(fd_read)
         for (uint32_t i = 0; s->read && i < n; i++) {
             if (!iov[i].iov_len) continue;
             size_t got = 0;
-            if ((e = s->read(s->user, iov[i].iov_base, iov[i].iov_len, &got)))
+            if ((e = s->read(s->user, iov[i].iov_base, iov[i].iov_len, &got))) {
+                /* A callback that gave up because of an interrupt: trap. */
+                if (e == WE_INTR && wake_pending(wc->ctx)) return interrupted(wc);
                 return total ? store_u32(wc, A32(3), (uint32_t)total) : e;
+            }
             if (got > iov[i].iov_len) got = iov[i].iov_len;
             total += got;
             if (got < iov[i].iov_len) break;

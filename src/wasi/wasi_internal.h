@@ -222,6 +222,12 @@ void fd_release(struct wasi_fd *f);
 /* WASI filetype of a host st_mode. */
 uint8_t filetype_of_mode(unsigned mode);
 
+/* Traps the call as interrupted; returns WE_INTR. */
+int interrupted(struct wasi_call *wc);
+
+/* True while the instance is interrupted (the wake eventfd is signalled). */
+bool wake_pending(const swasi_ctx *ctx);
+
 /* Waits until host fd is readable (events POLLIN) or writable (POLLOUT), or
  * the instance is interrupted (then traps the call and returns WE_INTR). */
 int wait_ready(struct wasi_call *wc, int host, short events);

@@ -12,10 +12,16 @@
 
 #include "wasi_internal.h"
 
-static int interrupted(struct wasi_call *wc)
+int interrupted(struct wasi_call *wc)
 {
     wc->status = sw_call_trap(wc->call, "interrupted");
     return WE_INTR;
+}
+
+bool wake_pending(const swasi_ctx *ctx)
+{
+    struct pollfd p = {.fd = ctx->wake_fd, .events = POLLIN};
+    return poll(&p, 1, 0) > 0;
 }
 
 int wait_ready(struct wasi_call *wc, int host, short events)

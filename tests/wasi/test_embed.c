@@ -2,6 +2,7 @@
  * engine: stdio callbacks, exit codes, interrupting blocked calls from
  * another thread, sockets handed to the module, and configuration errors.
  * The module is t_embed.c, compiled at build time (EMBED_WASM). */
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -117,6 +118,53 @@ static void test_stdin_callback(void **state)
     assert_int_equal(code, 0);
     assert_string_equal(out.data, "fed through a callback\n");
     finish(&r);
+}
+
+/* A stdin callback that blocks on its own source (a pipe nobody writes)
+ * and on the context's wake descriptor, as the header asks. */
+struct blocking_source {
+    int fd;
+    swasi_ctx *ctx;
+};
+
+static int blocking_read(void *user, uint8_t *buf, size_t cap, size_t *nread)
+{
+    struct blocking_source *b = user;
+    struct pollfd p[2] = {{.fd = b->fd, .events = POLLIN},
+                          {.fd = swasi_ctx_wake_fd(b->ctx), .events = POLLIN}};
+    if (poll(p, 2, -1) < 0 || p[1].revents) return SWASI_EINTR;
+    ssize_t n = read(b->fd, buf, cap);
+    if (n < 0) return SWASI_EIO;
+    *nread = (size_t)n;
+    return 0;
+}
+
+static void *interrupt_later(void *arg);
+
+static void test_interrupt_blocking_callback(void **state)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    const char *argv[] = {"t_embed", "echo"};
+    struct blocking_source src = {.fd = p[0]};
+    swasi_config cfg;
+    swasi_config_init(&cfg);
+    cfg.argc = 2;
+    cfg.argv = argv;
+    cfg.stdio[0] = (swasi_stdio){.host_fd = -1, .read = blocking_read, .user = &src};
+    struct run r;
+    start(&r, &cfg);
+    src.ctx = r.ctx;
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, interrupt_later, r.inst), 0);
+    int code = -1;
+    sw_error err;
+    assert_int_equal(swasi_ctx_run(r.ctx, r.inst, &code, &err), SW_ERR_TRAP);
+    assert_non_null(strstr(err.message, "interrupted"));
+    pthread_join(t, NULL);
+    finish(&r);
+    close(p[0]);
+    close(p[1]);
 }
 
 static void test_exit_code(void **state)
@@ -316,7 +364,7 @@ int main(void)
         cmocka_unit_test(test_exit_code),       cmocka_unit_test(test_interrupt_blocked_read),
         cmocka_unit_test(test_interrupt_sleep), cmocka_unit_test(test_socket_handed_over),
         cmocka_unit_test(test_bad_preopen),     cmocka_unit_test(test_poll_fd_readiness),
-        cmocka_unit_test(test_sock_accept),
+        cmocka_unit_test(test_sock_accept),     cmocka_unit_test(test_interrupt_blocking_callback),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     free(wasm);
