@@ -199,9 +199,25 @@ static void expect_status(struct message *m, const char *status)
 static void test_hello(void **state)
 {
     (void)state;
+    long long t0 = harness_now_ms();
     char *u = create_ok("hello.wasm", "{\"argv\": [\"one\", \"two words\"]}");
-    expect_output(u, "Hello from Stratus!\narg 1: one\narg 2: two words\n");
+    char topic[256];
+    snprintf(topic, sizeof topic, "%s/proc/stdio/%s", S.realm, u);
+    struct message *first = NULL;
+    assert_int_equal(client_wait(S.client, topic, WAIT_MS, NULL, NULL, &first), 0);
+    long long t_first = first->t_ms;
+    /* Put it back in front of the rest: collect it with them. */
+    size_t got;
+    char *rest = collect_output(
+        u, strlen("Hello from Stratus!\narg 1: one\narg 2: two words\n") - first->len, &got);
+    char all[256];
+    snprintf(all, sizeof all, "%s%s", first->payload, rest);
+    assert_string_equal(all, "Hello from Stratus!\narg 1: one\narg 2: two words\n");
+    free(rest);
+    message_free(first);
     struct message *m = wait_exit(u);
+    print_message("hello: first output %lld ms, exit %lld ms after the create was sent\n",
+                  t_first - t0, m->t_ms - t0);
     expect_status(m, "exited");
     assert_true(json_at_equals(m->json, "data.exit_code", "0"));
     message_free(m);
@@ -382,6 +398,20 @@ static pid_t find_runtime_pid(void)
     return found;
 }
 
+/* Resident set of a process in KiB (for the printed figures), or -1. */
+static long rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    long kib = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+    fclose(f);
+    return kib;
+}
+
 static void test_runtime_killed(void **state)
 {
     (void)state;
@@ -509,6 +539,45 @@ static void test_preopened_dir(void **state)
     free(u);
 }
 
+/* linux: 128 idle modules (blocked on stdin) at once; the 129th is refused;
+ * all of them end on delete. Prints the runtime's resident set. */
+static void test_128_modules(void **state)
+{
+    (void)state;
+    enum { N = 128 };
+    pid_t pid = find_runtime_pid();
+    assert_true(pid > 0);
+    long idle_kib = rss_kib(pid);
+    char *u[N];
+    for (int i = 0; i < N; i++)
+        u[i] = create_ok("echo.wasm", NULL);
+    char *extra = random_uuid();
+    struct message *r = stack_create(&S, RT, create_data(extra, "hello.wasm", NULL));
+    assert_non_null(r);
+    if (!json_at_equals(r->json, "data.result", "error")) fail_msg("129th: %s", r->payload);
+    message_free(r);
+    free(extra);
+    /* Every module is up once it subscribed its stdio topic. */
+    for (int i = 0; i < N; i++)
+        wait_stdin_ready(u[i]);
+    long full_kib = rss_kib(pid);
+    print_message("linux runtime RSS: %ld KiB idle, %ld KiB with %d idle echo modules "
+                  "(%ld KiB each)\n",
+                  idle_kib, full_kib, N, (full_kib - idle_kib) / N);
+    for (int i = 0; i < N; i++) {
+        r = stack_delete(&S, RT, u[i]);
+        assert_non_null(r);
+        assert_true(json_at_equals(r->json, "data.result", "ok"));
+        message_free(r);
+    }
+    for (int i = 0; i < N; i++) {
+        struct message *m = wait_exit(u[i]);
+        expect_status(m, "killed");
+        message_free(m);
+        free(u[i]);
+    }
+}
+
 /* linux: many modules at once, each with its own output and exit. */
 static void test_many_modules(void **state)
 {
@@ -607,6 +676,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_large_output_in_order, setup_linux, teardown),
         cmocka_unit_test_setup_teardown(test_preopened_dir, setup_linux, teardown),
         cmocka_unit_test_setup_teardown(test_many_modules, setup_linux, teardown),
+        cmocka_unit_test_setup_teardown(test_128_modules, setup_linux, teardown),
         cmocka_unit_test_setup_teardown(test_linux_keepalive_and_profile, setup_linux, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
