@@ -70,7 +70,10 @@ allow_anonymous true
 persistence false
 user $(id -un)
 EOF
-"$mosquitto" -c "$workdir/mosquitto.conf" >"$workdir/mosquitto.log" 2>&1 &
+# The broker and the subscriber run in sessions of their own, so that Ctrl-C
+# reaches only the manager (and this script): the manager then still has a
+# broker to publish its unregistration to, and the subscriber shows it.
+setsid "$mosquitto" -c "$workdir/mosquitto.conf" >"$workdir/mosquitto.log" 2>&1 &
 broker_pid=$!
 for _ in $(seq 1 100); do port_in_use "$port" && break; sleep 0.05; done
 port_in_use "$port" || { echo "run-local: mosquitto did not start:" >&2; cat "$workdir/mosquitto.log" >&2; exit 1; }
@@ -79,7 +82,7 @@ echo "== mosquitto listening on 127.0.0.1:$port"
 realm=realm
 # Subscribe before the manager starts so no registration is missed; -v shows
 # the topic next to each message.
-"$mosquitto_sub" -h 127.0.0.1 -p "$port" -V mqttv5 -v -t "$realm/proc/reg/#" \
+setsid "$mosquitto_sub" -h 127.0.0.1 -p "$port" -V mqttv5 -v -t "$realm/proc/reg/#" \
   >"$workdir/registrations" 2>&1 &
 sub_pid=$!
 sleep 0.3
@@ -107,6 +110,7 @@ if [ "$once" = 1 ]; then
   exit 0
 fi
 echo "== running; Ctrl-C stops the manager and the broker"
+echo "== registrations from now on (the unregistration shows on Ctrl-C):"
 tail -n 0 -f "$workdir/registrations" &
 tail_pid=$!
 wait "$manager"
