@@ -25,9 +25,12 @@
 #define RECONNECT_MAX_MS 5000
 #define MISC_INTERVAL_MS 1000
 
+/* Counted, because the manager's own topics and a module's channel may
+ * name the same filter: one must not unsubscribe the other. */
 struct subscription {
     char *filter;
     int qos;
+    int refs;
 };
 
 struct mq_link {
@@ -342,8 +345,12 @@ int mq_link_is_v5(const struct mq_link *link)
 
 int mq_link_subscribe(struct mq_link *link, const char *filter, int qos)
 {
-    for (size_t i = 0; i < link->nsubs; i++)
-        if (!strcmp(link->subs[i].filter, filter)) return 0;
+    for (size_t i = 0; i < link->nsubs; i++) {
+        if (!strcmp(link->subs[i].filter, filter)) {
+            link->subs[i].refs++;
+            return 0;
+        }
+    }
     if (link->nsubs == link->subs_cap) {
         size_t cap = link->subs_cap ? link->subs_cap * 2 : 16;
         struct subscription *s = realloc(link->subs, cap * sizeof *s);
@@ -356,6 +363,7 @@ int mq_link_subscribe(struct mq_link *link, const char *filter, int qos)
     struct subscription *s = &link->subs[link->nsubs++];
     s->filter = copy;
     s->qos = qos;
+    s->refs = 1;
     if (link->connected) return send_subscribe(link, s);
     return 0;
 }
@@ -364,6 +372,7 @@ int mq_link_unsubscribe(struct mq_link *link, const char *filter)
 {
     for (size_t i = 0; i < link->nsubs; i++) {
         if (strcmp(link->subs[i].filter, filter)) continue;
+        if (--link->subs[i].refs > 0) return 0;
         free(link->subs[i].filter);
         link->subs[i] = link->subs[--link->nsubs];
         if (link->connected) mosquitto_unsubscribe(link->mosq, NULL, filter);

@@ -49,8 +49,9 @@ int mq_link_connected(const struct mq_link *link);
 /* 1 if the session uses MQTT v5 (so no-local is in effect). */
 int mq_link_is_v5(const struct mq_link *link);
 
-/* Add a subscription (sent now if connected, and after every reconnect).
- * no_local asks the broker not to send back this client's own publishes. */
+/* Add a subscription (sent now if connected, and after every reconnect),
+ * with no-local on MQTT 5. Subscriptions are counted: the same filter added
+ * twice needs two unsubscribes before the broker is told. */
 int mq_link_subscribe(struct mq_link *link, const char *filter, int qos);
 int mq_link_unsubscribe(struct mq_link *link, const char *filter);
 
