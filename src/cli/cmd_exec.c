@@ -35,9 +35,9 @@ static void usage(FILE *out)
             "  --help              show this text\n"
             "\n"
             "exit status: the module's exit code (0 when _start returns);\n"
-            "  %d  the module trapped (the trap message is printed on stderr)\n"
-            "  %d  the module could not be read, decoded, validated, linked or set up\n"
-            "  %d  bad command line\n",
+            "  %3d  the module trapped (the trap message is printed on stderr)\n"
+            "  %3d  the module could not be read, decoded, validated, linked or set up\n"
+            "  %3d  bad command line\n",
             EXEC_TRAPPED, EXEC_LOAD_FAILED, EXEC_USAGE);
 }
 
