@@ -2,7 +2,8 @@
  * delete routed to the right runtime with the right index and acknowledged,
  * the module limit, idempotent creates, exited messages (JSON or not), bad
  * requests answered with clear errors while the manager keeps serving, and
- * forwarding of keepalives and logs. The fake runtime plays the runtime. */
+ * forwarding of keepalives, logs and profile records. The fake runtime
+ * plays the runtime. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -337,6 +338,24 @@ static void test_keepalive_and_logs_forwarded(void **state)
     free(a);
 }
 
+static int payload_is(const struct message *m, void *ctx)
+{
+    return m->len == strlen(ctx) && !memcmp(m->payload, ctx, m->len);
+}
+
+static void test_profile_forwarded(void **state)
+{
+    (void)state;
+    char *a = random_uuid();
+    /* The first module of a fresh runtime has index 0: h1 = 0x80 | 0. */
+    assert_int_equal(
+        create_ok(F1, a, "[{\"raw\": {\"h1\": 128, \"h2\": 6, \"data\": \"profile-record\"}}]"), 0);
+    char filter[256];
+    snprintf(filter, sizeof filter, "%s/proc/profile/+/%s/%s", S.realm, F1, a);
+    assert_int_equal(client_wait(S.client, filter, WAIT_MS, payload_is, "profile-record", NULL), 0);
+    free(a);
+}
+
 int main(void)
 {
     harness_init();
@@ -354,6 +373,7 @@ int main(void)
         T(test_malformed_json_request),
         T(test_unknown_action),
         T(test_keepalive_and_logs_forwarded),
+        T(test_profile_forwarded),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
