@@ -98,6 +98,20 @@ static void on_socket(void *ctx, uint32_t events)
 {
     struct mq_link *link = ctx;
     int rc = MOSQ_ERR_SUCCESS;
+    if (events & (EPOLLERR | EPOLLHUP)) {
+        /* A failed connect: libmosquitto's TLS path does not always notice,
+         * and the level-triggered error would then spin the loop. */
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(link->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err) {
+            connection_lost(link, strerror(err));
+            return;
+        }
+        if ((events & EPOLLHUP) && !link->connected) {
+            connection_lost(link, "connection refused or closed");
+            return;
+        }
+    }
     if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) rc = mosquitto_loop_read(link->mosq, 1);
     if (rc == MOSQ_ERR_SUCCESS && !link->lost && (events & EPOLLOUT))
         rc = mosquitto_loop_write(link->mosq, 1);
