@@ -423,6 +423,32 @@ static void test_crash_reports_every_module(void **state)
     assert_int_equal(REC.npub, before);
 }
 
+static void stop_loop(void *ctx)
+{
+    loop_stop(ctx);
+}
+
+/* Three restarts with growing delays, then the runtime is given up. */
+static void test_restarts_bounded_then_gone(void **state)
+{
+    struct ctx *c = *state;
+    for (int i = 0; i < RUNTIME_MAX_RESTARTS; i++) {
+        runtime_connection_lost(c->rt, "crash");
+        assert_int_equal(REC.gone, 0);
+        create(c, "x", M1);
+        assert_string_equal(at(last_pub(), "data", "result", NULL), "error");
+        /* Run the loop past the restart delay (100 ms doubling). */
+        loop_timer_add(c->loop, (100u << i) + 50, stop_loop, c->loop, NULL);
+        assert_int_equal(loop_run(c->loop), 0);
+        create(c, "y", M2);
+        assert_string_equal(at(last_pub(), "data", "result", NULL), "ok");
+    }
+    runtime_connection_lost(c->rt, "crash");
+    assert_int_equal(REC.gone, 1);
+    create(c, "z", M3);
+    assert_string_equal(at(last_pub(), "data", "result", NULL), "error");
+}
+
 static void test_create_on_zero_capacity_type(void **state)
 {
     (void)state;
@@ -447,6 +473,7 @@ int main(void)
         T(test_keepalive_made_when_runtime_sends_none),
         T(test_channels_and_profile),
         T(test_crash_reports_every_module),
+        T(test_restarts_bounded_then_gone),
         T(test_create_on_zero_capacity_type),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
