@@ -402,6 +402,47 @@ static void test_counting(void **state)
     sw_instance_set_counting(fx->inst, false);
 }
 
+struct summer {
+    sw_module *module;
+    int32_t n, got;
+    sw_status st;
+};
+
+/* Its own linker and instance of a shared module, run on its own thread. */
+static void *sum_on_thread(void *arg)
+{
+    struct summer *s = arg;
+    sw_linker *l = basic_linker();
+    sw_instance *inst;
+    s->st = sw_instance_new(s->module, l, NULL, &inst, NULL);
+    if (s->st == SW_OK) {
+        sw_value a = i32v(s->n), r;
+        s->st = sw_instance_call(inst, "sum", &a, 1, &r, 1, NULL);
+        s->got = r.of.i32;
+        sw_instance_free(inst);
+    }
+    sw_linker_free(l);
+    return NULL;
+}
+
+/* Independent instances of one module run on different threads at once. */
+static void test_threads(void **state)
+{
+    struct fixture *fx = *state;
+    struct summer s[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        s[i] = (struct summer){.module = fx->module, .n = 200000 + i};
+        assert_int_equal(pthread_create(&th[i], NULL, sum_on_thread, &s[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(s[i].st, SW_OK);
+        uint64_t n = (uint64_t)s[i].n;
+        assert_int_equal((uint32_t)s[i].got, (uint32_t)(n * (n + 1) / 2));
+    }
+}
+
 /* A start function that traps: a trap, not a link error. */
 static void test_start_trap(void **state)
 {
@@ -435,6 +476,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fuel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test(test_start_trap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
