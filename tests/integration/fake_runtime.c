@@ -22,8 +22,10 @@
  *   {"exit": {...}}                         module exited with this JSON object
  *   {"exit_raw": "text"}                    module exited with a non-JSON payload
  *   {"exit_echo": true}                     module exited {"status":"exited",
- *        "exit_code":0, "seen_index":I, "seen_uuid":U, "seen_runtime":NAME}: what
- *        this process received (index and uuid of the create, its runtime name)
+ *        "exit_code":0, "seen_index":I, "seen_uuid":U, "seen_runtime":NAME,
+ *        "seen_env":{...}}: what this process received (index and uuid of the
+ *        create, and the STRATUS_RUNTIME_TYPE/NAME/UUID, STRATUS_MODULE_DIR and
+ *        STRATUS_REALM it was started with, keys type/name/uuid/module_dir/realm)
  *   {"log": [LEVEL, "text"]}                module log at LEVEL (10..50)
  *   {"rtlog": [LEVEL, "text"]}              runtime log
  *   {"keepalive": {...}}                    runtime keepalive with this object
@@ -338,9 +340,18 @@ static void run_steps(int idx)
             }
         } else if ((v = json_object_get(st, "exit_echo"))) {
             const char *name = getenv("STRATUS_RUNTIME_NAME");
-            json_t *o = json_pack("{s:s, s:i, s:I, s:s, s:s}", "status", "exited", "exit_code", 0,
-                                  "seen_index", (json_int_t)m->seen_index, "seen_uuid", m->uuid,
-                                  "seen_runtime", name ? name : "");
+            json_t *env = json_object();
+            const char *vars[][2] = {{"type", "STRATUS_RUNTIME_TYPE"},
+                                     {"name", "STRATUS_RUNTIME_NAME"},
+                                     {"uuid", "STRATUS_RUNTIME_UUID"},
+                                     {"module_dir", "STRATUS_MODULE_DIR"},
+                                     {"realm", "STRATUS_REALM"}};
+            for (size_t k = 0; env && k < sizeof vars / sizeof vars[0]; k++)
+                if (getenv(vars[k][1]))
+                    json_object_set_new(env, vars[k][0], json_string(getenv(vars[k][1])));
+            json_t *o = json_pack("{s:s, s:i, s:I, s:s, s:s, s:o}", "status", "exited", "exit_code",
+                                  0, "seen_index", (json_int_t)m->seen_index, "seen_uuid", m->uuid,
+                                  "seen_runtime", name ? name : "", "seen_env", env);
             module_exited(idx, o);
             json_decref(o);
         } else if ((v = json_object_get(st, "exit_raw"))) {

@@ -17,6 +17,7 @@
 
 static struct stack S;
 static char *F1, *F2, *REG; /* runtime uuids of the current test's manager */
+static char MODULE_DIR[PATH_MAX];
 
 static int group_setup(void **state)
 {
@@ -37,8 +38,10 @@ static int test_setup(void **state)
 {
     (void)state;
     if (stack_new_realm(&S)) return -1;
-    const char *extra[] = {"--runtime", "test/fake:f1", "--runtime", "test/fake:f2",
-                           "--runtime", "test/reg:reg", NULL};
+    if (!MODULE_DIR[0] && harness_tmpdir(MODULE_DIR)) return -1;
+    const char *extra[] = {"--runtime",    "test/fake:f1", "--runtime",
+                           "test/fake:f2", "--runtime",    "test/reg:reg",
+                           "--module-dir", MODULE_DIR,     NULL};
     if (stack_manager_start(&S, "node", extra)) return -1;
     F1 = stack_wait_registration(&S, "runtime", "f1", NULL);
     F2 = stack_wait_registration(&S, "runtime", "f2", NULL);
@@ -119,6 +122,12 @@ static void test_create_routed_with_index(void **state)
     assert_true(json_at_equals(m->json, "data.seen_runtime", "f2"));
     assert_true(json_at_equals(m->json, "data.seen_uuid", c));
     assert_true(json_at_equals(m->json, "data.seen_index", "0"));
+    /* The runtime process was started with its identity in the environment. */
+    assert_true(json_at_equals(m->json, "data.seen_env.type", "test/fake"));
+    assert_true(json_at_equals(m->json, "data.seen_env.name", "f2"));
+    assert_true(json_at_equals(m->json, "data.seen_env.uuid", F2));
+    assert_true(json_at_equals(m->json, "data.seen_env.realm", S.realm));
+    assert_true(json_at_equals(m->json, "data.seen_env.module_dir", MODULE_DIR));
     assert_true(json_at_equals(m->json, "data.status", "exited"));
     assert_true(json_at_equals(m->json, "data.exit_code", "0"));
     message_free(m);
