@@ -117,7 +117,10 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
     return 0;
 }
 
-/* The deployed profile record (PROTOCOL.md §6), little-endian. */
+/* The deployed profile record (PROTOCOL.md §6), little-endian. CPU times are
+ * the module thread's own; maxrss_kb is the whole runtime process's peak,
+ * since threads share one address space and the kernel keeps no per-thread
+ * figure. */
 static void send_profile(struct module *m, uint64_t wall_us)
 {
     struct rusage self, proc;
