@@ -128,6 +128,9 @@ static int add_stdio(swasi_ctx *ctx, int i, const swasi_stdio *s)
 
 sw_status swasi_ctx_new(const swasi_config *config, swasi_ctx **out, sw_error *err)
 {
+    if ((config->argc && !config->argv) || (config->envc && !config->env) ||
+        (config->npreopens && !config->preopens) || (config->nsockets && !config->sockets))
+        return fail(err, SW_ERR_ARG, "WASI config: a count without its array%s%s", "", 0);
     swasi_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return fail(err, SW_ERR_NOMEM, "out of memory%s%s", "", 0);
     ctx->wake_fd = -1;
