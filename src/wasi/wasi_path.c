@@ -120,8 +120,17 @@ WASI_IMPL(path_remove_directory)
 
 WASI_IMPL(path_unlink_file)
 {
-    WITH_PARENT(A32(0), R_PATH_UNLINK_FILE, A32(1), A32(2), false,
-                e = unlinkat(pd, name, 0) ? wasi_errno(errno) : 0);
+    /* "name/" names a directory, so it is never a file to unlink. */
+    const uint8_t *path = gptr(wc, A32(1), A32(2));
+    bool trailing_slash = path && A32(2) && path[A32(2) - 1] == '/';
+    WITH_PARENT(A32(0), R_PATH_UNLINK_FILE, A32(1), A32(2), false, {
+        struct stat st;
+        if (trailing_slash && fstatat(pd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            !S_ISDIR(st.st_mode))
+            e = WE_NOTDIR;
+        else
+            e = unlinkat(pd, name, 0) ? wasi_errno(errno) : 0;
+    });
 }
 
 WASI_IMPL(path_filestat_get)

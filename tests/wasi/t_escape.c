@@ -76,6 +76,7 @@ int main(void)
     show("mkdir ../newdir", __wasi_path_create_directory(PRE, "../newdir"));
     show("mkdir up/newdir", __wasi_path_create_directory(PRE, "up/newdir"));
     show("unlink up/secret", __wasi_path_unlink_file(PRE, "up/secret"));
+    show("unlink data.txt/ (not a directory)", __wasi_path_unlink_file(PRE, "data.txt/"));
     show("rmdir ..", __wasi_path_remove_directory(PRE, ".."));
     __wasi_filestat_t st;
     show("stat up (follow)",
