@@ -401,7 +401,7 @@ int proc_log_wait(struct proc *p, const char *needle, int timeout_ms)
 
 /* ---- broker ---- */
 
-static int broker_try_start(struct broker *b, int port)
+static int broker_try_start(struct broker *b, int port, const char *password_file)
 {
     char conf[PATH_MAX + 16];
     snprintf(conf, sizeof conf, "%s/mosquitto.conf", b->dir);
@@ -411,14 +411,15 @@ static int broker_try_start(struct broker *b, int port)
     struct passwd *pw = getpwuid(geteuid());
     fprintf(f,
             "listener %d 127.0.0.1\n"
-            "allow_anonymous true\n"
+            "allow_anonymous %s\n"
             "persistence false\n"
             "max_queued_messages 0\n"
             "set_tcp_nodelay true\n"
             "log_dest file %s\n"
             "log_type error\nlog_type warning\nlog_type notice\n"
             "log_type subscribe\nlog_type unsubscribe\n",
-            port, b->log_path);
+            port, password_file ? "false" : "true", b->log_path);
+    if (password_file) fprintf(f, "password_file %s\n", password_file);
     /* Run as root, mosquitto would switch to its own user and could no
      * longer write to our private directory. */
     if (pw) fprintf(f, "user %s\n", pw->pw_name);
@@ -444,11 +445,16 @@ static int broker_try_start(struct broker *b, int port)
 
 int broker_start(struct broker *b, int port)
 {
+    return broker_start_auth(b, port, NULL);
+}
+
+int broker_start_auth(struct broker *b, int port, const char *password_file)
+{
     memset(b, 0, sizeof *b);
     if (harness_tmpdir(b->dir)) return -1;
     for (int attempt = 0; attempt < 5; attempt++) {
         int use = port ? port : harness_free_port();
-        if (use > 0 && broker_try_start(b, use) == 0) return 0;
+        if (use > 0 && broker_try_start(b, use, password_file) == 0) return 0;
         if (port) break;
     }
     fprintf(stderr, "harness: could not start %s\n", harness_mosquitto_path());
@@ -607,6 +613,12 @@ static void deadline_ts(struct timespec *ts, long long deadline_ms)
 
 int client_connect(struct mqtt_client **out, int port, const char *id)
 {
+    return client_connect_auth(out, port, id, NULL, NULL);
+}
+
+int client_connect_auth(struct mqtt_client **out, int port, const char *id, const char *user,
+                        const char *password)
+{
     *out = NULL;
     struct mqtt_client *c = calloc(1, sizeof *c);
     if (!c) return -1;
@@ -626,6 +638,7 @@ int client_connect(struct mqtt_client **out, int port, const char *id)
     mosquitto_subscribe_v5_callback_set(c->mosq, on_subscribe);
     mosquitto_unsubscribe_v5_callback_set(c->mosq, on_unsubscribe);
     mosquitto_message_v5_callback_set(c->mosq, on_message);
+    if (user) mosquitto_username_pw_set(c->mosq, user, password);
     int rc = mosquitto_connect(c->mosq, "127.0.0.1", port, 30);
     if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_loop_start(c->mosq);
     if (rc != MOSQ_ERR_SUCCESS) {

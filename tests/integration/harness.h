@@ -53,6 +53,9 @@ struct broker {
 /* Start mosquitto on a free loopback port and wait until it accepts
  * connections. `port` 0 picks one; otherwise that port is used. */
 int broker_start(struct broker *b, int port);
+/* The same with anonymous clients refused and users from a mosquitto
+ * password file (made with mosquitto_passwd). */
+int broker_start_auth(struct broker *b, int port, const char *password_file);
 void broker_stop(struct broker *b);
 
 /* Number of lines of the broker log ending in " <topic>" after a SUBSCRIBE
@@ -122,6 +125,9 @@ void message_free(struct message *m);
 
 /* Connect (MQTT v5, clean start) to 127.0.0.1:port and wait for CONNACK. */
 int client_connect(struct mqtt_client **out, int port, const char *id);
+/* The same with a user name and password. */
+int client_connect_auth(struct mqtt_client **out, int port, const char *id, const char *user,
+                        const char *password);
 void client_free(struct mqtt_client *c);
 
 /* Subscribe and wait for the SUBACK. */
