@@ -48,7 +48,7 @@ int main(void)
     subs[0].userdata = 111;
     subs[0].u.tag = __WASI_EVENTTYPE_CLOCK;
     subs[0].u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
-    subs[0].u.u.clock.timeout = 5000000000u;
+    subs[0].u.u.clock.timeout = 60000000000u; /* far later than subs[1] */
     subs[1].userdata = 222;
     subs[1].u.tag = __WASI_EVENTTYPE_CLOCK;
     subs[1].u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
