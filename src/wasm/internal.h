@@ -243,6 +243,10 @@ uint64_t sw__eval_cexpr(sw_instance *inst, const struct cexpr *ce);
 /* module.c: reference counting shared by modules and their instances */
 void sw__module_ref(sw_module *m);
 
+/* interp.c: turns the opcodes of a fast translation into handler distances
+ * (direct threading); false if the code is not as the translator makes it. */
+bool sw__thread_code(uint32_t *code, size_t n);
+
 /* interp.c: runs func with args at ex->sp; results replace them. */
 sw_status sw__invoke(sw_instance *ctx, sw_func *func, uint64_t *args_results);
 

@@ -1050,6 +1050,12 @@ sw_status sw__translate(sw_module *m, uint32_t defidx, const uint8_t *body, size
         free(fast.ops);
         return st;
     }
+    if (!sw__thread_code(fast.ops, fast.nops)) {
+        free(fast.ops);
+        free(counted.ops);
+        sw__set_error(err, SW_ERR_INVALID, "code", body_offset, "internal translation error");
+        return SW_ERR_INVALID;
+    }
     fast.ops_counted = counted.ops;
     m->funcs[defidx].code = fast;
     return SW_OK;
