@@ -40,7 +40,8 @@
 
 static pid_t tracked_pids[MAX_TRACKED]; /* group ids, also for brokers */
 static int n_tracked;
-static char tracked_dirs[MAX_TRACKED][PATH_MAX];
+#define MAX_DIRS 1024
+static char *tracked_dirs[MAX_DIRS]; /* strdup'd; freed at cleanup */
 static int n_dirs;
 static int initialised;
 /* Exit statuses collected by harness_reap, a ring of recent ones. */
@@ -108,8 +109,11 @@ void harness_cleanup(void)
     for (int i = 0; i < n_tracked; i++)
         tracked_pids[i] = 0;
     n_tracked = 0;
-    for (int i = 0; i < n_dirs; i++)
+    for (int i = 0; i < n_dirs; i++) {
         nftw(tracked_dirs[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        free(tracked_dirs[i]);
+        tracked_dirs[i] = NULL;
+    }
     n_dirs = 0;
 }
 
@@ -190,7 +194,7 @@ int harness_tmpdir(char out[PATH_MAX])
         fprintf(stderr, "harness: mkdtemp: %s\n", strerror(errno));
         return -1;
     }
-    if (n_dirs < MAX_TRACKED) snprintf(tracked_dirs[n_dirs++], PATH_MAX, "%s", out);
+    if (n_dirs < MAX_DIRS && (tracked_dirs[n_dirs] = strdup(out))) n_dirs++;
     return 0;
 }
 
