@@ -269,11 +269,12 @@ sw_status sw_linker_define_instance(sw_linker *linker, const char *module, sw_in
 
 /* Per-instance limits. Get defaults from sw_limits_default, then adjust. */
 typedef struct sw_limits {
-    uint32_t max_memory_pages; /* cap on any memory this instance defines or grows */
+    uint32_t max_memory_pages; /* cap on the memory this instance defines, growth included
+                                  (an imported memory keeps its owner's cap) */
     uint32_t max_call_depth;   /* wasm frames; deeper -> "call stack exhausted" */
     uint32_t stack_slots;      /* value-stack size in 8-byte slots */
     uint64_t fuel;             /* 0 = unlimited; else units (one per call and per
-                                  loop iteration) before "out of fuel" */
+                                  backward jump, i.e. loop iteration) before "out of fuel" */
 } sw_limits;
 
 void sw_limits_default(sw_limits *limits);
