@@ -241,11 +241,40 @@ static char **child_environment(struct runtime *rt, char *vars[5])
     return env;
 }
 
+/* A type's default program is a bare name ("stratus-runtime"): it is looked
+ * for beside the running `stratus` binary (an installed tree), then in the
+ * build tree this manager was built in, so neither needs configuration. A
+ * configured program (--runtime-command) is used as given. */
+static const char *resolve_default_program(const char *name, char *buf, size_t cap)
+{
+    if (!name || strchr(name, '/')) return name;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            if ((size_t)snprintf(buf, cap, "%s/%s", exe, name) < cap && access(buf, X_OK) == 0)
+                return buf;
+        }
+    }
+#ifdef STRATUS_BUILD_RUNTIME_DIR
+    if ((size_t)snprintf(buf, cap, "%s/%s", STRATUS_BUILD_RUNTIME_DIR, name) < cap &&
+        access(buf, X_OK) == 0)
+        return buf;
+#endif
+    return NULL;
+}
+
 static int spawn_process(struct socket_backend *b)
 {
     struct runtime *rt = b->rt;
+    char found[PATH_MAX];
     const char *program = runtime_command(rt);
-    if (!program) program = runtime_get_type(rt)->default_command;
+    if (!program)
+        program =
+            resolve_default_program(runtime_get_type(rt)->default_command, found, sizeof found);
     if (!program) {
         mlog(MLOG_ERROR, runtime_log_component(rt),
              "no program for runtime type %s (use "

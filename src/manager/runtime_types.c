@@ -39,8 +39,7 @@ static const struct runtime_type types[] = {
         .header = FRAME_HEADER_LEGACY,
     },
     /* The runtime process of both linux types is stratus-runtime
-     * (src/runtimes); until the manager finds it by itself, its path is
-     * given with --runtime-command. */
+     * (src/runtimes), found beside the stratus binary. */
     {
         .type = "linux/minimal",
         .apis = linux_minimal_apis,
@@ -49,6 +48,7 @@ static const struct runtime_type types[] = {
         .default_shortname = "lm",
         .ops = &runtime_socket_ops,
         .header = FRAME_HEADER_SEED,
+        .default_command = "stratus-runtime",
     },
     {
         .type = "linux",
@@ -58,6 +58,7 @@ static const struct runtime_type types[] = {
         .default_shortname = "lx",
         .ops = &runtime_socket_ops,
         .header = FRAME_HEADER_SEED,
+        .default_command = "stratus-runtime",
     },
 };
 
