@@ -42,7 +42,9 @@ extern "C" {
 #define SWASI_ENOTCAPABLE 76
 
 /* The module wrote `len` bytes to stdout/stderr. Return 0 when all of them
- * were taken, else a WASI errno (the module sees the write fail). */
+ * were taken, else a WASI errno (the module sees the write fail). One fd_write
+ * is one call, its iovecs joined, up to 1 MiB; a larger fd_write arrives as
+ * one call per iovec. */
 typedef int (*swasi_write_fn)(void *user, const uint8_t *buf, size_t len);
 
 /* The module reads stdin: store up to `cap` bytes and their count in *nread

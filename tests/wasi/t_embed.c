@@ -15,6 +15,14 @@ int main(int argc, char **argv)
         fputs("err\n", stderr);
         return 0;
     }
+    if (!strcmp(mode, "iovecs")) {
+        /* One fd_write with three iovecs, one of them empty. */
+        __wasi_ciovec_t iov[3] = {{(const uint8_t *)"two ", 4},
+                                  {(const uint8_t *)"", 0},
+                                  {(const uint8_t *)"parts\n", 6}};
+        __wasi_size_t written = 0;
+        return __wasi_fd_write(1, iov, 3, &written) || written != 10;
+    }
     if (!strcmp(mode, "echo")) {
         char buf[256];
         ssize_t n;

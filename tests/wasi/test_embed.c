@@ -25,6 +25,7 @@ static size_t wasm_len;
 struct buffer {
     char data[4096];
     size_t len;
+    int calls;
 };
 
 static int capture(void *user, const uint8_t *buf, size_t len)
@@ -33,6 +34,7 @@ static int capture(void *user, const uint8_t *buf, size_t len)
     if (b->len + len >= sizeof b->data) return SWASI_EIO;
     memcpy(b->data + b->len, buf, len);
     b->len += len;
+    b->calls++;
     b->data[b->len] = '\0';
     return 0;
 }
@@ -97,6 +99,26 @@ static void test_stdio_callbacks(void **state)
     assert_int_equal(code, 0);
     assert_string_equal(out.data, "out\n");
     assert_string_equal(err.data, "err\n");
+    finish(&r);
+}
+
+/* A stdout callback sees one fd_write as one call (one channel message). */
+static void test_stdout_write_joined(void **state)
+{
+    const char *argv[] = {"t_embed", "iovecs"};
+    struct buffer out = {0};
+    swasi_config cfg;
+    swasi_config_init(&cfg);
+    cfg.argc = 2;
+    cfg.argv = argv;
+    cfg.stdio[1] = (swasi_stdio){.host_fd = -1, .write = capture, .user = &out};
+    struct run r;
+    start(&r, &cfg);
+    int code = -1;
+    assert_int_equal(swasi_ctx_run(r.ctx, r.inst, &code, NULL), SW_OK);
+    assert_int_equal(code, 0);
+    assert_string_equal(out.data, "two parts\n");
+    assert_int_equal(out.calls, 1);
     finish(&r);
 }
 
@@ -360,11 +382,17 @@ int main(void)
     if (!wasm || fread(wasm, 1, wasm_len, f) != wasm_len) return 1;
     fclose(f);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stdio_callbacks), cmocka_unit_test(test_stdin_callback),
-        cmocka_unit_test(test_exit_code),       cmocka_unit_test(test_interrupt_blocked_read),
-        cmocka_unit_test(test_interrupt_sleep), cmocka_unit_test(test_socket_handed_over),
-        cmocka_unit_test(test_bad_preopen),     cmocka_unit_test(test_poll_fd_readiness),
-        cmocka_unit_test(test_sock_accept),     cmocka_unit_test(test_interrupt_blocking_callback),
+        cmocka_unit_test(test_stdio_callbacks),
+        cmocka_unit_test(test_stdout_write_joined),
+        cmocka_unit_test(test_stdin_callback),
+        cmocka_unit_test(test_exit_code),
+        cmocka_unit_test(test_interrupt_blocked_read),
+        cmocka_unit_test(test_interrupt_sleep),
+        cmocka_unit_test(test_socket_handed_over),
+        cmocka_unit_test(test_bad_preopen),
+        cmocka_unit_test(test_poll_fd_readiness),
+        cmocka_unit_test(test_sock_accept),
+        cmocka_unit_test(test_interrupt_blocking_callback),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     free(wasm);
