@@ -31,6 +31,8 @@
  *   {"keepalive": {...}}                    runtime keepalive with this object
  *   {"raw": {"h1": N, "h2": N, "data": "text"}}  any frame at all
  *   {"sleep_ms": N}                         pause this module's script
+ *   {"stall_ms": N}                         block the whole process for N ms,
+ *        reading nothing (a runtime that stops reading its socket)
  *   {"pidfile": "PATH"}                     write this process's pid to PATH
  *   {"die": CODE}                           exit the whole process at once
  *   {"write_mode": "normal"|"bytes"|"packed"}  how frames are written from now
@@ -372,6 +374,9 @@ static void run_steps(int idx)
         } else if ((v = json_object_get(st, "sleep_ms"))) {
             m->resume_ns = now_ns() + (uint64_t)json_integer_value(v) * 1000000u;
             return;
+        } else if ((v = json_object_get(st, "stall_ms"))) {
+            flush_packed();
+            usleep((useconds_t)json_integer_value(v) * 1000u);
         } else if ((v = json_object_get(st, "pidfile"))) {
             FILE *f = fopen(json_string_value(v) ? json_string_value(v) : "", "w");
             if (f) {
