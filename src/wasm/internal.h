@@ -26,6 +26,8 @@
  * OP_BRIF_IMM_BASE + op: the same with a constant second operand. */
 #define OP_IMM_BASE 0x100
 #define OP_BRIF_BASE 0x200
+/* OP_ABS_BASE + (load - 0x28): a load from a constant address */
+#define OP_ABS_BASE 0x1C0
 #define OP_BRIF_IMM_BASE 0x280
 #define OP_COUNT 0x300
 

@@ -172,8 +172,13 @@ sw_status sw__invoke(sw_instance *ctx, sw_func *func, uint64_t *args_results)
 static size_t op_length(const uint32_t *c)
 {
     uint32_t op = c[0];
-    if (op >= OP_BRIF_BASE) return op == OP_BRIF_BASE + 0x45 ? 6 : 7;
-    if (op >= OP_IMM_BASE) return (op - OP_IMM_BASE) >= 0x7C ? 5 : 4;
+    if (op >= OP_BRIF_IMM_BASE) return op >= OP_BRIF_IMM_BASE + 0x51 ? 8 : 7;
+    if (op >= OP_BRIF_BASE) return (op == OP_BRIF_BASE + 0x45 || op == OP_BRIF_BASE + 0x50) ? 6 : 7;
+    if (op >= OP_ABS_BASE && op <= OP_ABS_BASE + 0x0D) return 4;
+    if (op >= OP_IMM_BASE) {
+        uint32_t b = op - OP_IMM_BASE; /* i64 forms carry a 64-bit constant */
+        return b >= 0x7C || (b >= 0x51 && b <= 0x5A) ? 5 : 4;
+    }
     if (op >= 0x45 && op <= 0xC4) {
         /* numeric: unary forms have one operand */
         bool unary = op == 0x45 || op == 0x50 || (op >= 0x67 && op <= 0x69) ||

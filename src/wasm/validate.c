@@ -502,10 +502,11 @@ static bool set_local(struct tr *t, uint32_t x, uint32_t from, size_t prev_dst)
 
 /* Binary operators that have a constant-operand form: 1 for i32, 2 for i64. */
 static const uint8_t imm_ok[256] = {
-    [0x46] = 1, [0x47] = 1, [0x48] = 1, [0x49] = 1, [0x4A] = 1, [0x4B] = 1, [0x4C] = 1,
-    [0x4D] = 1, [0x4E] = 1, [0x4F] = 1, [0x6A] = 1, [0x6B] = 1, [0x6C] = 1, [0x71] = 1,
-    [0x72] = 1, [0x73] = 1, [0x74] = 1, [0x75] = 1, [0x76] = 1, [0x7C] = 2, [0x7D] = 2,
-    [0x7E] = 2, [0x83] = 2, [0x84] = 2, [0x86] = 2, [0x87] = 2, [0x88] = 2,
+    [0x46] = 1, [0x47] = 1, [0x48] = 1, [0x49] = 1, [0x4A] = 1, [0x4B] = 1, [0x4C] = 1, [0x4D] = 1,
+    [0x4E] = 1, [0x4F] = 1, [0x6A] = 1, [0x6B] = 1, [0x6C] = 1, [0x71] = 1, [0x72] = 1, [0x73] = 1,
+    [0x74] = 1, [0x75] = 1, [0x76] = 1, [0x7C] = 2, [0x7D] = 2, [0x7E] = 2, [0x83] = 2, [0x84] = 2,
+    [0x86] = 2, [0x87] = 2, [0x88] = 2, [0x51] = 2, [0x52] = 2, [0x53] = 2, [0x54] = 2, [0x55] = 2,
+    [0x56] = 2, [0x57] = 2, [0x58] = 2, [0x59] = 2, [0x5A] = 2,
 };
 
 /* A value-producing instruction: pops n operands (types ta, tb; tb first),
@@ -645,17 +646,19 @@ static bool instr(struct tr *t, bool *done)
         if (depth >= t->nctls) return fail_idx(t, "unknown label", depth);
         if (op == 0x0D && !pop_at(t, SW_I32, &cond)) return false;
         /* an i32 comparison right before br_if is folded into the branch */
-        uint32_t fused = 0, fa = 0, fb = 0;
+        uint32_t fused = 0, fa = 0, fb = 0, fb2 = 0;
         size_t ps = t->prev_start;
         if (op == 0x0D && !t->counting && prev_dst == ps + 2 && t->code[ps + 1] == cond) {
             uint32_t pop_ = t->code[ps];
-            if (pop_ >= 0x45 && pop_ <= 0x4F)
+            if (pop_ >= 0x45 && pop_ <= 0x5A)
                 fused = OP_BRIF_BASE + pop_;
-            else if (pop_ >= OP_IMM_BASE + 0x46 && pop_ <= OP_IMM_BASE + 0x4F)
+            else if (pop_ >= OP_IMM_BASE + 0x46 && pop_ <= OP_IMM_BASE + 0x5A &&
+                     pop_ != OP_IMM_BASE + 0x50)
                 fused = OP_BRIF_IMM_BASE + (pop_ - OP_IMM_BASE);
             if (fused) {
                 fa = t->code[ps + 2];
-                fb = pop_ == 0x45 ? 0 : t->code[ps + 3];
+                fb = (pop_ == 0x45 || pop_ == 0x50) ? 0 : t->code[ps + 3];
+                fb2 = pop_ >= OP_IMM_BASE + 0x51 ? t->code[ps + 4] : 0;
                 t->ncode = ps;
             }
         }
@@ -667,7 +670,10 @@ static bool instr(struct tr *t, bool *done)
         uint32_t src = t->nvals >= n ? canon(t, t->nvals - n) : canon(t, 0);
         if (!pop_n(t, n, types)) return false;
         if (fused) {
-            if (!emit(t, fused) || !emit(t, fa) || (fused != OP_BRIF_BASE + 0x45 && !emit(t, fb)))
+            bool one = fused == OP_BRIF_BASE + 0x45 || fused == OP_BRIF_BASE + 0x50;
+            bool wide = fused >= OP_BRIF_IMM_BASE + 0x51;
+            if (!emit(t, fused) || !emit(t, fa) || (!one && !emit(t, fb)) ||
+                (wide && !emit(t, fb2)))
                 return false;
         } else if (!emit(t, op) || (op == 0x0D && !emit(t, cond))) {
             return false;
@@ -927,6 +933,14 @@ static bool instr(struct tr *t, bool *done)
         if (op <= 0x35) {
             if (!pop_at(t, SW_I32, &a)) return false;
             uint32_t d = canon(t, t->nvals);
+            size_t ps = t->prev_start;
+            if (!t->counting && prev_dst == ps + 2 && t->code[ps] == 0x41 && t->code[ps + 1] == a) {
+                /* `i32.const K; load`: the address is an immediate */
+                uint32_t k = t->code[ps + 2];
+                t->ncode = ps;
+                return push(t, ty) && emit(t, OP_ABS_BASE + (op - 0x28)) && emit_dst(t, d) &&
+                       emit(t, k) && emit(t, offset);
+            }
             return push(t, ty) && emit(t, op) && emit_dst(t, d) && emit(t, a) && emit(t, offset);
         }
         return pop_at(t, ty, &v) && pop_at(t, SW_I32, &a) && emit(t, op) && emit(t, a) &&
