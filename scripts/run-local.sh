@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The README's main job: a local stack on this machine. Starts a private
 # mosquitto (port 1883 if free, else another free port), subscribes to the
-# registration topic, starts `stratus manager` with a `test/reg` runtime, and
-# shows the registration messages it publishes. Then it keeps running until
-# Ctrl-C; with --once it exits after showing them. Everything it started is
-# stopped on exit.
+# realm's topics, starts `stratus manager` with a `linux/minimal` runtime whose
+# modules come from the build's examples/, shows the registrations, then
+# creates the `hello` example module over MQTT and shows its output and its
+# exit. Then it keeps running until Ctrl-C (printing how to start more
+# modules); with --once it exits after the module's exit. Everything it
+# started is stopped on exit.
 #
 # usage: scripts/run-local.sh BUILD_DIR [--once]
 set -euo pipefail
@@ -23,6 +25,8 @@ done
 
 stratus="$builddir/src/cli/stratus"
 [ -x "$stratus" ] || { echo "run-local: no stratus binary at $stratus (build first)" >&2; exit 1; }
+examples=$(realpath "$builddir/examples")
+[ -f "$examples/hello.wasm" ] || { echo "run-local: no $examples/hello.wasm (build first)" >&2; exit 1; }
 
 find_tool() {
   local name=$1 d
@@ -33,6 +37,7 @@ find_tool() {
 }
 mosquitto=$(find_tool mosquitto) || { echo "run-local: mosquitto not found (make deps)" >&2; exit 1; }
 mosquitto_sub=$(find_tool mosquitto_sub) || { echo "run-local: mosquitto_sub not found (make deps)" >&2; exit 1; }
+mosquitto_pub=$(find_tool mosquitto_pub) || { echo "run-local: mosquitto_pub not found (make deps)" >&2; exit 1; }
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -85,11 +90,14 @@ realm=realm
 setsid "$mosquitto_sub" -h 127.0.0.1 -p "$port" -V mqttv5 -v -t "$realm/proc/reg/#" \
   >"$workdir/registrations" 2>&1 &
 sub_pid=$!
+setsid "$mosquitto_sub" -h 127.0.0.1 -p "$port" -V mqttv5 -v -t "$realm/proc/control/+" \
+  -t "$realm/proc/stdio/+" >"$workdir/modules" 2>&1 &
+sub_pid="$sub_pid $!"
 sleep 0.3
 
 echo "== stratus manager (logs below)"
 "$stratus" manager --mqtt "127.0.0.1:$port" --realm "$realm" --name "$(hostname -s 2>/dev/null || echo local)" \
-  --runtime test/reg:local-reg &
+  --runtime linux/minimal:local --module-dir "$examples" &
 manager=$!
 manager_pid=$manager
 
@@ -106,11 +114,32 @@ if [ "$(grep -c '"action":"create"\|"action": "create"' "$workdir/registrations"
   exit 1
 fi
 
+runtime=$(grep '"runtime_type"' "$workdir/registrations" | head -1 |
+  sed -n 's/.*"type":"runtime","uuid":"\([0-9a-f-]*\)".*/\1/p')
+[ -n "$runtime" ] || { echo "run-local: no runtime uuid in the registration" >&2; exit 1; }
+module=$(cat /proc/sys/kernel/random/uuid)
+create() { # create FILE MODULE_UUID ARGS_JSON
+  printf '{"object_id":"%s","action":"create","type":"req","data":{"type":"module","uuid":"%s","name":"%s","file":"%s","args":%s}}' \
+    "$(cat /proc/sys/kernel/random/uuid)" "$2" "${1%.wasm}" "$1" "$3"
+}
+echo "== creating module hello ($module) on runtime $runtime"
+"$mosquitto_pub" -h 127.0.0.1 -p "$port" -t "$realm/proc/control/$runtime" \
+  -m "$(create hello.wasm "$module" '{"argv":["from","the","local","stack"]}')"
+for _ in $(seq 1 100); do
+  grep -q '"action":"exited"' "$workdir/modules" && break
+  sleep 0.05
+done
+echo "== module traffic on $realm/proc/control/+ and $realm/proc/stdio/+:"
+cat "$workdir/modules"
+grep -q '"action":"exited"' "$workdir/modules" || { echo "run-local: the module did not report its exit" >&2; exit 1; }
+
 if [ "$once" = 1 ]; then
   exit 0
 fi
 echo "== running; Ctrl-C stops the manager and the broker"
-echo "== registrations from now on (the unregistration shows on Ctrl-C):"
-tail -n 0 -f "$workdir/registrations" &
+echo "== run another module (examples in $examples):"
+echo "   $mosquitto_pub -h 127.0.0.1 -p $port -t $realm/proc/control/$runtime -m '$(create hello.wasm "$(cat /proc/sys/kernel/random/uuid)" '{}')'"
+echo "== messages from now on (the unregistration shows on Ctrl-C):"
+tail -n 0 -f "$workdir/registrations" "$workdir/modules" &
 tail_pid=$!
 wait "$manager"
