@@ -3,8 +3,10 @@
 # (bench_engine) and on Node.js (V8, as a reference), checks that all three
 # print the same checksums, and prints a table of run times (best of
 # BENCH_REPS runs, default 3, each measured in-process around run()), the
-# ratios to native and their geometric means; then the startup time of a
-# ~100 KB wasm32-wasi module (load + validate + instantiate).
+# ratios to native and their geometric means. Then the same programs built as
+# WASI commands, through `stratus exec` and through node's node:wasi, against
+# native; then the startup time of a ~100 KB wasm32-wasi module (load +
+# validate + instantiate).
 #
 # usage: bench/engine/run.sh BUILD_DIR
 # where BUILD_DIR is a release build with the bench_engine target built:
@@ -98,6 +100,53 @@ if [ $n -gt 0 ]; then
   gm_node=-
   if [ $nnode -gt 0 ]; then gm_node=$(awk -v s="$log_node" -v n="$nnode" 'BEGIN { printf "%.2f", exp(s / n) }'); fi
   printf '%-11s %10s %11s %10s %14s %12s\n' geomean "" "" "" "$gm_eng" "$gm_node"
+fi
+
+# The same programs as WASI commands: stratus exec and node:wasi vs native.
+stratus=$build/src/cli/stratus
+if [ -x "$stratus" ]; then
+  echo
+  echo "as WASI commands (run() timed inside the program):"
+  printf '%-11s %10s %11s %10s %14s %12s  %s\n' program native_ms exec_ms node_ms exec/native node/native checksums
+  log_exec=0 log_nw=0 n=0 nnw=0
+  for p in "${programs[@]}"; do
+    nat=$(best_run "$p.native" "$dir/native/$p")
+    ex=$(best_run "$p.exec" "$stratus" exec "$dir/wasi/$p.wasm")
+    nw=none
+    if [ -n "$node" ]; then nw=$(best_run "$p.nodewasi" "$node" --no-warnings "$here/run_node_wasi.mjs" "$dir/wasi/$p.wasm"); fi
+    check=same
+    if [ "$nat" = FAIL ] || [ "$ex" = FAIL ] || ! cmp -s "$tmp/$p.native.out" "$tmp/$p.exec.out"; then
+      check="MISMATCH (exec)"
+      status=1
+    fi
+    if [ "$nw" != none ] && { [ "$nw" = FAIL ] || ! cmp -s "$tmp/$p.native.out" "$tmp/$p.nodewasi.out"; }; then
+      check="$check MISMATCH (node)"
+      status=1
+    fi
+    if [ "$nat" = FAIL ] || [ "$ex" = FAIL ]; then
+      printf '%-11s %10s %11s %10s %14s %12s  %s\n' "$p" "$nat" "$ex" "$nw" - - "$check"
+      continue
+    fi
+    r_ex=$(ratio "$ex" "$nat")
+    log_exec=$(awk -v s="$log_exec" -v r="$r_ex" 'BEGIN { print s + log(r) }')
+    n=$((n + 1))
+    r_nw=- nw_ms=-
+    if [ "$nw" != none ] && [ "$nw" != FAIL ]; then
+      r_nw=$(ratio "$nw" "$nat")
+      nw_ms=$(ms "$nw")
+      log_nw=$(awk -v s="$log_nw" -v r="$r_nw" 'BEGIN { print s + log(r) }')
+      nnw=$((nnw + 1))
+    fi
+    printf '%-11s %10s %11s %10s %14s %12s  %s\n' "$p" "$(ms "$nat")" "$(ms "$ex")" "$nw_ms" "$r_ex" "$r_nw" "$check"
+  done
+  if [ $n -gt 0 ]; then
+    gm_nw=-
+    if [ $nnw -gt 0 ]; then gm_nw=$(awk -v s="$log_nw" -v n="$nnw" 'BEGIN { printf "%.2f", exp(s / n) }'); fi
+    printf '%-11s %10s %11s %10s %14s %12s\n' geomean "" "" "" \
+      "$(awk -v s="$log_exec" -v n="$n" 'BEGIN { printf "%.2f", exp(s / n) }')" "$gm_nw"
+  fi
+else
+  echo "run.sh: no $stratus: the WASI comparison is left out (build the stratus target)" >&2
 fi
 
 size=$(stat -c %s "$dir/wasm/startup.wasm")
