@@ -532,6 +532,21 @@ static void print_row(const struct result *r, const struct result *ref_rate,
            r->received, r->sent);
 }
 
+/* One path through the manager: the best unpaced rate and the best paced
+ * latency of N_RUNS runs. */
+typedef void (*path_fn)(struct result *res, size_t count, int pace_us);
+static void measure_path(const char *name, path_fn measure, struct result *rate, struct result *lat)
+{
+    fprintf(stderr, "bench_manager: %s...\n", name);
+    for (int run = 0; run < N_RUNS; run++) {
+        struct result r;
+        measure(&r, N_RATE, 0);
+        keep_best(rate, &r, run == 0);
+        measure(&r, N_LAT, PACE_US);
+        keep_best(lat, &r, run == 0);
+    }
+}
+
 int main(int argc, char **argv)
 {
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -577,30 +592,9 @@ int main(int argc, char **argv)
     RT = stack_wait_registration(&S, "runtime", "bench", NULL);
     if (!RT) die("the manager did not register its runtime");
 
-    fprintf(stderr, "bench_manager: module -> MQTT...\n");
-    for (int run = 0; run < N_RUNS; run++) {
-        struct result r;
-        module_to_mqtt(&r, N_RATE, 0);
-        keep_best(&m2q_rate, &r, run == 0);
-        module_to_mqtt(&r, N_LAT, PACE_US);
-        keep_best(&m2q_lat, &r, run == 0);
-    }
-    fprintf(stderr, "bench_manager: MQTT -> module...\n");
-    for (int run = 0; run < N_RUNS; run++) {
-        struct result r;
-        mqtt_to_module(&r, N_RATE, 0);
-        keep_best(&q2m_rate, &r, run == 0);
-        mqtt_to_module(&r, N_LAT, PACE_US);
-        keep_best(&q2m_lat, &r, run == 0);
-    }
-    fprintf(stderr, "bench_manager: module -> module...\n");
-    for (int run = 0; run < N_RUNS; run++) {
-        struct result r;
-        module_to_module(&r, N_RATE, 0);
-        keep_best(&m2m_rate, &r, run == 0);
-        module_to_module(&r, N_LAT, PACE_US);
-        keep_best(&m2m_lat, &r, run == 0);
-    }
+    measure_path("module -> MQTT", module_to_mqtt, &m2q_rate, &m2q_lat);
+    measure_path("MQTT -> module", mqtt_to_module, &q2m_rate, &q2m_lat);
+    measure_path("module -> module", module_to_module, &m2m_rate, &m2m_lat);
 
     printf("\nstratus manager forwarding, %d-byte messages, QoS 0, loopback broker\n", MSG_SIZE);
     printf("rates: %zu messages unpaced; latency: %zu messages, one per %d us; best of %d runs\n\n",

@@ -125,12 +125,13 @@ WASI_IMPL(fd_read)
     return store_u32(wc, A32(3), (uint32_t)r);
 }
 
-/* Callback stdio sees one call per fd_write, the iovecs joined, so that a
- * printf of "x\n" (two iovecs in wasi-libc) reaches a channel as one message.
- * Writes past STDIO_JOIN_MAX go iovec by iovec; *written is UINT64_MAX then. */
+/* Writes one fd_write to callback stdio: a single call with the iovecs joined,
+ * so that a printf of "x\n" (two iovecs in wasi-libc) reaches a channel as one
+ * message; one call per iovec when the write is larger than STDIO_JOIN_MAX or
+ * no buffer can be had. Like writev, a failure after some bytes went out
+ * counts as a short write. */
 #define STDIO_JOIN_MAX (1u << 20)
-static int write_joined(const swasi_stdio *s, const struct iovec *iov, uint32_t n,
-                        uint64_t *written)
+static int stdio_write(const swasi_stdio *s, const struct iovec *iov, uint32_t n, uint64_t *written)
 {
     uint64_t total = 0;
     uint32_t nonempty = 0;
@@ -138,24 +139,30 @@ static int write_joined(const swasi_stdio *s, const struct iovec *iov, uint32_t 
         total += iov[i].iov_len;
         nonempty += iov[i].iov_len != 0;
     }
-    *written = UINT64_MAX;
-    if (nonempty < 2 || total > STDIO_JOIN_MAX) return 0;
-    uint8_t *buf = malloc(total);
-    if (!buf) return 0; /* fall back to one call per iovec */
-    size_t at = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        memcpy(buf + at, iov[i].iov_base, iov[i].iov_len);
-        at += iov[i].iov_len;
+    *written = 0;
+    uint8_t *joined = nonempty > 1 && total <= STDIO_JOIN_MAX ? malloc(total) : NULL;
+    if (joined) {
+        size_t at = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            memcpy(joined + at, iov[i].iov_base, iov[i].iov_len);
+            at += iov[i].iov_len;
+        }
+        int e = s->write(s->user, joined, total);
+        free(joined);
+        if (!e) *written = total;
+        return e;
     }
-    int e = s->write(s->user, buf, total);
-    free(buf);
-    if (!e) *written = total;
-    return e;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!iov[i].iov_len) continue;
+        int e = s->write(s->user, iov[i].iov_base, iov[i].iov_len);
+        if (e) return *written ? 0 : e;
+        *written += iov[i].iov_len;
+    }
+    return 0;
 }
 
 WASI_IMPL(fd_write)
 {
-    uint64_t joined;
     struct wasi_fd *f;
     int e = fd_lookup(wc->ctx, A32(0), R_FD_WRITE, &f);
     if (e) return e;
@@ -166,15 +173,8 @@ WASI_IMPL(fd_write)
     if (f->stdio >= 0) {
         const swasi_stdio *s = &wc->ctx->stdio[f->stdio];
         if (!s->write) return WE_BADF;
-        if ((e = write_joined(s, iov, n, &joined))) return e;
-        if (joined != UINT64_MAX) return store_u32(wc, A32(3), (uint32_t)joined);
-        uint64_t total = 0;
-        for (uint32_t i = 0; i < n; i++) {
-            if (!iov[i].iov_len) continue;
-            if ((e = s->write(s->user, iov[i].iov_base, iov[i].iov_len)))
-                return total ? store_u32(wc, A32(3), (uint32_t)total) : e;
-            total += iov[i].iov_len;
-        }
+        uint64_t total;
+        if ((e = stdio_write(s, iov, n, &total))) return e;
         return store_u32(wc, A32(3), (uint32_t)total);
     }
     /* Pipes and sockets may be full: wait interruptibly rather than block in

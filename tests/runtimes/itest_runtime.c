@@ -194,6 +194,16 @@ static void expect_status(struct message *m, const char *status)
         fail_msg("exit was %s, expected status %s", m->payload, status);
 }
 
+/* Wait for the module's exit and check its status and, when given, its
+ * exit code. */
+static void expect_exit(const char *uuid, const char *status, const char *exit_code)
+{
+    struct message *m = wait_exit(uuid);
+    expect_status(m, status);
+    if (exit_code) assert_true(json_at_equals(m->json, "data.exit_code", exit_code));
+    message_free(m);
+}
+
 /* ---- tests ---- */
 
 static void test_hello(void **state)
@@ -229,10 +239,7 @@ static void test_exit_code_args_env(void **state)
     (void)state;
     char *u = create_ok("exit_code.wasm", "{\"argv\": [\"7\"], \"env\": [\"GREETING=hi there\"]}");
     expect_output(u, "argv[0]=exit_code.wasm\nargv[1]=7\nGREETING=hi there\n");
-    struct message *m = wait_exit(u);
-    expect_status(m, "exited");
-    assert_true(json_at_equals(m->json, "data.exit_code", "7"));
-    message_free(m);
+    expect_exit(u, "exited", "7");
     free(u);
 }
 
@@ -340,9 +347,7 @@ static void test_escaping_paths_refused(void **state)
     expect_failed("escape.wasm", "leaves the module directory");
     /* So is a preopen that leads out. */
     char *v = create_ok("hello.wasm", "{\"dirs\": [\"escape.wasm\"]}");
-    struct message *m = wait_exit(v);
-    expect_status(m, "failed");
-    message_free(m);
+    expect_exit(v, "failed", NULL);
     free(v);
     expect_failed("missing.wasm", "cannot open 'missing.wasm'");
     expect_failed("data/input.txt", "input.txt");
@@ -364,9 +369,7 @@ static void test_second_module_refused(void **state)
     r = stack_delete(&S, RT, u);
     assert_non_null(r);
     message_free(r);
-    struct message *m = wait_exit(u);
-    expect_status(m, "killed");
-    message_free(m);
+    expect_exit(u, "killed", NULL);
     free(u);
     /* The slot is free again. */
     test_hello(state);
@@ -420,9 +423,7 @@ static void test_runtime_killed(void **state)
     pid_t pid = find_runtime_pid();
     assert_true(pid > 0);
     assert_int_equal(kill(pid, SIGKILL), 0);
-    struct message *m = wait_exit(u);
-    expect_status(m, "crashed");
-    message_free(m);
+    expect_exit(u, "crashed", NULL);
     free(u);
 }
 
@@ -500,9 +501,7 @@ static void test_stdin_burst(void **state)
     struct message *r = stack_delete(&S, RT, u);
     assert_non_null(r);
     message_free(r);
-    struct message *m = wait_exit(u);
-    expect_status(m, "killed");
-    message_free(m);
+    expect_exit(u, "killed", NULL);
     free(u);
 }
 
@@ -521,9 +520,7 @@ static void test_large_output_in_order(void **state)
     }
     assert_string_equal(text + 2000000, "done\n");
     free(text);
-    struct message *m = wait_exit(u);
-    expect_status(m, "exited");
-    message_free(m);
+    expect_exit(u, "exited", NULL);
     free(u);
 }
 
@@ -532,10 +529,7 @@ static void test_preopened_dir(void **state)
     (void)state;
     char *u = create_ok("read_dir.wasm", "{\"dirs\": [\"data\"]}");
     expect_output(u, "content of the data file\n");
-    struct message *m = wait_exit(u);
-    expect_status(m, "exited");
-    assert_true(json_at_equals(m->json, "data.exit_code", "0"));
-    message_free(m);
+    expect_exit(u, "exited", "0");
     free(u);
 }
 
@@ -571,9 +565,7 @@ static void test_128_modules(void **state)
         message_free(r);
     }
     for (int i = 0; i < N; i++) {
-        struct message *m = wait_exit(u[i]);
-        expect_status(m, "killed");
-        message_free(m);
+        expect_exit(u[i], "killed", NULL);
         free(u[i]);
     }
 }
@@ -613,9 +605,7 @@ static void test_linux_keepalive_and_profile(void **state)
     expect_output(spin, "spinning\n");
     char *hello = create_ok("hello.wasm", NULL);
     expect_output(hello, "Hello from Stratus!\n");
-    struct message *m = wait_exit(hello);
-    expect_status(m, "exited");
-    message_free(m);
+    expect_exit(hello, "exited", NULL);
 
     char topic[256];
     snprintf(topic, sizeof topic, "%s/proc/profile/deployed/%s/%s", S.realm, RT, hello);
@@ -652,9 +642,7 @@ static void test_linux_keepalive_and_profile(void **state)
     struct message *r = stack_delete(&S, RT, spin);
     assert_non_null(r);
     message_free(r);
-    m = wait_exit(spin);
-    expect_status(m, "killed");
-    message_free(m);
+    expect_exit(spin, "killed", NULL);
     free(spin);
     free(hello);
 }

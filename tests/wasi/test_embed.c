@@ -82,6 +82,14 @@ static void finish(struct run *r)
     sw_module_free(r->module);
 }
 
+/* Runs the started module to its end and expects exit code 0. */
+static void run_to_clean_exit(struct run *r)
+{
+    int code = -1;
+    assert_int_equal(swasi_ctx_run(r->ctx, r->inst, &code, NULL), SW_OK);
+    assert_int_equal(code, 0);
+}
+
 static void test_stdio_callbacks(void **state)
 {
     const char *argv[] = {"t_embed", "hello"};
@@ -94,9 +102,7 @@ static void test_stdio_callbacks(void **state)
     cfg.stdio[2] = (swasi_stdio){.host_fd = -1, .write = capture, .user = &err};
     struct run r;
     start(&r, &cfg);
-    int code = -1;
-    assert_int_equal(swasi_ctx_run(r.ctx, r.inst, &code, NULL), SW_OK);
-    assert_int_equal(code, 0);
+    run_to_clean_exit(&r);
     assert_string_equal(out.data, "out\n");
     assert_string_equal(err.data, "err\n");
     finish(&r);
@@ -114,9 +120,7 @@ static void test_stdout_write_joined(void **state)
     cfg.stdio[1] = (swasi_stdio){.host_fd = -1, .write = capture, .user = &out};
     struct run r;
     start(&r, &cfg);
-    int code = -1;
-    assert_int_equal(swasi_ctx_run(r.ctx, r.inst, &code, NULL), SW_OK);
-    assert_int_equal(code, 0);
+    run_to_clean_exit(&r);
     assert_string_equal(out.data, "two parts\n");
     assert_int_equal(out.calls, 1);
     finish(&r);
@@ -135,9 +139,7 @@ static void test_stdin_callback(void **state)
     cfg.stdio[1] = (swasi_stdio){.host_fd = -1, .write = capture, .user = &out};
     struct run r;
     start(&r, &cfg);
-    int code = -1;
-    assert_int_equal(swasi_ctx_run(r.ctx, r.inst, &code, NULL), SW_OK);
-    assert_int_equal(code, 0);
+    run_to_clean_exit(&r);
     assert_string_equal(out.data, "fed through a callback\n");
     finish(&r);
 }
@@ -260,9 +262,7 @@ static void test_socket_handed_over(void **state)
     cfg.sockets = &sv[1];
     struct run r;
     start(&r, &cfg);
-    int code = -1;
-    assert_int_equal(swasi_ctx_run(r.ctx, r.inst, &code, NULL), SW_OK);
-    assert_int_equal(code, 0);
+    run_to_clean_exit(&r);
     char buf[16] = {0};
     assert_int_equal(read(sv[0], buf, sizeof buf), 4);
     assert_string_equal(buf, "PING");
