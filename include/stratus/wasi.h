@@ -33,11 +33,16 @@ extern "C" {
 
 /* WASI errno values the callbacks below may return (others are allowed). */
 #define SWASI_ESUCCESS 0
+#define SWASI_EACCES 2
 #define SWASI_EAGAIN 6
 #define SWASI_EBADF 8
 #define SWASI_EFAULT 21
 #define SWASI_EINTR 27
+#define SWASI_EINVAL 28
 #define SWASI_EIO 29
+#define SWASI_EMFILE 33
+#define SWASI_ENOENT 44
+#define SWASI_ENOMEM 48
 #define SWASI_EPIPE 64
 #define SWASI_ENOTCAPABLE 76
 
@@ -114,6 +119,35 @@ sw_status swasi_ctx_run(swasi_ctx *ctx, sw_instance *instance, int *exit_code, s
  * sw_instance_interrupt until the next swasi_ctx_run), for blocking stdin
  * callbacks to poll alongside their own source. Owned by the context. */
 int swasi_ctx_wake_fd(const swasi_ctx *ctx);
+
+/* A descriptor served by the embedder instead of the host (runtimes use it
+ * for channels): message-oriented, not seekable, filetype socket_dgram.
+ * Every callback runs on the thread that runs the instance. */
+typedef struct swasi_vfd_ops {
+    /* One fd_write: its iovecs joined into `len` bytes (any size, 0 too).
+     * Return 0 when taken, else a WASI errno the module sees. NULL: the
+     * descriptor is read-only (fd_write gives ENOTCAPABLE). */
+    int (*write)(void *user, const uint8_t *buf, size_t len);
+    /* One fd_read: copy up to `cap` bytes of what is pending into buf and set
+     * *nread. Never block: return SWASI_EAGAIN when nothing is pending; the
+     * context then waits for `ready_fd` and the wake fd (unless the module
+     * set the descriptor non-blocking, then the module gets EAGAIN) and
+     * calls again. NULL: the descriptor is write-only (ENOTCAPABLE). */
+    int (*read)(void *user, uint8_t *buf, size_t cap, size_t *nread);
+    /* The module closed the descriptor, or the context is being freed: the
+     * last call for `user`. May be NULL. */
+    void (*close)(void *user);
+} swasi_vfd_ops;
+
+/* Adds a descriptor served by `ops` in the lowest free slot and stores its
+ * number in *fd. `ready_fd` is a host descriptor the embedder keeps readable
+ * (level-triggered) while `read` would not return EAGAIN: blocking fd_read
+ * and poll_oneoff wait on it; -1 means always ready. It stays owned by the
+ * embedder, as do `ops` (which must outlive the descriptor) and `user`.
+ * May be called before swasi_ctx_run or from a host function during it.
+ * Returns SW_OK, SW_ERR_NOMEM, or SW_ERR_ARG (no read and no write). */
+sw_status swasi_ctx_add_vfd(swasi_ctx *ctx, const swasi_vfd_ops *ops, void *user, int ready_fd,
+                            uint32_t *fd);
 
 /* Makes the instance's blocking WASI calls return now (what the interrupt
  * hook does); for embedders that interrupt by other means. Any thread. */
