@@ -12,8 +12,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "stratus/frame.h"
+#include "stratus/wasi.h"
+
 /* Bounds on what one module may ask for. */
 #define MAX_LIST 1024
+#define MAX_CHANNELS 255
 
 void module_spec_free(struct module_spec *spec)
 {
@@ -28,6 +32,11 @@ void module_spec_free(struct module_spec *spec)
     for (size_t i = 0; i < spec->ndirs; i++)
         free(spec->dirs[i]);
     free(spec->dirs);
+    for (size_t i = 0; i < spec->nchannels; i++) {
+        free(spec->channels[i].path);
+        free(spec->channels[i].topic);
+    }
+    free(spec->channels);
     memset(spec, 0, sizeof *spec);
 }
 
@@ -68,6 +77,107 @@ static int take_strings(json_t *args, const char *key, char ***list, size_t *n,
         (*n)++;
     }
     grown[*n] = NULL;
+    return 0;
+}
+
+/* A string field of a channel entry, or NULL with a reason. */
+static const char *channel_string(json_t *entry, size_t i, const char *key,
+                                  char reason[SPEC_REASON_LEN])
+{
+    json_t *v = json_object_get(entry, key);
+    const char *s = json_string_value(v);
+    if (!s || !*s || strlen(s) != json_string_length(v)) {
+        snprintf(reason, SPEC_REASON_LEN, "field 'channels[%zu].%s' must be a non-empty string", i,
+                 key);
+        return NULL;
+    }
+    return s;
+}
+
+/* The create message's `channels`: [{path, mode, topic}], mode "r", "w" or
+ * "rw". A writable channel may not hold wildcards (PROTOCOL.md §6). */
+static int take_channels(json_t *root, struct module_spec *out, char reason[SPEC_REASON_LEN])
+{
+    json_t *arr = json_object_get(root, "channels");
+    if (!arr || json_is_null(arr)) return 0;
+    if (!json_is_array(arr) || json_array_size(arr) > MAX_CHANNELS) {
+        snprintf(reason, SPEC_REASON_LEN, "field 'channels' must be an array of at most %d entries",
+                 MAX_CHANNELS);
+        return -1;
+    }
+    size_t count = json_array_size(arr);
+    if (!count) return 0;
+    if (!(out->channels = calloc(count, sizeof *out->channels))) {
+        snprintf(reason, SPEC_REASON_LEN, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        json_t *entry = json_array_get(arr, i);
+        if (!json_is_object(entry)) {
+            snprintf(reason, SPEC_REASON_LEN, "field 'channels[%zu]' must be an object", i);
+            return -1;
+        }
+        const char *path = channel_string(entry, i, "path", reason);
+        const char *topic = path ? channel_string(entry, i, "topic", reason) : NULL;
+        const char *mode = topic ? channel_string(entry, i, "mode", reason) : NULL;
+        if (!mode) return -1;
+        uint8_t bits = 0;
+        if (!strcmp(mode, "r"))
+            bits = CHANNEL_READ;
+        else if (!strcmp(mode, "w"))
+            bits = CHANNEL_WRITE;
+        else if (!strcmp(mode, "rw") || !strcmp(mode, "wr"))
+            bits = CHANNEL_READ | CHANNEL_WRITE;
+        else {
+            snprintf(reason, SPEC_REASON_LEN, "field 'channels[%zu].mode' must be r, w or rw", i);
+            return -1;
+        }
+        if ((bits & CHANNEL_WRITE) && strpbrk(topic, "+#")) {
+            snprintf(reason, SPEC_REASON_LEN,
+                     "field 'channels[%zu].topic': a writable channel may not hold + or #", i);
+            return -1;
+        }
+        struct spec_channel *c = &out->channels[out->nchannels];
+        c->path = strdup(path);
+        c->topic = strdup(topic);
+        c->mode = bits;
+        out->nchannels++;
+        if (!c->path || !c->topic) {
+            snprintf(reason, SPEC_REASON_LEN, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* args.fault_crash and args.resources. */
+static int take_policies(json_t *args, struct module_spec *out, char reason[SPEC_REASON_LEN])
+{
+    json_t *fault = args ? json_object_get(args, "fault_crash") : NULL;
+    if (fault && !json_is_null(fault)) {
+        const char *f = json_string_value(fault);
+        if (f && !strcmp(f, "restart"))
+            out->fault = FAULT_RESTART;
+        else if (f && !strcmp(f, "ignore"))
+            out->fault = FAULT_IGNORE;
+        else {
+            snprintf(reason, SPEC_REASON_LEN,
+                     "field 'args.fault_crash' must be \"ignore\" or \"restart\"");
+            return -1;
+        }
+    }
+    json_t *res = args ? json_object_get(args, "resources") : NULL;
+    if (!res || json_is_null(res)) return 0;
+    json_t *period = json_object_get(res, "period"), *runtime = json_object_get(res, "runtime");
+    if (!json_is_object(res) || !json_is_integer(period) || !json_is_integer(runtime) ||
+        json_integer_value(period) <= 0 || json_integer_value(runtime) <= 0) {
+        snprintf(reason, SPEC_REASON_LEN,
+                 "field 'args.resources' must be {\"period\": ns, \"runtime\": ns} with "
+                 "positive integers");
+        return -1;
+    }
+    out->period_ns = (uint64_t)json_integer_value(period);
+    out->runtime_ns = (uint64_t)json_integer_value(runtime);
     return 0;
 }
 
@@ -112,6 +222,7 @@ int module_spec_parse(const uint8_t *payload, size_t len, struct module_spec *ou
             snprintf(reason, SPEC_REASON_LEN, "field 'args.env[%zu]' must be NAME=value", i);
             goto done;
         }
+    if (take_channels(root, out, reason) || take_policies(args, out, reason)) goto done;
     rc = 0;
     goto done;
 oom:
@@ -165,5 +276,41 @@ int module_path_resolve(const char *root, const char *rel, int want_dir, char **
         return -1;
     }
     *out = real;
+    return 0;
+}
+
+int channel_topic_resolve(const struct module_spec *spec, bool free_topics, const char *path,
+                          size_t len, uint8_t want, char **topic)
+{
+    *topic = NULL;
+    want &= CHANNEL_READ | CHANNEL_WRITE;
+    if (!want || !len || memchr(path, 0, len)) return SWASI_EINVAL;
+    const struct spec_channel *best = NULL;
+    size_t best_len = 0;
+    for (size_t i = 0; i < spec->nchannels; i++) {
+        const struct spec_channel *c = &spec->channels[i];
+        size_t n = strlen(c->path);
+        if (n > len || memcmp(c->path, path, n) || (n < len && path[n] != '/')) continue;
+        if (!best || n > best_len) {
+            best = c;
+            best_len = n;
+        }
+    }
+    char *t;
+    if (best) {
+        if ((want & best->mode) != want) return SWASI_EACCES;
+        t = NULL;
+        if (asprintf(&t, "%s%.*s", best->topic, (int)(len - best_len), path + best_len) < 0)
+            return SWASI_ENOMEM;
+    } else if ((len >= 4 && !memcmp(path, "$SL/", 4)) || free_topics) {
+        if (!(t = strndup(path, len))) return SWASI_ENOMEM;
+    } else {
+        return SWASI_EACCES;
+    }
+    if ((want & CHANNEL_WRITE) && strpbrk(t, "+#")) {
+        free(t);
+        return SWASI_EINVAL;
+    }
+    *topic = t;
     return 0;
 }

@@ -5,10 +5,22 @@
 #ifndef STRATUS_MODULE_SPEC_H
 #define STRATUS_MODULE_SPEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define SPEC_REASON_LEN 256
+
+/* A channel the create message declares: the module opens `path` (or a
+ * path below it) and reaches `topic` (plus the rest of the path). */
+struct spec_channel {
+    char *path;
+    char *topic;
+    uint8_t mode; /* CHANNEL_READ | CHANNEL_WRITE (stratus/frame.h) */
+};
+
+/* What to do when the module traps (args.fault_crash). */
+enum fault_policy { FAULT_IGNORE, FAULT_RESTART };
 
 /* Every string and array is owned by the spec (module_spec_free). */
 struct module_spec {
@@ -20,6 +32,10 @@ struct module_spec {
     char **env; /* args.env, "NAME=value" */
     size_t ndirs;
     char **dirs; /* args.dirs, relative to the module directory */
+    size_t nchannels;
+    struct spec_channel *channels;
+    enum fault_policy fault;
+    uint64_t period_ns, runtime_ns; /* args.resources, 0 when not asked for */
 };
 
 /* Parse the payload of a create frame (a JSON object). Returns 0, or -1 with
@@ -28,6 +44,18 @@ int module_spec_parse(const uint8_t *payload, size_t len, struct module_spec *ou
                       char reason[SPEC_REASON_LEN]);
 
 void module_spec_free(struct module_spec *spec);
+
+/* The topic a module reaches when it opens channel `path` (len bytes, from
+ * the module) with the CHANNEL_READ/WRITE bits of `want`: a declared
+ * channel's topic when path is its path or lies below it (the longest such
+ * path wins; "light/x" → topic + "/x"), `path` itself when it begins with
+ * "$SL/" (the manager expands it) or when free topics are allowed. Returns 0
+ * with *topic malloc'd (caller frees), or a WASI errno: EACCES (2) for a
+ * topic outside the declared channels or a mode the declaration does not
+ * give, EINVAL (28) for an empty path, a NUL, a wildcard on a writable
+ * channel or no mode bit, ENOMEM (48). */
+int channel_topic_resolve(const struct module_spec *spec, bool free_topics, const char *path,
+                          size_t len, uint8_t want, char **topic);
 
 /* Resolve `rel` inside `root` (an absolute path with symlinks resolved):
  * absolute paths are refused, and the real path (symlinks followed) must be

@@ -15,6 +15,8 @@
 #include <cmocka.h>
 
 #include "module_spec.h"
+#include "stratus/frame.h"
+#include "stratus/wasi.h"
 
 static int parse(const char *text, struct module_spec *spec, char reason[SPEC_REASON_LEN])
 {
@@ -57,6 +59,78 @@ static void test_minimal_spec(void **state)
     module_spec_free(&s);
 }
 
+static void test_channels_and_policies(void **state)
+{
+    (void)state;
+    struct module_spec s;
+    char reason[SPEC_REASON_LEN];
+    assert_int_equal(parse("{\"file\": \"m.wasm\", \"channels\": ["
+                           "{\"path\": \"light\", \"mode\": \"rw\", \"topic\": \"r/k/light\"},"
+                           "{\"path\": \"in\", \"mode\": \"r\", \"topic\": \"r/s/+\"}],"
+                           "\"args\": {\"fault_crash\": \"restart\", "
+                           "\"resources\": {\"period\": 10000000, \"runtime\": 2000000}}}",
+                           &s, reason),
+                     0);
+    assert_int_equal(s.nchannels, 2);
+    assert_string_equal(s.channels[0].path, "light");
+    assert_string_equal(s.channels[0].topic, "r/k/light");
+    assert_int_equal(s.channels[0].mode, CHANNEL_READ | CHANNEL_WRITE);
+    assert_int_equal(s.channels[1].mode, CHANNEL_READ);
+    assert_int_equal(s.fault, FAULT_RESTART);
+    assert_int_equal(s.period_ns, 10000000);
+    assert_int_equal(s.runtime_ns, 2000000);
+    module_spec_free(&s);
+
+    assert_int_equal(parse("{\"file\": \"m.wasm\"}", &s, reason), 0);
+    assert_int_equal(s.nchannels, 0);
+    assert_int_equal(s.fault, FAULT_IGNORE);
+    assert_int_equal(s.period_ns, 0);
+    module_spec_free(&s);
+}
+
+static void expect_topic(const struct module_spec *s, bool free_topics, const char *path,
+                         uint8_t want, int err, const char *topic)
+{
+    char *t = NULL;
+    assert_int_equal(channel_topic_resolve(s, free_topics, path, strlen(path), want, &t), err);
+    if (topic)
+        assert_string_equal(t, topic);
+    else
+        assert_null(t);
+    free(t);
+}
+
+static void test_channel_topics(void **state)
+{
+    (void)state;
+    struct module_spec s;
+    char reason[SPEC_REASON_LEN];
+    assert_int_equal(parse("{\"file\": \"m.wasm\", \"channels\": ["
+                           "{\"path\": \"light\", \"mode\": \"rw\", \"topic\": \"r/k/light\"},"
+                           "{\"path\": \"light/ro\", \"mode\": \"r\", \"topic\": \"r/other\"},"
+                           "{\"path\": \"out\", \"mode\": \"w\", \"topic\": \"r/out\"}]}",
+                           &s, reason),
+                     0);
+    const uint8_t R = CHANNEL_READ, W = CHANNEL_WRITE;
+    expect_topic(&s, false, "light", R | W, 0, "r/k/light");
+    expect_topic(&s, false, "light/status", W, 0, "r/k/light/status");
+    expect_topic(&s, false, "light/+", R, 0, "r/k/light/+");
+    expect_topic(&s, false, "light/+", W, SWASI_EINVAL, NULL);
+    expect_topic(&s, false, "light/ro/x", R, 0, "r/other/x"); /* the longer path wins */
+    expect_topic(&s, false, "light/ro", W, SWASI_EACCES, NULL);
+    expect_topic(&s, false, "lightbulb", R, SWASI_EACCES, NULL); /* not below "light" */
+    expect_topic(&s, false, "out", R, SWASI_EACCES, NULL);
+    expect_topic(&s, false, "out", W, 0, "r/out");
+    expect_topic(&s, false, "elsewhere/t", R, SWASI_EACCES, NULL);
+    expect_topic(&s, true, "elsewhere/t", R, 0, "elsewhere/t");
+    expect_topic(&s, false, "$SL/data/x", W, 0, "$SL/data/x");
+    expect_topic(&s, false, "", R, SWASI_EINVAL, NULL);
+    expect_topic(&s, false, "light", 0, SWASI_EINVAL, NULL);
+    char *t = NULL;
+    assert_int_equal(channel_topic_resolve(&s, false, "light\0x", 7, R, &t), SWASI_EINVAL);
+    module_spec_free(&s);
+}
+
 static void expect_error(const char *text, const char *needle)
 {
     struct module_spec s;
@@ -83,6 +157,24 @@ static void test_bad_specs(void **state)
     expect_error("{\"file\": \"m\", \"args\": {\"env\": [\"=v\"]}}", "'args.env[0]'");
     expect_error("{\"file\": \"m\", \"args\": {\"dirs\": [null]}}", "'args.dirs[0]'");
     expect_error("{\"file\": \"m\", \"file\": \"n\"}", "not JSON");
+    expect_error("{\"file\": \"m\", \"channels\": {}}", "'channels'");
+    expect_error("{\"file\": \"m\", \"channels\": [1]}", "'channels[0]'");
+    expect_error("{\"file\": \"m\", \"channels\": [{\"mode\": \"r\", \"topic\": \"t\"}]}",
+                 "'channels[0].path'");
+    expect_error("{\"file\": \"m\", \"channels\": [{\"path\": \"p\", \"mode\": \"r\"}]}",
+                 "'channels[0].topic'");
+    expect_error("{\"file\": \"m\", \"channels\": [{\"path\": \"p\", \"mode\": \"x\", "
+                 "\"topic\": \"t\"}]}",
+                 "'channels[0].mode'");
+    expect_error("{\"file\": \"m\", \"channels\": [{\"path\": \"p\", \"mode\": \"w\", "
+                 "\"topic\": \"t/#\"}]}",
+                 "may not hold");
+    expect_error("{\"file\": \"m\", \"args\": {\"fault_crash\": \"retry\"}}", "'args.fault_crash'");
+    expect_error("{\"file\": \"m\", \"args\": {\"resources\": {\"period\": 5}}}",
+                 "'args.resources'");
+    expect_error("{\"file\": \"m\", \"args\": {\"resources\": {\"period\": 5, "
+                 "\"runtime\": -1}}}",
+                 "'args.resources'");
 }
 
 static char BASE[PATH_MAX], ROOT[PATH_MAX + 8], OUT[PATH_MAX + 16];
@@ -184,7 +276,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_spec),      cmocka_unit_test(test_minimal_spec),
         cmocka_unit_test(test_bad_specs),      cmocka_unit_test(test_paths),
-        cmocka_unit_test(test_prefix_sibling),
+        cmocka_unit_test(test_prefix_sibling), cmocka_unit_test(test_channels_and_policies),
+        cmocka_unit_test(test_channel_topics),
     };
     return cmocka_run_group_tests(tests, make_tree, remove_tree);
 }
