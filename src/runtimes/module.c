@@ -23,6 +23,10 @@
 /* Output is cut into messages no longer than one seed frame. */
 #define OUT_CHUNK 65534
 #define STDIO_CHANNEL 0
+/* Restart backoff for args.fault_crash "restart". */
+#define RESTART_MAX 5
+#define RESTART_FIRST_MS 100
+#define RESTART_LAST_MS 2000
 
 static uint64_t now_us(uint64_t clock)
 {
@@ -72,13 +76,10 @@ static int on_output(void *user, const uint8_t *buf, size_t len)
         size_t n = len < OUT_CHUNK ? len : OUT_CHUNK;
         if (rt_link_send((uint8_t)(m->index & FRAME_INDEX_MASK), STDIO_CHANNEL, buf, n) < 0)
             return SWASI_EIO;
-        atomic_fetch_add(&m->ch_out, 1);
         buf += n;
         len -= n;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    atomic_store(&m->last_active_ms, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    channel_counters_note(&m->counters, true);
     note_memory(m);
     return SWASI_ESUCCESS;
 }
@@ -134,8 +135,8 @@ static void send_profile(struct module *m, uint64_t wall_us)
         (uint32_t)(self.ru_utime.tv_sec * 1000000 + self.ru_utime.tv_usec),
         (uint32_t)(self.ru_stime.tv_sec * 1000000 + self.ru_stime.tv_usec),
         (uint32_t)proc.ru_maxrss,
-        (uint32_t)atomic_load(&m->ch_in),
-        (uint32_t)atomic_load(&m->ch_out),
+        (uint32_t)atomic_load(&m->counters.ch_in),
+        (uint32_t)atomic_load(&m->counters.ch_out),
     };
     uint8_t rec[8 + 6 * 4];
     for (int b = 0; b < 8; b++)
@@ -212,7 +213,9 @@ static json_t *run_module(struct module *m)
         result = json_pack("{s:s, s:s}", "status", "failed", "reason", err.message);
         goto out;
     }
-    if (sw_linker_new(&linker) != SW_OK || swasi_ctx_link(ctx, linker) != SW_OK) {
+    m->channels.ctx = ctx;
+    if (sw_linker_new(&linker) != SW_OK || swasi_ctx_link(ctx, linker) != SW_OK ||
+        channel_host_link(&m->channels, linker) != SW_OK) {
         result = json_pack("{s:s, s:s}", "status", "failed", "reason", "cannot set up the linker");
         goto out;
     }
@@ -259,7 +262,8 @@ static json_t *run_module(struct module *m)
 out:
     sw_instance_free(inst);
     sw_linker_free(linker);
-    swasi_ctx_free(ctx);
+    swasi_ctx_free(ctx); /* closes the module's channels */
+    m->channels.ctx = NULL;
     sw_module_free(module);
     free(bytes);
     free(preopens);
@@ -270,11 +274,62 @@ out:
     return result;
 }
 
+/* Sleeps `ms` unless the module is killed first. Returns true when killed. */
+static bool wait_unless_killed(struct module *m, unsigned ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&m->lock);
+    while (!atomic_load(&m->killed))
+        if (pthread_cond_timedwait(&m->killed_cond, &m->lock, &until) == ETIMEDOUT) break;
+    pthread_mutex_unlock(&m->lock);
+    return atomic_load(&m->killed);
+}
+
+static bool trapped(json_t *result)
+{
+    const char *status = json_string_value(json_object_get(result, "status"));
+    return status && !strcmp(status, "trapped");
+}
+
+/* args.fault_crash "restart": a module that traps runs again after a
+ * backoff that doubles from RESTART_FIRST_MS, at most RESTART_MAX times;
+ * each restart is logged, and the exit finally reported says how many
+ * there were. A kill during the backoff ends it as killed. */
+static json_t *run_with_restarts(struct module *m)
+{
+    json_t *result = run_module(m);
+    unsigned restarts = 0, delay = RESTART_FIRST_MS;
+    while (m->spec.fault == FAULT_RESTART && trapped(result) && !atomic_load(&m->killed) &&
+           restarts < RESTART_MAX) {
+        restarts++;
+        rt_link_log(m->index, RT_LOG_WARNING, "module trapped (%s): restart %u of %u in %u ms",
+                    json_string_value(json_object_get(result, "reason")), restarts, RESTART_MAX,
+                    delay);
+        if (wait_unless_killed(m, delay)) {
+            json_decref(result);
+            result = json_pack("{s:s, s:s}", "status", "killed", "reason", "deleted");
+            break;
+        }
+        delay = delay * 2 > RESTART_LAST_MS ? RESTART_LAST_MS : delay * 2;
+        json_decref(result);
+        result = run_module(m);
+    }
+    if (restarts && result) json_object_set_new(result, "restarts", json_integer(restarts));
+    return result;
+}
+
 static void *module_thread(void *arg)
 {
     struct module *m = arg;
     uint64_t t0 = now_us(CLOCK_MONOTONIC);
-    json_t *result = run_module(m);
+    json_t *result = run_with_restarts(m);
     uint64_t wall = now_us(CLOCK_MONOTONIC) - t0;
     if (m->env->profile) send_profile(m, wall);
     atomic_store(&m->finishing, 1);
@@ -304,12 +359,14 @@ int module_start(struct module **out, int index, const struct module_env *env,
     m->stdin_r = m->stdin_w = -1;
     atomic_init(&m->finishing, 0);
     atomic_init(&m->killed, false);
-    atomic_init(&m->ch_in, 0);
-    atomic_init(&m->ch_out, 0);
-    atomic_init(&m->last_active_ms, -1);
+    atomic_init(&m->counters.ch_in, 0);
+    atomic_init(&m->counters.ch_out, 0);
+    atomic_init(&m->counters.last_active_ms, -1);
     atomic_init(&m->mem_bytes, 0);
     m->start_us = now_us(CLOCK_REALTIME);
     pthread_mutex_init(&m->lock, NULL);
+    pthread_cond_init(&m->killed_cond, NULL);
+    channel_host_init(&m->channels, index, &m->spec, env->free_topics, &m->counters);
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0) goto fail;
     m->stdin_r = fds[0];
@@ -321,6 +378,8 @@ int module_start(struct module **out, int index, const struct module_env *env,
 fail:
     if (m->stdin_r >= 0) close(m->stdin_r);
     if (m->stdin_w >= 0) close(m->stdin_w);
+    channel_host_destroy(&m->channels);
+    pthread_cond_destroy(&m->killed_cond);
     pthread_mutex_destroy(&m->lock);
     module_spec_free(&m->spec);
     free(m);
@@ -335,6 +394,7 @@ void module_kill(struct module *m)
      * calls; the explicit wake covers a kill before the hook is in place. */
     if (m->inst) sw_instance_interrupt(m->inst);
     if (m->ctx) swasi_ctx_wake(m->ctx);
+    pthread_cond_broadcast(&m->killed_cond);
     pthread_mutex_unlock(&m->lock);
 }
 
@@ -356,10 +416,7 @@ void module_flush_stdin(struct module *m)
 
 int module_feed_stdin(struct module *m, const uint8_t *data, size_t len)
 {
-    atomic_fetch_add(&m->ch_in, 1);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    atomic_store(&m->last_active_ms, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    channel_counters_note(&m->counters, false);
     if (m->pending_len + len > m->pending_cap) {
         size_t cap = m->pending_cap ? m->pending_cap : 4096;
         while (cap < m->pending_len + len)
@@ -381,6 +438,8 @@ void module_join(struct module *m)
     pthread_join(m->thread, NULL);
     if (m->stdin_r >= 0) close(m->stdin_r);
     if (m->stdin_w >= 0) close(m->stdin_w);
+    channel_host_destroy(&m->channels);
+    pthread_cond_destroy(&m->killed_cond);
     pthread_mutex_destroy(&m->lock);
     module_spec_free(&m->spec);
     free(m->pending);

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "channel_host.h"
 #include "module_spec.h"
 #include "stratus/wasi.h"
 #include "stratus/wasm.h"
@@ -25,6 +26,7 @@ struct module_env {
     const char *dir_error;  /* why there is none */
     bool profile;           /* send a deployed profile record at exit */
     int wake_fd;            /* eventfd the thread writes when it is finished */
+    bool free_topics;       /* modules may open topics they did not declare */
 };
 
 struct module {
@@ -36,8 +38,10 @@ struct module {
      * 2 once it has sent that too and is returning. */
     atomic_int finishing;
     atomic_bool killed;
-    /* Protects inst/ctx against kill from the main thread. */
+    /* Protects inst/ctx against kill from the main thread; `killed_cond`
+     * wakes a restart backoff when the module is killed. */
     pthread_mutex_t lock;
+    pthread_cond_t killed_cond;
     sw_instance *inst;
     swasi_ctx *ctx;
     /* stdin: the thread reads stdin_r; the main thread writes stdin_w
@@ -47,9 +51,10 @@ struct module {
     size_t pending_len, pending_cap;
     /* Usage figures. */
     uint64_t start_us;
-    atomic_uint_fast32_t ch_in, ch_out;
-    atomic_llong last_active_ms; /* last channel message, -1 before any */
+    struct channel_counters counters;
     atomic_uint_fast64_t mem_bytes;
+    /* The module's channels; the main thread delivers into them. */
+    struct channel_host channels;
 };
 
 /* Take ownership of `spec` and run the module on a new thread. Returns 0, or

@@ -143,8 +143,11 @@ static void handle_delete(struct runtime *rt, int index)
 static void handle_data(struct runtime *rt, int index, const struct frame_message *msg)
 {
     struct module *m = rt->modules[index];
-    /* Only channel 0 (stdio) exists for modules today. */
-    if (!m || msg->h2 != 0 || atomic_load(&m->finishing)) return;
+    if (!m || atomic_load(&m->finishing)) return;
+    if (msg->h2 != CHANNEL_STDIO) {
+        channel_host_deliver(&m->channels, msg->h2, msg->payload, msg->len);
+        return;
+    }
     if (module_feed_stdin(m, msg->payload, msg->len) < 0)
         rt_link_log(index, RT_LOG_ERROR, "out of memory: %zu bytes of stdin lost", msg->len);
 }
@@ -178,9 +181,10 @@ static void send_keepalive(struct runtime *rt)
             if (span > 0 && used_ns > 0) cpu = 100.0 * (double)used_ns / ((double)span * 1e6);
             rt->last_cpu[i] = ts;
         }
-        json_t *child = json_pack("{s:s?, s:I, s:f, s:I}", "uuid", m->spec.uuid, "active",
-                                  (json_int_t)atomic_load(&m->last_active_ms), "cpu_usage_percent",
-                                  cpu, "mem_usage", (json_int_t)atomic_load(&m->mem_bytes));
+        json_t *child =
+            json_pack("{s:s?, s:I, s:f, s:I}", "uuid", m->spec.uuid, "active",
+                      (json_int_t)atomic_load(&m->counters.last_active_ms), "cpu_usage_percent",
+                      cpu, "mem_usage", (json_int_t)atomic_load(&m->mem_bytes));
         if (child) json_array_append_new(children, child);
     }
     rt->last_sample_ms = t;
@@ -297,6 +301,8 @@ int main(int argc, char **argv)
     }
     rt.env.module_dir = real;
     rt.env.profile = rt.type->profile;
+    const char *free_topics = getenv("STRATUS_ALLOW_FREE_TOPICS");
+    rt.env.free_topics = free_topics && *free_topics && strcmp(free_topics, "0");
     rt.env.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     struct frame_reader *reader = frame_reader_new(FRAME_HEADER_SEED, 0);
     if (rt.env.wake_fd < 0 || !reader) {

@@ -60,6 +60,7 @@ int fd_insert(swasi_ctx *ctx, int host, uint8_t filetype, uint64_t rights, uint6
 void fd_release(struct wasi_fd *f)
 {
     if (!f->used) return;
+    if (f->vfd && f->vfd->close) f->vfd->close(f->vfd_user);
     if (f->dir) closedir(f->dir);
     if (f->owned && f->host >= 0) close(f->host);
     free(f->preopen);

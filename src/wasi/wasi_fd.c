@@ -102,6 +102,11 @@ WASI_IMPL(fd_read)
     uint32_t n = A32(2);
     if ((e = load_iovs(wc, A32(1), n, iov))) return e;
     if (!gptr(wc, A32(3), 4)) return WE_FAULT;
+    if (f->vfd) {
+        uint32_t got;
+        if ((e = vfd_read(wc, f, iov, n, &got))) return e;
+        return store_u32(wc, A32(3), got);
+    }
     uint64_t total = 0;
     if (f->stdio >= 0) {
         const swasi_stdio *s = &wc->ctx->stdio[f->stdio];
@@ -170,6 +175,11 @@ WASI_IMPL(fd_write)
     uint32_t n = A32(2);
     if ((e = load_iovs(wc, A32(1), n, iov))) return e;
     if (!gptr(wc, A32(3), 4)) return WE_FAULT;
+    if (f->vfd) {
+        uint32_t put;
+        if ((e = vfd_write(wc, f, iov, n, &put))) return e;
+        return store_u32(wc, A32(3), put);
+    }
     if (f->stdio >= 0) {
         const swasi_stdio *s = &wc->ctx->stdio[f->stdio];
         if (!s->write) return WE_BADF;

@@ -121,6 +121,10 @@ struct wasi_fd {
     char *preopen;     /* guest name of a preopened directory (owned), else NULL */
     DIR *dir;          /* readdir stream (owned), opened on first fd_readdir */
     uint64_t dir_next; /* cookie of the entry `dir` will return next */
+    /* Served by the embedder (swasi_ctx_add_vfd), else NULL; host is -1. */
+    const swasi_vfd_ops *vfd;
+    void *vfd_user;
+    int vfd_ready; /* the embedder's readiness descriptor, -1: always ready */
 };
 
 struct swasi_ctx {
@@ -237,6 +241,13 @@ int wait_ready(struct wasi_call *wc, int host, short events);
 #define WASI_IOV_MAX 1024
 struct iovec;
 int load_iovs(struct wasi_call *wc, uint32_t iovs, uint32_t n, struct iovec *out);
+
+/* fd_read / fd_write of a descriptor served by the embedder (wasi_vfd.c),
+ * with the iovecs loaded: the byte count goes to *count. */
+int vfd_read(struct wasi_call *wc, struct wasi_fd *f, const struct iovec *iov, uint32_t n,
+             uint32_t *count);
+int vfd_write(struct wasi_call *wc, struct wasi_fd *f, const struct iovec *iov, uint32_t n,
+              uint32_t *count);
 
 /* Writes a 64-byte WASI filestat for a host stat. */
 struct stat;

@@ -143,7 +143,7 @@ static int socket_fd(struct wasi_call *wc, uint32_t fd, uint64_t rights, struct 
     struct wasi_fd *f;
     int e = fd_lookup(wc->ctx, fd, 0, &f);
     if (e) return e;
-    if (f->filetype != FT_STREAM && f->filetype != FT_DGRAM) return WE_NOTSOCK;
+    if ((f->filetype != FT_STREAM && f->filetype != FT_DGRAM) || f->host < 0) return WE_NOTSOCK;
     if ((f->rights & rights) != rights) return WE_NOTCAPABLE;
     *out = f;
     return 0;

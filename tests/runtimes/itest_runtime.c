@@ -60,11 +60,13 @@ static int group_setup(void **state)
 {
     (void)state;
     if (stack_broker_up(&S) || harness_tmpdir(MODDIR) || harness_tmpdir(OUTSIDE)) return -1;
-    const char *mods[] = {"exit_code.wasm", "spin.wasm", "trap.wasm", "big_output.wasm",
-                          "read_dir.wasm"};
+    const char *mods[] = {"exit_code.wasm", "spin.wasm",       "trap.wasm",     "big_output.wasm",
+                          "read_dir.wasm",  "chan_probe.wasm", "trap_once.wasm"};
     for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++)
         if (install(RT_TEST_MODULES, mods[i])) return -1;
-    if (install(RT_EXAMPLES, "hello.wasm") || install(RT_EXAMPLES, "echo.wasm")) return -1;
+    const char *examples[] = {"hello.wasm", "echo.wasm", "counter.wasm", "relay.wasm"};
+    for (size_t i = 0; i < sizeof examples / sizeof examples[0]; i++)
+        if (install(RT_EXAMPLES, examples[i])) return -1;
     char path[PATH_MAX + 64], link_to[PATH_MAX + 64];
     /* A symlink inside the module directory that leads out of it. */
     snprintf(link_to, sizeof link_to, "%s/hello.wasm", OUTSIDE);
@@ -72,6 +74,9 @@ static int group_setup(void **state)
     if (copy_file(path, link_to)) return -1;
     snprintf(path, sizeof path, "%s/escape.wasm", MODDIR);
     if (symlink(link_to, path)) return -1;
+    /* A directory where trap_once keeps its marker. */
+    snprintf(path, sizeof path, "%s/state", MODDIR);
+    if (mkdir(path, 0700)) return -1;
     /* A data directory for the preopen test. */
     snprintf(path, sizeof path, "%s/data", MODDIR);
     if (mkdir(path, 0700)) return -1;
@@ -125,24 +130,33 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Create data for `file` with optional argv/env/dirs arrays (JSON text). */
-static json_t *create_data(const char *uuid, const char *file, const char *args_json)
+/* Create data for `file` with optional args and channels (JSON text). */
+static json_t *create_data(const char *uuid, const char *file, const char *args_json,
+                           const char *channels_json)
 {
     json_t *args = args_json ? json_loads(args_json, 0, NULL) : json_object();
+    json_t *channels = channels_json ? json_loads(channels_json, 0, NULL) : json_array();
     assert_non_null(args);
-    return json_pack("{s:s, s:s, s:s, s:s, s:o}", "type", "module", "uuid", uuid, "name", "m",
-                     "file", file, "args", args);
+    assert_non_null(channels);
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "type", "module", "uuid", uuid, "name", "m",
+                     "file", file, "args", args, "channels", channels);
 }
 
 /* Create and expect the manager's ok; returns the module uuid (caller frees). */
-static char *create_ok(const char *file, const char *args_json)
+static char *create_with_channels(const char *file, const char *args_json,
+                                  const char *channels_json)
 {
     char *uuid = random_uuid();
-    struct message *r = stack_create(&S, RT, create_data(uuid, file, args_json));
+    struct message *r = stack_create(&S, RT, create_data(uuid, file, args_json, channels_json));
     assert_non_null(r);
     if (!json_at_equals(r->json, "data.result", "ok")) fail_msg("create answered %s", r->payload);
     message_free(r);
     return uuid;
+}
+
+static char *create_ok(const char *file, const char *args_json)
+{
+    return create_with_channels(file, args_json, NULL);
 }
 
 static struct message *wait_exit(const char *uuid)
@@ -338,7 +352,7 @@ static void test_escaping_paths_refused(void **state)
     (void)state;
     /* ".." is refused by the manager already. */
     char *u = random_uuid();
-    struct message *r = stack_create(&S, RT, create_data(u, "../hello.wasm", NULL));
+    struct message *r = stack_create(&S, RT, create_data(u, "../hello.wasm", NULL, NULL));
     assert_non_null(r);
     assert_true(json_at_equals(r->json, "data.result", "error"));
     message_free(r);
@@ -361,7 +375,7 @@ static void test_second_module_refused(void **state)
     char *u = create_ok("spin.wasm", NULL);
     expect_output(u, "spinning\n");
     char *v = random_uuid();
-    struct message *r = stack_create(&S, RT, create_data(v, "hello.wasm", NULL));
+    struct message *r = stack_create(&S, RT, create_data(v, "hello.wasm", NULL, NULL));
     assert_non_null(r);
     if (!json_at_equals(r->json, "data.result", "error")) fail_msg("2nd create: %s", r->payload);
     message_free(r);
@@ -546,7 +560,7 @@ static void test_128_modules(void **state)
     for (int i = 0; i < N; i++)
         u[i] = create_ok("echo.wasm", NULL);
     char *extra = random_uuid();
-    struct message *r = stack_create(&S, RT, create_data(extra, "hello.wasm", NULL));
+    struct message *r = stack_create(&S, RT, create_data(extra, "hello.wasm", NULL, NULL));
     assert_non_null(r);
     if (!json_at_equals(r->json, "data.result", "error")) fail_msg("129th: %s", r->payload);
     message_free(r);
@@ -647,6 +661,159 @@ static void test_linux_keepalive_and_profile(void **state)
     free(hello);
 }
 
+/* ---- channels ----
+ * Channel topics of these tests lie under {realm}/demo/, which the stack's
+ * client already receives ({realm}/#). */
+
+/* Channels entry list text for the realm: pairs of (path, mode, topic tail). */
+static char *channels_json(const char *const *entries, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i + 2 < n; i += 3) {
+        char topic[256];
+        snprintf(topic, sizeof topic, "%s/demo/%s", S.realm, entries[i + 2]);
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "path", entries[i], "mode",
+                                             entries[i + 1], "topic", topic));
+    }
+    char *text = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    assert_non_null(text);
+    return text;
+}
+
+static void expect_demo_message(const char *tail, const char *payload)
+{
+    char topic[256];
+    snprintf(topic, sizeof topic, "%s/demo/%s", S.realm, tail);
+    struct message *m = NULL;
+    if (client_wait(S.client, topic, WAIT_MS, NULL, NULL, &m))
+        fail_msg("nothing on %s (expected [%s])", topic, payload);
+    if (strcmp(m->payload, payload))
+        fail_msg("on %s: [%s], expected [%s]", topic, m->payload, payload);
+    message_free(m);
+}
+
+static void publish_demo(const char *tail, const char *payload)
+{
+    char topic[256];
+    snprintf(topic, sizeof topic, "%s/demo/%s", S.realm, tail);
+    assert_int_equal(client_publish_str(S.client, topic, payload), 0);
+}
+
+/* A module's channel permissions: a read-only channel refuses publishing,
+ * undeclared topics and writable wildcards are refused, non-blocking reads
+ * say EAGAIN, poll sees which channel has a message, and messages from an
+ * MQTT client arrive whole on the right descriptor. */
+static void test_channel_permissions(void **state)
+{
+    (void)state;
+    const char *entries[] = {"ro", "r", "ro", "wo", "w", "wo", "rw", "rw", "rw"};
+    char *ch = channels_json(entries, 9);
+    char *u = create_with_channels("chan_probe.wasm", NULL, ch);
+    free(ch);
+    expect_output(u, "ro as writer: EACCES\n"
+                     "undeclared: EACCES\n"
+                     "wildcard writer: EINVAL\n"
+                     "ro as reader: ok\n"
+                     "wildcard reader: ok\n"
+                     "wo as writer: ok\n"
+                     "publish on ro: EBADF\n"
+                     "publish on wo: ok\n"
+                     "non-blocking read: EAGAIN\n"
+                     "poll, nothing sent: 0\n"
+                     "ready\n");
+    expect_demo_message("wo", "probe");
+    publish_demo("rw/a", "to the wildcard");
+    expect_output(u, "poll: 1, ro -, rw/+ in\nrw/+ got: [to the wildcard]\n");
+    publish_demo("ro", "to ro");
+    expect_output(u, "ro got: [to ro]\n");
+    expect_exit(u, "exited", "0");
+    /* Nothing was published on the read-only channel's topic. */
+    char topic[256];
+    snprintf(topic, sizeof topic, "%s/demo/ro", S.realm);
+    assert_int_equal(client_count(S.client, topic, NULL, NULL), 1); /* our own "to ro" */
+    free(u);
+}
+
+/* MQTT client → module → MQTT client through the relay example. */
+static void test_channel_relay_both_ways(void **state)
+{
+    (void)state;
+    const char *entries[] = {"in", "r", "in", "out", "w", "out"};
+    char *ch = channels_json(entries, 6);
+    char *u = create_with_channels("relay.wasm", "{\"argv\": [\"2\"]}", ch);
+    free(ch);
+    expect_output(u, "relay: ready\n");
+    publish_demo("in", "hello channels");
+    expect_demo_message("out", "HELLO CHANNELS");
+    publish_demo("in", "second");
+    expect_demo_message("out", "SECOND");
+    expect_exit(u, "exited", "0");
+    free(u);
+}
+
+/* counter → relay on the same node: the messages go module to module
+ * (loopback in the manager), each exactly once and in order. */
+static void test_channel_module_to_module(void **state)
+{
+    (void)state;
+    const char *relay_entries[] = {"in", "r", "count", "out", "w", "out"};
+    char *ch = channels_json(relay_entries, 6);
+    char *relay = create_with_channels("relay.wasm", "{\"argv\": [\"3\"]}", ch);
+    free(ch);
+    expect_output(relay, "relay: ready\n");
+    const char *counter_entries[] = {"count", "w", "count"};
+    ch = channels_json(counter_entries, 3);
+    char *counter = create_with_channels("counter.wasm", "{\"argv\": [\"3\"]}", ch);
+    free(ch);
+    expect_demo_message("out", "1");
+    expect_demo_message("out", "2");
+    expect_demo_message("out", "3");
+    expect_exit(counter, "exited", "0");
+    expect_exit(relay, "exited", "0");
+    char topic[256];
+    snprintf(topic, sizeof topic, "%s/demo/out", S.realm);
+    usleep(QUIET_MS * 1000);
+    assert_int_equal(client_count(S.client, topic, NULL, NULL), 0);
+    free(counter);
+    free(relay);
+}
+
+/* args.fault_crash "restart": the module traps once, is restarted (logged)
+ * and its second run exits 0. */
+static void test_fault_crash_restart(void **state)
+{
+    (void)state;
+    char marker[PATH_MAX + 32];
+    snprintf(marker, sizeof marker, "%s/state/marker", MODDIR);
+    unlink(marker);
+    char *u = create_ok("trap_once.wasm", "{\"dirs\": [\"state\"], \"fault_crash\": \"restart\"}");
+    expect_output(u, "first run\nsecond run\n");
+    struct message *m = wait_exit(u);
+    expect_status(m, "exited");
+    assert_true(json_at_equals(m->json, "data.exit_code", "0"));
+    assert_true(json_at_equals(m->json, "data.restarts", "1"));
+    message_free(m);
+    assert_int_equal(proc_log_wait(&S.manager, "restart 1 of 5", WAIT_MS), 0);
+    free(u);
+}
+
+/* Without "restart" a trap is reported once, as before. */
+static void test_fault_crash_ignore(void **state)
+{
+    (void)state;
+    char marker[PATH_MAX + 32];
+    snprintf(marker, sizeof marker, "%s/state/marker", MODDIR);
+    unlink(marker);
+    char *u = create_ok("trap_once.wasm", "{\"dirs\": [\"state\"], \"fault_crash\": \"ignore\"}");
+    expect_output(u, "first run\n");
+    struct message *m = wait_exit(u);
+    expect_status(m, "trapped");
+    assert_null(json_at(m->json, "data.restarts"));
+    message_free(m);
+    free(u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -666,6 +833,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_many_modules, setup_linux, teardown),
         cmocka_unit_test_setup_teardown(test_128_modules, setup_linux, teardown),
         cmocka_unit_test_setup_teardown(test_linux_keepalive_and_profile, setup_linux, teardown),
+        cmocka_unit_test_setup_teardown(test_channel_permissions, setup_linux, teardown),
+        cmocka_unit_test_setup_teardown(test_channel_relay_both_ways, setup_linux, teardown),
+        cmocka_unit_test_setup_teardown(test_channel_module_to_module, setup_linux, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_crash_restart, setup_linux, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_crash_ignore, setup_linux, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
