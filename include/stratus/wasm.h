@@ -80,7 +80,18 @@ typedef struct sw_error {
     uint64_t offset;  /* load errors: byte offset of the problem */
     char reason[128];
     char message[256];
+    /* SW_ERR_TRAP only: the index of the function that was running (for a
+     * trap in a host function, the wasm function that called it), or -1 when
+     * none was (e.g. a trap while instantiating segments); and its name from
+     * the module's "name" section, else its export name, else "". */
+    int64_t func_index;
+    char func_name[64];
 } sw_error;
+
+/* Where a trap happened, for messages: "in function 'NAME', func[N]",
+ * "in func[N]" without a name, or "" when err says nothing of it (not a
+ * trap, or no function was running). Always NUL-terminates out. */
+void sw_error_trap_location(const sw_error *err, char *out, size_t cap);
 
 /* ------------------------------------------------------------------------
  * Types and values

@@ -447,7 +447,10 @@ static int run(const struct exec_opts *o)
     if (st == SW_OK) {
         status = code & 0xFF;
     } else if (st == SW_ERR_TRAP) {
-        fprintf(stderr, "stratus exec: trap: %s\n", err.message);
+        char where[128];
+        sw_error_trap_location(&err, where, sizeof where);
+        fprintf(stderr, "stratus exec: trap: %s%s%s%s\n", err.message, where[0] ? " (" : "", where,
+                where[0] ? ")" : "");
         status = EXEC_TRAPPED;
     } else {
         fprintf(stderr, "stratus exec: %s: %s\n", o->file,

@@ -252,7 +252,11 @@ static json_t *run_module(struct module *m)
     } else if (st == SW_OK) {
         result = json_pack("{s:s, s:i}", "status", "exited", "exit_code", code);
     } else if (st == SW_ERR_TRAP) {
-        result = json_pack("{s:s, s:s}", "status", "trapped", "reason", err.message);
+        char where[128], text[sizeof err.message + sizeof where + 4];
+        sw_error_trap_location(&err, where, sizeof where);
+        snprintf(text, sizeof text, "%s%s%s%s", err.message, where[0] ? " (" : "", where,
+                 where[0] ? ")" : "");
+        result = json_pack("{s:s, s:s}", "status", "trapped", "reason", text);
     } else if (st == SW_ERR_NOT_FOUND) {
         result = json_pack("{s:s, s:s}", "status", "failed", "reason",
                            "the module exports no _start function");

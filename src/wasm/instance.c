@@ -42,6 +42,25 @@ static void set_trap_error(sw_error *err, struct exec *ex, sw_status st)
     err->trap = ex->trap;
     snprintf(err->reason, sizeof err->reason, "%s", ex->message);
     snprintf(err->message, sizeof err->message, "%s", ex->message);
+    err->func_index = -1;
+    if (ex->trap_inst) {
+        const sw_module *m = ex->trap_inst->module;
+        err->func_index = sw__func_index_of_code(m, ex->trap_code);
+        if (err->func_index >= 0)
+            sw__func_name(m, (uint32_t)err->func_index, err->func_name, sizeof err->func_name);
+    }
+}
+
+void sw_error_trap_location(const sw_error *err, char *out, size_t cap)
+{
+    if (!cap) return;
+    out[0] = '\0';
+    if (!err || err->status != SW_ERR_TRAP || err->func_index < 0) return;
+    if (err->func_name[0])
+        snprintf(out, cap, "in function '%s', func[%lld]", err->func_name,
+                 (long long)err->func_index);
+    else
+        snprintf(out, cap, "in func[%lld]", (long long)err->func_index);
 }
 
 static sw_status make_exec(sw_instance *inst)
@@ -114,6 +133,8 @@ static sw_status run(sw_instance *ctx, sw_func *func, const uint64_t *args, uint
     }
     memcpy(base, args, t->nparams * sizeof *base);
     ex->sp = base + need;
+    ex->trap_code = NULL;
+    ex->trap_inst = NULL;
     sw_status st = sw__invoke(ctx, func, base);
     ex->sp = base;
     if (st != SW_OK) {

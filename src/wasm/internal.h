@@ -188,6 +188,10 @@ struct exec {
     sw_status status; /* why the loop stopped (trap or exit) */
     int exit_code;
     char message[200];
+    /* Where the last trap happened: the running function's code and
+     * instance (a host function's trap: its wasm caller). */
+    const uint32_t *trap_code;
+    sw_instance *trap_inst;
 };
 
 struct sw_instance {
@@ -218,6 +222,10 @@ struct sw_call {
     sw_instance *inst;
     struct exec *ex;
 };
+
+/* func_name.c: for trap messages. */
+int64_t sw__func_index_of_code(const sw_module *m, const uint32_t *code);
+void sw__func_name(const sw_module *m, uint32_t index, char *out, size_t cap);
 
 /* decode.c */
 sw_status sw__decode(sw_module *m, sw_error *err);

@@ -331,6 +331,8 @@ static void test_trap_reported(void **state)
     const char *reason = json_str_at(m->json, "data.reason");
     assert_non_null(reason);
     if (!strstr(reason, "integer divide by zero")) fail_msg("reason: %s", reason);
+    /* and where: the module is built with its name section */
+    if (!strstr(reason, "(in function '")) fail_msg("reason without the function: %s", reason);
     message_free(m);
     free(u);
 }

@@ -51,4 +51,7 @@
   (func (export "multi") (param i32) (result i32 i64)
     (local.get 0) (i64.extend_i32_s (local.get 0)))
   (func (export "fmin") (param f32 f32) (result f32) (f32.min (local.get 0) (local.get 1)))
+  ;; func[21], not exported (and no name section): a trap names it by index
+  (func $inner_trap unreachable)
+  (func (export "trap_deep") (call $inner_trap))
 )

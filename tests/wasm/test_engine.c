@@ -247,6 +247,37 @@ static void test_traps(void **state)
     assert_int_equal(res.of.i32, 'h');
 }
 
+/* A trap says which function was running: its export name when it has one
+ * and no name section names it, else only its index; a host function's trap
+ * names the wasm function that called it. */
+static void test_trap_location(void **state)
+{
+    struct fixture *fx = *state;
+    sw_error err;
+    char where[128];
+    assert_int_equal(sw_instance_call(fx->inst, "trap", NULL, 0, NULL, 0, &err), SW_ERR_TRAP);
+    assert_int_equal(err.func_index, 9);
+    assert_string_equal(err.func_name, "trap");
+    sw_error_trap_location(&err, where, sizeof where);
+    assert_string_equal(where, "in function 'trap', func[9]");
+
+    assert_int_equal(sw_instance_call(fx->inst, "trap_deep", NULL, 0, NULL, 0, &err), SW_ERR_TRAP);
+    assert_int_equal(err.func_index, 21);
+    assert_string_equal(err.func_name, "");
+    sw_error_trap_location(&err, where, sizeof where);
+    assert_string_equal(where, "in func[21]");
+
+    assert_int_equal(sw_instance_call(fx->inst, "host_fail", NULL, 0, NULL, 0, &err), SW_ERR_TRAP);
+    assert_int_equal(err.func_index, 15);
+    assert_string_equal(err.func_name, "host_fail");
+
+    /* Not a trap: no location. */
+    memset(&err, 0, sizeof err);
+    err.status = SW_ERR_INVALID;
+    sw_error_trap_location(&err, where, sizeof where);
+    assert_string_equal(where, "");
+}
+
 static void test_deep_recursion(void **state)
 {
     struct fixture *fx = *state;
@@ -469,6 +500,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_introspection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_traps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trap_location, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deep_recursion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_functions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_globals_memory, setup, teardown),
