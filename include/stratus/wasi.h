@@ -16,7 +16,8 @@
  *
  * Errors inside the module's calls are WASI errno values returned to the
  * module; paths that would leave a preopen fail with ENOTCAPABLE (76),
- * symlink loops with ELOOP (32), guest pointers out of bounds with EFAULT
+ * symlink loops with ELOOP (32), path_symlink with an absolute target with
+ * ENOTCAPABLE too, guest pointers out of bounds with EFAULT
  * (21). proc_exit never exits the host: swasi_ctx_run returns the code. */
 #ifndef STRATUS_WASI_H
 #define STRATUS_WASI_H
@@ -68,6 +69,10 @@ typedef struct swasi_stdio {
     swasi_read_fn read;
     swasi_write_fn write;
     void *user;
+    /* With `read`: a host descriptor readable while a read would not block,
+     * which poll_oneoff waits on (owned by the caller). 0 or less: stdin is
+     * always reported ready. */
+    int ready_fd;
 } swasi_stdio;
 
 /* A host directory the module sees under `guest_path` (e.g. "." or "/data"). */

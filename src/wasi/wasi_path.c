@@ -175,12 +175,14 @@ WASI_IMPL(path_symlink)
     const char *target = (const char *)gptr(wc, A32(0), tlen);
     if (!target) return WE_FAULT;
     if (memchr(target, '\0', tlen)) return WE_INVAL;
+    /* An absolute target could never be followed inside the sandbox: refuse
+     * it now rather than leave a link that only fails later. Relative ones
+     * may climb; following them is what the resolver confines. */
+    if (tlen && target[0] == '/') return WE_NOTCAPABLE;
     char *t = malloc((size_t)tlen + 1);
     if (!t) return WE_NOMEM;
     memcpy(t, target, tlen);
     t[tlen] = '\0';
-    /* The link may point anywhere; following it later is what the sandbox
-     * confines. */
     struct wasi_fd *dir;
     int e = dir_lookup(wc, A32(2), R_PATH_SYMLINK, &dir);
     int pd;

@@ -134,8 +134,10 @@ WASI_IMPL(poll_oneoff)
             if (e) {
                 sb->error = (uint16_t)e;
                 immediate = true;
-            } else if (f->vfd && sb->tag == 1 && f->vfd_ready >= 0) {
-                pfds[np].fd = f->vfd_ready;
+            } else if (sb->tag == 1 && ((f->vfd && f->vfd_ready >= 0) ||
+                                        (f->stdio >= 0 && wc->ctx->stdio[f->stdio].read &&
+                                         wc->ctx->stdio[f->stdio].ready_fd > 0))) {
+                pfds[np].fd = f->vfd ? f->vfd_ready : wc->ctx->stdio[f->stdio].ready_fd;
                 pfds[np].events = POLLIN;
                 sb->pollidx = (int)np++;
             } else if (f->host < 0 || f->filetype == FT_REG || f->filetype == FT_DIR) {

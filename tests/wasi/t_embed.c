@@ -83,6 +83,45 @@ int main(int argc, char **argv)
         if (__wasi_sock_shutdown(3, __WASI_SDFLAGS_WR)) return 4;
         return 0;
     }
+    if (!strcmp(mode, "vfd")) {
+        /* fd 3: a read-write descriptor served by the embedder, fd 4 a
+         * read-only one (test_embed.c, test_vfd). */
+        __wasi_ciovec_t parts[2] = {{(const uint8_t *)"ab", 2}, {(const uint8_t *)"cd", 2}};
+        __wasi_size_t n = 0;
+        if (__wasi_fd_write(3, parts, 2, &n) || n != 4) return 2;
+        printf("write on read-only: %d\n", __wasi_fd_write(4, parts, 1, &n));
+        __wasi_fdstat_t st;
+        if (__wasi_fd_fdstat_get(3, &st)) return 3;
+        printf("filetype %d\n", st.fs_filetype);
+        if (__wasi_fd_fdstat_set_flags(3, __WASI_FDFLAGS_NONBLOCK)) return 4;
+        char buf[64];
+        __wasi_iovec_t in = {(uint8_t *)buf, sizeof buf};
+        printf("non-blocking read: %d\n", __wasi_fd_read(3, &in, 1, &n));
+        if (__wasi_fd_fdstat_set_flags(3, 0)) return 5;
+        __wasi_subscription_t subs[3];
+        memset(subs, 0, sizeof subs);
+        for (int i = 0; i < 2; i++) {
+            subs[i].userdata = (uint64_t)(3 + i);
+            subs[i].u.tag = __WASI_EVENTTYPE_FD_READ;
+            subs[i].u.u.fd_read.file_descriptor = (__wasi_fd_t)(3 + i);
+        }
+        subs[2].userdata = 99;
+        subs[2].u.tag = __WASI_EVENTTYPE_CLOCK;
+        subs[2].u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
+        subs[2].u.u.clock.timeout = 10000000000u;
+        __wasi_event_t ev[3];
+        if (__wasi_poll_oneoff(subs, ev, 3, &n) || n != 1) return 6;
+        printf("poll: fd %llu\n", (unsigned long long)ev[0].userdata);
+        /* Two iovecs: the message is scattered over them. */
+        char a[3] = {0}, b[16] = {0};
+        __wasi_iovec_t two[2] = {{(uint8_t *)a, 2}, {(uint8_t *)b, sizeof b - 1}};
+        if (__wasi_fd_read(4, two, 2, &n)) return 7;
+        printf("fd 4: %u bytes [%s|%s]\n", (unsigned)n, a, b);
+        /* Blocks until the embedder delivers. */
+        if (__wasi_fd_read(3, &in, 1, &n)) return 8;
+        printf("fd 3: [%.*s]\n", (int)n, buf);
+        return __wasi_fd_close(3) ? 9 : 0;
+    }
     if (!strcmp(mode, "exit")) exit(atoi(argv[2]));
     return 100;
 }

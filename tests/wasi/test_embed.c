@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -306,6 +309,182 @@ static void test_poll_fd_readiness(void **state)
     close(p[1]);
 }
 
+/* ---- descriptors served by the embedder ---- */
+
+/* A one-message mailbox behind a vfd; `ready` is an eventfd readable while
+ * a message waits. */
+struct mailbox {
+    pthread_mutex_t lock;
+    char msg[64];
+    size_t len, off;
+    bool full;
+    int ready;
+    char written[64];
+    int writes, closes;
+};
+
+static int mailbox_write(void *user, const uint8_t *buf, size_t len)
+{
+    struct mailbox *m = user;
+    if (len >= sizeof m->written) return SWASI_EIO;
+    memcpy(m->written, buf, len);
+    m->written[len] = '\0';
+    m->writes++;
+    return 0;
+}
+
+static int mailbox_read(void *user, uint8_t *buf, size_t cap, size_t *nread)
+{
+    struct mailbox *m = user;
+    pthread_mutex_lock(&m->lock);
+    if (!m->full) {
+        pthread_mutex_unlock(&m->lock);
+        return SWASI_EAGAIN;
+    }
+    size_t n = m->len - m->off < cap ? m->len - m->off : cap;
+    memcpy(buf, m->msg + m->off, n);
+    m->off += n;
+    *nread = n;
+    if (m->off == m->len) {
+        uint64_t v;
+        m->full = false;
+        if (read(m->ready, &v, sizeof v) != sizeof v) abort();
+    }
+    pthread_mutex_unlock(&m->lock);
+    return 0;
+}
+
+static void mailbox_close(void *user)
+{
+    ((struct mailbox *)user)->closes++;
+}
+
+static void mailbox_put(struct mailbox *m, const char *text)
+{
+    pthread_mutex_lock(&m->lock);
+    snprintf(m->msg, sizeof m->msg, "%s", text);
+    m->len = strlen(text);
+    m->off = 0;
+    m->full = true;
+    uint64_t one = 1;
+    if (write(m->ready, &one, sizeof one) != sizeof one) abort();
+    pthread_mutex_unlock(&m->lock);
+}
+
+static void mailbox_init(struct mailbox *m)
+{
+    memset(m, 0, sizeof *m);
+    pthread_mutex_init(&m->lock, NULL);
+    m->ready = eventfd(0, EFD_NONBLOCK);
+    assert_true(m->ready >= 0);
+}
+
+static struct mailbox box3, box4;
+
+/* Delivers to fd 4 while the module polls, then to fd 3 while it blocks in
+ * fd_read (each time after the module has certainly started waiting: it
+ * can only get past the wait once the message is there). */
+static void *deliver_later(void *arg)
+{
+    (void)arg;
+    usleep(50 * 1000);
+    mailbox_put(&box4, "hello vfd");
+    usleep(50 * 1000);
+    mailbox_put(&box3, "late");
+    return NULL;
+}
+
+/* swasi_ctx_add_vfd: one fd_write is one call with the iovecs joined; a
+ * read-only descriptor refuses writes; non-blocking reads say EAGAIN;
+ * poll_oneoff and blocking reads wait for the embedder's ready fd; a
+ * message is scattered over several iovecs; close callbacks run once, on
+ * fd_close or when the context is freed. */
+static void test_vfd(void **state)
+{
+    const char *argv[] = {"t_embed", "vfd"};
+    struct buffer out = {0};
+    swasi_config cfg;
+    swasi_config_init(&cfg);
+    cfg.argc = 2;
+    cfg.argv = argv;
+    cfg.stdio[1] = (swasi_stdio){.host_fd = -1, .write = capture, .user = &out};
+    struct run r;
+    start(&r, &cfg);
+    mailbox_init(&box3);
+    mailbox_init(&box4);
+    static const swasi_vfd_ops rw = {mailbox_write, mailbox_read, mailbox_close};
+    static const swasi_vfd_ops ro = {NULL, mailbox_read, mailbox_close};
+    static const swasi_vfd_ops none = {NULL, NULL, NULL};
+    uint32_t fd3, fd4, bad;
+    assert_int_equal(swasi_ctx_add_vfd(r.ctx, &rw, &box3, box3.ready, &fd3), SW_OK);
+    assert_int_equal(swasi_ctx_add_vfd(r.ctx, &ro, &box4, box4.ready, &fd4), SW_OK);
+    assert_int_equal(swasi_ctx_add_vfd(r.ctx, &none, &box4, -1, &bad), SW_ERR_ARG);
+    assert_int_equal(fd3, 3);
+    assert_int_equal(fd4, 4);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, deliver_later, NULL), 0);
+    run_to_clean_exit(&r);
+    pthread_join(t, NULL);
+    assert_string_equal(out.data, "write on read-only: 76\n"
+                                  "filetype 5\n"
+                                  "non-blocking read: 6\n"
+                                  "poll: fd 4\n"
+                                  "fd 4: 9 bytes [he|llo vfd]\n"
+                                  "fd 3: [late]\n");
+    assert_string_equal(box3.written, "abcd");
+    assert_int_equal(box3.writes, 1);
+    assert_int_equal(box3.closes, 1); /* fd_close */
+    assert_int_equal(box4.closes, 0);
+    finish(&r);
+    assert_int_equal(box4.closes, 1); /* swasi_ctx_free */
+    assert_int_equal(box3.closes, 1);
+    close(box3.ready);
+    close(box4.ready);
+}
+
+/* Callback stdin with a ready_fd: poll_oneoff waits for it instead of
+ * reporting stdin ready at once. */
+static atomic_bool stdin_signalled;
+
+static void *signal_stdin_later(void *arg)
+{
+    usleep(50 * 1000);
+    atomic_store(&stdin_signalled, true);
+    uint64_t one = 1;
+    if (write(*(int *)arg, &one, sizeof one) != sizeof one) abort();
+    return NULL;
+}
+
+static int capture_after_signal(void *user, const uint8_t *buf, size_t len)
+{
+    if (!atomic_load(&stdin_signalled)) return SWASI_EIO; /* poll came back too early */
+    return capture(user, buf, len);
+}
+
+static void test_stdin_callback_ready_fd(void **state)
+{
+    const char *argv[] = {"t_embed", "poll"};
+    struct buffer out = {0};
+    struct feed in = {.text = "abc"};
+    int ready = eventfd(0, 0);
+    assert_true(ready >= 0);
+    swasi_config cfg;
+    swasi_config_init(&cfg);
+    cfg.argc = 2;
+    cfg.argv = argv;
+    cfg.stdio[0] = (swasi_stdio){.host_fd = -1, .read = feed_stdin, .user = &in, .ready_fd = ready};
+    cfg.stdio[1] = (swasi_stdio){.host_fd = -1, .write = capture_after_signal, .user = &out};
+    struct run r;
+    start(&r, &cfg);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, signal_stdin_later, &ready), 0);
+    run_to_clean_exit(&r);
+    pthread_join(t, NULL);
+    assert_string_equal(out.data, "event 1 type 1 nbytes 0\n");
+    finish(&r);
+    close(ready);
+}
+
 static void *connect_later(void *arg)
 {
     const struct sockaddr_un *addr = arg;
@@ -390,6 +569,8 @@ int main(void)
         cmocka_unit_test(test_interrupt_sleep),
         cmocka_unit_test(test_socket_handed_over),
         cmocka_unit_test(test_bad_preopen),
+        cmocka_unit_test(test_vfd),
+        cmocka_unit_test(test_stdin_callback_ready_fd),
         cmocka_unit_test(test_poll_fd_readiness),
         cmocka_unit_test(test_sock_accept),
         cmocka_unit_test(test_interrupt_blocking_callback),
