@@ -332,6 +332,14 @@ static json_t *run_with_restarts(struct module *m)
 static void *module_thread(void *arg)
 {
     struct module *m = arg;
+    if (m->spec.period_ns) {
+        resources_apply(m->spec.period_ns, m->spec.runtime_ns, 1, &m->reservation);
+        rt_link_log(m->index,
+                    m->reservation.outcome == RES_DEADLINE || m->reservation.outcome == RES_CGROUP
+                        ? RT_LOG_INFO
+                        : RT_LOG_WARNING,
+                    "%s", m->reservation.message);
+    }
     uint64_t t0 = now_us(CLOCK_MONOTONIC);
     json_t *result = run_with_restarts(m);
     uint64_t wall = now_us(CLOCK_MONOTONIC) - t0;
@@ -440,6 +448,7 @@ void module_join(struct module *m)
 {
     if (!m) return;
     pthread_join(m->thread, NULL);
+    resources_release(&m->reservation);
     if (m->stdin_r >= 0) close(m->stdin_r);
     if (m->stdin_w >= 0) close(m->stdin_w);
     channel_host_destroy(&m->channels);

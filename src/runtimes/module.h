@@ -17,6 +17,7 @@
 
 #include "channel_host.h"
 #include "module_spec.h"
+#include "resources.h"
 #include "stratus/wasi.h"
 #include "stratus/wasm.h"
 
@@ -55,6 +56,8 @@ struct module {
     atomic_uint_fast64_t mem_bytes;
     /* The module's channels; the main thread delivers into them. */
     struct channel_host channels;
+    /* args.resources as applied by the thread (released at join). */
+    struct resources_result reservation;
 };
 
 /* Take ownership of `spec` and run the module on a new thread. Returns 0, or

@@ -800,6 +800,19 @@ static void test_fault_crash_restart(void **state)
     free(u);
 }
 
+/* args.resources: the module runs under its reservation (or, where the
+ * machine refuses both ways, without it), and the log says which. */
+static void test_resources(void **state)
+{
+    (void)state;
+    char *u =
+        create_ok("hello.wasm", "{\"resources\": {\"period\": 10000000, \"runtime\": 5000000}}");
+    expect_output(u, "Hello from Stratus!\n");
+    expect_exit(u, "exited", "0");
+    assert_int_equal(proc_log_wait(&S.manager, "CPU reservation 5000000/10000000 ns", WAIT_MS), 0);
+    free(u);
+}
+
 /* Without "restart" a trap is reported once, as before. */
 static void test_fault_crash_ignore(void **state)
 {
@@ -840,6 +853,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_channel_module_to_module, setup_linux, teardown),
         cmocka_unit_test_setup_teardown(test_fault_crash_restart, setup_linux, teardown),
         cmocka_unit_test_setup_teardown(test_fault_crash_ignore, setup_linux, teardown),
+        cmocka_unit_test_setup_teardown(test_resources, setup_linux, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
