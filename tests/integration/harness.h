@@ -34,6 +34,8 @@ int harness_tmpdir(char out[PATH_MAX]);
 
 /* Milliseconds on the monotonic clock. */
 long long harness_now_ms(void);
+/* The same in microseconds. */
+long long harness_now_us(void);
 
 /* A free TCP port on 127.0.0.1 (bound then released), or -1. */
 int harness_free_port(void);
@@ -109,6 +111,11 @@ char *proc_log_read(struct proc *p);
 /* Reap exited children without blocking (orphans adopted by the harness). */
 void harness_reap(void);
 
+/* The pid of a child of `parent` whose command name is `comm`, or -1. */
+pid_t proc_find_child(pid_t parent, const char *comm);
+/* The resident set of a process in KiB, or -1. */
+long proc_rss_kib(pid_t pid);
+
 /* ---- MQTT test client ---- */
 
 struct mqtt_client;
@@ -120,6 +127,7 @@ struct message {
     size_t len;
     json_t *json; /* the payload parsed as JSON, or NULL */
     long long t_ms;
+    long long t_us; /* arrival, CLOCK_MONOTONIC µs */
 };
 void message_free(struct message *m);
 

@@ -394,41 +394,7 @@ static void test_second_module_refused(void **state)
 /* The runtime process: the child of the manager named stratus-runtime. */
 static pid_t find_runtime_pid(void)
 {
-    DIR *d = opendir("/proc");
-    if (!d) return -1;
-    pid_t found = -1;
-    struct dirent *e;
-    while (found < 0 && (e = readdir(d))) {
-        char path[300], buf[512];
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f) continue;
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        char *close_paren = strrchr(buf, ')');
-        int ppid = 0;
-        if (!strstr(buf, "(stratus-runtime)") || !close_paren ||
-            sscanf(close_paren + 2, "%*c %d", &ppid) != 1)
-            continue;
-        if (ppid == S.manager.pid) found = atoi(e->d_name);
-    }
-    closedir(d);
-    return found;
-}
-
-/* Resident set of a process in KiB (for the printed figures), or -1. */
-static long rss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    long kib = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
-    fclose(f);
-    return kib;
+    return proc_find_child(S.manager.pid, "stratus-runtime");
 }
 
 static void test_runtime_killed(void **state)
@@ -557,7 +523,7 @@ static void test_128_modules(void **state)
     enum { N = 128 };
     pid_t pid = find_runtime_pid();
     assert_true(pid > 0);
-    long idle_kib = rss_kib(pid);
+    long idle_kib = proc_rss_kib(pid);
     char *u[N];
     for (int i = 0; i < N; i++)
         u[i] = create_ok("echo.wasm", NULL);
@@ -570,7 +536,7 @@ static void test_128_modules(void **state)
     /* Every module is up once it subscribed its stdio topic. */
     for (int i = 0; i < N; i++)
         wait_stdin_ready(u[i]);
-    long full_kib = rss_kib(pid);
+    long full_kib = proc_rss_kib(pid);
     print_message("linux runtime RSS: %ld KiB idle, %ld KiB with %d idle echo modules "
                   "(%ld KiB each)\n",
                   idle_kib, full_kib, N, (full_kib - idle_kib) / N);
