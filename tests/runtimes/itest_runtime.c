@@ -2,8 +2,10 @@
  * `stratus manager` and a real mosquitto: modules created over MQTT run,
  * print on their stdio topic, read what is published there, and report their
  * exit (exit code, trap, kill by delete, refused files, a crashed runtime
- * process). The .wasm files are compiled from C at build time (examples/ and
- * tests/runtimes/modules/) and copied into a private module directory. */
+ * process); 128 modules at once; channels between modules and MQTT clients
+ * with their permissions; fault_crash restarts; CPU reservations. The .wasm files are compiled from
+ * C at build time (examples/ and tests/runtimes/modules/) and copied into a private module
+ * directory. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <setjmp.h>
@@ -60,8 +62,8 @@ static int group_setup(void **state)
 {
     (void)state;
     if (stack_broker_up(&S) || harness_tmpdir(MODDIR) || harness_tmpdir(OUTSIDE)) return -1;
-    const char *mods[] = {"exit_code.wasm", "spin.wasm",       "trap.wasm",     "big_output.wasm",
-                          "read_dir.wasm",  "chan_probe.wasm", "trap_once.wasm"};
+    const char *mods[] = {"exit_code.wasm", "spin.wasm",       "trap.wasm",      "big_output.wasm",
+                          "read_dir.wasm",  "chan_probe.wasm", "trap_once.wasm", "line_once.wasm"};
     for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++)
         if (install(RT_TEST_MODULES, mods[i])) return -1;
     const char *examples[] = {"hello.wasm", "echo.wasm", "counter.wasm", "relay.wasm"};
@@ -526,28 +528,34 @@ static void test_128_modules(void **state)
     long idle_kib = proc_rss_kib(pid);
     char *u[N];
     for (int i = 0; i < N; i++)
-        u[i] = create_ok("echo.wasm", NULL);
+        u[i] = create_ok("line_once.wasm", NULL);
     char *extra = random_uuid();
     struct message *r = stack_create(&S, RT, create_data(extra, "hello.wasm", NULL, NULL));
     assert_non_null(r);
     if (!json_at_equals(r->json, "data.result", "error")) fail_msg("129th: %s", r->payload);
     message_free(r);
     free(extra);
-    /* Every module is up once it subscribed its stdio topic. */
+    /* Every module is up once it subscribed its stdio topic; all wait for
+     * their line together. */
     for (int i = 0; i < N; i++)
         wait_stdin_ready(u[i]);
     long full_kib = proc_rss_kib(pid);
-    print_message("linux runtime RSS: %ld KiB idle, %ld KiB with %d idle echo modules "
+    print_message("linux runtime RSS: %ld KiB idle, %ld KiB with %d idle modules "
                   "(%ld KiB each)\n",
                   idle_kib, full_kib, N, (full_kib - idle_kib) / N);
     for (int i = 0; i < N; i++) {
-        r = stack_delete(&S, RT, u[i]);
-        assert_non_null(r);
-        assert_true(json_at_equals(r->json, "data.result", "ok"));
-        message_free(r);
+        char topic[256], line[32];
+        snprintf(topic, sizeof topic, "%s/proc/stdio/%s", S.realm, u[i]);
+        snprintf(line, sizeof line, "line %d\n", i);
+        assert_int_equal(client_publish_str(S.client, topic, line), 0);
     }
     for (int i = 0; i < N; i++) {
-        expect_exit(u[i], "killed", NULL);
+        char want[32], topic[256];
+        snprintf(want, sizeof want, "got line %d\n", i);
+        snprintf(topic, sizeof topic, "%s/proc/stdio/%s", S.realm, u[i]);
+        if (client_wait(S.client, topic, WAIT_MS, payload_is, want, NULL))
+            fail_msg("module %d did not print [%s]", i, want);
+        expect_exit(u[i], "exited", "0");
         free(u[i]);
     }
 }
