@@ -509,6 +509,37 @@ static const uint8_t imm_ok[256] = {
     [0x56] = 2, [0x57] = 2, [0x58] = 2, [0x59] = 2, [0x5A] = 2,
 };
 
+/* f64 add/sub/mul whose operand is the result of the instruction just
+ * before it (local.get may lie between) become one instruction: a product
+ * feeding an add or a sub, or an f64 load feeding a mul or an add. The
+ * fused forms read their operands at the later point, which is the same
+ * since nothing but local.get lies between. Returns true when it emitted. */
+static bool fuse_f64(struct tr *t, uint32_t op, uint32_t a, uint32_t b, uint32_t d, size_t prev_dst,
+                     bool *failed)
+{
+    size_t ps = t->prev_start;
+    *failed = false;
+    if (t->counting || prev_dst != ps + 2 || t->ncode != ps + 4) return false;
+    uint32_t pop_ = t->code[ps], tmp = t->code[ps + 1];
+    if (tmp < t->nlocals || (a != tmp && b != tmp) || a == b) return false;
+    uint32_t other = a == tmp ? b : a, fused = 0, x = t->code[ps + 2], y = t->code[ps + 3];
+    if (pop_ == 0xA2 && op == 0xA0)
+        fused = OP_F64_MUL_ADD;
+    else if (pop_ == 0xA2 && op == 0xA1)
+        fused = a == tmp ? OP_F64_MUL_SUB : OP_F64_SUB_MUL;
+    else if (pop_ == 0x2B && (op == 0xA2 || op == 0xA0)) {
+        fused = op == 0xA2 ? OP_F64_MUL_LOAD : OP_F64_ADD_LOAD;
+        y = t->code[ps + 2]; /* the address, then the offset */
+        x = other;
+        other = t->code[ps + 3];
+    }
+    if (!fused) return false;
+    t->ncode = ps;
+    *failed = !(push(t, SW_F64) && emit(t, fused) && emit_dst(t, d) && emit(t, x) && emit(t, y) &&
+                emit(t, other));
+    return true;
+}
+
 /* A value-producing instruction: pops n operands (types ta, tb; tb first),
  * pushes `res`, and emits [op, dst, a(, b)] plus nothing else. */
 static bool producer(struct tr *t, uint32_t op, uint8_t ta, uint8_t tb, uint8_t res,
@@ -518,6 +549,8 @@ static bool producer(struct tr *t, uint32_t op, uint8_t ta, uint8_t tb, uint8_t 
     if (tb && !pop_at(t, tb, &b)) return false;
     if (!pop_at(t, ta, &a)) return false;
     uint32_t d = canon(t, t->nvals);
+    bool failed;
+    if (op >= 0xA0 && op <= 0xA2 && fuse_f64(t, op, a, b, d, prev_dst, &failed)) return !failed;
     /* `x; i32.const K; op` becomes [op+imm, dst, x, K]: the const goes away */
     size_t ps = t->prev_start;
     if (!t->counting && tb && prev_dst == ps + 2 && t->code[ps + 1] == b && op < 0x100 &&
@@ -818,7 +851,13 @@ static bool instr(struct tr *t, bool *done)
         if (idx >= t->nlocals) return fail_idx(t, "unknown local", idx);
         uint8_t ty = (uint8_t)t->locals[idx];
         if (op == 0x20) {
-            if (!t->counting) return push_at(t, ty, idx);
+            if (!t->counting) {
+                /* Emits nothing: the instruction before stays "previous"
+                 * for the fusions of the next one. */
+                t->last_dst = prev_dst;
+                t->cur_start = t->prev_start;
+                return push_at(t, ty, idx);
+            }
             uint32_t d = canon(t, t->nvals);
             return push(t, ty) && emit(t, 0x20) && emit_dst(t, d) && emit(t, idx);
         }
