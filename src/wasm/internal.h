@@ -30,13 +30,17 @@
 #define OP_ABS_BASE 0x1C0
 #define OP_BRIF_IMM_BASE 0x280
 /* Fused f64 arithmetic, [op, dst, x, y, c] (fast translation only):
- * x*y + c, x*y - c, c - x*y (two roundings, as the unfused code), and
- * [op, dst, x, addr, offset]: x * load, x + load of an f64. */
+ * x*y + c, x*y - c, c - x*y, x*y*c (each step rounded, as the unfused
+ * code), and [op, dst, x, addr, offset]: x * load, x + load, load - x,
+ * x - load of an f64. */
 #define OP_F64_MUL_ADD 0x2E0
 #define OP_F64_MUL_SUB 0x2E1
 #define OP_F64_SUB_MUL 0x2E2
 #define OP_F64_MUL_LOAD 0x2E3
 #define OP_F64_ADD_LOAD 0x2E4
+#define OP_F64_MUL_MUL 0x2E5
+#define OP_F64_LOAD_SUB 0x2E6
+#define OP_F64_SUB_LOAD 0x2E7
 #define OP_COUNT 0x300
 
 /* Internal opcode: copy one slot to another (the local.set handler). */

@@ -511,7 +511,7 @@ static const uint8_t imm_ok[256] = {
 
 /* f64 add/sub/mul whose operand is the result of the instruction just
  * before it (local.get may lie between) become one instruction: a product
- * feeding an add or a sub, or an f64 load feeding a mul or an add. The
+ * feeding an add, a sub or a mul, or an f64 load feeding any of them. The
  * fused forms read their operands at the later point, which is the same
  * since nothing but local.get lies between. Returns true when it emitted. */
 static bool fuse_f64(struct tr *t, uint32_t op, uint32_t a, uint32_t b, uint32_t d, size_t prev_dst,
@@ -527,8 +527,13 @@ static bool fuse_f64(struct tr *t, uint32_t op, uint32_t a, uint32_t b, uint32_t
         fused = OP_F64_MUL_ADD;
     else if (pop_ == 0xA2 && op == 0xA1)
         fused = a == tmp ? OP_F64_MUL_SUB : OP_F64_SUB_MUL;
-    else if (pop_ == 0x2B && (op == 0xA2 || op == 0xA0)) {
-        fused = op == 0xA2 ? OP_F64_MUL_LOAD : OP_F64_ADD_LOAD;
+    else if (pop_ == 0xA2 && op == 0xA2)
+        fused = OP_F64_MUL_MUL;
+    else if (pop_ == 0x2B) {
+        fused = op == 0xA2   ? OP_F64_MUL_LOAD
+                : op == 0xA0 ? OP_F64_ADD_LOAD
+                : a == tmp   ? OP_F64_LOAD_SUB
+                             : OP_F64_SUB_LOAD;
         y = t->code[ps + 2]; /* the address, then the offset */
         x = other;
         other = t->code[ps + 3];
