@@ -41,6 +41,10 @@
 #define OP_F64_MUL_MUL 0x2E5
 #define OP_F64_LOAD_SUB 0x2E6
 #define OP_F64_SUB_LOAD 0x2E7
+/* OP_STORE_K_BASE + (store - 0x36): a store of a constant value,
+ * [op, addr, K, offset] (i64.store: K in two words), for i32.store,
+ * i64.store, i32.store8 and i32.store16. */
+#define OP_STORE_K_BASE 0x2E8
 #define OP_COUNT 0x300
 
 /* Internal opcode: copy one slot to another (the local.set handler). */

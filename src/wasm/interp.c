@@ -173,6 +173,8 @@ static size_t op_length(const uint32_t *c)
 {
     uint32_t op = c[0];
     if (op >= OP_F64_MUL_ADD && op <= OP_F64_SUB_LOAD) return 5;
+    if (op >= OP_STORE_K_BASE && op <= OP_STORE_K_BASE + 5)
+        return op == OP_STORE_K_BASE + 1 ? 5 : 4;
     if (op >= OP_BRIF_IMM_BASE) return op >= OP_BRIF_IMM_BASE + 0x51 ? 8 : 7;
     if (op >= OP_BRIF_BASE) return (op == OP_BRIF_BASE + 0x45 || op == OP_BRIF_BASE + 0x50) ? 6 : 7;
     if (op >= OP_ABS_BASE && op <= OP_ABS_BASE + 0x0D) return 4;

@@ -987,8 +987,19 @@ static bool instr(struct tr *t, bool *done)
             }
             return push(t, ty) && emit(t, op) && emit_dst(t, d) && emit(t, a) && emit(t, offset);
         }
-        return pop_at(t, ty, &v) && pop_at(t, SW_I32, &a) && emit(t, op) && emit(t, a) &&
-               emit(t, v) && emit(t, offset);
+        if (!pop_at(t, ty, &v) || !pop_at(t, SW_I32, &a)) return false;
+        /* `i32.const K; i32.store` (and i64, store8, store16): K is an
+           immediate of the store */
+        size_t ps = t->prev_start;
+        bool k32 = op == 0x36 || op == 0x3A || op == 0x3B, k64 = op == 0x37;
+        if (!t->counting && (k32 || k64) && prev_dst == ps + 2 && t->code[ps + 1] == v &&
+            t->code[ps] == (k64 ? 0x42u : 0x41u) && t->ncode == ps + (k64 ? 4 : 3) && a != v) {
+            uint32_t k0 = t->code[ps + 2], k1 = k64 ? t->code[ps + 3] : 0;
+            t->ncode = ps;
+            return emit(t, OP_STORE_K_BASE + (op - 0x36)) && emit(t, a) && emit(t, k0) &&
+                   (!k64 || emit(t, k1)) && emit(t, offset);
+        }
+        return emit(t, op) && emit(t, a) && emit(t, v) && emit(t, offset);
     }
     if (op >= 0x45 && op <= 0xC4) {
         uint8_t a, b, res;

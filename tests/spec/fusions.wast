@@ -1,7 +1,8 @@
-;; Stratus conformance: f64 sequences the translator fuses into one
-;; instruction (a product feeding an add or a sub, a load feeding a mul or an
-;; add) must behave exactly as the separate instructions: two roundings (no
-;; fused multiply-add), operands in either order, NaNs, and traps of the load.
+;; Stratus conformance: sequences the translator fuses into one
+;; instruction (an f64 product feeding an add, a sub or a product, an f64
+;; load feeding arithmetic, a constant feeding a store) must behave exactly as
+;; the separate instructions: every step rounded (no fused multiply-add),
+;; operands in either order, NaNs, and the traps of loads and stores.
 
 (module
   (memory 1)
@@ -64,3 +65,28 @@
 (assert_return (invoke "sub_load" (f64.const 0) (i32.const 0)) (f64.const 0))
 (assert_trap (invoke "load_sub" (f64.const 1) (i32.const 65535)) "out of bounds memory access")
 (assert_trap (invoke "sub_load" (f64.const 1) (i32.const 65536)) "out of bounds memory access")
+
+;; Stores of a constant value (the constant becomes the store's immediate).
+(module
+  (memory 1)
+  (func (export "store32") (param i32) (result i64)
+    (i32.store offset=4 (local.get 0) (i32.const 0x11223344))
+    (i64.load (local.get 0)))
+  (func (export "store64") (param i32) (result i64)
+    (i64.store (local.get 0) (i64.const 0x0102030405060708))
+    (i64.load (local.get 0)))
+  (func (export "store8") (param i32) (result i32)
+    (i32.store8 (local.get 0) (i32.const 0x1ff))
+    (i32.load (local.get 0)))
+  (func (export "store16") (param i32) (result i32)
+    (i32.store16 offset=2 (local.get 0) (i32.const -1))
+    (i32.load (local.get 0)))
+)
+(assert_return (invoke "store32" (i32.const 0)) (i64.const 0x1122334400000000))
+(assert_return (invoke "store64" (i32.const 16)) (i64.const 0x0102030405060708))
+(assert_return (invoke "store8" (i32.const 32)) (i32.const 0xff))
+(assert_return (invoke "store16" (i32.const 48)) (i32.const 0xffff0000))
+(assert_trap (invoke "store32" (i32.const 65530)) "out of bounds memory access")
+(assert_trap (invoke "store64" (i32.const 65529)) "out of bounds memory access")
+(assert_trap (invoke "store8" (i32.const 65536)) "out of bounds memory access")
+(assert_trap (invoke "store16" (i32.const -1)) "out of bounds memory access")
