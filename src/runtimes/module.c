@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "module_cache.h"
 #include "rt_link.h"
 #include "stratus/frame.h"
 
@@ -84,40 +85,6 @@ static int on_output(void *user, const uint8_t *buf, size_t len)
     return SWASI_ESUCCESS;
 }
 
-static int read_file(const char *path, uint8_t **out, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return errno;
-    uint8_t *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 65536;
-            uint8_t *b = realloc(buf, cap);
-            if (!b) {
-                free(buf);
-                close(fd);
-                return ENOMEM;
-            }
-            buf = b;
-        }
-        ssize_t got = read(fd, buf + n, cap - n);
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0) {
-            int e = errno;
-            free(buf);
-            close(fd);
-            return e;
-        }
-        if (got == 0) break;
-        n += (size_t)got;
-    }
-    close(fd);
-    *out = buf;
-    *len = n;
-    return 0;
-}
-
 /* The deployed profile record (PROTOCOL.md §6), little-endian. CPU times are
  * the module thread's own; maxrss_kb is the whole runtime process's peak,
  * since threads share one address space and the kernel keeps no per-thread
@@ -160,8 +127,6 @@ static json_t *run_module(struct module *m)
         return json_pack("{s:s, s:s}", "status", "failed", "reason", reason);
 
     json_t *result = NULL;
-    uint8_t *bytes = NULL;
-    size_t len = 0;
     sw_module *module = NULL;
     sw_linker *linker = NULL;
     swasi_ctx *ctx = NULL;
@@ -169,19 +134,12 @@ static json_t *run_module(struct module *m)
     swasi_preopen *preopens = NULL;
     char **hosts = NULL;
 
-    int e = read_file(path, &bytes, &len);
-    if (e) {
-        snprintf(reason, sizeof reason, "cannot read '%.200s': %s", m->spec.file, strerror(e));
+    char why[200];
+    if (module_cache_get(path, &module, why, sizeof why) < 0) {
+        snprintf(reason, sizeof reason, "%.200s: %s", m->spec.file, why);
         result = json_pack("{s:s, s:s}", "status", "failed", "reason", reason);
         goto out;
     }
-    if (sw_module_load(bytes, len, &module, &err) != SW_OK) {
-        snprintf(reason, sizeof reason, "%.200s: %.200s", m->spec.file, err.message);
-        result = json_pack("{s:s, s:s}", "status", "failed", "reason", reason);
-        goto out;
-    }
-    free(bytes);
-    bytes = NULL;
 
     preopens = calloc(m->spec.ndirs + 1, sizeof *preopens);
     hosts = calloc(m->spec.ndirs + 1, sizeof *hosts);
@@ -268,8 +226,7 @@ out:
     sw_linker_free(linker);
     swasi_ctx_free(ctx); /* closes the module's channels */
     m->channels.ctx = NULL;
-    sw_module_free(module);
-    free(bytes);
+    module_cache_put(module);
     free(preopens);
     for (size_t i = 0; hosts && i < m->spec.ndirs; i++)
         free(hosts[i]);
