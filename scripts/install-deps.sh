@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config clang lld llvm libclang-rt-14-dev
   libclang-rt-14-dev-wasm32 wasi-libc wabt
   libmosquitto-dev mosquitto mosquitto-clients
-  libjansson-dev libcmocka-dev
+  libjansson-dev libcmocka-dev openssl
 )
 
 missing=()

@@ -66,6 +66,16 @@ static void unwatch(struct mq_link *link)
     }
 }
 
+/* The library's text for a failure, with what to check for TLS ones (the
+ * library says no more than "A TLS error occurred"). */
+static const char *link_error_text(int rc)
+{
+    if (rc == MOSQ_ERR_TLS)
+        return "TLS handshake failed: check that --tls-ca holds the CA that signed the "
+               "broker's certificate and that the certificate names the host connected to";
+    return mosquitto_strerror(rc);
+}
+
 static void connection_lost(struct mq_link *link, const char *why)
 {
     int was_connected = link->connected;
@@ -116,7 +126,7 @@ static void on_socket(void *ctx, uint32_t events)
     if (rc == MOSQ_ERR_SUCCESS && !link->lost && (events & EPOLLOUT))
         rc = mosquitto_loop_write(link->mosq, 1);
     if (rc != MOSQ_ERR_SUCCESS || link->lost) {
-        connection_lost(link, rc != MOSQ_ERR_SUCCESS ? mosquitto_strerror(rc) : "closed");
+        connection_lost(link, rc != MOSQ_ERR_SUCCESS ? link_error_text(rc) : "closed");
         return;
     }
     update_events(link);
@@ -129,7 +139,7 @@ static void flush_output(void *ctx)
     if (link->fd < 0 || !mosquitto_want_write(link->mosq)) return;
     int rc = mosquitto_loop_write(link->mosq, 1);
     if (rc != MOSQ_ERR_SUCCESS || link->lost) {
-        connection_lost(link, rc != MOSQ_ERR_SUCCESS ? mosquitto_strerror(rc) : "closed");
+        connection_lost(link, rc != MOSQ_ERR_SUCCESS ? link_error_text(rc) : "closed");
         return;
     }
     update_events(link);
@@ -182,7 +192,7 @@ static void try_connect(struct mq_link *link)
     if (rc != MOSQ_ERR_SUCCESS) {
         mlog(link->warned ? MLOG_DEBUG : MLOG_WARNING, "mq",
              "cannot connect to %s:%d (%s); retrying", link->host, link->port,
-             rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+             rc == MOSQ_ERR_ERRNO ? strerror(errno) : link_error_text(rc));
         link->warned = 1;
         schedule_reconnect(link);
         return;

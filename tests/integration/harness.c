@@ -452,7 +452,8 @@ int proc_log_wait(struct proc *p, const char *needle, int timeout_ms)
 
 /* ---- broker ---- */
 
-static int broker_try_start(struct broker *b, int port, const char *password_file)
+static int broker_try_start(struct broker *b, int port, const char *password_file,
+                            const char *extra_conf)
 {
     char conf[PATH_MAX + 16];
     snprintf(conf, sizeof conf, "%s/mosquitto.conf", b->dir);
@@ -471,6 +472,7 @@ static int broker_try_start(struct broker *b, int port, const char *password_fil
             "log_type subscribe\nlog_type unsubscribe\n",
             port, password_file ? "false" : "true", b->log_path);
     if (password_file) fprintf(f, "password_file %s\n", password_file);
+    if (extra_conf) fputs(extra_conf, f);
     /* Run as root, mosquitto would switch to its own user and could no
      * longer write to our private directory. */
     if (pw) fprintf(f, "user %s\n", pw->pw_name);
@@ -505,10 +507,34 @@ int broker_start_auth(struct broker *b, int port, const char *password_file)
     if (harness_tmpdir(b->dir)) return -1;
     for (int attempt = 0; attempt < 5; attempt++) {
         int use = port ? port : harness_free_port();
-        if (use > 0 && broker_try_start(b, use, password_file) == 0) return 0;
+        if (use > 0 && broker_try_start(b, use, password_file, NULL) == 0) return 0;
         if (port) break;
     }
     fprintf(stderr, "harness: could not start %s\n", harness_mosquitto_path());
+    return -1;
+}
+
+int broker_start_tls(struct broker *b, const char *ca, const char *cert, const char *key,
+                     int *tls_port)
+{
+    memset(b, 0, sizeof *b);
+    if (harness_tmpdir(b->dir)) return -1;
+    for (int attempt = 0; attempt < 5; attempt++) {
+        int plain = harness_free_port(), tls = harness_free_port();
+        if (plain <= 0 || tls <= 0 || plain == tls) continue;
+        char extra[3 * PATH_MAX + 128];
+        snprintf(extra, sizeof extra, "listener %d 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\n",
+                 tls, ca, cert, key);
+        if (broker_try_start(b, plain, NULL, extra) == 0) {
+            /* The plain listener answering does not mean the TLS one does. */
+            long long deadline = harness_now_ms() + 5000;
+            while (!harness_port_accepts(tls) && harness_now_ms() < deadline)
+                usleep(10000);
+            *tls_port = tls;
+            return 0;
+        }
+    }
+    fprintf(stderr, "harness: could not start %s with TLS\n", harness_mosquitto_path());
     return -1;
 }
 

@@ -58,6 +58,10 @@ int broker_start(struct broker *b, int port);
 /* The same with anonymous clients refused and users from a mosquitto
  * password file (made with mosquitto_passwd). */
 int broker_start_auth(struct broker *b, int port, const char *password_file);
+/* The same with a second listener on *tls_port speaking TLS with the given
+ * CA, certificate and key files (clients of b->port stay plain). */
+int broker_start_tls(struct broker *b, const char *ca, const char *cert, const char *key,
+                     int *tls_port);
 void broker_stop(struct broker *b);
 
 /* Number of lines of the broker log ending in " <topic>" after a SUBSCRIBE
