@@ -321,6 +321,7 @@ struct mailbox {
     int ready;
     char written[64];
     int writes, closes;
+    atomic_int reads; /* calls of mailbox_read, answered or not */
 };
 
 static int mailbox_write(void *user, const uint8_t *buf, size_t len)
@@ -336,6 +337,7 @@ static int mailbox_write(void *user, const uint8_t *buf, size_t len)
 static int mailbox_read(void *user, uint8_t *buf, size_t cap, size_t *nread)
 {
     struct mailbox *m = user;
+    atomic_fetch_add(&m->reads, 1);
     pthread_mutex_lock(&m->lock);
     if (!m->full) {
         pthread_mutex_unlock(&m->lock);
@@ -381,15 +383,24 @@ static void mailbox_init(struct mailbox *m)
 
 static struct mailbox box3, box4;
 
-/* Delivers to fd 4 while the module polls, then to fd 3 while it blocks in
- * fd_read (each time after the module has certainly started waiting: it
- * can only get past the wait once the message is there). */
+static void wait_until(atomic_int *counter, int at_least)
+{
+    while (atomic_load(counter) < at_least)
+        usleep(1000);
+}
+
+/* Delivers to fd 4 once the module has made its non-blocking read of fd 3
+ * (so it is on its way to poll), then to fd 3 once it has read fd 4 (so it
+ * is on its way to the blocking read). The module can only get past each
+ * wait once the message is there. */
 static void *deliver_later(void *arg)
 {
     (void)arg;
-    usleep(50 * 1000);
+    wait_until(&box3.reads, 1);
+    usleep(20 * 1000);
     mailbox_put(&box4, "hello vfd");
-    usleep(50 * 1000);
+    wait_until(&box4.reads, 1);
+    usleep(20 * 1000);
     mailbox_put(&box3, "late");
     return NULL;
 }
