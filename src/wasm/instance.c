@@ -227,6 +227,7 @@ sw_status sw_instance_new(const sw_module *module, sw_linker *linker, const sw_l
         inst->fuel = inst->limits.fuel;
         inst->fuel_on = true;
     }
+    atomic_init(&inst->attention, inst->fuel_on);
     uint32_t ndef = m->nfuncs - m->nfunc_imports;
     uint32_t ntab_own = m->ntables - m->ntable_imports;
     uint32_t nglob_own = m->nglobals - m->nglobal_imports;
@@ -465,6 +466,7 @@ sw_status sw_call_exit(sw_call *call, int code)
 void sw_instance_interrupt(sw_instance *instance)
 {
     atomic_store(&instance->interrupt, true);
+    atomic_store(&instance->attention, true);
     sw_interrupt_hook hook = instance->hook;
     if (hook) hook(instance->hook_user);
 }
@@ -472,6 +474,7 @@ void sw_instance_interrupt(sw_instance *instance)
 void sw_instance_clear_interrupt(sw_instance *instance)
 {
     atomic_store(&instance->interrupt, false);
+    atomic_store(&instance->attention, instance->fuel_on);
 }
 
 void sw_instance_set_interrupt_hook(sw_instance *instance, sw_interrupt_hook fn, void *user)
@@ -484,6 +487,7 @@ void sw_instance_set_fuel(sw_instance *instance, uint64_t fuel)
 {
     instance->fuel = fuel;
     instance->fuel_on = fuel != 0;
+    atomic_store(&instance->attention, instance->fuel_on || atomic_load(&instance->interrupt));
 }
 
 uint64_t sw_instance_fuel(const sw_instance *instance)

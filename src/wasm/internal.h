@@ -45,6 +45,9 @@
  * [op, addr, K, offset] (i64.store: K in two words), for i32.store,
  * i64.store, i32.store8 and i32.store16. */
 #define OP_STORE_K_BASE 0x2E8
+/* `mem[a + off] += x` of f64s, [op, addr, x, offset]: an f64 load feeding an
+ * add whose sum is stored back to the same address (fast translation only). */
+#define OP_F64_ADD_TO_MEM 0x2F1
 #define OP_COUNT 0x300
 
 /* Internal opcode: copy one slot to another (the local.set handler). */
@@ -225,6 +228,9 @@ struct sw_instance {
     sw_limits limits;
     struct exec ex;
     atomic_bool interrupt;
+    /* interrupt || fuel_on: the one word the interpreter's loops and calls
+     * test before looking at either */
+    atomic_bool attention;
     sw_interrupt_hook hook;
     void *hook_user;
     uint64_t fuel;

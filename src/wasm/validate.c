@@ -540,6 +540,7 @@ static bool fuse_f64(struct tr *t, uint32_t op, uint32_t a, uint32_t b, uint32_t
     }
     if (!fused) return false;
     t->ncode = ps;
+    t->cur_start = ps; /* the fused instruction is the "previous" one of the next */
     *failed = !(push(t, SW_F64) && emit(t, fused) && emit_dst(t, d) && emit(t, x) && emit(t, y) &&
                 emit(t, other));
     return true;
@@ -998,6 +999,15 @@ static bool instr(struct tr *t, bool *done)
             t->ncode = ps;
             return emit(t, OP_STORE_K_BASE + (op - 0x36)) && emit(t, a) && emit(t, k0) &&
                    (!k64 || emit(t, k1)) && emit(t, offset);
+        }
+        /* `f64.load a off; x; f64.add; f64.store a off` (fused into
+           OP_F64_ADD_LOAD just before): one read-modify-write */
+        if (!t->counting && op == 0x39 && prev_dst == ps + 2 && t->ncode == ps + 5 &&
+            t->code[ps] == OP_F64_ADD_LOAD && t->code[ps + 1] == v && v >= t->nlocals &&
+            t->code[ps + 3] == a && t->code[ps + 4] == offset) {
+            uint32_t x = t->code[ps + 2];
+            t->ncode = ps;
+            return emit(t, OP_F64_ADD_TO_MEM) && emit(t, a) && emit(t, x) && emit(t, offset);
         }
         return emit(t, op) && emit(t, a) && emit(t, v) && emit(t, offset);
     }
