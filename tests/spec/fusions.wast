@@ -90,3 +90,35 @@
 (assert_trap (invoke "store64" (i32.const 65529)) "out of bounds memory access")
 (assert_trap (invoke "store8" (i32.const 65536)) "out of bounds memory access")
 (assert_trap (invoke "store16" (i32.const -1)) "out of bounds memory access")
+
+;; `mem[a] += x` of f64s (load, add, store back to the same address: one
+;; instruction with one bounds check).
+(module
+  (memory 1)
+  (data (i32.const 8) "\00\00\00\00\00\00\08\40") ;; 3.0 at 8
+  (func (export "add_to_mem") (param f64 i32) (result f64)
+    (f64.store offset=8 (local.get 1)
+      (f64.add (local.get 0) (f64.load offset=8 (local.get 1))))
+    (f64.load offset=8 (local.get 1)))
+  (func (export "madd_to_mem") (param f64 i32 i32) (result f64)
+    (f64.store (local.get 1)
+      (f64.add (f64.mul (local.get 0) (f64.load (local.get 2)))
+               (f64.load (local.get 1))))
+    (f64.load (local.get 1)))
+  ;; a different address for the store: no fusion, still correct
+  (func (export "add_to_other") (param f64 i32) (result f64)
+    (f64.store offset=16 (local.get 1)
+      (f64.add (local.get 0) (f64.load offset=8 (local.get 1))))
+    (f64.load offset=16 (local.get 1)))
+)
+(assert_return (invoke "add_to_mem" (f64.const 2) (i32.const 0)) (f64.const 5))
+(assert_return (invoke "add_to_mem" (f64.const 2) (i32.const 0)) (f64.const 7))
+(assert_return (invoke "add_to_mem" (f64.const -0) (i32.const 100)) (f64.const 0))
+(assert_return (invoke "add_to_mem" (f64.const nan) (i32.const 200)) (f64.const nan:arithmetic))
+(assert_return (invoke "madd_to_mem" (f64.const 2) (i32.const 16) (i32.const 8)) (f64.const 14))
+(assert_return (invoke "madd_to_mem" (f64.const 2) (i32.const 16) (i32.const 8)) (f64.const 28))
+(assert_return (invoke "add_to_other" (f64.const 1) (i32.const 0)) (f64.const 8))
+(assert_return (invoke "add_to_mem" (f64.const 1) (i32.const 65520)) (f64.const 1))
+(assert_trap (invoke "add_to_mem" (f64.const 1) (i32.const 65521)) "out of bounds memory access")
+(assert_trap (invoke "add_to_mem" (f64.const 1) (i32.const -8)) "out of bounds memory access")
+(assert_trap (invoke "madd_to_mem" (f64.const 1) (i32.const 65529) (i32.const 0)) "out of bounds memory access")
