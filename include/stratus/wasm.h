@@ -366,8 +366,10 @@ uint64_t sw_instance_fuel(const sw_instance *instance);
 
 /* Opcode counting: when on, every executed instruction adds one to the
  * counter of its first opcode byte (0xFC-prefixed ones count under 0xFC).
- * Off by default; when off the interpreter pays nothing for it. */
-void sw_instance_set_counting(sw_instance *instance, bool on);
+ * Off by default; when off the interpreter pays nothing for it. The first
+ * time a module counts, its functions are translated once more for it:
+ * SW_OK, or SW_ERR_NOMEM (counting stays off). */
+sw_status sw_instance_set_counting(sw_instance *instance, bool on);
 
 /* Copies the 256 counters into counts (accumulated since the last reset). */
 void sw_instance_counts(const sw_instance *instance, uint64_t counts[256]);

@@ -12,7 +12,7 @@ int64_t sw__func_index_of_code(const sw_module *m, const uint32_t *code)
 {
     if (!m || !code) return -1;
     for (uint32_t i = 0; i + m->nfunc_imports < m->nfuncs; i++)
-        if (m->funcs[i].code.ops == code || m->funcs[i].code.ops_counted == code)
+        if (m->funcs[i].code.ops == code || atomic_load(&m->funcs[i].code.ops_counted) == code)
             return (int64_t)m->nfunc_imports + i;
     return -1;
 }

@@ -495,9 +495,11 @@ uint64_t sw_instance_fuel(const sw_instance *instance)
     return instance->fuel;
 }
 
-void sw_instance_set_counting(sw_instance *instance, bool on)
+sw_status sw_instance_set_counting(sw_instance *instance, bool on)
 {
+    if (on && sw__module_ensure_counted(instance->module) != SW_OK) return SW_ERR_NOMEM;
     instance->counting = on;
+    return SW_OK;
 }
 
 void sw_instance_counts(const sw_instance *instance, uint64_t counts[256])

@@ -48,6 +48,9 @@
 /* `mem[a + off] += x` of f64s, [op, addr, x, offset]: an f64 load feeding an
  * add whose sum is stored back to the same address (fast translation only). */
 #define OP_F64_ADD_TO_MEM 0x2F1
+/* `mem[a + off] = c - x*y` of f64s, [op, addr, x, y, c, offset]: the fused
+ * OP_F64_SUB_MUL whose result goes straight to an f64.store. */
+#define OP_F64_SUB_MUL_STORE 0x2F2
 #define OP_COUNT 0x300
 
 /* Internal opcode: copy one slot to another (the local.set handler). */
@@ -119,7 +122,10 @@ struct mod_data {
 /* A translated function body. */
 struct fcode {
     uint32_t *ops;
-    uint32_t *ops_counted; /* the same function translated for opcode counting */
+    /* The same function translated for opcode counting: made on first use
+     * (sw__module_ensure_counted), so modules that never count pay neither
+     * the time nor the memory. */
+    _Atomic(uint32_t *) ops_counted;
     size_t nops;
     uint32_t nparams;
     uint32_t nlocals;    /* params + declared locals */
@@ -129,10 +135,12 @@ struct fcode {
 struct mod_func {
     uint32_t typeidx;
     struct fcode code;
+    size_t body_at, body_len; /* the body in the module's bytes */
 };
 
 struct sw_module {
     atomic_int refs; /* the embedder's handle + one per instance */
+    atomic_flag counted_lock; /* held while counting code is being made */
     uint8_t *bytes;  /* private copy of the binary */
     size_t len;
     struct ftype *types;
@@ -244,6 +252,10 @@ struct sw_call {
     sw_instance *inst;
     struct exec *ex;
 };
+
+/* validate.c: makes the opcode-counting code of every function of m that
+ * lacks it. Any thread; SW_OK or SW_ERR_NOMEM. */
+sw_status sw__module_ensure_counted(sw_module *m);
 
 /* func_name.c: for trap messages. */
 int64_t sw__func_index_of_code(const sw_module *m, const uint32_t *code);

@@ -25,7 +25,7 @@ static void module_destroy(sw_module *m)
     if (m->funcs)
         for (uint32_t i = 0; i < m->nfuncs - m->nfunc_imports; i++) {
             free(m->funcs[i].code.ops);
-            free(m->funcs[i].code.ops_counted);
+            free(atomic_load(&m->funcs[i].code.ops_counted));
         }
     free(m->funcs);
     free(m->tables);
@@ -61,6 +61,7 @@ sw_status sw_module_load(const uint8_t *bytes, size_t len, sw_module **out, sw_e
         return SW_ERR_NOMEM;
     }
     atomic_init(&m->refs, 1);
+    atomic_flag_clear(&m->counted_lock);
     m->bytes = malloc(len ? len : 1);
     if (!m->bytes) {
         free(m);

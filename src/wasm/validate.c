@@ -1009,6 +1009,15 @@ static bool instr(struct tr *t, bool *done)
             t->ncode = ps;
             return emit(t, OP_F64_ADD_TO_MEM) && emit(t, a) && emit(t, x) && emit(t, offset);
         }
+        /* `c - x*y` (fused into OP_F64_SUB_MUL just before) stored:
+           `*p -= x*y` style updates are one instruction */
+        if (!t->counting && op == 0x39 && prev_dst == ps + 2 && t->ncode == ps + 5 &&
+            t->code[ps] == OP_F64_SUB_MUL && t->code[ps + 1] == v && v >= t->nlocals) {
+            uint32_t x = t->code[ps + 2], y = t->code[ps + 3], c = t->code[ps + 4];
+            t->ncode = ps;
+            return emit(t, OP_F64_SUB_MUL_STORE) && emit(t, a) && emit(t, x) && emit(t, y) &&
+                   emit(t, c) && emit(t, offset);
+        }
         return emit(t, op) && emit(t, a) && emit(t, v) && emit(t, offset);
     }
     if (op >= 0x45 && op <= 0xC4) {
@@ -1121,21 +1130,38 @@ static sw_status translate_once(sw_module *m, uint32_t defidx, const uint8_t *bo
 sw_status sw__translate(sw_module *m, uint32_t defidx, const uint8_t *body, size_t len,
                         size_t body_offset, sw_error *err)
 {
-    struct fcode fast, counted;
+    struct fcode fast;
     sw_status st = translate_once(m, defidx, body, len, body_offset, false, err, &fast);
     if (st != SW_OK) return st;
-    st = translate_once(m, defidx, body, len, body_offset, true, err, &counted);
-    if (st != SW_OK) {
-        free(fast.ops);
-        return st;
-    }
     if (!sw__thread_code(fast.ops, fast.nops)) {
         free(fast.ops);
-        free(counted.ops);
         sw__set_error(err, SW_ERR_INVALID, "code", body_offset, "internal translation error");
         return SW_ERR_INVALID;
     }
-    fast.ops_counted = counted.ops;
+    atomic_init(&fast.ops_counted, NULL);
     m->funcs[defidx].code = fast;
+    m->funcs[defidx].body_at = (size_t)(body - m->bytes);
+    m->funcs[defidx].body_len = len;
     return SW_OK;
+}
+
+sw_status sw__module_ensure_counted(sw_module *m)
+{
+    /* Rare and short: a spin lock keeps the engine free of thread libraries. */
+    while (atomic_flag_test_and_set_explicit(&m->counted_lock, memory_order_acquire)) {
+    }
+    sw_status st = SW_OK;
+    for (uint32_t i = 0; st == SW_OK && i + m->nfunc_imports < m->nfuncs; i++) {
+        struct mod_func *f = &m->funcs[i];
+        if (atomic_load_explicit(&f->code.ops_counted, memory_order_relaxed)) continue;
+        struct fcode counted;
+        sw_error err;
+        /* The body validated when the module loaded: only memory can fail. */
+        st = translate_once(m, i, m->bytes + f->body_at, f->body_len, f->body_at, true, &err,
+                            &counted);
+        if (st == SW_OK)
+            atomic_store_explicit(&f->code.ops_counted, counted.ops, memory_order_release);
+    }
+    atomic_flag_clear_explicit(&m->counted_lock, memory_order_release);
+    return st == SW_OK ? SW_OK : SW_ERR_NOMEM;
 }
