@@ -122,3 +122,21 @@
 (assert_trap (invoke "add_to_mem" (f64.const 1) (i32.const 65521)) "out of bounds memory access")
 (assert_trap (invoke "add_to_mem" (f64.const 1) (i32.const -8)) "out of bounds memory access")
 (assert_trap (invoke "madd_to_mem" (f64.const 1) (i32.const 65529) (i32.const 0)) "out of bounds memory access")
+
+;; `*p -= x*y` of f64s: the fused product-subtract stores straight to memory;
+;; the value is rounded in two steps and the store checks its bounds.
+(module
+  (memory 1)
+  (data (i32.const 0) "\00\00\00\00\00\00\24\40") ;; 10.0 at 0
+  (func (export "sub_mul_store") (param f64 f64 i32) (result f64)
+    (f64.store offset=8 (local.get 2)
+      (f64.sub (f64.load (local.get 2)) (f64.mul (local.get 0) (local.get 1))))
+    (f64.load offset=8 (local.get 2)))
+)
+(assert_return (invoke "sub_mul_store" (f64.const 2) (f64.const 3) (i32.const 0)) (f64.const 4))
+(assert_return (invoke "sub_mul_store" (f64.const 0x1.0000000000001p0) (f64.const 0x1.0000000000001p0)
+                                       (i32.const 1000)) (f64.const -0x1.0000000000002p0))
+(assert_return (invoke "sub_mul_store" (f64.const inf) (f64.const 0) (i32.const 0)) (f64.const nan:canonical))
+(assert_return (invoke "sub_mul_store" (f64.const 1) (f64.const 1) (i32.const 65520)) (f64.const -1))
+(assert_trap (invoke "sub_mul_store" (f64.const 1) (f64.const 1) (i32.const 65521)) "out of bounds memory access")
+(assert_trap (invoke "sub_mul_store" (f64.const 1) (f64.const 1) (i32.const 65528)) "out of bounds memory access")
