@@ -440,7 +440,10 @@ static int run(const struct exec_opts *o)
         fprintf(stderr, "stratus exec: %s: %s\n", o->file, err.message);
         goto out;
     }
-    if (o->count) sw_instance_set_counting(inst, true);
+    if (o->count && sw_instance_set_counting(inst, true) != SW_OK) {
+        fprintf(stderr, "stratus exec: out of memory for opcode counting\n");
+        goto out;
+    }
     int code = 0;
     fflush(stdout);
     st = swasi_ctx_run(ctx, inst, &code, &err);

@@ -402,7 +402,12 @@ static enum inst_result glue_instantiate(struct glue *g, sw_module *mod, sw_inst
     *module_taken = false;
     sw_status st = sw_instance_new(mod, g->linker, &g->limits, inst, &err);
     if (st == SW_OK) {
-        if (g->counting) sw_instance_set_counting(*inst, true);
+        if (g->counting && sw_instance_set_counting(*inst, true) != SW_OK) {
+            sw_instance_free(*inst);
+            *inst = NULL;
+            snprintf(msg, msglen, "out of memory for opcode counting");
+            return INST_OTHER;
+        }
         return INST_OK;
     }
     *inst = NULL;

@@ -421,7 +421,7 @@ static void test_counting(void **state)
     assert_int_equal(sw_instance_call(fx->inst, "sum", &arg, 1, &res, 1, NULL), SW_OK);
     sw_instance_counts(fx->inst, counts);
     assert_int_equal(counts[0x6A], 0); /* off by default */
-    sw_instance_set_counting(fx->inst, true);
+    assert_int_equal(sw_instance_set_counting(fx->inst, true), SW_OK);
     assert_int_equal(sw_instance_call(fx->inst, "sum", &arg, 1, &res, 1, NULL), SW_OK);
     sw_instance_counts(fx->inst, counts);
     assert_int_equal(counts[0x6A], 10); /* one i32.add per iteration */
@@ -430,7 +430,7 @@ static void test_counting(void **state)
     sw_instance_reset_counts(fx->inst);
     sw_instance_counts(fx->inst, counts);
     assert_int_equal(counts[0x6A], 0);
-    sw_instance_set_counting(fx->inst, false);
+    assert_int_equal(sw_instance_set_counting(fx->inst, false), SW_OK);
 }
 
 struct summer {
