@@ -82,8 +82,8 @@ typedef struct sw_error {
     char message[256];
     /* SW_ERR_TRAP only: the index of the function that was running (for a
      * trap in a host function, the wasm function that called it), or -1 when
-     * none was (e.g. a trap while instantiating segments); and its name from
-     * the module's "name" section, else its export name, else "". */
+     * none was (e.g. a trap while instantiating segments); and its name: its
+     * export name, else the module's "name" section's, else "". */
     int64_t func_index;
     char func_name[64];
 } sw_error;

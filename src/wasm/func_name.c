@@ -77,10 +77,11 @@ void sw__func_name(const sw_module *m, uint32_t index, char *out, size_t cap)
 {
     out[0] = '\0';
     if (!m || !cap) return;
-    if (name_from_names(m, index, out, cap)) return;
+    /* the export name is the one the embedder called it by */
     for (uint32_t i = 0; i < m->nexports; i++)
         if (m->exports[i].kind == SW_EXTERN_FUNC && m->exports[i].index == index) {
             copy_name(out, cap, (const uint8_t *)m->exports[i].name, m->exports[i].name_len);
             return;
         }
+    if (!name_from_names(m, index, out, cap)) out[0] = '\0';
 }

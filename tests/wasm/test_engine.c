@@ -248,8 +248,8 @@ static void test_traps(void **state)
 }
 
 /* A trap says which function was running: its export name when it has one
- * and no name section names it, else only its index; a host function's trap
- * names the wasm function that called it. */
+ * (this module has no name section), else only its index; a host function's
+ * trap names the wasm function that called it. */
 static void test_trap_location(void **state)
 {
     struct fixture *fx = *state;
@@ -493,6 +493,36 @@ static void test_start_trap(void **state)
     sw_linker_free(l);
 }
 
+/* With a "name" section: an exported function is named by its export, an
+ * internal one by the name section. */
+static void test_trap_names(void **state)
+{
+    (void)state;
+    /* funcs 0 "zero" (export "e", calls 1), 1 "one" (unreachable), 2 "two"
+       (export "t", unreachable); names in a "name" section */
+    static const uint8_t mod[] = {
+        0,    'a', 's', 'm', 1,    0,   0, 0, 1,    4,   1,   0x60, 0,   0,   3,   4,   3, 0,    0,
+        0,    7,   9,   2,   1,    'e', 0, 0, 1,    't', 0,   2,    10,  14,  3,   4,   0, 0x10, 1,
+        0x0B, 3,   0,   0,   0x0B, 3,   0, 0, 0x0B, 0,   24,  4,    'n', 'a', 'm', 'e', 1, 17,   3,
+        0,    4,   'z', 'e', 'r',  'o', 1, 3, 'o',  'n', 'e', 2,    3,   't', 'w', 'o'};
+    sw_module *m;
+    sw_error err;
+    assert_int_equal(sw_module_load(mod, sizeof mod, &m, &err), SW_OK);
+    sw_linker *l;
+    assert_int_equal(sw_linker_new(&l), SW_OK);
+    sw_instance *inst;
+    assert_int_equal(sw_instance_new(m, l, NULL, &inst, &err), SW_OK);
+    assert_int_equal(sw_instance_call(inst, "e", NULL, 0, NULL, 0, &err), SW_ERR_TRAP);
+    assert_int_equal(err.func_index, 1);
+    assert_string_equal(err.func_name, "one");
+    assert_int_equal(sw_instance_call(inst, "t", NULL, 0, NULL, 0, &err), SW_ERR_TRAP);
+    assert_int_equal(err.func_index, 2);
+    assert_string_equal(err.func_name, "t");
+    sw_instance_free(inst);
+    sw_module_free(m);
+    sw_linker_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -510,6 +540,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_counting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test(test_start_trap),
+        cmocka_unit_test(test_trap_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
