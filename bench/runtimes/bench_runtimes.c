@@ -55,32 +55,27 @@ static void spread(long long *v, int n, double *median, double *p90)
     *p90 = v[(n * 9) / 10 < n ? (n * 9) / 10 : n - 1] / 1000.0;
 }
 
-static int copy_file(const char *from, const char *to)
+/* Prints the median and p90 of n start-to-first-output and start-to-exit
+ * times (µs), and frees both arrays. */
+static void report_starts(const char *who, const char *from, long long *first, long long *exit,
+                          int n)
 {
-    int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    char buf[65536];
-    ssize_t n;
-    int rc = in < 0 || out < 0 ? -1 : 0;
-    while (!rc && (n = read(in, buf, sizeof buf)) > 0)
-        if (write(out, buf, (size_t)n) != n) rc = -1;
-    if (in >= 0) close(in);
-    if (out >= 0 && close(out)) rc = -1;
-    return rc;
+    double fm, f90, em, e90;
+    spread(first, n, &fm, &f90);
+    spread(exit, n, &em, &e90);
+    printf("%-14s %s -> first output %6.2f ms (p90 %6.2f), -> exited %6.2f ms (p90 %6.2f)\n", who,
+           from, fm, f90, em, e90);
+    free(first);
+    free(exit);
 }
 
 /* A fresh realm and a manager with one runtime of `type`. */
 static void start_runtime(const char *type)
 {
-    if (stack_new_realm(&S)) die("cannot subscribe");
-    char spec[64], command[PATH_MAX + 32];
-    snprintf(spec, sizeof spec, "%s:rt", type);
-    snprintf(command, sizeof command, "%s=%s", type, BENCH_RUNTIME);
-    const char *extra[] = {"--runtime", spec,          "--runtime-command", command, "--module-dir",
-                           MODDIR,      "--log-level", "warning",           NULL};
-    if (stack_manager_start(&S, "bench", extra)) die("cannot start the manager");
+    static const char *const quiet[] = {"--log-level", "warning", NULL};
     free(RT);
-    RT = stack_wait_registration(&S, "runtime", "rt", NULL);
-    if (!RT) die("the runtime did not register");
+    RT = stack_start_runtime(&S, type, BENCH_RUNTIME, MODDIR, quiet);
+    if (!RT) die("the runtime did not start and register");
 }
 
 /* Publishes a create of `file` without waiting for anything. */
@@ -117,13 +112,7 @@ static void measure_starts(const char *type, int n)
         free(uuid);
         client_clear(S.client);
     }
-    double fm, f90, em, e90;
-    spread(first, n, &fm, &f90);
-    spread(exit, n, &em, &e90);
-    printf("%-14s create -> first output %6.2f ms (p90 %6.2f), -> exited %6.2f ms (p90 %6.2f)\n",
-           type, fm, f90, em, e90);
-    free(first);
-    free(exit);
+    report_starts(type, "create", first, exit, n);
 }
 
 /* Starts `stratus exec hello.wasm` with stdout on a pipe whose reading end
@@ -169,13 +158,7 @@ static void measure_exec_starts(int n)
         exit[i] = harness_now_us() - t0;
         close(fd);
     }
-    double fm, f90, em, e90;
-    spread(first, n, &fm, &f90);
-    spread(exit, n, &em, &e90);
-    printf("%-14s start  -> first output %6.2f ms (p90 %6.2f), -> exited %6.2f ms (p90 %6.2f)\n",
-           "stratus exec", fm, f90, em, e90);
-    free(first);
-    free(exit);
+    report_starts("stratus exec", "start ", first, exit, n);
 }
 
 static int is_exited(const struct message *m, void *ctx)
@@ -309,7 +292,8 @@ int main(int argc, char **argv)
         char from[PATH_MAX + 32], to[PATH_MAX + 32];
         snprintf(from, sizeof from, "%s/%s", BENCH_EXAMPLES, files[i]);
         snprintf(to, sizeof to, "%s/%s", MODDIR, files[i]);
-        if (copy_file(from, to)) die("cannot copy the example modules (build target examples)");
+        if (harness_copy_file(from, to))
+            die("cannot copy the example modules (build target examples)");
     }
     printf("goals: first output < 2 ms and exit < 3 ms (median), idle linux/minimal < 4 MiB\n");
     measure_exec_starts(starts);

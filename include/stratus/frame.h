@@ -11,9 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FRAME_CONTROL 0x80u          /* h1 bit 7: control message */
-#define FRAME_INDEX_MASK 0x7Fu       /* h1 bits 0-6: module index */
-#define FRAME_FRAGMENT_LEN 0xFFFFu   /* 4-byte header: "message continues" */
+#define FRAME_CONTROL 0x80u           /* h1 bit 7: control message */
+#define FRAME_INDEX_MASK 0x7Fu        /* h1 bits 0-6: module index */
+#define FRAME_FRAGMENT_LEN 0xFFFFu    /* 4-byte header: "message continues" */
 #define FRAME_DEFAULT_MAX (16u << 20) /* default cap on one message: 16 MiB */
 
 /* h2 control codes, manager -> runtime */
@@ -48,10 +48,10 @@ enum frame_header_kind {
 /* Error codes of this module (negative); 0 is success. */
 enum frame_error {
     FRAME_OK = 0,
-    FRAME_ERR_TOO_LARGE = -1,  /* message exceeds the reader's cap */
+    FRAME_ERR_TOO_LARGE = -1, /* message exceeds the reader's cap */
     FRAME_ERR_NOMEM = -2,
-    FRAME_ERR_TRUNCATED = -3,  /* stream ended inside a frame */
-    FRAME_ERR_MISMATCH = -4,   /* fragment continued with different h1/h2 */
+    FRAME_ERR_TRUNCATED = -3, /* stream ended inside a frame */
+    FRAME_ERR_MISMATCH = -4,  /* fragment continued with different h1/h2 */
 };
 
 const char *frame_strerror(int err);

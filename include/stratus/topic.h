@@ -49,8 +49,8 @@ int topic_index_remove(struct topic_index *idx, const char *filter, void *value)
  * as topic_matches(); an invalid name matches nothing). Returns the number of
  * calls. fn must not modify the index. */
 typedef void (*topic_index_visit_fn)(void *value, void *ctx);
-size_t topic_index_match(const struct topic_index *idx, const char *name,
-                         topic_index_visit_fn fn, void *ctx);
+size_t topic_index_match(const struct topic_index *idx, const char *name, topic_index_visit_fn fn,
+                         void *ctx);
 
 /* Number of distinct filters in the index. */
 size_t topic_index_filter_count(const struct topic_index *idx);

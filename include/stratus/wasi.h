@@ -42,6 +42,7 @@ extern "C" {
 #define SWASI_EINVAL 28
 #define SWASI_EIO 29
 #define SWASI_EMFILE 33
+#define SWASI_EMSGSIZE 35
 #define SWASI_ENOENT 44
 #define SWASI_ENOMEM 48
 #define SWASI_EPIPE 64

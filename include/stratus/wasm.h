@@ -93,6 +93,10 @@ typedef struct sw_error {
  * trap, or no function was running). Always NUL-terminates out. */
 void sw_error_trap_location(const sw_error *err, char *out, size_t cap);
 
+/* err->message followed by " (" location ")" when sw_error_trap_location
+ * gives one: the line to show a user. Always NUL-terminates out. */
+void sw_error_describe(const sw_error *err, char *out, size_t cap);
+
 /* ------------------------------------------------------------------------
  * Types and values
  * ---------------------------------------------------------------------- */

@@ -450,10 +450,9 @@ static int run(const struct exec_opts *o)
     if (st == SW_OK) {
         status = code & 0xFF;
     } else if (st == SW_ERR_TRAP) {
-        char where[128];
-        sw_error_trap_location(&err, where, sizeof where);
-        fprintf(stderr, "stratus exec: trap: %s%s%s%s\n", err.message, where[0] ? " (" : "", where,
-                where[0] ? ")" : "");
+        char text[sizeof err.message + 128];
+        sw_error_describe(&err, text, sizeof text);
+        fprintf(stderr, "stratus exec: trap: %s\n", text);
         status = EXEC_TRAPPED;
     } else {
         fprintf(stderr, "stratus exec: %s: %s\n", o->file,

@@ -19,9 +19,7 @@
 #include "rt_link.h"
 #include "stratus/frame.h"
 
-#define SWASI_EMSGSIZE 35
 #define PATH_MAX_LEN 4096
-#define TOPIC_MAX_LEN 65533 /* MQTT's limit, less the open frame's two bytes */
 
 struct channel_msg {
     struct channel_msg *next;
@@ -206,6 +204,35 @@ void channel_host_deliver(struct channel_host *host, uint8_t number, const uint8
 
 /* ---- stratus.channel_open (module thread) ---- */
 
+int channel_send_open(int index, uint8_t number, uint8_t flags, const char *topic, size_t tlen)
+{
+    uint8_t *msg = malloc(2 + tlen);
+    if (!msg) return -1;
+    msg[0] = number;
+    msg[1] = flags;
+    memcpy(msg + 2, topic, tlen);
+    int rc = rt_link_send((uint8_t)(FRAME_CONTROL | (index & FRAME_INDEX_MASK)), FRAME_OPEN_CHANNEL,
+                          msg, 2 + tlen);
+    free(msg);
+    return rc;
+}
+
+/* Takes the lowest free channel number for c; returns it, or 0 when all are
+ * in use. */
+static int claim_number(struct channel_host *host, struct module_channel *c)
+{
+    pthread_mutex_lock(&host->lock);
+    int number = 1;
+    while (number < CHANNEL_LIMIT && host->open[number])
+        number++;
+    if (number < CHANNEL_LIMIT)
+        host->open[number] = c;
+    else
+        number = 0;
+    pthread_mutex_unlock(&host->lock);
+    return number;
+}
+
 /* Opens a channel for the module; returns a WASI errno. */
 static int open_channel(struct channel_host *host, const char *path, size_t len, uint32_t flags,
                         uint32_t *fd_out)
@@ -217,60 +244,45 @@ static int open_channel(struct channel_host *host, const char *path, size_t len,
     char *topic = NULL;
     int e = channel_topic_resolve(host->spec, host->free_topics, path, len, mode, &topic);
     if (e) return e;
-    size_t tlen = strlen(topic);
-    if (tlen > TOPIC_MAX_LEN) {
-        free(topic);
-        return SWASI_EINVAL;
+    struct module_channel *c = NULL;
+    if (strlen(topic) > CHANNEL_TOPIC_MAX) {
+        e = SWASI_EINVAL;
+        goto fail;
     }
-    struct module_channel *c = calloc(1, sizeof *c);
-    uint8_t *open_msg = malloc(2 + tlen);
-    if (!c || !open_msg) {
-        free(c);
-        free(open_msg);
-        free(topic);
-        return SWASI_ENOMEM;
+    if ((c = calloc(1, sizeof *c))) c->ready_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (!c || c->ready_fd < 0) {
+        e = SWASI_ENOMEM;
+        goto fail;
     }
     c->host = host;
     c->flags = (uint8_t)flags;
-    c->ready_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    pthread_mutex_lock(&host->lock);
-    int number = 1;
-    while (number < CHANNEL_LIMIT && host->open[number])
-        number++;
-    if (number < CHANNEL_LIMIT && c->ready_fd >= 0) host->open[number] = c;
-    pthread_mutex_unlock(&host->lock);
-    if (number == CHANNEL_LIMIT || c->ready_fd < 0) {
-        e = c->ready_fd < 0 ? SWASI_ENOMEM : SWASI_EMFILE;
-        if (c->ready_fd >= 0) close(c->ready_fd);
-        free(c);
-        free(open_msg);
-        free(topic);
-        return e;
+    int number = claim_number(host, c);
+    if (!number) {
+        e = SWASI_EMFILE;
+        goto fail;
     }
     c->number = (uint8_t)number;
-    open_msg[0] = c->number;
-    open_msg[1] = c->flags;
-    memcpy(open_msg + 2, topic, tlen);
-    free(topic);
     /* Sent before the descriptor exists, so no publish can overtake it. */
-    int sent = rt_link_send((uint8_t)(FRAME_CONTROL | (host->index & FRAME_INDEX_MASK)),
-                            FRAME_OPEN_CHANNEL, open_msg, 2 + tlen);
-    free(open_msg);
-    const swasi_vfd_ops *ops = mode == CHANNEL_READ    ? &ops_read
-                               : mode == CHANNEL_WRITE ? &ops_write
-                                                       : &ops_read_write;
-    if (sent < 0) {
+    if (channel_send_open(host->index, c->number, c->flags, topic, strlen(topic)) < 0) {
         pthread_mutex_lock(&host->lock);
         host->open[number] = NULL;
         pthread_mutex_unlock(&host->lock);
-        channel_free(c);
-        return SWASI_EIO;
+        e = SWASI_EIO;
+        goto fail;
     }
+    free(topic);
+    const swasi_vfd_ops *ops = mode == CHANNEL_READ    ? &ops_read
+                               : mode == CHANNEL_WRITE ? &ops_write
+                                                       : &ops_read_write;
     if (swasi_ctx_add_vfd(host->ctx, ops, c, c->ready_fd, fd_out) != SW_OK) {
         channel_close(c); /* the manager has it open already */
         return SWASI_ENOMEM;
     }
     return SWASI_ESUCCESS;
+fail:
+    if (c) channel_free(c);
+    free(topic);
+    return e;
 }
 
 /* (path_ptr i32, path_len i32, flags i32, fd_out_ptr i32) -> errno i32 */

@@ -35,6 +35,9 @@
 #define CHANNEL_QUEUE_MESSAGES 1024
 #define CHANNEL_QUEUE_BYTES (16u << 20)
 
+/* The longest topic: MQTT's limit, less the open frame's two bytes. */
+#define CHANNEL_TOPIC_MAX 65533
+
 /* The largest message a module may publish (the manager's frame cap). */
 #define CHANNEL_MESSAGE_MAX ((16u << 20) - 1)
 
@@ -72,6 +75,11 @@ sw_status channel_host_link(struct channel_host *host, sw_linker *linker);
  * Messages for channels that are closed or not readable are dropped. */
 void channel_host_deliver(struct channel_host *host, uint8_t number, const uint8_t *data,
                           size_t len);
+
+/* Sends the manager an open-channel frame for module `index` (PROTOCOL.md
+ * §6): channel `number` with CHANNEL_* `flags` on `topic` (tlen bytes, at
+ * most CHANNEL_TOPIC_MAX). Returns 0, or -1 when the link is gone. */
+int channel_send_open(int index, uint8_t number, uint8_t flags, const char *topic, size_t tlen);
 
 /* Records a message in or out on the counters (any thread). */
 void channel_counters_note(struct channel_counters *c, bool out);

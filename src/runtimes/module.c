@@ -23,7 +23,6 @@
 
 /* Output is cut into messages no longer than one seed frame. */
 #define OUT_CHUNK 65534
-#define STDIO_CHANNEL 0
 /* Restart backoff for args.fault_crash "restart". */
 #define RESTART_MAX 5
 #define RESTART_FIRST_MS 100
@@ -75,12 +74,12 @@ static int on_output(void *user, const uint8_t *buf, size_t len)
     struct module *m = user;
     while (len) {
         size_t n = len < OUT_CHUNK ? len : OUT_CHUNK;
-        if (rt_link_send((uint8_t)(m->index & FRAME_INDEX_MASK), STDIO_CHANNEL, buf, n) < 0)
+        if (rt_link_send((uint8_t)(m->index & FRAME_INDEX_MASK), CHANNEL_STDIO, buf, n) < 0)
             return SWASI_EIO;
+        channel_counters_note(&m->counters, true); /* each chunk is a message */
         buf += n;
         len -= n;
     }
-    channel_counters_note(&m->counters, true);
     note_memory(m);
     return SWASI_ESUCCESS;
 }
@@ -173,7 +172,7 @@ static json_t *run_module(struct module *m)
     }
     m->channels.ctx = ctx;
     if (sw_linker_new(&linker) != SW_OK || swasi_ctx_link(ctx, linker) != SW_OK ||
-        channel_host_link(&m->channels, linker) != SW_OK) {
+        (m->env->channels && channel_host_link(&m->channels, linker) != SW_OK)) {
         result = json_pack("{s:s, s:s}", "status", "failed", "reason", "cannot set up the linker");
         goto out;
     }
@@ -210,10 +209,8 @@ static json_t *run_module(struct module *m)
     } else if (st == SW_OK) {
         result = json_pack("{s:s, s:i}", "status", "exited", "exit_code", code);
     } else if (st == SW_ERR_TRAP) {
-        char where[128], text[sizeof err.message + sizeof where + 4];
-        sw_error_trap_location(&err, where, sizeof where);
-        snprintf(text, sizeof text, "%s%s%s%s", err.message, where[0] ? " (" : "", where,
-                 where[0] ? ")" : "");
+        char text[sizeof err.message + 128];
+        sw_error_describe(&err, text, sizeof text);
         result = json_pack("{s:s, s:s}", "status", "trapped", "reason", text);
     } else if (st == SW_ERR_NOT_FOUND) {
         result = json_pack("{s:s, s:s}", "status", "failed", "reason",
@@ -239,7 +236,7 @@ out:
 static bool wait_unless_killed(struct module *m, unsigned ms)
 {
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
+    clock_gettime(CLOCK_MONOTONIC, &until); /* killed_cond waits on this clock */
     until.tv_sec += ms / 1000;
     until.tv_nsec += (long)(ms % 1000) * 1000000;
     if (until.tv_nsec >= 1000000000) {
@@ -334,7 +331,11 @@ int module_start(struct module **out, int index, const struct module_env *env,
     atomic_init(&m->mem_bytes, 0);
     m->start_us = now_us(CLOCK_REALTIME);
     pthread_mutex_init(&m->lock, NULL);
-    pthread_cond_init(&m->killed_cond, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&m->killed_cond, &attr);
+    pthread_condattr_destroy(&attr);
     channel_host_init(&m->channels, index, &m->spec, env->free_topics, &m->counters);
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0) goto fail;

@@ -27,6 +27,7 @@ struct module_env {
     const char *dir_error;  /* why there is none */
     bool profile;           /* send a deployed profile record at exit */
     int wake_fd;            /* eventfd the thread writes when it is finished */
+    bool channels;          /* modules get stratus.channel_open */
     bool free_topics;       /* modules may open topics they did not declare */
 };
 

@@ -119,14 +119,11 @@ int module_cache_get(const char *path, sw_module **out, char *reason, size_t cap
     }
     pthread_mutex_unlock(&cache_lock);
     free(entry);
+    sw_module_free(module); /* another thread's copy won, no entry could be had, or NULL */
     if (!found) {
-        /* No memory for an entry: run it uncached is not possible without
-         * an owner for the module, so give up cleanly. */
-        sw_module_free(module);
         snprintf(reason, cap, "out of memory");
         return -1;
     }
-    sw_module_free(module); /* another thread's copy won, or NULL */
     *out = found;
     return 0;
 }

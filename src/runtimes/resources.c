@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -100,7 +101,11 @@ static int try_cgroup(uint64_t period, uint64_t runtime, char *dir, size_t dirca
         if (!fgets(controllers, sizeof controllers, f)) controllers[0] = '\0';
         fclose(f);
     }
-    if (!strstr(controllers, "cpu")) {
+    /* A word of its own: "cpuset" is another controller. */
+    bool has_cpu = false;
+    for (char *w = strtok(controllers, " \n"); w && !has_cpu; w = strtok(NULL, " \n"))
+        has_cpu = !strcmp(w, "cpu");
+    if (!has_cpu) {
         snprintf(why, cap, "cgroup v2: no cpu controller in %s", parent);
         return -1;
     }
@@ -112,29 +117,29 @@ static int try_cgroup(uint64_t period, uint64_t runtime, char *dir, size_t dirca
         dir[0] = '\0';
         return -1;
     }
-    char text[64];
-    const char *step = "cgroup.type";
-    int ok = !write_file(dir, "cgroup.type", "threaded");
-    if (ok) {
-        step = "cgroup.subtree_control";
-        ok = !write_file(parent, "cgroup.subtree_control", "+cpu");
-    }
-    if (ok) {
-        step = "cpu.max";
-        snprintf(text, sizeof text, "%llu %llu", (unsigned long long)(runtime / 1000),
-                 (unsigned long long)(period / 1000));
-        ok = !write_file(dir, "cpu.max", text);
-    }
-    if (ok) {
-        step = "cgroup.threads";
-        snprintf(text, sizeof text, "%ld", tid);
-        ok = !write_file(dir, "cgroup.threads", text);
-    }
-    if (ok) return 0;
-    snprintf(why, cap, "cgroup v2: %s in %s: %s", step, dir, strerror(errno));
-    rmdir(dir);
-    dir[0] = '\0';
-    return -1;
+    char quota[64], thread[32];
+    snprintf(quota, sizeof quota, "%llu %llu", (unsigned long long)(runtime / 1000),
+             (unsigned long long)(period / 1000));
+    snprintf(thread, sizeof thread, "%ld", tid);
+    /* A threaded cgroup of our own, the cpu controller on for it, the
+     * quota, then the thread moved in. */
+    const struct {
+        const char *dir, *file, *text;
+    } steps[] = {
+        {dir, "cgroup.type", "threaded"},
+        {parent, "cgroup.subtree_control", "+cpu"},
+        {dir, "cpu.max", quota},
+        {dir, "cgroup.threads", thread},
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+        if (write_file(steps[i].dir, steps[i].file, steps[i].text)) {
+            snprintf(why, cap, "cgroup v2: %s in %s: %s", steps[i].file, steps[i].dir,
+                     strerror(errno));
+            rmdir(dir);
+            dir[0] = '\0';
+            return -1;
+        }
+    return 0;
 }
 
 void resources_apply(uint64_t period_ns, uint64_t runtime_ns, int try_deadline,

@@ -36,11 +36,12 @@ struct type_info {
     int max_nmodules;
     bool profile;
     bool keepalive;
+    bool channels; /* modules may open channels of their own */
 };
 
 static const struct type_info types[] = {
-    {"linux/minimal", 1, false, false},
-    {"linux", MAX_MODULES, true, true},
+    {"linux/minimal", 1, false, false, false},
+    {"linux", MAX_MODULES, true, true, true},
 };
 
 struct runtime {
@@ -121,11 +122,7 @@ static void handle_create(struct runtime *rt, int index, const struct frame_mess
     }
     /* The module's standard I/O: channel 0, read-write, on its stdio topic. */
     static const char topic[] = "$SL/proc/stdio";
-    uint8_t open_msg[2 + sizeof topic - 1];
-    open_msg[0] = 0;
-    open_msg[1] = CHANNEL_READ | CHANNEL_WRITE;
-    memcpy(open_msg + 2, topic, sizeof topic - 1);
-    rt_link_send((uint8_t)(FRAME_CONTROL | index), FRAME_OPEN_CHANNEL, open_msg, sizeof open_msg);
+    channel_send_open(index, CHANNEL_STDIO, CHANNEL_READ | CHANNEL_WRITE, topic, sizeof topic - 1);
     if (module_start(&rt->modules[index], index, &rt->env, &spec) < 0)
         module_report_failed(index, "cannot start a thread for the module");
 }
@@ -301,6 +298,7 @@ int main(int argc, char **argv)
     }
     rt.env.module_dir = real;
     rt.env.profile = rt.type->profile;
+    rt.env.channels = rt.type->channels;
     const char *free_topics = getenv("STRATUS_ALLOW_FREE_TOPICS");
     rt.env.free_topics = free_topics && *free_topics && strcmp(free_topics, "0");
     rt.env.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -31,6 +31,32 @@ int load_iovs(struct wasi_call *wc, uint32_t iovs, uint32_t n, struct iovec *out
     return 0;
 }
 
+uint64_t iov_total(const struct iovec *iov, uint32_t n)
+{
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < n; i++)
+        total += iov[i].iov_len;
+    return total;
+}
+
+const uint8_t *iov_join(const struct iovec *iov, uint32_t n, uint64_t total, uint8_t **copy)
+{
+    *copy = NULL;
+    if (!total) return (const uint8_t *)"";
+    for (uint32_t i = 0; i < n; i++)
+        if (iov[i].iov_len) {
+            if (iov[i].iov_len == total) return iov[i].iov_base;
+            break;
+        }
+    if (!(*copy = malloc(total))) return NULL;
+    size_t at = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        memcpy(*copy + at, iov[i].iov_base, iov[i].iov_len);
+        at += iov[i].iov_len;
+    }
+    return *copy;
+}
+
 void put_filestat(uint8_t *p, const struct stat *st)
 {
     memset(p, 0, 64);
@@ -138,22 +164,14 @@ WASI_IMPL(fd_read)
 #define STDIO_JOIN_MAX (1u << 20)
 static int stdio_write(const swasi_stdio *s, const struct iovec *iov, uint32_t n, uint64_t *written)
 {
-    uint64_t total = 0;
-    uint32_t nonempty = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        total += iov[i].iov_len;
-        nonempty += iov[i].iov_len != 0;
-    }
+    uint64_t total = iov_total(iov, n);
     *written = 0;
-    uint8_t *joined = nonempty > 1 && total <= STDIO_JOIN_MAX ? malloc(total) : NULL;
+    if (!total) return 0;
+    uint8_t *copy = NULL;
+    const uint8_t *joined = total <= STDIO_JOIN_MAX ? iov_join(iov, n, total, &copy) : NULL;
     if (joined) {
-        size_t at = 0;
-        for (uint32_t i = 0; i < n; i++) {
-            memcpy(joined + at, iov[i].iov_base, iov[i].iov_len);
-            at += iov[i].iov_len;
-        }
         int e = s->write(s->user, joined, total);
-        free(joined);
+        free(copy);
         if (!e) *written = total;
         return e;
     }

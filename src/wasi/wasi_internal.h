@@ -242,6 +242,15 @@ int wait_ready(struct wasi_call *wc, int host, short events);
 struct iovec;
 int load_iovs(struct wasi_call *wc, uint32_t iovs, uint32_t n, struct iovec *out);
 
+/* The number of bytes n iovecs hold. */
+uint64_t iov_total(const struct iovec *iov, uint32_t n);
+
+/* Those `total` bytes in one piece, for callbacks that take one buffer: the
+ * only non-empty iovec itself, or all of them joined into *copy (malloc'd;
+ * the caller frees it, NULL when nothing was copied). NULL when out of
+ * memory. */
+const uint8_t *iov_join(const struct iovec *iov, uint32_t n, uint64_t total, uint8_t **copy);
+
 /* fd_read / fd_write of a descriptor served by the embedder (wasi_vfd.c),
  * with the iovecs loaded: the byte count goes to *count. */
 int vfd_read(struct wasi_call *wc, struct wasi_fd *f, const struct iovec *iov, uint32_t n,

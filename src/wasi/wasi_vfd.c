@@ -35,32 +35,13 @@ int vfd_write(struct wasi_call *wc, struct wasi_fd *f, const struct iovec *iov, 
               uint32_t *count)
 {
     (void)wc;
-    uint64_t total = 0;
-    uint32_t nonempty = 0, last = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        total += iov[i].iov_len;
-        if (iov[i].iov_len) {
-            nonempty++;
-            last = i;
-        }
-    }
+    uint64_t total = iov_total(iov, n);
     if (total > UINT32_MAX) return WE_INVAL; /* the count must fit the result */
-    int e;
-    if (nonempty <= 1) {
-        /* One buffer (or none): hand the guest's bytes over as they are. */
-        e = f->vfd->write(f->vfd_user, nonempty ? iov[last].iov_base : (const uint8_t *)"",
-                          nonempty ? iov[last].iov_len : 0);
-    } else {
-        uint8_t *joined = malloc(total);
-        if (!joined) return WE_NOMEM;
-        size_t at = 0;
-        for (uint32_t i = 0; i < n; i++) {
-            memcpy(joined + at, iov[i].iov_base, iov[i].iov_len);
-            at += iov[i].iov_len;
-        }
-        e = f->vfd->write(f->vfd_user, joined, total);
-        free(joined);
-    }
+    uint8_t *copy;
+    const uint8_t *joined = iov_join(iov, n, total, &copy);
+    if (!joined) return WE_NOMEM;
+    int e = f->vfd->write(f->vfd_user, joined, total);
+    free(copy);
     if (e) return e;
     *count = (uint32_t)total;
     return 0;
@@ -74,7 +55,10 @@ static int read_blocking(struct wasi_call *wc, struct wasi_fd *f, uint8_t *buf, 
     for (;;) {
         *got = 0;
         int e = f->vfd->read(f->vfd_user, buf, cap, got);
-        if (e != WE_AGAIN) return e;
+        if (e != WE_AGAIN) {
+            if (*got > cap) *got = cap; /* never trust a callback past its buffer */
+            return e;
+        }
         /* "Always ready" yet nothing there: say so rather than spin. */
         if ((f->fdflags & FDF_NONBLOCK) || f->vfd_ready < 0) return WE_AGAIN;
         if (wake_pending(wc->ctx)) return interrupted(wc);
@@ -85,39 +69,33 @@ static int read_blocking(struct wasi_call *wc, struct wasi_fd *f, uint8_t *buf, 
 int vfd_read(struct wasi_call *wc, struct wasi_fd *f, const struct iovec *iov, uint32_t n,
              uint32_t *count)
 {
-    uint64_t total = 0;
-    uint32_t nonempty = 0, first = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        total += iov[i].iov_len;
-        if (iov[i].iov_len && !nonempty++) first = i;
-    }
-    if (total > UINT32_MAX) total = UINT32_MAX;
-    size_t got = 0;
+    uint64_t total = iov_total(iov, n);
+    /* The iovec a read can go straight into: the only non-empty one. */
+    const struct iovec *only = NULL;
+    for (uint32_t i = 0; i < n; i++)
+        if (iov[i].iov_len) {
+            if (iov[i].iov_len == total) only = &iov[i];
+            break;
+        }
+    size_t got;
     int e;
-    if (nonempty <= 1) {
-        /* One buffer (or an empty read, which still takes a message). */
-        uint8_t none;
-        e = read_blocking(wc, f, nonempty ? iov[first].iov_base : &none,
-                          nonempty ? iov[first].iov_len : 0, &got);
+    if (!total || only) {
+        uint8_t none; /* an empty read still takes a message */
+        e = read_blocking(wc, f, only ? only->iov_base : &none, only ? only->iov_len : 0, &got);
     } else {
         size_t cap = total < VFD_BOUNCE_MAX ? (size_t)total : VFD_BOUNCE_MAX;
         uint8_t *bounce = malloc(cap);
         if (!bounce) return WE_NOMEM;
         e = read_blocking(wc, f, bounce, cap, &got);
-        if (!e) {
-            if (got > cap) got = cap;
-            size_t at = 0;
-            for (uint32_t i = 0; i < n && at < got; i++) {
-                size_t take = got - at < iov[i].iov_len ? got - at : iov[i].iov_len;
-                memcpy(iov[i].iov_base, bounce + at, take);
-                at += take;
-            }
+        size_t at = 0;
+        for (uint32_t i = 0; !e && i < n && at < got; i++) {
+            size_t take = got - at < iov[i].iov_len ? got - at : iov[i].iov_len;
+            memcpy(iov[i].iov_base, bounce + at, take);
+            at += take;
         }
         free(bounce);
     }
     if (e) return e;
-    if (nonempty <= 1 && got > (nonempty ? iov[first].iov_len : 0))
-        got = nonempty ? iov[first].iov_len : 0;
-    *count = (uint32_t)got;
+    *count = (uint32_t)got; /* at most one guest buffer or the bounce buffer */
     return 0;
 }

@@ -63,6 +63,17 @@ void sw_error_trap_location(const sw_error *err, char *out, size_t cap)
         snprintf(out, cap, "in func[%lld]", (long long)err->func_index);
 }
 
+void sw_error_describe(const sw_error *err, char *out, size_t cap)
+{
+    if (!cap) return;
+    char where[128];
+    sw_error_trap_location(err, where, sizeof where);
+    if (where[0])
+        snprintf(out, cap, "%s (%s)", err->message, where);
+    else
+        snprintf(out, cap, "%s", err ? err->message : "");
+}
+
 static sw_status make_exec(sw_instance *inst)
 {
     struct exec *ex = &inst->ex;

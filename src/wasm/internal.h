@@ -48,9 +48,6 @@
 /* `mem[a + off] += x` of f64s, [op, addr, x, offset]: an f64 load feeding an
  * add whose sum is stored back to the same address (fast translation only). */
 #define OP_F64_ADD_TO_MEM 0x2F1
-/* `mem[a + off] = c - x*y` of f64s, [op, addr, x, y, c, offset]: the fused
- * OP_F64_SUB_MUL whose result goes straight to an f64.store. */
-#define OP_F64_SUB_MUL_STORE 0x2F2
 #define OP_COUNT 0x300
 
 /* Internal opcode: copy one slot to another (the local.set handler). */
@@ -139,9 +136,9 @@ struct mod_func {
 };
 
 struct sw_module {
-    atomic_int refs; /* the embedder's handle + one per instance */
+    atomic_int refs;          /* the embedder's handle + one per instance */
     atomic_flag counted_lock; /* held while counting code is being made */
-    uint8_t *bytes;  /* private copy of the binary */
+    uint8_t *bytes;           /* private copy of the binary */
     size_t len;
     struct ftype *types;
     uint32_t ntypes;

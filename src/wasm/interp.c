@@ -174,7 +174,6 @@ static size_t op_length(const uint32_t *c)
     uint32_t op = c[0];
     if (op >= OP_F64_MUL_ADD && op <= OP_F64_SUB_LOAD) return 5;
     if (op == OP_F64_ADD_TO_MEM) return 4;
-    if (op == OP_F64_SUB_MUL_STORE) return 6;
     if (op >= OP_STORE_K_BASE && op <= OP_STORE_K_BASE + 5)
         return op == OP_STORE_K_BASE + 1 ? 5 : 4;
     if (op >= OP_BRIF_IMM_BASE) return op >= OP_BRIF_IMM_BASE + 0x51 ? 8 : 7;

@@ -509,6 +509,16 @@ static const uint8_t imm_ok[256] = {
     [0x56] = 2, [0x57] = 2, [0x58] = 2, [0x59] = 2, [0x5A] = 2,
 };
 
+/* Whether the instruction just emitted (local.get may lie between) is `op`,
+ * `len` words long, and wrote its result to the operand stack's `slot`: then
+ * the current instruction may absorb it (fast translation only). */
+static bool prev_feeds(const struct tr *t, size_t prev_dst, uint32_t op, size_t len, uint32_t slot)
+{
+    size_t ps = t->prev_start;
+    return !t->counting && prev_dst == ps + 2 && t->ncode == ps + len && t->code[ps] == op &&
+           t->code[ps + 1] == slot && slot >= t->nlocals;
+}
+
 /* f64 add/sub/mul whose operand is the result of the instruction just
  * before it (local.get may lie between) become one instruction: a product
  * feeding an add, a sub or a mul, or an f64 load feeding any of them. The
@@ -993,8 +1003,8 @@ static bool instr(struct tr *t, bool *done)
            immediate of the store */
         size_t ps = t->prev_start;
         bool k32 = op == 0x36 || op == 0x3A || op == 0x3B, k64 = op == 0x37;
-        if (!t->counting && (k32 || k64) && prev_dst == ps + 2 && t->code[ps + 1] == v &&
-            t->code[ps] == (k64 ? 0x42u : 0x41u) && t->ncode == ps + (k64 ? 4 : 3) && a != v) {
+        if ((k32 && prev_feeds(t, prev_dst, 0x41, 3, v)) ||
+            (k64 && prev_feeds(t, prev_dst, 0x42, 4, v))) {
             uint32_t k0 = t->code[ps + 2], k1 = k64 ? t->code[ps + 3] : 0;
             t->ncode = ps;
             return emit(t, OP_STORE_K_BASE + (op - 0x36)) && emit(t, a) && emit(t, k0) &&
@@ -1002,21 +1012,11 @@ static bool instr(struct tr *t, bool *done)
         }
         /* `f64.load a off; x; f64.add; f64.store a off` (fused into
            OP_F64_ADD_LOAD just before): one read-modify-write */
-        if (!t->counting && op == 0x39 && prev_dst == ps + 2 && t->ncode == ps + 5 &&
-            t->code[ps] == OP_F64_ADD_LOAD && t->code[ps + 1] == v && v >= t->nlocals &&
-            t->code[ps + 3] == a && t->code[ps + 4] == offset) {
+        if (op == 0x39 && prev_feeds(t, prev_dst, OP_F64_ADD_LOAD, 5, v) && t->code[ps + 3] == a &&
+            t->code[ps + 4] == offset) {
             uint32_t x = t->code[ps + 2];
             t->ncode = ps;
             return emit(t, OP_F64_ADD_TO_MEM) && emit(t, a) && emit(t, x) && emit(t, offset);
-        }
-        /* `c - x*y` (fused into OP_F64_SUB_MUL just before) stored:
-           `*p -= x*y` style updates are one instruction */
-        if (!t->counting && op == 0x39 && prev_dst == ps + 2 && t->ncode == ps + 5 &&
-            t->code[ps] == OP_F64_SUB_MUL && t->code[ps + 1] == v && v >= t->nlocals) {
-            uint32_t x = t->code[ps + 2], y = t->code[ps + 3], c = t->code[ps + 4];
-            t->ncode = ps;
-            return emit(t, OP_F64_SUB_MUL_STORE) && emit(t, a) && emit(t, x) && emit(t, y) &&
-                   emit(t, c) && emit(t, offset);
         }
         return emit(t, op) && emit(t, a) && emit(t, v) && emit(t, offset);
     }

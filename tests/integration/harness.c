@@ -213,6 +213,28 @@ long long harness_now_us(void)
     return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+int harness_copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb");
+    if (!in) {
+        fprintf(stderr, "harness: cannot open %s\n", from);
+        return -1;
+    }
+    FILE *out = fopen(to, "wb");
+    if (!out) {
+        fclose(in);
+        return -1;
+    }
+    char buf[65536];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n) rc = -1;
+    fclose(in);
+    if (fclose(out)) rc = -1;
+    return rc;
+}
+
 pid_t proc_find_child(pid_t parent, const char *comm)
 {
     DIR *d = opendir("/proc");

@@ -115,6 +115,9 @@ char *proc_log_read(struct proc *p);
 /* Reap exited children without blocking (orphans adopted by the harness). */
 void harness_reap(void);
 
+/* Copies a file (created or truncated at `to`); 0 or -1. */
+int harness_copy_file(const char *from, const char *to);
+
 /* The pid of a child of `parent` whose command name is `comm`, or -1. */
 pid_t proc_find_child(pid_t parent, const char *comm);
 /* The resident set of a process in KiB, or -1. */

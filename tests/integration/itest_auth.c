@@ -37,6 +37,7 @@ static int group_setup(void **state)
     (void)state;
     harness_init();
     memset(&S, 0, sizeof S);
+    stack_adopt(&S);
     if (harness_tmpdir(DIR_)) return -1;
     char pwfile[PATH_MAX + 16];
     snprintf(pwfile, sizeof pwfile, "%s/passwords", DIR_);
@@ -50,27 +51,6 @@ static int group_setup(void **state)
     proc_kill(&p);
     if (broker_start_auth(&S.broker, 0, pwfile)) return -1;
     return client_connect_auth(&S.client, S.broker.port, "itest-auth", USER, PASSWORD);
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    stack_broker_down(&S);
-    harness_cleanup();
-    return 0;
-}
-
-static int test_setup(void **state)
-{
-    (void)state;
-    return stack_new_realm(&S);
-}
-
-static int test_teardown(void **state)
-{
-    (void)state;
-    stack_manager_kill(&S);
-    return 0;
 }
 
 static void test_credentials_from_flags(void **state)
@@ -109,10 +89,11 @@ static void test_credentials_from_config_file(void **state)
 int main(void)
 {
     harness_init();
-#define T(name) cmocka_unit_test_setup_teardown(name, test_setup, test_teardown)
+#define T(name)                                                                                    \
+    cmocka_unit_test_setup_teardown(name, stack_fixture_new_realm, stack_fixture_kill_manager)
     const struct CMUnitTest tests[] = {
         T(test_credentials_from_flags),
         T(test_credentials_from_config_file),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, stack_fixture_group_teardown);
 }

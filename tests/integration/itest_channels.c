@@ -29,14 +29,6 @@ static int group_setup(void **state)
     return stack_broker_up(&S);
 }
 
-static int group_teardown(void **state)
-{
-    (void)state;
-    stack_broker_down(&S);
-    harness_cleanup();
-    return 0;
-}
-
 static int test_setup(void **state)
 {
     (void)state;
@@ -290,5 +282,5 @@ int main(void)
         T(test_sl_prefix_expansion),      T(test_wildcard_refused_on_write_channel),
         T(test_qos_from_flags),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, stack_fixture_group_teardown);
 }

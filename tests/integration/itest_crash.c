@@ -27,14 +27,6 @@ static int group_setup(void **state)
     return harness_tmpdir(DIR_);
 }
 
-static int group_teardown(void **state)
-{
-    (void)state;
-    stack_broker_down(&S);
-    harness_cleanup();
-    return 0;
-}
-
 static int test_setup(void **state)
 {
     (void)state;
@@ -257,5 +249,5 @@ int main(void)
         T(test_crash_loop_gives_up),
         T(test_stalled_runtime_does_not_stall_the_manager),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, stack_fixture_group_teardown);
 }

@@ -27,14 +27,6 @@ static int group_setup(void **state)
     return stack_broker_up(&S);
 }
 
-static int group_teardown(void **state)
-{
-    (void)state;
-    stack_broker_down(&S);
-    harness_cleanup();
-    return 0;
-}
-
 static int test_setup(void **state)
 {
     (void)state;
@@ -231,5 +223,5 @@ int main(void)
         T(test_long_messages_from_module), T(test_long_messages_legacy),
         T(test_long_message_to_module),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, stack_fixture_group_teardown);
 }

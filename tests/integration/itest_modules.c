@@ -25,14 +25,6 @@ static int group_setup(void **state)
     return stack_broker_up(&S);
 }
 
-static int group_teardown(void **state)
-{
-    (void)state;
-    stack_broker_down(&S);
-    harness_cleanup();
-    return 0;
-}
-
 /* Each test: fresh realm, a manager with two fake runtimes and a test/reg. */
 static int test_setup(void **state)
 {
@@ -384,5 +376,5 @@ int main(void)
         T(test_keepalive_and_logs_forwarded),
         T(test_profile_forwarded),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, stack_fixture_group_teardown);
 }

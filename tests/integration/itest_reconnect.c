@@ -26,14 +26,6 @@ static int group_setup(void **state)
     return stack_broker_up(&S);
 }
 
-static int group_teardown(void **state)
-{
-    (void)state;
-    stack_broker_down(&S);
-    harness_cleanup();
-    return 0;
-}
-
 static int payload_is(const struct message *m, void *ctx)
 {
     return m->len == strlen(ctx) && !memcmp(m->payload, ctx, m->len);
@@ -106,5 +98,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_broker_restart),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, stack_fixture_group_teardown);
 }

@@ -25,27 +25,6 @@ static int group_setup(void **state)
     return stack_broker_up(&S);
 }
 
-static int group_teardown(void **state)
-{
-    (void)state;
-    stack_broker_down(&S);
-    harness_cleanup();
-    return 0;
-}
-
-static int test_setup(void **state)
-{
-    (void)state;
-    return stack_new_realm(&S);
-}
-
-static int test_teardown(void **state)
-{
-    (void)state;
-    stack_manager_kill(&S);
-    return 0;
-}
-
 static int is_uuid_text(const char *s)
 {
     if (!s || strlen(s) != 36) return 0;
@@ -283,18 +262,22 @@ int main(void)
 {
     harness_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_registers_manager_and_runtimes, test_setup,
-                                        test_teardown),
-        cmocka_unit_test_setup_teardown(test_given_uuid_is_used, test_setup, test_teardown),
-        cmocka_unit_test_setup_teardown(test_unanswered_registration_is_retried, test_setup,
-                                        test_teardown),
-        cmocka_unit_test_setup_teardown(test_answered_registration_is_not_retried, test_setup,
-                                        test_teardown),
-        cmocka_unit_test_setup_teardown(test_last_will_on_kill9, test_setup, test_teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_runtime_type_refused, test_setup,
-                                        test_teardown),
-        cmocka_unit_test_setup_teardown(test_help, test_setup, test_teardown),
-        cmocka_unit_test_setup_teardown(test_config_file, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_registers_manager_and_runtimes,
+                                        stack_fixture_new_realm, stack_fixture_kill_manager),
+        cmocka_unit_test_setup_teardown(test_given_uuid_is_used, stack_fixture_new_realm,
+                                        stack_fixture_kill_manager),
+        cmocka_unit_test_setup_teardown(test_unanswered_registration_is_retried,
+                                        stack_fixture_new_realm, stack_fixture_kill_manager),
+        cmocka_unit_test_setup_teardown(test_answered_registration_is_not_retried,
+                                        stack_fixture_new_realm, stack_fixture_kill_manager),
+        cmocka_unit_test_setup_teardown(test_last_will_on_kill9, stack_fixture_new_realm,
+                                        stack_fixture_kill_manager),
+        cmocka_unit_test_setup_teardown(test_unknown_runtime_type_refused, stack_fixture_new_realm,
+                                        stack_fixture_kill_manager),
+        cmocka_unit_test_setup_teardown(test_help, stack_fixture_new_realm,
+                                        stack_fixture_kill_manager),
+        cmocka_unit_test_setup_teardown(test_config_file, stack_fixture_new_realm,
+                                        stack_fixture_kill_manager),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, stack_fixture_group_teardown);
 }

@@ -23,27 +23,6 @@ static int group_setup(void **state)
     return stack_broker_up(&S);
 }
 
-static int group_teardown(void **state)
-{
-    (void)state;
-    stack_broker_down(&S);
-    harness_cleanup();
-    return 0;
-}
-
-static int test_setup(void **state)
-{
-    (void)state;
-    return stack_new_realm(&S);
-}
-
-static int test_teardown(void **state)
-{
-    (void)state;
-    stack_manager_kill(&S);
-    return 0;
-}
-
 static void test_sigterm_unregisters_and_leaves_nothing(void **state)
 {
     (void)state;
@@ -88,8 +67,8 @@ int main(void)
 {
     harness_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_sigterm_unregisters_and_leaves_nothing, test_setup,
-                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_unregisters_and_leaves_nothing,
+                                        stack_fixture_new_realm, stack_fixture_kill_manager),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, stack_fixture_group_teardown);
 }

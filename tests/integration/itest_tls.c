@@ -61,6 +61,7 @@ static int group_setup(void **state)
     (void)state;
     harness_init();
     memset(&S, 0, sizeof S);
+    stack_adopt(&S);
     if (harness_tmpdir(DIR_)) return -1;
     char ca_key[PATH_MAX + 16], other_key[PATH_MAX + 16], key[PATH_MAX + 16], csr[PATH_MAX + 16],
         crt[PATH_MAX + 16], san[PATH_MAX + 16];
@@ -88,27 +89,6 @@ static int group_setup(void **state)
         return -1;
     if (broker_start_tls(&S.broker, CA, crt, key, &TLS_PORT)) return -1;
     return client_connect(&S.client, S.broker.port, "itest-tls");
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    stack_broker_down(&S);
-    harness_cleanup();
-    return 0;
-}
-
-static int test_setup(void **state)
-{
-    (void)state;
-    return stack_new_realm(&S);
-}
-
-static int test_teardown(void **state)
-{
-    (void)state;
-    stack_manager_kill(&S);
-    return 0;
 }
 
 static void start_tls_manager(const char *name, const char *ca)
@@ -147,10 +127,10 @@ static void test_wrong_ca_refused_with_reason(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, test_setup, test_teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, stack_fixture_new_realm, stack_fixture_kill_manager)
     const struct CMUnitTest tests[] = {
         T(test_registers_over_tls),
         T(test_wrong_ca_refused_with_reason),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, stack_fixture_group_teardown);
 }

@@ -8,9 +8,39 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The stack the shared fixtures act on. */
+static struct stack *fixture_stack;
+
+void stack_adopt(struct stack *s)
+{
+    fixture_stack = s;
+}
+
+int stack_fixture_group_teardown(void **state)
+{
+    (void)state;
+    if (fixture_stack) stack_broker_down(fixture_stack);
+    harness_cleanup();
+    return 0;
+}
+
+int stack_fixture_new_realm(void **state)
+{
+    (void)state;
+    return fixture_stack ? stack_new_realm(fixture_stack) : -1;
+}
+
+int stack_fixture_kill_manager(void **state)
+{
+    (void)state;
+    if (fixture_stack) stack_manager_kill(fixture_stack);
+    return 0;
+}
+
 int stack_broker_up(struct stack *s)
 {
     memset(s, 0, sizeof *s);
+    stack_adopt(s);
     harness_init();
     if (broker_start(&s->broker, 0)) return -1;
     char id[64];
@@ -59,6 +89,21 @@ int stack_manager_start(struct stack *s, const char *name, const char *const *ex
     if (manager_start(&s->manager, &s->broker, s->realm, name, args)) return -1;
     s->manager_started = 1;
     return 0;
+}
+
+char *stack_start_runtime(struct stack *s, const char *type, const char *program,
+                          const char *module_dir, const char *const *more)
+{
+    if (stack_new_realm(s)) return NULL;
+    char spec[64], command[PATH_MAX + 32];
+    snprintf(spec, sizeof spec, "%s:rt", type);
+    snprintf(command, sizeof command, "%s=%s", type, program);
+    const char *extra[24] = {"--runtime", spec, "--runtime-command", command, "--module-dir",
+                             module_dir,  NULL};
+    for (int n = 6, i = 0; more && more[i] && n < 23; i++)
+        extra[n++] = more[i];
+    if (stack_manager_start(s, "node", extra)) return NULL;
+    return stack_wait_registration(s, "runtime", "rt", NULL);
 }
 
 void stack_manager_kill(struct stack *s)

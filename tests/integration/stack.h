@@ -26,6 +26,16 @@ struct stack {
 int stack_broker_up(struct stack *s);
 void stack_broker_down(struct stack *s);
 
+/* cmocka fixtures shared by the test programs, acting on the program's
+ * stack: the last one stack_broker_up started or stack_adopt named.
+ * stack_fixture_group_teardown stops its broker and removes the harness's
+ * files; stack_fixture_new_realm (test setup) starts a new realm;
+ * stack_fixture_kill_manager (test teardown) kills the manager if any. */
+void stack_adopt(struct stack *s);
+int stack_fixture_group_teardown(void **state);
+int stack_fixture_new_realm(void **state);
+int stack_fixture_kill_manager(void **state);
+
 /* A new realm for the next test (so late messages of an earlier test cannot
  * match), subscribe to {realm}/proc/#, and clear the client's queue. */
 int stack_new_realm(struct stack *s);
@@ -34,6 +44,12 @@ int stack_new_realm(struct stack *s);
  * extra arguments. The fake runtime's program is always passed for the
  * test/fake and test/fake-legacy types. */
 int stack_manager_start(struct stack *s, const char *name, const char *const *extra);
+/* A new realm and a manager named "node" hosting one runtime "rt" of `type`,
+ * run by `program`, with modules from `module_dir`, plus the NULL-terminated
+ * `more` arguments (may be NULL). Returns the runtime's uuid (malloc'd)
+ * once it registered, or NULL. */
+char *stack_start_runtime(struct stack *s, const char *type, const char *program,
+                          const char *module_dir, const char *const *more);
 /* Kill the manager (and its process group) if it is running. */
 void stack_manager_kill(struct stack *s);
 

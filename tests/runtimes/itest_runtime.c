@@ -28,34 +28,12 @@ static char MODDIR[PATH_MAX];  /* the manager's --module-dir */
 static char OUTSIDE[PATH_MAX]; /* a directory beside it */
 static char *RT;               /* uuid of the current test's runtime */
 
-static int copy_file(const char *from, const char *to)
-{
-    FILE *in = fopen(from, "rb");
-    if (!in) {
-        fprintf(stderr, "cannot open %s\n", from);
-        return -1;
-    }
-    FILE *out = fopen(to, "wb");
-    if (!out) {
-        fclose(in);
-        return -1;
-    }
-    char buf[65536];
-    size_t n;
-    int rc = 0;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, n, out) != n) rc = -1;
-    fclose(in);
-    if (fclose(out)) rc = -1;
-    return rc;
-}
-
 static int install(const char *dir, const char *name)
 {
     char from[PATH_MAX + 64], to[PATH_MAX + 64];
     snprintf(from, sizeof from, "%s/%s", dir, name);
     snprintf(to, sizeof to, "%s/%s", MODDIR, name);
-    return copy_file(from, to);
+    return harness_copy_file(from, to);
 }
 
 static int group_setup(void **state)
@@ -73,7 +51,7 @@ static int group_setup(void **state)
     /* A symlink inside the module directory that leads out of it. */
     snprintf(link_to, sizeof link_to, "%s/hello.wasm", OUTSIDE);
     snprintf(path, sizeof path, "%s/hello.wasm", MODDIR);
-    if (copy_file(path, link_to)) return -1;
+    if (harness_copy_file(path, link_to)) return -1;
     snprintf(path, sizeof path, "%s/escape.wasm", MODDIR);
     if (symlink(link_to, path)) return -1;
     /* A directory where trap_once keeps its marker. */
@@ -89,25 +67,10 @@ static int group_setup(void **state)
     return fclose(f);
 }
 
-static int group_teardown(void **state)
-{
-    (void)state;
-    stack_broker_down(&S);
-    harness_cleanup();
-    return 0;
-}
-
 /* A fresh realm and a manager with one runtime of `type`. */
 static int start_runtime(const char *type)
 {
-    if (stack_new_realm(&S)) return -1;
-    char spec[64], command[PATH_MAX + 32];
-    snprintf(spec, sizeof spec, "%s:rt", type);
-    snprintf(command, sizeof command, "%s=%s", type, RT_PROGRAM);
-    const char *extra[] = {"--runtime", spec, "--runtime-command", command, "--module-dir",
-                           MODDIR,      NULL};
-    if (stack_manager_start(&S, "node", extra)) return -1;
-    RT = stack_wait_registration(&S, "runtime", "rt", NULL);
+    RT = stack_start_runtime(&S, type, RT_PROGRAM, MODDIR, NULL);
     return RT ? 0 : -1;
 }
 
@@ -760,21 +723,30 @@ static void test_channel_module_to_module(void **state)
 
 /* args.fault_crash "restart": the module traps once, is restarted (logged)
  * and its second run exits 0. */
+/* Runs trap_once (a fresh marker: it traps on its first run only) with
+ * args.fault_crash `policy`, expects `output`, and returns the exit message. */
+static struct message *run_trap_once(const char *policy, const char *output)
+{
+    char marker[PATH_MAX + 32], args[128];
+    snprintf(marker, sizeof marker, "%s/state/marker", MODDIR);
+    unlink(marker);
+    snprintf(args, sizeof args, "{\"dirs\": [\"state\"], \"fault_crash\": \"%s\"}", policy);
+    char *u = create_ok("trap_once.wasm", args);
+    expect_output(u, output);
+    struct message *m = wait_exit(u);
+    free(u);
+    return m;
+}
+
 static void test_fault_crash_restart(void **state)
 {
     (void)state;
-    char marker[PATH_MAX + 32];
-    snprintf(marker, sizeof marker, "%s/state/marker", MODDIR);
-    unlink(marker);
-    char *u = create_ok("trap_once.wasm", "{\"dirs\": [\"state\"], \"fault_crash\": \"restart\"}");
-    expect_output(u, "first run\nsecond run\n");
-    struct message *m = wait_exit(u);
+    struct message *m = run_trap_once("restart", "first run\nsecond run\n");
     expect_status(m, "exited");
     assert_true(json_at_equals(m->json, "data.exit_code", "0"));
     assert_true(json_at_equals(m->json, "data.restarts", "1"));
     message_free(m);
     assert_int_equal(proc_log_wait(&S.manager, "restart 1 of 5", WAIT_MS), 0);
-    free(u);
 }
 
 /* args.resources: the module runs under its reservation (or, where the
@@ -794,16 +766,10 @@ static void test_resources(void **state)
 static void test_fault_crash_ignore(void **state)
 {
     (void)state;
-    char marker[PATH_MAX + 32];
-    snprintf(marker, sizeof marker, "%s/state/marker", MODDIR);
-    unlink(marker);
-    char *u = create_ok("trap_once.wasm", "{\"dirs\": [\"state\"], \"fault_crash\": \"ignore\"}");
-    expect_output(u, "first run\n");
-    struct message *m = wait_exit(u);
+    struct message *m = run_trap_once("ignore", "first run\n");
     expect_status(m, "trapped");
     assert_null(json_at(m->json, "data.restarts"));
     message_free(m);
-    free(u);
 }
 
 int main(void)
@@ -832,5 +798,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fault_crash_ignore, setup_linux, teardown),
         cmocka_unit_test_setup_teardown(test_resources, setup_linux, teardown),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, stack_fixture_group_teardown);
 }

@@ -123,8 +123,8 @@
 (assert_trap (invoke "add_to_mem" (f64.const 1) (i32.const -8)) "out of bounds memory access")
 (assert_trap (invoke "madd_to_mem" (f64.const 1) (i32.const 65529) (i32.const 0)) "out of bounds memory access")
 
-;; `*p -= x*y` of f64s: the fused product-subtract stores straight to memory;
-;; the value is rounded in two steps and the store checks its bounds.
+;; `*p -= x*y` of f64s: the fused product-subtract followed by its store; the
+;; value is rounded in two steps and the store checks its bounds.
 (module
   (memory 1)
   (data (i32.const 0) "\00\00\00\00\00\00\24\40") ;; 10.0 at 0

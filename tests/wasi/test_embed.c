@@ -42,6 +42,19 @@ static int capture(void *user, const uint8_t *buf, size_t len)
     return 0;
 }
 
+/* A config that runs t_embed in `mode`, its stdout captured into `out`
+ * (NULL: inherited). swasi_ctx_new copies what it needs. */
+static void embed_config(swasi_config *cfg, const char *mode, struct buffer *out)
+{
+    static const char *argv[2];
+    argv[0] = "t_embed";
+    argv[1] = mode;
+    swasi_config_init(cfg);
+    cfg->argc = 2;
+    cfg->argv = argv;
+    if (out) cfg->stdio[1] = (swasi_stdio){.host_fd = -1, .write = capture, .user = out};
+}
+
 struct feed {
     const char *text;
     size_t pos;
@@ -95,13 +108,9 @@ static void run_to_clean_exit(struct run *r)
 
 static void test_stdio_callbacks(void **state)
 {
-    const char *argv[] = {"t_embed", "hello"};
     struct buffer out = {0}, err = {0};
     swasi_config cfg;
-    swasi_config_init(&cfg);
-    cfg.argc = 2;
-    cfg.argv = argv;
-    cfg.stdio[1] = (swasi_stdio){.host_fd = -1, .write = capture, .user = &out};
+    embed_config(&cfg, "hello", &out);
     cfg.stdio[2] = (swasi_stdio){.host_fd = -1, .write = capture, .user = &err};
     struct run r;
     start(&r, &cfg);
@@ -114,13 +123,9 @@ static void test_stdio_callbacks(void **state)
 /* A stdout callback sees one fd_write as one call (one channel message). */
 static void test_stdout_write_joined(void **state)
 {
-    const char *argv[] = {"t_embed", "iovecs"};
     struct buffer out = {0};
     swasi_config cfg;
-    swasi_config_init(&cfg);
-    cfg.argc = 2;
-    cfg.argv = argv;
-    cfg.stdio[1] = (swasi_stdio){.host_fd = -1, .write = capture, .user = &out};
+    embed_config(&cfg, "iovecs", &out);
     struct run r;
     start(&r, &cfg);
     run_to_clean_exit(&r);
@@ -131,13 +136,10 @@ static void test_stdout_write_joined(void **state)
 
 static void test_stdin_callback(void **state)
 {
-    const char *argv[] = {"t_embed", "echo"};
     struct buffer out = {0};
     struct feed in = {.text = "fed through a callback\n"};
     swasi_config cfg;
-    swasi_config_init(&cfg);
-    cfg.argc = 2;
-    cfg.argv = argv;
+    embed_config(&cfg, "echo", NULL);
     cfg.stdio[0] = (swasi_stdio){.host_fd = -1, .read = feed_stdin, .user = &in};
     cfg.stdio[1] = (swasi_stdio){.host_fd = -1, .write = capture, .user = &out};
     struct run r;
@@ -172,12 +174,9 @@ static void test_interrupt_blocking_callback(void **state)
 {
     int p[2];
     assert_int_equal(pipe(p), 0);
-    const char *argv[] = {"t_embed", "echo"};
     struct blocking_source src = {.fd = p[0]};
     swasi_config cfg;
-    swasi_config_init(&cfg);
-    cfg.argc = 2;
-    cfg.argv = argv;
+    embed_config(&cfg, "echo", NULL);
     cfg.stdio[0] = (swasi_stdio){.host_fd = -1, .read = blocking_read, .user = &src};
     struct run r;
     start(&r, &cfg);
@@ -219,11 +218,8 @@ static void *interrupt_later(void *arg)
 /* A blocked call must end when another thread interrupts the instance. */
 static void run_interrupted(const char *mode, int stdin_fd)
 {
-    const char *argv[] = {"t_embed", mode};
     swasi_config cfg;
-    swasi_config_init(&cfg);
-    cfg.argc = 2;
-    cfg.argv = argv;
+    embed_config(&cfg, mode, NULL);
     cfg.stdio[0].host_fd = stdin_fd;
     struct run r;
     start(&r, &cfg);
@@ -256,11 +252,8 @@ static void test_socket_handed_over(void **state)
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     assert_int_equal(write(sv[0], "ping", 4), 4);
-    const char *argv[] = {"t_embed", "sock"};
     swasi_config cfg;
-    swasi_config_init(&cfg);
-    cfg.argc = 2;
-    cfg.argv = argv;
+    embed_config(&cfg, "sock", NULL);
     cfg.nsockets = 1;
     cfg.sockets = &sv[1];
     struct run r;
@@ -287,12 +280,9 @@ static void test_poll_fd_readiness(void **state)
 {
     int p[2];
     assert_int_equal(pipe(p), 0);
-    const char *argv[] = {"t_embed", "poll"};
     struct buffer out = {0};
     swasi_config cfg;
-    swasi_config_init(&cfg);
-    cfg.argc = 2;
-    cfg.argv = argv;
+    embed_config(&cfg, "poll", NULL);
     cfg.stdio[0].host_fd = p[0];
     cfg.stdio[1] = (swasi_stdio){.host_fd = -1, .write = capture, .user = &out};
     struct run r;
@@ -412,13 +402,9 @@ static void *deliver_later(void *arg)
  * fd_close or when the context is freed. */
 static void test_vfd(void **state)
 {
-    const char *argv[] = {"t_embed", "vfd"};
     struct buffer out = {0};
     swasi_config cfg;
-    swasi_config_init(&cfg);
-    cfg.argc = 2;
-    cfg.argv = argv;
-    cfg.stdio[1] = (swasi_stdio){.host_fd = -1, .write = capture, .user = &out};
+    embed_config(&cfg, "vfd", &out);
     struct run r;
     start(&r, &cfg);
     mailbox_init(&box3);
@@ -474,15 +460,12 @@ static int capture_after_signal(void *user, const uint8_t *buf, size_t len)
 
 static void test_stdin_callback_ready_fd(void **state)
 {
-    const char *argv[] = {"t_embed", "poll"};
     struct buffer out = {0};
     struct feed in = {.text = "abc"};
     int ready = eventfd(0, 0);
     assert_true(ready >= 0);
     swasi_config cfg;
-    swasi_config_init(&cfg);
-    cfg.argc = 2;
-    cfg.argv = argv;
+    embed_config(&cfg, "poll", NULL);
     cfg.stdio[0] = (swasi_stdio){.host_fd = -1, .read = feed_stdin, .user = &in, .ready_fd = ready};
     cfg.stdio[1] = (swasi_stdio){.host_fd = -1, .write = capture_after_signal, .user = &out};
     struct run r;
@@ -519,12 +502,9 @@ static void test_sock_accept(void **state)
     assert_true(l >= 0);
     assert_int_equal(bind(l, (struct sockaddr *)&addr, sizeof addr), 0);
     assert_int_equal(listen(l, 1), 0);
-    const char *argv[] = {"t_embed", "accept"};
     struct buffer out = {0};
     swasi_config cfg;
-    swasi_config_init(&cfg);
-    cfg.argc = 2;
-    cfg.argv = argv;
+    embed_config(&cfg, "accept", NULL);
     cfg.nsockets = 1;
     cfg.sockets = &l;
     cfg.stdio[1] = (swasi_stdio){.host_fd = -1, .write = capture, .user = &out};

@@ -266,6 +266,9 @@ static void test_trap_location(void **state)
     assert_string_equal(err.func_name, "");
     sw_error_trap_location(&err, where, sizeof where);
     assert_string_equal(where, "in func[21]");
+    char line[400];
+    sw_error_describe(&err, line, sizeof line);
+    assert_string_equal(line, "unreachable (in func[21])");
 
     assert_int_equal(sw_instance_call(fx->inst, "host_fail", NULL, 0, NULL, 0, &err), SW_ERR_TRAP);
     assert_int_equal(err.func_index, 15);
@@ -276,6 +279,9 @@ static void test_trap_location(void **state)
     err.status = SW_ERR_INVALID;
     sw_error_trap_location(&err, where, sizeof where);
     assert_string_equal(where, "");
+    snprintf(err.message, sizeof err.message, "bad module");
+    sw_error_describe(&err, line, sizeof line);
+    assert_string_equal(line, "bad module");
 }
 
 static void test_deep_recursion(void **state)
