@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mlog.h"
+#include "slog.h"
 #include "stratus/manager.h"
 #include "stratus/runtime_iface.h"
 
@@ -17,7 +17,7 @@ void manager_config_init(struct manager_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->port = 1883;
-    cfg->log_level = MLOG_INFO;
+    cfg->log_level = SLOG_INFO;
     cfg->reg_timeout = 5.0;
 }
 
@@ -270,7 +270,7 @@ int manager_config_apply_json(struct manager_config *cfg, const char *text, size
                 }
             }
         } else if (!strcmp(key, "log_level")) {
-            if (!json_is_string(v) || mlog_level_parse(json_string_value(v), &cfg->log_level)) {
+            if (!json_is_string(v) || slog_level_parse(json_string_value(v), &cfg->log_level)) {
                 snprintf(err, MANAGER_ERR_LEN,
                          "config key 'log_level' must be debug, info, warning or error");
                 r = -1;
@@ -278,7 +278,7 @@ int manager_config_apply_json(struct manager_config *cfg, const char *text, size
         } else if (!strcmp(key, "http") || !strcmp(key, "http_port")) {
             /* The orchestrator's; accepted so one file serves both. */
         } else {
-            mlog(MLOG_WARNING, "mgr", "config key '%.64s' is unknown; ignored", key);
+            slog(SLOG_WARNING, "mgr", "config key '%.64s' is unknown; ignored", key);
         }
         if (r < 0) goto out;
     }
@@ -424,7 +424,7 @@ int manager_config_from_args(struct manager_config *cfg, int argc, char **argv,
             cfg->tls = 1;
             r = set_string(&cfg->tls_key, value);
         } else if (!strcmp(flag, "--log-level")) {
-            if (mlog_level_parse(value, &cfg->log_level) < 0) {
+            if (slog_level_parse(value, &cfg->log_level) < 0) {
                 snprintf(err, MANAGER_ERR_LEN,
                          "--log-level '%s': expected debug, info, warning or error", value);
                 return -1;
