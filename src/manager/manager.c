@@ -19,6 +19,7 @@
 
 #include "channels.h"
 #include "event_loop.h"
+#include "identity.h"
 #include "slog.h"
 #include "mq_link.h"
 #include "registration.h"
@@ -41,6 +42,7 @@ struct manager {
     struct channel_table *channels;
     struct runtime **runtimes;
     size_t nruntimes;
+    struct identity *identity; /* NULL when no state directory can be named */
     char uuid[UUID_STR_LEN];
     const char *realm, *name;
     char socket_dir[PATH_MAX];
@@ -362,6 +364,62 @@ static int subscribe_runtime(struct manager *m, struct runtime *rt)
     return mq_link_route(m->mq, topic, 1, on_control_message, rt);
 }
 
+/* The stored UUID of the i-th configured runtime, known by its type and name
+ * (and its rank among runtimes of the same type and name). Without a state
+ * directory the runtime gets a fresh UUID. */
+static int runtime_identity(struct manager *m, size_t i, char uuid[UUID_STR_LEN])
+{
+    if (!m->identity) return 0;
+    const struct manager_config *cfg = m->cfg;
+    const struct manager_runtime_spec *r = &cfg->runtimes[i];
+    const char *name = r->name ? r->name : runtime_type_find(r->type)->default_name;
+    int rank = 1;
+    for (size_t j = 0; j < i; j++) {
+        const struct manager_runtime_spec *o = &cfg->runtimes[j];
+        const char *oname = o->name ? o->name : runtime_type_find(o->type)->default_name;
+        rank += !strcmp(o->type, r->type) && !strcmp(oname, name);
+    }
+    char key[512], err[IDENTITY_ERR_LEN];
+    if (rank == 1)
+        snprintf(key, sizeof key, "%s:%s", r->type, name);
+    else
+        snprintf(key, sizeof key, "%s:%s#%d", r->type, name, rank);
+    if (identity_runtime_uuid(m->identity, key, uuid, err) < 0) {
+        slog(SLOG_ERROR, "mgr", "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* The manager's UUID: from the state directory's identity file when one can
+ * be named, else --uuid, else a fresh one (said in the log, since the
+ * orchestrator will then see a new node at every start). */
+static int open_identity(struct manager *m)
+{
+    const struct manager_config *cfg = m->cfg;
+    char *dir = identity_default_dir(cfg->state_dir);
+    if (dir) {
+        char err[IDENTITY_ERR_LEN];
+        int rc = identity_open(dir, m->name, cfg->uuid, &m->identity, err);
+        free(dir);
+        if (rc < 0) {
+            slog(SLOG_ERROR, "mgr", "%s", err);
+            return -1;
+        }
+        snprintf(m->uuid, sizeof m->uuid, "%s", identity_manager_uuid(m->identity));
+        slog(SLOG_DEBUG, "mgr", "identity in %s", identity_path(m->identity));
+        return 0;
+    }
+    if (cfg->uuid) {
+        snprintf(m->uuid, sizeof m->uuid, "%s", cfg->uuid);
+        return 0;
+    }
+    slog(SLOG_WARNING, "mgr",
+         "no state directory (no --state-dir, $STRATUS_STATE_DIR or $HOME): this node gets "
+         "new UUIDs at every start");
+    return uuid_v4_generate(m->uuid);
+}
+
 static int add_runtimes(struct manager *m)
 {
     const struct manager_config *cfg = m->cfg;
@@ -381,8 +439,11 @@ static int add_runtimes(struct manager *m)
     };
     for (size_t i = 0; i < cfg->nruntimes; i++) {
         const struct runtime_type *t = runtime_type_find(cfg->runtimes[i].type);
+        char uuid[UUID_STR_LEN];
+        if (runtime_identity(m, i, uuid) < 0) return -1;
         struct runtime *rt;
-        if (runtime_new(t, cfg->runtimes[i].name, NULL, command_for(cfg, t->type), &host, &rt) < 0)
+        if (runtime_new(t, cfg->runtimes[i].name, m->identity ? uuid : NULL,
+                        command_for(cfg, t->type), &host, &rt) < 0)
             return -1;
         m->runtimes[m->nruntimes++] = rt;
         if (runtime_start(rt) < 0) return -1;
@@ -397,10 +458,7 @@ static int setup(struct manager *m)
     const struct manager_config *cfg = m->cfg;
     m->realm = cfg->realm ? cfg->realm : "realm";
     m->name = cfg->name ? cfg->name : "manager";
-    if (cfg->uuid)
-        snprintf(m->uuid, sizeof m->uuid, "%s", cfg->uuid);
-    else if (uuid_v4_generate(m->uuid) < 0)
-        return -1;
+    if (open_identity(m) < 0) return -1;
     char will_topic[TOPIC_LAYOUT_MAX];
     if (topic_format(will_topic, sizeof will_topic, m->realm, TOPIC_REG, m->uuid) < 0) {
         slog(SLOG_ERROR, "mgr", "realm too long");
@@ -484,6 +542,7 @@ static void teardown(struct manager *m)
     channels_free(m->channels);
     if (m->sigfd > 0) close(m->sigfd);
     loop_free(m->loop);
+    identity_close(m->identity);
     if (m->socket_dir[0] && rmdir(m->socket_dir) < 0)
         slog(SLOG_WARNING, "mgr", "cannot remove %s: %s", m->socket_dir, strerror(errno));
 }
