@@ -540,6 +540,18 @@ int broker_start_auth(struct broker *b, int port, const char *password_file)
     return -1;
 }
 
+int broker_start_conf(struct broker *b, const char *extra_conf)
+{
+    memset(b, 0, sizeof *b);
+    if (harness_tmpdir(b->dir)) return -1;
+    for (int attempt = 0; attempt < 5; attempt++) {
+        int use = harness_free_port();
+        if (use > 0 && broker_try_start(b, use, NULL, extra_conf) == 0) return 0;
+    }
+    fprintf(stderr, "harness: could not start %s\n", harness_mosquitto_path());
+    return -1;
+}
+
 int broker_start_tls(struct broker *b, const char *ca, const char *cert, const char *key,
                      int *tls_port)
 {
@@ -947,7 +959,12 @@ json_t *json_at(json_t *root, const char *path)
         if (l >= sizeof key) return NULL;
         memcpy(key, path, l);
         key[l] = 0;
-        cur = json_is_object(cur) ? json_object_get(cur, key) : NULL;
+        if (json_is_object(cur))
+            cur = json_object_get(cur, key);
+        else if (json_is_array(cur) && l && strspn(key, "0123456789") == l)
+            cur = json_array_get(cur, strtoul(key, NULL, 10));
+        else
+            cur = NULL;
         path += l + (dot ? 1 : 0);
     }
     return cur;

@@ -60,6 +60,9 @@ int broker_start(struct broker *b, int port);
 /* The same with anonymous clients refused and users from a mosquitto
  * password file (made with mosquitto_passwd). */
 int broker_start_auth(struct broker *b, int port, const char *password_file);
+/* The same on a free port with extra lines of mosquitto configuration
+ * (e.g. a bridge to another broker). */
+int broker_start_conf(struct broker *b, const char *extra_conf);
 /* The same with a second listener on *tls_port speaking TLS with the given
  * CA, certificate and key files (clients of b->port stay plain). */
 int broker_start_tls(struct broker *b, const char *ca, const char *cert, const char *key,
@@ -182,7 +185,8 @@ void client_clear(struct mqtt_client *c);
 
 /* ---- JSON helpers ---- */
 
-/* The value at a dotted path ("data.details.index"), borrowed, or NULL. */
+/* The value at a dotted path ("data.details.index"; a number indexes an
+ * array: "results.0.uuid"), borrowed, or NULL. */
 json_t *json_at(json_t *root, const char *path);
 /* The string at a path, or NULL. */
 const char *json_str_at(json_t *root, const char *path);
