@@ -3,6 +3,7 @@
  * on one thread, driving the protocol logic of orc.h. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <malloc.h>
 #include <mosquitto.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +30,9 @@
 #define ANSWER_TIMEOUT_MS 5000
 /* Output is written to the store at least this often. */
 #define TICK_MAX_MS 1000
+/* Memory freed after a burst (parsed messages, answered requests) is given
+ * back to the system at most this often. */
+#define TRIM_INTERVAL_MS 5000
 
 struct daemon {
     const struct orchestrator_config *cfg;
@@ -41,6 +45,7 @@ struct daemon {
     struct http_server *http;
     int sigfd;
     loop_timer_id tick_timer;
+    uint64_t last_trim_ms;
 };
 
 /* ---- what the logic calls ---- */
@@ -83,6 +88,12 @@ static uint64_t io_now(void *ctx)
     return loop_now_ms();
 }
 
+static int io_connected(void *ctx)
+{
+    struct daemon *d = ctx;
+    return d->mq && mq_link_connected(d->mq);
+}
+
 static double io_wall(void *ctx)
 {
     (void)ctx;
@@ -110,7 +121,14 @@ static void on_tick(void *ctx)
 {
     struct daemon *d = ctx;
     d->tick_timer = 0;
-    arm_tick(d, orc_tick(d->orc));
+    uint64_t next = orc_tick(d->orc);
+    uint64_t now = loop_now_ms();
+    if (now - d->last_trim_ms >= TRIM_INTERVAL_MS) {
+        /* Cost: a walk of the heap's free chunks, a few ms at most. */
+        malloc_trim(0);
+        d->last_trim_ms = now;
+    }
+    arm_tick(d, next);
 }
 
 static void on_mqtt_message(void *ctx, const char *topic, const void *payload, size_t len)
@@ -181,7 +199,12 @@ static int setup(struct daemon *d)
     struct orc_options oo = {
         .realm = d->realm,
         .ka_interval_sec = cfg->keepalive,
-        .io = {io_publish, io_request, io_now, io_wall, d},
+        .io = {.publish = io_publish,
+               .request = io_request,
+               .now_ms = io_now,
+               .connected = io_connected,
+               .wall = io_wall,
+               .ctx = d},
     };
     if (orc_new(&oo, d->store, &d->orc, err) < 0) {
         slog(SLOG_ERROR, "orc", "%s", err);

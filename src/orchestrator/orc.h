@@ -32,7 +32,9 @@ struct orc_io {
      * out. */
     int (*request)(void *ctx, const char *topic, const json_t *msg, const char *object_id);
     uint64_t (*now_ms)(void *ctx); /* monotonic milliseconds */
-    double (*wall)(void *ctx);     /* Unix time in seconds */
+    /* 1 while the broker connection is up (may be NULL: unknown). */
+    int (*connected)(void *ctx);
+    double (*wall)(void *ctx); /* Unix time in seconds */
     void *ctx;
 };
 
@@ -119,7 +121,7 @@ int orc_module_output(struct orc *o, struct orc_module *m, char **data, size_t *
 /* Prometheus text of the metrics (malloc'd; caller frees), or NULL. */
 char *orc_metrics_text(struct orc *o);
 
-/* Count a REST request in the request metrics. */
-void orc_count_request(struct orc *o, const char *action, int ok);
+/* 1 while the broker connection is up (as io.connected says). */
+int orc_broker_connected(struct orc *o);
 
 #endif

@@ -34,9 +34,9 @@ void orc_count(struct orc *o, const char *action, int ok)
     c->count = 1;
 }
 
-void orc_count_request(struct orc *o, const char *action, int ok)
+int orc_broker_connected(struct orc *o)
 {
-    orc_count(o, action, ok);
+    return o->io.connected ? o->io.connected(o->io.ctx) : o->connected;
 }
 
 void orc_report_error(struct orc *o, const char *topic, const char *object_id, const char *action,
@@ -182,8 +182,9 @@ static int register_runtime(struct orc *o, const char *uuid, json_t *data, json_
         opt_string(data, "parent", &parent, err) < 0 || check_apis(apis, err) < 0)
         return -1;
     if (max && !json_is_null(max) &&
-        (!json_is_integer(max) || json_integer_value(max) < 0 || json_integer_value(max) > 65535)) {
-        snprintf(err, ORC_ERR_LEN, "field 'data.max_nmodules' must be an integer 0-65535");
+        (!json_is_integer(max) || json_integer_value(max) < 0 ||
+         json_integer_value(max) > 1000000)) {
+        snprintf(err, ORC_ERR_LEN, "field 'data.max_nmodules' must be an integer 0-1000000");
         return -1;
     }
     char **apiv = orc_module_apis(data);

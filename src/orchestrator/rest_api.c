@@ -244,9 +244,9 @@ static void get_healthz(void *ctx, const struct rest_request *req, struct rest_r
 {
     (void)req;
     reply_json(reply, 200,
-               json_pack("{s:s, s:I, s:I, s:I}", "status", "ok", "managers",
-                         (json_int_t)orc_manager_count(ctx), "runtimes",
-                         (json_int_t)orc_runtime_count(ctx), "modules",
+               json_pack("{s:s, s:b, s:I, s:I, s:I}", "status", "ok", "broker",
+                         orc_broker_connected(ctx), "managers", (json_int_t)orc_manager_count(ctx),
+                         "runtimes", (json_int_t)orc_runtime_count(ctx), "modules",
                          (json_int_t)orc_module_count(ctx)));
 }
 

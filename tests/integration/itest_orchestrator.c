@@ -10,7 +10,9 @@
  * and started again (pinned modules re-created once, unpinned ones moved);
  * keepalive timeout; the orchestrator killed with kill -9 and restarted on
  * its database; malformed input on every topic and endpoint; REST lookups,
- * 404s and paging; /metrics; two brokers joined by a bridge. */
+ * 404s and paging; /metrics; two brokers joined by a bridge; and real
+ * linux/minimal and linux runtimes running hello.wasm, placed by apis, with
+ * the output kept for GET /api/modules/{q}/output. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <signal.h>
@@ -42,8 +44,9 @@ static char *start_node_on(int i, int port, const char *name, const char *rt)
     snprintf(command, sizeof command, "test/fake=%s", harness_fake_runtime_path());
     struct broker b = S.broker;
     b.port = port;
-    const char *extra[] = {"--runtime", spec, "--runtime-command", command, "--log-level", "debug",
-                           "--reg-timeout", "1", NULL};
+    const char *extra[] = {"--runtime",     spec,          "--runtime-command",
+                           command,         "--log-level", "debug",
+                           "--reg-timeout", "1",           NULL};
     if (manager_start(&NODES[i], &b, S.realm, name, extra)) return NULL;
     NODE_UP[i] = 1;
     char *uuid = stack_wait_registration(&S, "runtime", rt, NULL);
@@ -192,17 +195,17 @@ static void test_registration_accepted(void **state)
     char topic[256];
     snprintf(topic, sizeof topic, "%s/proc/reg/%s", S.realm, rt);
     char *oid = NULL;
-    json_t *req = request_new("create",
-                              json_pack("{s:s, s:s, s:s, s:s, s:i}", "type", "runtime", "uuid", rt,
-                                        "name", "rt1", "runtime_type", "test/fake", "max_nmodules",
-                                        4),
-                              &oid);
+    json_t *req =
+        request_new("create",
+                    json_pack("{s:s, s:s, s:s, s:s, s:i}", "type", "runtime", "uuid", rt, "name",
+                              "rt1", "runtime_type", "test/fake", "max_nmodules", 4),
+                    &oid);
     assert_int_equal(client_publish_json(S.client, topic, req), 0);
     json_decref(req);
     struct message *m = NULL;
     assert_int_equal(client_wait_json(S.client, topic, WAIT_MS, &m, "type", "resp", "object_id",
-                                      oid, "data.result", "ok", "data.details.ka_interval_sec",
-                                      "1", NULL),
+                                      oid, "data.result", "ok", "data.details.ka_interval_sec", "1",
+                                      NULL),
                      0);
     message_free(m);
     free(oid);
@@ -320,10 +323,10 @@ static void test_batch_delete_duplicate(void **state)
     /* create_batch on the control topic. */
     char topic[256], *oid = NULL;
     snprintf(topic, sizeof topic, "%s/proc/control", S.realm);
-    json_t *data = json_pack("{s:s, s:[{s:s, s:s, s:s, s:{s:o}}, {s:s, s:s, s:s}]}", "parent",
-                             "rt-a", "modules", "type", "module", "name", "b1", "file", "fake.wasm",
-                             "args", "fake", json_loads(SLEEP, 0, NULL), "type", "module", "name",
-                             "b2", "file", "fake.wasm");
+    json_t *data =
+        json_pack("{s:s, s:[{s:s, s:s, s:s, s:{s:o}}, {s:s, s:s, s:s}]}", "parent", "rt-a",
+                  "modules", "type", "module", "name", "b1", "file", "fake.wasm", "args", "fake",
+                  json_loads(SLEEP, 0, NULL), "type", "module", "name", "b2", "file", "fake.wasm");
     json_t *req = request_new("create_batch", data, &oid);
     assert_int_equal(client_publish_json(S.client, topic, req), 0);
     json_decref(req);
@@ -392,8 +395,8 @@ static void test_direct_create_recorded(void **state)
     assert_non_null(a);
     char *uuid = random_uuid();
     json_t *data = json_pack("{s:s, s:s, s:s, s:s, s:{s:[{s:i}, {s:i}]}}", "type", "module", "uuid",
-                             uuid, "name", "direct", "file", "fake.wasm", "args", "fake", "sleep_ms",
-                             300, "exit", 5);
+                             uuid, "name", "direct", "file", "fake.wasm", "args", "fake",
+                             "sleep_ms", 300, "exit", 5);
     struct message *resp = stack_create(&S, a, data);
     assert_non_null(resp);
     assert_true(json_at_equals(resp->json, "data.result", "ok"));
@@ -548,7 +551,8 @@ static void test_malformed_input(void **state)
     assert_int_equal(client_publish(S.client, topics[2], huge, big, 1), 0);
     free(huge);
     struct message *m = NULL;
-    assert_int_equal(client_wait_json(S.client, log_topic, WAIT_MS, &m, "action", "error", NULL), 0);
+    assert_int_equal(client_wait_json(S.client, log_topic, WAIT_MS, &m, "action", "error", NULL),
+                     0);
     assert_non_null(strstr(json_str_at(m->json, "data.details.reason"), "larger than"));
     message_free(m);
     /* REST: each error with its status and a JSON body. */
@@ -657,8 +661,10 @@ static void test_rest_lookups_paging_metrics(void **state)
     assert_non_null(strstr(ans.body, "stratus_modules{state=\"D\"} 1\n"));
     assert_non_null(strstr(ans.body, "stratus_managers{state=\"alive\"} 1\n"));
     assert_non_null(strstr(ans.body, "stratus_runtimes{state=\"alive\"} 1\n"));
-    assert_non_null(strstr(ans.body, "stratus_requests_total{action=\"create\",result=\"ok\"} 5\n"));
-    assert_non_null(strstr(ans.body, "stratus_requests_total{action=\"exited\",result=\"ok\"} 1\n"));
+    assert_non_null(
+        strstr(ans.body, "stratus_requests_total{action=\"create\",result=\"ok\"} 5\n"));
+    assert_non_null(
+        strstr(ans.body, "stratus_requests_total{action=\"exited\",result=\"ok\"} 1\n"));
     assert_non_null(strstr(ans.body, "stratus_placement_latency_seconds_count 5\n"));
     assert_non_null(strstr(ans.body, "stratus_runtime_keepalive_age_seconds{runtime=\""));
     assert_non_null(strstr(ans.body, "stratus_queue_length{queue=\"realm\"} 0\n"));
@@ -704,6 +710,70 @@ static void test_bridged_brokers(void **state)
     free(site_rt);
 }
 
+static void test_real_runtimes_and_output(void **state)
+{
+    (void)state;
+    char moddir[PATH_MAX], from[PATH_MAX + 32], to[PATH_MAX + 32];
+    assert_int_equal(harness_tmpdir(moddir), 0);
+    snprintf(from, sizeof from, "%s/hello.wasm", ORC_EXAMPLES);
+    snprintf(to, sizeof to, "%s/hello.wasm", moddir);
+    assert_int_equal(harness_copy_file(from, to), 0);
+    char lm[PATH_MAX + 32], lx[PATH_MAX + 32];
+    snprintf(lm, sizeof lm, "linux/minimal=%s", ORC_RUNTIME);
+    snprintf(lx, sizeof lx, "linux=%s", ORC_RUNTIME);
+    const char *extra[] = {
+        "--runtime", "linux/minimal:lm",  "--runtime", "linux:lx",     "--runtime-command",
+        lm,          "--runtime-command", lx,          "--module-dir", moddir,
+        NULL};
+    assert_int_equal(manager_start(&NODES[0], &S.broker, S.realm, "wasm-node", extra), 0);
+    NODE_UP[0] = 1;
+    char *rlm = stack_wait_registration(&S, "runtime", "lm", NULL);
+    char *rlx = stack_wait_registration(&S, "runtime", "lx", NULL);
+    assert_non_null(rlm);
+    assert_non_null(rlx);
+    assert_int_equal(http_wait_field(ORC.http_port, "/api/runtimes/lx/", "alive", "true", WAIT_MS),
+                     0);
+    assert_int_equal(http_wait_field(ORC.http_port, "/api/runtimes/lm/", "alive", "true", WAIT_MS),
+                     0);
+    /* Channels are offered by linux only. */
+    char *u1 = NULL, *u2 = NULL;
+    assert_int_equal(post("{\"name\":\"hello-ch\",\"file\":\"hello.wasm\",\"apis\":[\"wasm\","
+                          "\"wasi\",\"channels\"],\"args\":{\"argv\":[\"one\"]}}",
+                          &u1, NULL),
+                     201);
+    assert_int_equal(wait_module(u1, "parent", rlx), 0);
+    assert_int_equal(wait_module(u1, "status", "exited"), 0);
+    assert_int_equal(wait_module(u1, "exit_code", "0"), 0);
+    /* A file that is not there: the manager's answer ends the module. */
+    assert_int_equal(
+        post("{\"name\":\"missing\",\"file\":\"missing.wasm\",\"parent\":\"lm\"}", &u2, NULL), 201);
+    assert_int_equal(wait_module(u2, "state", "D"), 0);
+    json_t *rec = module_record(u2);
+    const char *status = json_str_at(rec, "status");
+    assert_non_null(status);
+    assert_string_not_equal(status, "exited");
+    assert_non_null(json_str_at(rec, "reason"));
+    json_decref(rec);
+    /* The output of the ended module, kept by the orchestrator. */
+    char path[128];
+    snprintf(path, sizeof path, "/api/modules/%s/output", u1);
+    long long deadline = harness_now_ms() + WAIT_MS;
+    struct http_answer ans = {0};
+    for (;;) {
+        assert_int_equal(http_request(ORC.http_port, "GET", path, NULL, 0, &ans), 0);
+        if (ans.status == 200 && strstr(ans.body, "arg 1: one")) break;
+        http_answer_free(&ans);
+        assert_true(harness_now_ms() < deadline);
+        usleep(50000);
+    }
+    assert_non_null(strstr(ans.body, "Hello from Stratus!"));
+    http_answer_free(&ans);
+    free(u1);
+    free(u2);
+    free(rlm);
+    free(rlx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -718,6 +788,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rest_lookups_paging_metrics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bridged_brokers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_real_runtimes_and_output, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, stack_fixture_group_teardown);
 }

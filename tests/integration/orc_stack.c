@@ -90,8 +90,7 @@ json_t *http_get_json(int port, const char *path)
     return j;
 }
 
-int http_wait_field(int port, const char *path, const char *field, const char *text,
-                    int timeout_ms)
+int http_wait_field(int port, const char *path, const char *field, const char *text, int timeout_ms)
 {
     long long deadline = harness_now_ms() + timeout_ms;
     for (;;) {
@@ -123,8 +122,18 @@ int orchestrator_start(struct orchestrator *o, int broker_port, const char *real
         char mqtt[64], http[64];
         snprintf(mqtt, sizeof mqtt, "127.0.0.1:%d", broker_port);
         snprintf(http, sizeof http, "127.0.0.1:%d", o->http_port);
-        const char *argv[48] = {harness_stratus_path(), "orchestrator", "--mqtt", mqtt, "--realm",
-                                realm, "--db", o->db, "--http", http, "--log-level", "debug"};
+        const char *argv[48] = {harness_stratus_path(),
+                                "orchestrator",
+                                "--mqtt",
+                                mqtt,
+                                "--realm",
+                                realm,
+                                "--db",
+                                o->db,
+                                "--http",
+                                http,
+                                "--log-level",
+                                "debug"};
         int n = 12;
         for (int i = 0; extra && extra[i] && n < 47; i++)
             argv[n++] = extra[i];
@@ -132,10 +141,11 @@ int orchestrator_start(struct orchestrator *o, int broker_port, const char *real
         if (proc_start(&o->proc, (char *const *)argv)) return -1;
         long long deadline = harness_now_ms() + 10000;
         while (harness_now_ms() < deadline && proc_alive(&o->proc)) {
+            /* Serving, and connected to the broker (so subscribed). */
             json_t *h = http_get_json(o->http_port, "/healthz");
-            int ok = h != NULL;
+            int ok = h && json_at_equals(h, "broker", "true");
             json_decref(h);
-            if (ok && proc_log_wait(&o->proc, "connected to the broker", 5000) == 0) return 0;
+            if (ok) return 0;
             usleep(20000);
         }
         proc_kill(&o->proc);

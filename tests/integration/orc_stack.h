@@ -10,8 +10,8 @@
 #include "harness.h"
 
 struct http_answer {
-    int status;  /* 0 when no answer came */
-    char *body;  /* NUL-terminated, malloc'd */
+    int status; /* 0 when no answer came */
+    char *body; /* NUL-terminated, malloc'd */
     size_t len;
     json_t *json; /* the body as JSON, or NULL */
     char *headers;

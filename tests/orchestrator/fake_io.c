@@ -119,9 +119,19 @@ static double f_wall(void *ctx)
     return ((struct fake_io *)ctx)->wall;
 }
 
+static int f_connected(void *ctx)
+{
+    return !((struct fake_io *)ctx)->offline;
+}
+
 struct orc_io fake_io_bind(struct fake_io *f)
 {
-    struct orc_io io = {f_publish, f_request, f_now, f_wall, f};
+    struct orc_io io = {.publish = f_publish,
+                        .request = f_request,
+                        .now_ms = f_now,
+                        .connected = f_connected,
+                        .wall = f_wall,
+                        .ctx = f};
     return io;
 }
 
