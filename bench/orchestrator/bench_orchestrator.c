@@ -169,15 +169,7 @@ static long rss_kib(pid_t pid)
  * itself allocated, without the shared libraries' pages. */
 static long anon_kib(pid_t pid)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    long kib = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "RssAnon: %ld kB", &kib) == 1) break;
-    fclose(f);
-    return kib;
+    return proc_status_kib(pid, "RssAnon");
 }
 
 /* ---- publishing ---- */

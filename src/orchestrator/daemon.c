@@ -34,6 +34,8 @@
  * back to the system at most this often. */
 #define TRIM_INTERVAL_MS 5000
 
+struct pending_answer;
+
 struct daemon {
     const struct orchestrator_config *cfg;
     const char *realm;
@@ -46,6 +48,7 @@ struct daemon {
     int sigfd;
     loop_timer_id tick_timer;
     uint64_t last_trim_ms;
+    struct pending_answer *pending; /* requests whose answers are awaited */
 };
 
 /* ---- what the logic calls ---- */
@@ -56,14 +59,27 @@ static int io_publish(void *ctx, const char *topic, const json_t *msg)
     return mq_link_publish_json(d->mq, topic, msg, 1, NULL);
 }
 
+/* One awaited answer; listed so that those still waiting at exit are freed
+ * (mq_waiter_free forgets them without a call). */
 struct pending_answer {
     struct daemon *d;
     char object_id[UUID_STR_LEN];
+    struct pending_answer *prev, *next;
 };
+
+static void pending_unlink(struct pending_answer *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        p->d->pending = p->next;
+    if (p->next) p->next->prev = p->prev;
+}
 
 static void on_answer(void *ctx, const struct envelope *answer)
 {
     struct pending_answer *p = ctx;
+    pending_unlink(p);
     orc_answer(p->d->orc, p->object_id, answer);
     free(p);
 }
@@ -75,7 +91,12 @@ static int io_request(void *ctx, const char *topic, const json_t *msg, const cha
     if (!p) return -1;
     p->d = d;
     snprintf(p->object_id, sizeof p->object_id, "%s", object_id);
+    p->prev = NULL;
+    p->next = d->pending;
+    if (d->pending) d->pending->prev = p;
+    d->pending = p;
     if (mq_request(d->waiter, topic, msg, topic, ANSWER_TIMEOUT_MS, on_answer, p) < 0) {
+        pending_unlink(p);
         free(p);
         return -1;
     }
@@ -247,6 +268,11 @@ static void teardown(struct daemon *d)
 {
     http_server_free(d->http);
     mq_waiter_free(d->waiter);
+    while (d->pending) {
+        struct pending_answer *p = d->pending;
+        d->pending = p->next;
+        free(p);
+    }
     if (d->mq) {
         mq_link_disconnect(d->mq);
         mq_link_free(d->mq);

@@ -362,6 +362,45 @@ static void on_keepalive(struct orc *o, const char *topic, const char *uuid, str
 
 /* ---- module requests ---- */
 
+/* Start a new run of module uuid (recorded anew, or an ended record
+ * reused) from a create: its name, file, pin, data text and apis (both
+ * taken, freed on failure), every field of an earlier run cleared. Returns
+ * 0 and *out, or -1 on OOM. */
+static int begin_run(struct orc *o, const char *uuid, const struct module_create *mc,
+                     const char *pinned, char *text, char **apis, struct orc_module **out)
+{
+    struct orc_module *m = orc_module_get(o, uuid);
+    int is_new = !m;
+    if (!text || !apis || (!m && orc_add_module(o, uuid, &m) < 0) ||
+        orc_set_str(&m->name, mc->name) < 0 || orc_set_str(&m->file, mc->file) < 0 ||
+        orc_set_str(&m->pinned, pinned) < 0) {
+        free(text);
+        orc_strv_free(apis);
+        return -1;
+    }
+    free(m->data);
+    m->data = text;
+    orc_strv_free(m->apis);
+    m->apis = apis;
+    free(m->status);
+    m->status = NULL;
+    free(m->reason);
+    m->reason = NULL;
+    m->has_exit_code = 0;
+    m->started_at = m->ended_at = 0;
+    m->created_at = orc_wall(o);
+    m->runs++;
+    m->restarts = 0;
+    m->active = -1;
+    m->cpu_usage_percent = 0;
+    m->mem_usage = 0;
+    m->wait_since_ms = orc_now(o);
+    m->queue_seq = 0;
+    if (!is_new) orc_module_reset_output(o, m);
+    *out = m;
+    return 0;
+}
+
 /* Create one module from create data (borrowed). */
 static int create_module(struct orc *o, json_t *data, json_t **record, char *err)
 {
@@ -414,36 +453,10 @@ static int create_module(struct orc *o, json_t *data, json_t **record, char *err
         return rc;
     }
     json_object_set_new(copy, "uuid", json_string(uuid));
-    char *text = json_dumps(copy, JSON_COMPACT);
-    int is_new = !m;
-    if (!text || (!m && orc_add_module(o, uuid, &m) < 0) || orc_set_str(&m->name, mc.name) < 0 ||
-        orc_set_str(&m->file, mc.file) < 0 || orc_set_str(&m->pinned, parent) < 0) {
-        free(text);
-        orc_strv_free(apis);
-        json_decref(copy);
-        goto oom;
-    }
+    /* mc and parent point into copy: it goes after the record took them. */
+    int began = begin_run(o, uuid, &mc, parent, json_dumps(copy, JSON_COMPACT), apis, &m);
     json_decref(copy);
-    free(m->data);
-    m->data = text;
-    orc_strv_free(m->apis);
-    m->apis = apis;
-    /* A new run of an ended module starts from a clean record. */
-    free(m->status);
-    m->status = NULL;
-    free(m->reason);
-    m->reason = NULL;
-    m->has_exit_code = 0;
-    m->started_at = m->ended_at = 0;
-    m->created_at = orc_wall(o);
-    m->runs++;
-    m->restarts = 0;
-    m->active = -1;
-    m->cpu_usage_percent = 0;
-    m->mem_usage = 0;
-    m->wait_since_ms = orc_now(o);
-    m->queue_seq = 0;
-    if (!is_new) orc_module_reset_output(o, m);
+    if (began < 0) goto oom;
     orc_place_new(o, m, pinned);
     orc_mark_module(o, m);
     *record = orc_module_json(o, m, 1);
@@ -651,30 +664,11 @@ static void on_direct_create(struct orc *o, const char *topic, struct orc_runtim
                  topic, m->runtime ? m->runtime->uuid : "-");
         return;
     }
-    char *text = json_dumps(env->data, JSON_COMPACT);
-    char **apis = orc_module_apis(env->data);
-    int is_new = !m;
-    if (!text || !apis || (!m && orc_add_module(o, mc.uuid, &m) < 0) ||
-        orc_set_str(&m->name, mc.name) < 0 || orc_set_str(&m->file, mc.file) < 0 ||
-        orc_set_str(&m->pinned, r->uuid) < 0) {
-        free(text);
-        orc_strv_free(apis);
+    if (begin_run(o, mc.uuid, &mc, r->uuid, json_dumps(env->data, JSON_COMPACT),
+                  orc_module_apis(env->data), &m) < 0) {
         slog(SLOG_ERROR, "orc", "out of memory recording a direct create");
         return;
     }
-    free(m->data);
-    m->data = text;
-    orc_strv_free(m->apis);
-    m->apis = apis;
-    free(m->status);
-    m->status = NULL;
-    free(m->reason);
-    m->reason = NULL;
-    m->has_exit_code = 0;
-    m->ended_at = 0;
-    m->created_at = orc_wall(o);
-    m->runs++;
-    if (!is_new) orc_module_reset_output(o, m);
     orc_record_direct(o, m, r);
     orc_ack_set(o, m, env->object_id, 1, 0);
     orc_count(o, "direct_create", 1);

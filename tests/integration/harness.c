@@ -265,17 +265,23 @@ pid_t proc_find_child(pid_t parent, const char *comm)
     return found;
 }
 
-long proc_rss_kib(pid_t pid)
+long proc_status_kib(pid_t pid, const char *field)
 {
-    char path[64], line[256];
+    char path[64], line[256], pattern[64];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    snprintf(pattern, sizeof pattern, "%s: %%ld kB", field);
     FILE *f = fopen(path, "r");
     if (!f) return -1;
     long kib = -1;
     while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+        if (sscanf(line, pattern, &kib) == 1) break;
     fclose(f);
     return kib;
+}
+
+long proc_rss_kib(pid_t pid)
+{
+    return proc_status_kib(pid, "VmRSS");
 }
 
 int harness_free_port(void)

@@ -127,6 +127,8 @@ int harness_copy_file(const char *from, const char *to);
 pid_t proc_find_child(pid_t parent, const char *comm);
 /* The resident set of a process in KiB, or -1. */
 long proc_rss_kib(pid_t pid);
+/* A "Name: N kB" field of /proc/PID/status (e.g. "RssAnon"), or -1. */
+long proc_status_kib(pid_t pid, const char *field);
 
 /* ---- MQTT test client ---- */
 
