@@ -76,7 +76,7 @@ static int setup(void **state)
 {
     (void)state;
     if (stack_new_realm(&S)) return -1;
-    const char *extra[] = {"--keepalive", "1", NULL};
+    const char *extra[] = {"--keepalive", "2", NULL};
     return orchestrator_start(&ORC, S.broker.port, S.realm, NULL, extra);
 }
 
@@ -205,7 +205,7 @@ static void test_registration_accepted(void **state)
     json_decref(req);
     struct message *m = NULL;
     assert_int_equal(client_wait_json(S.client, topic, WAIT_MS, &m, "type", "resp", "object_id",
-                                      oid, "data.result", "ok", "data.details.ka_interval_sec", "1",
+                                      oid, "data.result", "ok", "data.details.ka_interval_sec", "2",
                                       NULL),
                      0);
     message_free(m);
@@ -442,7 +442,7 @@ static void test_manager_killed_and_back(void **state)
     char *again = start_node(0, "n1", "rt-a");
     assert_string_equal(again, a);
     assert_int_equal(wait_module(pinned, "state", "A"), 0);
-    usleep(2000 * 1000); /* registration retries and keepalives pass */
+    usleep(2500 * 1000); /* registration retries and keepalives pass */
     assert_int_equal(creates_seen(a, pinned), 1);
     assert_int_equal(creates_seen(a, loose), 0);
     json_t *rec = module_record(pinned);
@@ -495,7 +495,7 @@ static void test_orchestrator_restart(void **state)
     assert_int_equal(proc_wait_exit(&ORC.proc, WAIT_MS), 0);
     char db[PATH_MAX + 16];
     snprintf(db, sizeof db, "%s", ORC.db);
-    const char *extra[] = {"--keepalive", "1", NULL};
+    const char *extra[] = {"--keepalive", "2", NULL};
     assert_int_equal(orchestrator_start(&ORC, S.broker.port, S.realm, db, extra), 0);
     json_t *list = http_get_json(ORC.http_port, "/api/modules/");
     assert_int_equal(json_integer_value(json_object_get(list, "count")), 5);
@@ -648,7 +648,7 @@ static void test_rest_lookups_paging_metrics(void **state)
     rec = http_get_json(ORC.http_port, path);
     assert_true(json_at_equals(rec, "uuid", a));
     assert_true(json_at_equals(rec, "runtime_type", "test/fake"));
-    assert_true(json_at_equals(rec, "ka_interval_sec", "1"));
+    assert_true(json_at_equals(rec, "ka_interval_sec", "2"));
     json_decref(rec);
     rec = http_get_json(ORC.http_port, "/api/runtimes/rt-a");
     assert_int_equal(json_array_size(json_object_get(rec, "children")), 4);
