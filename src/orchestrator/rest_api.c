@@ -33,10 +33,13 @@ void rest_reply_error(struct rest_reply *reply, int status, const char *message)
 
 /* ---- lists ---- */
 
-typedef json_t *(*item_json_fn)(struct orc *o, size_t i, int *keep);
+typedef json_t *(*item_json_fn)(struct orc *o, size_t i);
+typedef int (*item_keep_fn)(struct orc *o, size_t i);
 
+/* A page of items 0..total-1, those keep() takes (all when keep is NULL:
+ * then only the page is visited). */
 static void list(struct orc *o, const struct rest_request *req, struct rest_reply *reply,
-                 size_t total, item_json_fn item)
+                 size_t total, item_keep_fn keep, item_json_fn item)
 {
     size_t start, limit;
     char err[128];
@@ -47,65 +50,45 @@ static void list(struct orc *o, const struct rest_request *req, struct rest_repl
     }
     json_t *results = json_array();
     size_t count = 0;
-    for (size_t i = 0; i < total; i++) {
-        int keep = 1;
-        json_t *j = item(o, i, &keep);
-        if (!keep) continue;
-        if (count >= start && count - start < limit)
-            json_array_append_new(results, j);
-        else
-            json_decref(j);
-        count++;
+    if (!keep) {
+        for (size_t i = start; i < total && i - start < limit; i++)
+            json_array_append_new(results, item(o, i));
+        count = total;
+    } else {
+        for (size_t i = 0; i < total; i++) {
+            if (!keep(o, i)) continue;
+            if (count >= start && count - start < limit) json_array_append_new(results, item(o, i));
+            count++;
+        }
     }
     reply_json(reply, 200,
                json_pack("{s:I, s:I, s:o}", "count", (json_int_t)count, "start", (json_int_t)start,
                          "results", results));
 }
 
-/* Items that are all kept know the count up front: only the page is built. */
-static void list_all(struct orc *o, const struct rest_request *req, struct rest_reply *reply,
-                     size_t total, item_json_fn item)
+static json_t *manager_item(struct orc *o, size_t i)
 {
-    size_t start, limit;
-    char err[128];
-    if (rest_paging_parse(req->arg(req->conn, "start"), req->arg(req->conn, "limit"), &start,
-                          &limit, err) < 0) {
-        rest_reply_error(reply, 400, err);
-        return;
-    }
-    json_t *results = json_array();
-    for (size_t i = start; i < total && i - start < limit; i++) {
-        int keep = 1;
-        json_array_append_new(results, item(o, i, &keep));
-    }
-    reply_json(reply, 200,
-               json_pack("{s:I, s:I, s:o}", "count", (json_int_t)total, "start", (json_int_t)start,
-                         "results", results));
-}
-
-static json_t *manager_item(struct orc *o, size_t i, int *keep)
-{
-    (void)keep;
     return orc_manager_json(o, orc_manager_at(o, i));
 }
 
-static json_t *runtime_item(struct orc *o, size_t i, int *keep)
+static json_t *runtime_item(struct orc *o, size_t i)
 {
-    (void)keep;
     return orc_runtime_json(o, orc_runtime_at(o, i), 0);
 }
 
-static json_t *module_item(struct orc *o, size_t i, int *keep)
+static json_t *module_item(struct orc *o, size_t i)
 {
-    (void)keep;
     return orc_module_json(o, orc_module_at(o, i), 0);
 }
 
-static json_t *queued_item(struct orc *o, size_t i, int *keep)
+static int is_queued(struct orc *o, size_t i)
+{
+    return orc_module_at(o, i)->state == MOD_QUEUED;
+}
+
+static json_t *queued_item(struct orc *o, size_t i)
 {
     struct orc_module *m = orc_module_at(o, i);
-    *keep = m->state == MOD_QUEUED;
-    if (!*keep) return NULL;
     json_t *j = orc_module_json(o, m, 0);
     json_object_set_new(j, "reason", m->reason ? json_string(m->reason) : json_null());
     json_object_set_new(j, "queue", json_string(m->pinned ? "runtime" : "realm"));
@@ -114,22 +97,22 @@ static json_t *queued_item(struct orc *o, size_t i, int *keep)
 
 static void get_managers(void *ctx, const struct rest_request *req, struct rest_reply *reply)
 {
-    list_all(ctx, req, reply, orc_manager_count(ctx), manager_item);
+    list(ctx, req, reply, orc_manager_count(ctx), NULL, manager_item);
 }
 
 static void get_runtimes(void *ctx, const struct rest_request *req, struct rest_reply *reply)
 {
-    list_all(ctx, req, reply, orc_runtime_count(ctx), runtime_item);
+    list(ctx, req, reply, orc_runtime_count(ctx), NULL, runtime_item);
 }
 
 static void get_modules(void *ctx, const struct rest_request *req, struct rest_reply *reply)
 {
-    list_all(ctx, req, reply, orc_module_count(ctx), module_item);
+    list(ctx, req, reply, orc_module_count(ctx), NULL, module_item);
 }
 
 static void get_queued(void *ctx, const struct rest_request *req, struct rest_reply *reply)
 {
-    list(ctx, req, reply, orc_module_count(ctx), queued_item);
+    list(ctx, req, reply, orc_module_count(ctx), is_queued, queued_item);
 }
 
 /* ---- lookups ---- */
