@@ -53,9 +53,18 @@ char **orc_strv_dup(const char *const *v)
     return out;
 }
 
+/* Most modules ask for the default apis: they share one array. */
+static char api_wasm[] = "wasm", api_wasi[] = "wasi";
+static char *default_apis[] = {api_wasm, api_wasi, NULL};
+
+char **orc_default_apis(void)
+{
+    return default_apis;
+}
+
 void orc_strv_free(char **v)
 {
-    if (!v) return;
+    if (!v || v == default_apis) return;
     for (char **p = v; *p; p++)
         free(*p);
     free(v);

@@ -96,9 +96,11 @@ int orc_list_linked(const struct orc_link *l);
 
 #define ORC_CONTAINER(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
-/* NULL-terminated string arrays. */
+/* NULL-terminated string arrays. orc_strv_free frees any array but the
+ * shared one of orc_default_apis (["wasm", "wasi"]), which it leaves. */
 char **orc_strv_dup(const char *const *v);
 void orc_strv_free(char **v);
+char **orc_default_apis(void);
 /* 1 if every string of want is in have. */
 int orc_strv_covers(char *const *have, char *const *want);
 

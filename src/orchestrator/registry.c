@@ -191,9 +191,8 @@ void orc_ack_clear(struct orc *o, struct orc_module *m)
 
 char **orc_module_apis(json_t *data)
 {
-    static const char *const defaults[] = {"wasm", "wasi", NULL};
     json_t *apis = json_object_get(data, "apis");
-    if (!json_is_array(apis)) return orc_strv_dup(defaults);
+    if (!json_is_array(apis)) return orc_default_apis();
     size_t n = json_array_size(apis);
     const char **v = calloc(n + 1, sizeof *v);
     if (!v) return NULL;
@@ -201,7 +200,9 @@ char **orc_module_apis(json_t *data)
         const char *s = json_string_value(json_array_get(apis, i));
         if (s) v[k++] = s;
     }
-    char **out = orc_strv_dup(v);
+    char **dflt = orc_default_apis();
+    int is_default = n == 2 && v[0] && v[1] && !strcmp(v[0], dflt[0]) && !strcmp(v[1], dflt[1]);
+    char **out = is_default ? dflt : orc_strv_dup(v);
     free(v);
     return out;
 }
