@@ -32,16 +32,23 @@ struct manager_config {
     size_t ncommands;
     char *module_dir;
     char *username, *password;
+    int password_from_file; /* set by --password-file / pwd_file: wins */
     int tls, tls_insecure;
     char *tls_ca, *tls_cert, *tls_key;
     int log_level;      /* mlog level: 10 debug .. 40 error */
     double reg_timeout; /* seconds before a registration is retried */
+    /* The outbox (kept while the broker is unreachable): bytes of module
+     * output in all and per module; spill control messages to the state
+     * directory at shutdown (default on). */
+    size_t outbox_total, outbox_per_module;
+    int outbox_spill;
     int help;           /* --help was given */
 };
 
 #define MANAGER_ERR_LEN 256
 
-/* Defaults: localhost:1883, realm "realm", name "manager", info, 5 s. */
+/* Defaults: localhost:1883, realm "realm", name "manager", info, 5 s, an
+ * outbox of 4 MiB (1 MiB per module) with spilling. */
 void manager_config_init(struct manager_config *cfg);
 void manager_config_clear(struct manager_config *cfg);
 
@@ -54,7 +61,9 @@ int manager_config_apply_json(struct manager_config *cfg, const char *text, size
                               char err[MANAGER_ERR_LEN]);
 
 /* Parse `manager` arguments (argv[0] = "manager"): --config FILE is read
- * first, then the other flags override it. Returns 0, or -1 with err. */
+ * first, then the other flags override it. The broker password comes from
+ * --password-file (or the key pwd_file), else $STRATUS_MQTT_PASSWORD, else
+ * --password / pwd. Returns 0, or -1 with err. */
 int manager_config_from_args(struct manager_config *cfg, int argc, char **argv,
                              char err[MANAGER_ERR_LEN]);
 

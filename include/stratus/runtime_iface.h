@@ -120,7 +120,8 @@ void runtime_default_cleanup_module(struct runtime *rt, int index, json_t *exit_
 /* Socket-backed runtime process: start() makes a listening socket (mode 0600)
  * in runtime_socket_dir(), runs runtime_command() as `PROGRAM SOCKET_PATH`
  * with STRATUS_RUNTIME_TYPE/_NAME/_UUID, STRATUS_MODULE_DIR and STRATUS_REALM
- * in its environment, accepts one connection and speaks frames with the
+ * in a minimal environment (PATH, HOME, locale, TMPDIR, sanitizer options;
+ * never the manager's secrets), accepts one connection and speaks frames with the
  * type's header over it, with a bounded output queue (a message that would
  * pass the bound is dropped and logged). */
 extern const struct runtime_ops runtime_socket_ops;

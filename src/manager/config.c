@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "slog.h"
 #include "stratus/manager.h"
@@ -19,6 +20,9 @@ void manager_config_init(struct manager_config *cfg)
     cfg->port = 1883;
     cfg->log_level = SLOG_INFO;
     cfg->reg_timeout = 5.0;
+    cfg->outbox_total = (size_t)4 << 20;
+    cfg->outbox_per_module = (size_t)1 << 20;
+    cfg->outbox_spill = 1;
 }
 
 void manager_config_clear(struct manager_config *cfg)
@@ -53,6 +57,53 @@ static int set_string(char **field, const char *value)
     if (!copy) return -1;
     free(*field);
     *field = copy;
+    return 0;
+}
+
+/* The broker password from a file: its first line (a trailing newline is
+ * not part of it). A file others may read is used with a warning. */
+static int read_password_file(struct manager_config *cfg, const char *path, const char *what,
+                              char *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, MANAGER_ERR_LEN, "%s %s: %s", what, path, strerror(errno));
+        return -1;
+    }
+    char line[1024];
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
+        slog(SLOG_WARNING, "mgr", "password file %s can be read by others (chmod 600 it)", path);
+    if (!fgets(line, sizeof line, f)) line[0] = '\0';
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    if (!line[0]) {
+        snprintf(err, MANAGER_ERR_LEN, "%s %s: the file holds no password", what, path);
+        return -1;
+    }
+    int rc = set_string(&cfg->password, line);
+    explicit_bzero(line, sizeof line);
+    cfg->password_from_file = 1;
+    return rc;
+}
+
+/* A size in bytes, with an optional K, M or G suffix (powers of 1024). */
+static int parse_size(const char *text, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (end == text || errno || text[0] == '-') return -1;
+    unsigned shift = 0;
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30;
+    if (shift) end++;
+    if (*end || v > (1ull << 40) >> shift) return -1;
+    *out = (size_t)(v << shift);
     return 0;
 }
 
@@ -231,6 +282,31 @@ int manager_config_apply_json(struct manager_config *cfg, const char *text, size
             r = json_is_null(v) ? 0 : want_string(v, key, &cfg->username, err);
         } else if (!strcmp(key, "pwd")) {
             r = json_is_null(v) ? 0 : want_string(v, key, &cfg->password, err);
+        } else if (!strcmp(key, "pwd_file")) {
+            const char *path = json_string_value(v);
+            if (!path) {
+                snprintf(err, MANAGER_ERR_LEN, "config key 'pwd_file' must be a string");
+                r = -1;
+            } else {
+                r = read_password_file(cfg, path, "config key 'pwd_file'", err);
+            }
+        } else if (!strcmp(key, "outbox_total") || !strcmp(key, "outbox_per_module")) {
+            size_t *field =
+                !strcmp(key, "outbox_total") ? &cfg->outbox_total : &cfg->outbox_per_module;
+            if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                json_integer_value(v) > ((json_int_t)1 << 40)) {
+                snprintf(err, MANAGER_ERR_LEN, "config key '%s' must be a number of bytes", key);
+                r = -1;
+            } else {
+                *field = (size_t)json_integer_value(v);
+            }
+        } else if (!strcmp(key, "outbox_spill")) {
+            if (!json_is_boolean(v)) {
+                snprintf(err, MANAGER_ERR_LEN, "config key 'outbox_spill' must be a boolean");
+                r = -1;
+            } else {
+                cfg->outbox_spill = json_is_true(v);
+            }
         } else if (!strcmp(key, "use_ssl")) {
             if (!json_is_boolean(v)) {
                 snprintf(err, MANAGER_ERR_LEN, "config key 'use_ssl' must be a boolean");
@@ -333,7 +409,8 @@ static int load_file(struct manager_config *cfg, const char *path, char *err)
 static const char *const valued[] = {
     "--mqtt",       "--realm",     "--name",        "--uuid",      "--runtime", "--runtime-command",
     "--module-dir", "--config",    "--username",    "--password",  "--tls-ca",  "--tls-cert",
-    "--tls-key",    "--log-level", "--reg-timeout", "--state-dir",
+    "--tls-key",    "--log-level", "--reg-timeout", "--state-dir", "--password-file",
+    "--outbox-total", "--outbox-per-module",
 };
 
 static int takes_value(const char *flag, size_t len)
@@ -413,7 +490,19 @@ int manager_config_from_args(struct manager_config *cfg, int argc, char **argv,
         } else if (!strcmp(flag, "--username")) {
             r = set_string(&cfg->username, value);
         } else if (!strcmp(flag, "--password")) {
-            r = set_string(&cfg->password, value);
+            if (!cfg->password_from_file) r = set_string(&cfg->password, value);
+        } else if (!strcmp(flag, "--password-file")) {
+            r = read_password_file(cfg, value, "--password-file", err);
+        } else if (!strcmp(flag, "--outbox-total") || !strcmp(flag, "--outbox-per-module")) {
+            if (parse_size(value, !strcmp(flag, "--outbox-total") ? &cfg->outbox_total
+                                                                   : &cfg->outbox_per_module) <
+                0) {
+                snprintf(err, MANAGER_ERR_LEN, "%s '%s': expected bytes (K, M, G suffixes)", flag,
+                         value);
+                return -1;
+            }
+        } else if (!strcmp(flag, "--no-outbox-spill")) {
+            cfg->outbox_spill = 0;
         } else if (!strcmp(flag, "--tls")) {
             cfg->tls = 1;
         } else if (!strcmp(flag, "--tls-insecure")) {
@@ -452,6 +541,12 @@ int manager_config_from_args(struct manager_config *cfg, int argc, char **argv,
             return -1;
         }
     }
+    const char *env_password = getenv("STRATUS_MQTT_PASSWORD");
+    if (!cfg->password_from_file && env_password && *env_password &&
+        set_string(&cfg->password, env_password) < 0) {
+        snprintf(err, MANAGER_ERR_LEN, "out of memory");
+        return -1;
+    }
     return 0;
 }
 
@@ -478,9 +573,19 @@ void manager_usage(FILE *out)
           "  --config FILE             JSON configuration; flags override it. Keys: mqtt,\n"
           "                            mqtt_port, mqtt_username, pwd, use_ssl, realm, name,\n"
           "                            uuid, runtimes, runtime_commands, module_dir,\n"
-          "                            state_dir, log_level\n"
+          "                            state_dir, log_level, pwd_file, outbox_total,\n"
+          "                            outbox_per_module, outbox_spill\n"
           "                            (http, http_port are accepted and ignored)\n"
-          "  --username U, --password P  broker credentials\n"
+          "  --username U              broker user name\n"
+          "  --password-file FILE      broker password: the first line of FILE (the\n"
+          "                            environment variable STRATUS_MQTT_PASSWORD works\n"
+          "                            too; --password P is visible to every local user)\n"
+          "  --outbox-total SIZE       module output kept while the broker is unreachable,\n"
+          "                            in all (default 4M; control messages are always\n"
+          "                            kept)\n"
+          "  --outbox-per-module SIZE  the same per module (default 1M)\n"
+          "  --no-outbox-spill         do not keep unsent control messages in the state\n"
+          "                            directory when the manager stops\n"
           "  --tls                     connect with TLS (system CAs unless --tls-ca)\n"
           "  --tls-ca FILE, --tls-cert FILE, --tls-key FILE, --tls-insecure\n"
           "  --log-level LEVEL         debug, info, warning or error (default info)\n"

@@ -54,6 +54,7 @@ struct runtime {
     uint64_t last_ka_ms;     /* last keepalive published for this runtime */
     size_t dropped_in;       /* channel messages the runtime's queue refused */
     size_t dropped_out;      /* messages from modules with no such channel */
+    uint64_t output_dropped; /* module output the outbox dropped (keepalive) */
 };
 
 /* ---- accessors of runtime_iface.h ---- */
@@ -117,6 +118,25 @@ int runtime_is_stopping(const struct runtime *rt)
 int runtime_module_count(const struct runtime *rt)
 {
     return rt->modules.count;
+}
+
+int runtime_owns_uuid(const struct runtime *rt, const char *uuid)
+{
+    return !strcmp(rt->uuid, uuid) || module_table_find(&rt->modules, uuid) >= 0;
+}
+
+int runtime_output_dropped(struct runtime *rt, const char *uuid, uint64_t count)
+{
+    int index = module_table_find(&rt->modules, uuid);
+    if (index < 0) return 0;
+    rt->output_dropped++;
+    /* Logged at powers of two so that a flood cannot flood the log. */
+    if (!(count & (count - 1)))
+        slog(SLOG_WARNING, rt->rt_component,
+             "[%d:%.8s] %llu output message(s) of this module dropped: the broker is "
+             "unreachable and the module's share of the outbox is full",
+             index, uuid, (unsigned long long)count);
+    return 1;
 }
 
 /* ---- life cycle ---- */
@@ -230,14 +250,24 @@ static void on_restart_timer(void *ctx)
 
 /* ---- publishing ---- */
 
-static void publish_json(struct runtime *rt, const char *topic, json_t *msg)
+/* Publish a control message (stolen): kept across broker outages. Or, with
+ * now set, only if it can go out at once (keepalives). */
+static void publish_json_how(struct runtime *rt, const char *topic, json_t *msg, int now)
 {
     if (!msg) return;
     char *text = json_dumps(msg, JSON_COMPACT);
-    if (text && rt->host.publish(rt->host.ctx, topic, text, strlen(text), 1) != 0)
-        slog(SLOG_DEBUG, rt->component, "not connected; dropped a message for %s", topic);
+    int (*fn)(void *, const char *, const void *, size_t, int, const char *) =
+        now && rt->host.publish_now ? rt->host.publish_now : rt->host.publish;
+    if (text && fn(rt->host.ctx, topic, text, strlen(text), 1, NULL) != 0)
+        slog(now ? SLOG_DEBUG : SLOG_ERROR, rt->component, "could not publish a message for %s",
+             topic);
     free(text);
     json_decref(msg);
+}
+
+static void publish_json(struct runtime *rt, const char *topic, json_t *msg)
+{
+    publish_json_how(rt, topic, msg, 0);
 }
 
 static void respond(struct runtime *rt, const char *object_id, const char *action, int ok,
@@ -266,17 +296,23 @@ static void publish_error(struct runtime *rt, const char *object_id, const char 
 
 /* ---- default module operations ---- */
 
-/* A module file must stay inside the module directory. */
-static int file_is_contained(const char *file)
+/* Why a runtime that is not running takes no request now, or NULL. */
+static const char *not_running_reason(const struct runtime *rt, char *buf, size_t cap)
 {
-    if (!*file || file[0] == '/') return 0;
-    const char *p = file;
-    while (*p) {
-        const char *end = strchrnul(p, '/');
-        if (end - p == 2 && p[0] == '.' && p[1] == '.') return 0;
-        p = *end ? end + 1 : end;
+    switch (rt->state) {
+    case RT_RUNNING: return NULL;
+    case RT_DOWN: return "the runtime crashed and is restarting; try again shortly";
+    case RT_GONE:
+        snprintf(buf, cap,
+                 "the runtime was given up after crashing %d times in a row; restart the "
+                 "manager to bring it back",
+                 RUNTIME_MAX_RESTARTS + 1);
+        return buf;
+    case RT_STOPPING:
+    case RT_STOPPED: return "the manager is shutting down";
+    case RT_NEW: break;
     }
-    return 1;
+    return "the runtime is not running";
 }
 
 int runtime_default_create_module(struct runtime *rt, json_t *data, int *index,
@@ -292,10 +328,6 @@ int runtime_default_create_module(struct runtime *rt, json_t *data, int *index,
         snprintf(reason, RUNTIME_REASON_LEN, "runtime runs no modules");
         return -1;
     }
-    if (!file_is_contained(mc.file)) {
-        snprintf(reason, RUNTIME_REASON_LEN, "file '%s' leaves the module directory", mc.file);
-        return -1;
-    }
     char generated[UUID_STR_LEN];
     const char *uuid = mc.uuid;
     if (!uuid) {
@@ -306,17 +338,27 @@ int runtime_default_create_module(struct runtime *rt, json_t *data, int *index,
         json_object_set_new(data, "uuid", json_string(generated));
         uuid = json_string_value(json_object_get(data, "uuid"));
     }
-    if (rt->state != RT_RUNNING) {
-        snprintf(reason, RUNTIME_REASON_LEN, "runtime is %s",
-                 rt->state == RT_DOWN ? "restarting" : "not running");
+    char buf[RUNTIME_REASON_LEN];
+    const char *why = not_running_reason(rt, buf, sizeof buf);
+    if (why) {
+        snprintf(reason, RUNTIME_REASON_LEN, "%s", why);
         return -1;
     }
-    int rc = module_table_insert(&rt->modules, uuid, index);
-    if (rc == MT_ERR_EXISTS) {
+    int existing = module_table_find(&rt->modules, uuid);
+    if (existing >= 0) {
         /* Idempotent: the module already runs with this index. */
+        *index = existing;
         slog(SLOG_INFO, rt->component, "module %s already runs (index %d)", uuid, *index);
         return 0;
     }
+    /* A module's UUID names its topics: it may not be anything else's. */
+    if (rt->host.uuid_taken && rt->host.uuid_taken(rt->host.ctx, rt, uuid)) {
+        snprintf(reason, RUNTIME_REASON_LEN,
+                 "uuid %s is taken on this node (the manager, a runtime or another module)",
+                 uuid);
+        return -1;
+    }
+    int rc = module_table_insert(&rt->modules, uuid, index);
     if (rc == MT_ERR_FULL) {
         snprintf(reason, RUNTIME_REASON_LEN, "runtime is full (%d modules)",
                  rt->type->max_nmodules);
@@ -346,7 +388,10 @@ int runtime_default_delete_module(struct runtime *rt, const char *uuid, int *ind
 {
     *index = module_table_find(&rt->modules, uuid);
     if (*index < 0) {
-        snprintf(reason, RUNTIME_REASON_LEN, "no module %s on this runtime", uuid);
+        char buf[RUNTIME_REASON_LEN];
+        const char *why = not_running_reason(rt, buf, sizeof buf);
+        snprintf(reason, RUNTIME_REASON_LEN, "no module %s on this runtime%s%s", uuid,
+                 why ? ": " : "", why ? why : "");
         return -1;
     }
     if (rt->type->ops->send(rt, (uint8_t)(FRAME_CONTROL | (unsigned)*index), FRAME_DELETE_MODULE,
@@ -468,8 +513,47 @@ static int is_power_of_two(size_t n)
     return n && !(n & (n - 1));
 }
 
+/* Length of the UTF-8 sequence at p (at most n bytes) if it is well formed
+ * and encodes a printable code point (not a C1 control, surrogate or
+ * overlong form), else 0. */
+static size_t printable_utf8(const uint8_t *p, size_t n)
+{
+    size_t len = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC2 ? 2 : 0;
+    if (!len || len > n || p[0] > 0xF4) return 0;
+    uint32_t cp = p[0] & (0x7F >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80) return 0;
+        cp = cp << 6 | (p[i] & 0x3F);
+    }
+    static const uint32_t least[] = {0, 0, 0xA0, 0x800, 0x10000};
+    if (cp < least[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return len;
+}
+
+/* Log text from a runtime made safe for a one-line log: control characters
+ * become spaces, printable UTF-8 stays, every other byte is written \xNN.
+ * Returns the input bytes taken (all of them unless out filled up). */
+static size_t clean_log_text(const uint8_t *p, size_t len, char *out, size_t cap)
+{
+    size_t i = 0, o = 0;
+    while (i < len) {
+        size_t u = p[i] >= 0x80 ? printable_utf8(p + i, len - i) : 0;
+        size_t need = p[i] < 0x80 ? 1 : u ? u : 4;
+        if (o + need >= cap) break;
+        if (p[i] < 0x80)
+            out[o++] = (p[i] < 0x20 || p[i] == 0x7f) ? ' ' : (char)p[i];
+        else if (u)
+            memcpy(out + o, p + i, u), o += u;
+        else
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", p[i]);
+        i += p[i] < 0x80 || !u ? 1 : u;
+    }
+    out[o] = '\0';
+    return i;
+}
+
 /* Log text from a runtime: the level byte (PROTOCOL.md §6), and the text made
- * safe for a one-line log (control characters become spaces). */
+ * safe for a one-line log. */
 static void log_frame(struct runtime *rt, const char *prefix, const uint8_t *p, size_t len)
 {
     int level = SLOG_DEBUG;
@@ -482,10 +566,7 @@ static void log_frame(struct runtime *rt, const char *prefix, const uint8_t *p, 
     while (len && (p[len - 1] == '\n' || p[len - 1] == '\r'))
         len--;
     char text[1024];
-    size_t n = len < sizeof text - 1 ? len : sizeof text - 1;
-    for (size_t i = 0; i < n; i++)
-        text[i] = (p[i] < 0x20 || p[i] == 0x7f) ? ' ' : (char)p[i];
-    text[n] = '\0';
+    size_t n = clean_log_text(p, len, text, sizeof text);
     slog(level, rt->rt_component, "%s%s%s", prefix, text, n < len ? " [...]" : "");
 }
 
@@ -496,13 +577,14 @@ static void publish_keepalive(struct runtime *rt, json_t *extra)
     json_t *data = json_pack("{s:s, s:s, s:s, s:O}", "type", "runtime", "uuid", rt->uuid, "name",
                              rt->name, "apis", json_object_get(rt->registration, "apis"));
     if (!data) return;
+    json_object_set_new(data, "output_dropped", json_integer((json_int_t)rt->output_dropped));
     if (extra) json_object_update_missing(data, extra);
     char topic[TOPIC_LAYOUT_MAX];
     if (topic_format(topic, sizeof topic, rt->host.realm, TOPIC_KEEPALIVE, rt->uuid) < 0) {
         json_decref(data);
         return;
     }
-    publish_json(rt, topic, envelope_request(NULL, "update", data));
+    publish_json_how(rt, topic, envelope_request(NULL, "update", data), 1);
     rt->last_ka_ms = loop_now_ms();
 }
 
@@ -563,7 +645,7 @@ static void handle_profile(struct runtime *rt, int index, const struct frame_mes
                              rt->type->profile_type ? rt->type->profile_type : "deployed", rt->uuid,
                              uuid) < 0)
         return;
-    rt->host.publish(rt->host.ctx, topic, msg->payload, msg->len, 0);
+    rt->host.publish(rt->host.ctx, topic, msg->payload, msg->len, 0, uuid);
 }
 
 void runtime_handle_frame(struct runtime *rt, const struct frame_message *msg)

@@ -38,6 +38,9 @@ extern char **environ;
 #define TERM_GRACE_MS 1000
 /* Reads per readiness event before letting other connections have a turn. */
 #define READS_PER_EVENT 16
+/* After the connection ended, how long to wait for the process's exit
+ * status, which the crash reason names. */
+#define EXIT_STATUS_WAIT_MS 1000
 
 struct socket_backend {
     struct runtime *rt;
@@ -47,6 +50,8 @@ struct socket_backend {
     pid_t pid;
     int stopping;
     loop_timer_id kill_timer;
+    loop_timer_id status_timer; /* waiting for the exit status of a lost process */
+    char lost_why[128];         /* what ended the connection */
     struct frame_reader *reader;
     struct write_queue out;
     uint8_t buf[65536];
@@ -82,6 +87,22 @@ static void cancel_kill_timer(struct socket_backend *b)
         loop_timer_cancel(runtime_loop(b->rt), b->kill_timer);
         b->kill_timer = 0;
     }
+    if (b->status_timer) {
+        loop_timer_cancel(runtime_loop(b->rt), b->status_timer);
+        b->status_timer = 0;
+    }
+}
+
+/* "killed by signal 9 (SIGKILL)" or "exited with status 3". */
+static void describe_status(int status, char *buf, size_t cap)
+{
+    if (WIFSIGNALED(status)) {
+        const char *abbrev = sigabbrev_np(WTERMSIG(status));
+        snprintf(buf, cap, "killed by signal %d (SIG%s)%s", WTERMSIG(status),
+                 abbrev ? abbrev : "?", WCOREDUMP(status) ? ", core dumped" : "");
+    } else {
+        snprintf(buf, cap, "exited with status %d", WEXITSTATUS(status));
+    }
 }
 
 /* Tear down the connection and the process of a runtime that died or went
@@ -97,6 +118,33 @@ static void drop(struct socket_backend *b, const char *why)
         b->pid = 0;
     }
     runtime_connection_lost(b->rt, why);
+}
+
+static void on_status_timer(void *ctx)
+{
+    struct socket_backend *b = ctx;
+    b->status_timer = 0;
+    char why[200];
+    snprintf(why, sizeof why, "%s; the runtime process did not exit and was killed",
+             b->lost_why);
+    drop(b, why);
+}
+
+/* The connection ended: the modules are reported crashed once the process's
+ * exit status is known (usually within a millisecond), so the reason can
+ * name the signal or status; a process that lingers is killed. */
+static void lost_wait_status(struct socket_backend *b, const char *why)
+{
+    snprintf(b->lost_why, sizeof b->lost_why, "%s", why);
+    close_connection(b);
+    if (b->pid <= 0) {
+        drop(b, why);
+        return;
+    }
+    if (!b->status_timer &&
+        loop_timer_add(runtime_loop(b->rt), EXIT_STATUS_WAIT_MS, on_status_timer, b,
+                       &b->status_timer) < 0)
+        drop(b, why);
 }
 
 /* Write what is queued and watch for writability only while something is
@@ -153,8 +201,9 @@ static void on_connection(void *ctx, uint32_t events)
         if (b->stopping) {
             close_connection(b);
         } else {
-            drop(b, frame_reader_pending(b->reader) ? "connection ended inside a message"
-                                                    : "connection closed");
+            lost_wait_status(b, frame_reader_pending(b->reader)
+                                    ? "connection ended inside a message"
+                                    : "connection closed");
         }
     }
 }
@@ -214,7 +263,25 @@ static int make_listener(struct socket_backend *b)
     return 0;
 }
 
-/* environ plus the runtime's variables; the strings are owned by the block. */
+/* What a runtime process inherits of the manager's environment: nothing
+ * that could hold a secret (the broker password, tokens), only what
+ * programs need to run and the sanitizers' settings of a test build. */
+static int inherited(const char *entry)
+{
+    static const char *const names[] = {
+        "PATH",         "HOME",         "USER",         "LOGNAME", "LANG", "TZ", "TMPDIR",
+        "LC_ALL",       "LC_CTYPE",     "LC_MESSAGES",  "STRATUS_ALLOW_FREE_TOPICS",
+        "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+    };
+    size_t n = strcspn(entry, "=");
+    if (!entry[n]) return 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == n && !strncmp(entry, names[i], n)) return 1;
+    return 0;
+}
+
+/* The inherited part of environ plus the runtime's variables; the strings
+ * are owned by the block. */
 static char **child_environment(struct runtime *rt, char *vars[5])
 {
     const struct runtime_type *type = runtime_get_type(rt);
@@ -231,10 +298,7 @@ static char **child_environment(struct runtime *rt, char *vars[5])
     if (!env) return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "STRATUS_RUNTIME_", 16) &&
-            strncmp(environ[i], "STRATUS_MODULE_DIR=", 19) &&
-            strncmp(environ[i], "STRATUS_REALM=", 14))
-            env[k++] = environ[i];
+        if (inherited(environ[i])) env[k++] = environ[i];
     for (int i = 0; i < 5; i++)
         if (vars[i]) env[k++] = vars[i];
     env[k] = NULL;
@@ -428,20 +492,22 @@ static int socket_child_exited(struct runtime *rt, pid_t pid, int status)
     struct socket_backend *b = backend_of(rt);
     if (!b || b->pid <= 0 || b->pid != pid) return 0;
     b->pid = 0;
+    int waited = b->status_timer != 0;
     cancel_kill_timer(b);
-    if (WIFSIGNALED(status))
-        slog(b->stopping ? SLOG_DEBUG : SLOG_WARNING, runtime_log_component(rt),
-             "runtime process killed by signal %d", WTERMSIG(status));
-    else
-        slog(b->stopping ? SLOG_DEBUG : SLOG_WARNING, runtime_log_component(rt),
-             "runtime process exited with status %d", WEXITSTATUS(status));
+    char how[96];
+    describe_status(status, how, sizeof how);
+    slog(b->stopping ? SLOG_DEBUG : SLOG_WARNING, runtime_log_component(rt),
+         "runtime process %s", how);
     if (b->stopping) {
         close_connection(b);
         runtime_stopped(rt);
     } else {
         /* Usually the EOF came first; if the process died before it ever
          * connected, this is the only news of it. */
-        drop(b, "runtime process ended");
+        char why[256];
+        snprintf(why, sizeof why, "the runtime process %s (%s)", how,
+                 waited ? b->lost_why : "before its connection ended");
+        drop(b, why);
     }
     return 1;
 }

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -53,6 +54,7 @@ struct runtime {
     long long next_keepalive_ms;
     struct timespec last_cpu[MAX_MODULES];
     long long last_sample_ms;
+    long long last_trim_ms;
 };
 
 static long long now_ms(void)
@@ -80,15 +82,26 @@ static int connect_socket(const char *path)
     return fd;
 }
 
-/* Join the threads of modules that have reported their exit. */
+/* Join the threads of modules that have reported their exit. Memory the
+ * finished modules freed goes back to the system when nothing runs, or at
+ * most once a second (malloc_trim walks every arena). */
 static void reap_finished(struct runtime *rt)
 {
+    int joined = 0, running = 0;
     for (int i = 0; i < MAX_MODULES; i++) {
         struct module *m = rt->modules[i];
         if (m && atomic_load(&m->finishing) == 2) {
             module_join(m);
             rt->modules[i] = NULL;
+            joined++;
+        } else if (m) {
+            running++;
         }
+    }
+    long long t = now_ms();
+    if (joined && (!running || t - rt->last_trim_ms >= 1000)) {
+        malloc_trim(0);
+        rt->last_trim_ms = t;
     }
 }
 
@@ -284,6 +297,10 @@ int main(int argc, char **argv)
     }
     /* Writes to vanished peers are errors, not deaths. */
     signal(SIGPIPE, SIG_IGN);
+    /* Every module runs on a thread of its own; glibc would give each new
+     * thread an arena of its own, up to 8 per core, whose freed memory is
+     * rarely returned: a few arenas serve short modules as well. */
+    mallopt(M_ARENA_MAX, 2);
     rt.sock = connect_socket(argv[1]);
     if (rt.sock < 0) return 1;
     rt_link_init(rt.sock);
@@ -301,6 +318,8 @@ int main(int argc, char **argv)
     rt.env.channels = rt.type->channels;
     const char *free_topics = getenv("STRATUS_ALLOW_FREE_TOPICS");
     rt.env.free_topics = free_topics && *free_topics && strcmp(free_topics, "0");
+    const char *realm = getenv("STRATUS_REALM");
+    rt.env.realm = realm && *realm ? realm : "realm";
     rt.env.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     struct frame_reader *reader = frame_reader_new(FRAME_HEADER_SEED, 0);
     if (rt.env.wake_fd < 0 || !reader) {

@@ -75,8 +75,10 @@ static const struct runtime_type fake_type = {
     .ops = &fake_ops,
 };
 
-static int host_publish(void *ctx, const char *topic, const void *payload, size_t len, int qos)
+static int host_publish(void *ctx, const char *topic, const void *payload, size_t len, int qos,
+                  const char *source)
 {
+    (void)source;
     (void)ctx;
     (void)qos;
     assert_true(REC.npub < MAXREC);
