@@ -25,7 +25,8 @@
  *        "exit_code":0, "seen_index":I, "seen_uuid":U, "seen_runtime":NAME,
  *        "seen_env":{...}}: what this process received (index and uuid of the
  *        create, and the STRATUS_RUNTIME_TYPE/NAME/UUID, STRATUS_MODULE_DIR and
- *        STRATUS_REALM it was started with, keys type/name/uuid/module_dir/realm)
+ *        STRATUS_REALM it was started with, keys type/name/uuid/module_dir/realm),
+ *        "seen_vars": [the names of every environment variable it has]
  *   {"log": [LEVEL, "text"]}                module log at LEVEL (10..50)
  *   {"rtlog": [LEVEL, "text"]}              runtime log
  *   {"keepalive": {...}}                    runtime keepalive with this object
@@ -351,9 +352,15 @@ static void run_steps(int idx)
             for (size_t k = 0; env && k < sizeof vars / sizeof vars[0]; k++)
                 if (getenv(vars[k][1]))
                     json_object_set_new(env, vars[k][0], json_string(getenv(vars[k][1])));
-            json_t *o = json_pack("{s:s, s:i, s:I, s:s, s:s, s:o}", "status", "exited", "exit_code",
-                                  0, "seen_index", (json_int_t)m->seen_index, "seen_uuid", m->uuid,
-                                  "seen_runtime", name ? name : "", "seen_env", env);
+            /* The names of every variable of the environment. */
+            extern char **environ;
+            json_t *names = json_array();
+            for (char **e = environ; names && e && *e; e++)
+                json_array_append_new(names, json_stringn(*e, strcspn(*e, "=")));
+            json_t *o = json_pack("{s:s, s:i, s:I, s:s, s:s, s:o, s:o}", "status", "exited",
+                                  "exit_code", 0, "seen_index", (json_int_t)m->seen_index,
+                                  "seen_uuid", m->uuid, "seen_runtime", name ? name : "",
+                                  "seen_env", env, "seen_vars", names);
             module_exited(idx, o);
             json_decref(o);
         } else if ((v = json_object_get(st, "exit_raw"))) {
