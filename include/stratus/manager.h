@@ -42,7 +42,8 @@ struct manager_config {
      * directory at shutdown (default on). */
     size_t outbox_total, outbox_per_module;
     int outbox_spill;
-    int help;           /* --help was given */
+    int no_outbox; /* --no-outbox: publish now or drop (the benchmark's reference) */
+    int help;      /* --help was given */
 };
 
 #define MANAGER_ERR_LEN 256

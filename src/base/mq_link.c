@@ -35,7 +35,7 @@ struct subscription {
     int qos;
     int refs;
     uint32_t id;
-    int unsub_mid;            /* a tombstone: unsubscribed, waiting for the UNSUBACK */
+    int unsub_mid;             /* a tombstone: unsubscribed, waiting for the UNSUBACK */
     struct subscription *next; /* tombstones */
 };
 
@@ -68,7 +68,7 @@ struct mq_link {
     int inflight;    /* QoS>0 publishes not yet acknowledged */
     int drain;       /* a CONNACK came: send the outbox from the loop */
     struct outbox *outbox;
-    int warned;      /* an unreachable broker was reported since the last connect */
+    int warned; /* an unreachable broker was reported since the last connect */
     uint64_t backoff_ms;
     loop_timer_id reconnect_timer;
     loop_timer_id misc_timer;
@@ -79,7 +79,7 @@ struct mq_link {
     uint32_t next_sub_id;
     struct topic_index *routes_index;
     struct route *routes;
-    int dispatching; /* depth of message dispatches under way */
+    int dispatching;        /* depth of message dispatches under way */
     struct route **matched; /* scratch list of one dispatch */
     size_t nmatched, matched_cap;
 };
@@ -313,8 +313,8 @@ static int send_subscribe(struct mq_link *link, const struct subscription *s)
         mosquitto_property *props = NULL;
         rc = mosquitto_property_add_varint(&props, MQTT_PROP_SUBSCRIPTION_IDENTIFIER, s->id);
         if (rc == MOSQ_ERR_SUCCESS)
-            rc = mosquitto_subscribe_v5(link->mosq, NULL, s->filter, s->qos,
-                                        MQTT_SUB_OPT_NO_LOCAL, props);
+            rc = mosquitto_subscribe_v5(link->mosq, NULL, s->filter, s->qos, MQTT_SUB_OPT_NO_LOCAL,
+                                        props);
         mosquitto_property_free_all(&props);
     } else
         rc = mosquitto_subscribe(link->mosq, NULL, s->filter, s->qos);
@@ -457,7 +457,8 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 {
     (void)mosq;
     struct mq_link *link = obj;
-    if (pick_copy(link, m->topic, props)) dispatch(link, m->topic, m->payload, (size_t)m->payloadlen);
+    if (pick_copy(link, m->topic, props))
+        dispatch(link, m->topic, m->payload, (size_t)m->payloadlen);
 }
 
 static void on_unsubscribe(struct mosquitto *mosq, void *obj, int mid)
@@ -586,8 +587,7 @@ int mq_link_is_v5(const struct mq_link *link)
 
 /* Cost: a linear search of the distinct filters (subscribing is rare next to
  * messages, which find their subscriptions through subs_index). */
-static struct subscription *find_subscription(struct mq_link *link, const char *filter,
-                                              size_t *pos)
+static struct subscription *find_subscription(struct mq_link *link, const char *filter, size_t *pos)
 {
     for (size_t i = 0; i < link->nsubs; i++) {
         if (!strcmp(link->subs[i]->filter, filter)) {
@@ -699,8 +699,8 @@ int mq_link_publish(struct mq_link *link, const char *topic, const void *payload
     return hand_over(link, topic, payload, len, qos, mid);
 }
 
-int mq_link_post(struct mq_link *link, const char *topic, const void *payload, size_t len,
-                 int qos, const char *source)
+int mq_link_post(struct mq_link *link, const char *topic, const void *payload, size_t len, int qos,
+                 const char *source)
 {
     if (len > (size_t)MQTT_MAX_PAYLOAD) return -1;
     /* Straight through while connected and nothing older waits: no copy. */

@@ -94,8 +94,8 @@ int mq_link_publish(struct mq_link *link, const char *topic, const void *payload
  * module UUID) whose share of the outbox bounds it. Returns 0 when sent or
  * kept (or dropped by the bounds, which the dropped callback reports), -1
  * on OOM or a message too large for MQTT. */
-int mq_link_post(struct mq_link *link, const char *topic, const void *payload, size_t len,
-                 int qos, const char *source);
+int mq_link_post(struct mq_link *link, const char *topic, const void *payload, size_t len, int qos,
+                 const char *source);
 /* Messages in the outbox plus QoS>0 publishes not yet acknowledged: 0 once
  * everything posted has reached the broker. */
 size_t mq_link_unsettled(const struct mq_link *link);

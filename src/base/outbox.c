@@ -342,8 +342,7 @@ int outbox_spill_parse(struct outbox *ob, const uint8_t *data, size_t len, size_
     return 0;
 }
 
-int outbox_spill_load(struct outbox *ob, const char *path, size_t *loaded,
-                      char err[OUTBOX_ERR_LEN])
+int outbox_spill_load(struct outbox *ob, const char *path, size_t *loaded, char err[OUTBOX_ERR_LEN])
 {
     *loaded = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -407,10 +407,25 @@ static int load_file(struct manager_config *cfg, const char *path, char *err)
 
 /* The flags that take a value, for both passes over argv. */
 static const char *const valued[] = {
-    "--mqtt",       "--realm",     "--name",        "--uuid",      "--runtime", "--runtime-command",
-    "--module-dir", "--config",    "--username",    "--password",  "--tls-ca",  "--tls-cert",
-    "--tls-key",    "--log-level", "--reg-timeout", "--state-dir", "--password-file",
-    "--outbox-total", "--outbox-per-module",
+    "--mqtt",
+    "--realm",
+    "--name",
+    "--uuid",
+    "--runtime",
+    "--runtime-command",
+    "--module-dir",
+    "--config",
+    "--username",
+    "--password",
+    "--tls-ca",
+    "--tls-cert",
+    "--tls-key",
+    "--log-level",
+    "--reg-timeout",
+    "--state-dir",
+    "--password-file",
+    "--outbox-total",
+    "--outbox-per-module",
 };
 
 static int takes_value(const char *flag, size_t len)
@@ -495,14 +510,15 @@ int manager_config_from_args(struct manager_config *cfg, int argc, char **argv,
             r = read_password_file(cfg, value, "--password-file", err);
         } else if (!strcmp(flag, "--outbox-total") || !strcmp(flag, "--outbox-per-module")) {
             if (parse_size(value, !strcmp(flag, "--outbox-total") ? &cfg->outbox_total
-                                                                   : &cfg->outbox_per_module) <
-                0) {
+                                                                  : &cfg->outbox_per_module) < 0) {
                 snprintf(err, MANAGER_ERR_LEN, "%s '%s': expected bytes (K, M, G suffixes)", flag,
                          value);
                 return -1;
             }
         } else if (!strcmp(flag, "--no-outbox-spill")) {
             cfg->outbox_spill = 0;
+        } else if (!strcmp(flag, "--no-outbox")) {
+            cfg->no_outbox = 1;
         } else if (!strcmp(flag, "--tls")) {
             cfg->tls = 1;
         } else if (!strcmp(flag, "--tls-insecure")) {
@@ -586,6 +602,8 @@ void manager_usage(FILE *out)
           "  --outbox-per-module SIZE  the same per module (default 1M)\n"
           "  --no-outbox-spill         do not keep unsent control messages in the state\n"
           "                            directory when the manager stops\n"
+          "  --no-outbox               publish at once or drop, keeping nothing across an\n"
+          "                            outage (loses exits; for measurements only)\n"
           "  --tls                     connect with TLS (system CAs unless --tls-ca)\n"
           "  --tls-ca FILE, --tls-cert FILE, --tls-key FILE, --tls-insecure\n"
           "  --log-level LEVEL         debug, info, warning or error (default info)\n"

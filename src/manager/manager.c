@@ -63,6 +63,7 @@ static int post_bytes(void *ctx, const char *topic, const void *payload, size_t 
                       const char *source)
 {
     struct manager *m = ctx;
+    if (m->cfg->no_outbox) return mq_link_publish(m->mq, topic, payload, len, qos, NULL);
     return mq_link_post(m->mq, topic, payload, len, qos, source);
 }
 

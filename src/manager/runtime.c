@@ -354,8 +354,7 @@ int runtime_default_create_module(struct runtime *rt, json_t *data, int *index,
     /* A module's UUID names its topics: it may not be anything else's. */
     if (rt->host.uuid_taken && rt->host.uuid_taken(rt->host.ctx, rt, uuid)) {
         snprintf(reason, RUNTIME_REASON_LEN,
-                 "uuid %s is taken on this node (the manager, a runtime or another module)",
-                 uuid);
+                 "uuid %s is taken on this node (the manager, a runtime or another module)", uuid);
         return -1;
     }
     int rc = module_table_insert(&rt->modules, uuid, index);

@@ -98,8 +98,8 @@ static void describe_status(int status, char *buf, size_t cap)
 {
     if (WIFSIGNALED(status)) {
         const char *abbrev = sigabbrev_np(WTERMSIG(status));
-        snprintf(buf, cap, "killed by signal %d (SIG%s)%s", WTERMSIG(status),
-                 abbrev ? abbrev : "?", WCOREDUMP(status) ? ", core dumped" : "");
+        snprintf(buf, cap, "killed by signal %d (SIG%s)%s", WTERMSIG(status), abbrev ? abbrev : "?",
+                 WCOREDUMP(status) ? ", core dumped" : "");
     } else {
         snprintf(buf, cap, "exited with status %d", WEXITSTATUS(status));
     }
@@ -125,8 +125,7 @@ static void on_status_timer(void *ctx)
     struct socket_backend *b = ctx;
     b->status_timer = 0;
     char why[200];
-    snprintf(why, sizeof why, "%s; the runtime process did not exit and was killed",
-             b->lost_why);
+    snprintf(why, sizeof why, "%s; the runtime process did not exit and was killed", b->lost_why);
     drop(b, why);
 }
 
@@ -141,9 +140,8 @@ static void lost_wait_status(struct socket_backend *b, const char *why)
         drop(b, why);
         return;
     }
-    if (!b->status_timer &&
-        loop_timer_add(runtime_loop(b->rt), EXIT_STATUS_WAIT_MS, on_status_timer, b,
-                       &b->status_timer) < 0)
+    if (!b->status_timer && loop_timer_add(runtime_loop(b->rt), EXIT_STATUS_WAIT_MS,
+                                           on_status_timer, b, &b->status_timer) < 0)
         drop(b, why);
 }
 
@@ -269,9 +267,21 @@ static int make_listener(struct socket_backend *b)
 static int inherited(const char *entry)
 {
     static const char *const names[] = {
-        "PATH",         "HOME",         "USER",         "LOGNAME", "LANG", "TZ", "TMPDIR",
-        "LC_ALL",       "LC_CTYPE",     "LC_MESSAGES",  "STRATUS_ALLOW_FREE_TOPICS",
-        "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "LANG",
+        "TZ",
+        "TMPDIR",
+        "LC_ALL",
+        "LC_CTYPE",
+        "LC_MESSAGES",
+        "STRATUS_ALLOW_FREE_TOPICS",
+        "ASAN_OPTIONS",
+        "UBSAN_OPTIONS",
+        "LSAN_OPTIONS",
+        "MALLOC_ARENA_MAX",
     };
     size_t n = strcspn(entry, "=");
     if (!entry[n]) return 0;
@@ -496,8 +506,8 @@ static int socket_child_exited(struct runtime *rt, pid_t pid, int status)
     cancel_kill_timer(b);
     char how[96];
     describe_status(status, how, sizeof how);
-    slog(b->stopping ? SLOG_DEBUG : SLOG_WARNING, runtime_log_component(rt),
-         "runtime process %s", how);
+    slog(b->stopping ? SLOG_DEBUG : SLOG_WARNING, runtime_log_component(rt), "runtime process %s",
+         how);
     if (b->stopping) {
         close_connection(b);
         runtime_stopped(rt);

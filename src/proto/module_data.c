@@ -40,8 +40,7 @@ static int non_empty_string(json_t *obj, const char *prefix, const char *field, 
 
 /* obj[field], if present and not null, must be an array of at most
  * MODULE_LIST_MAX strings without NUL bytes. Returns the array (or NULL). */
-static int string_array(json_t *obj, const char *prefix, const char *field, json_t **out,
-                        char *err)
+static int string_array(json_t *obj, const char *prefix, const char *field, json_t **out, char *err)
 {
     json_t *arr = json_object_get(obj, field);
     *out = NULL;
@@ -58,8 +57,7 @@ static int string_array(json_t *obj, const char *prefix, const char *field, json
         if (!json_is_string(v))
             return envelope_fail(err, "field '%s%s[%zu]' must be a string", prefix, field, i);
         if (strlen(json_string_value(v)) != json_string_length(v))
-            return envelope_fail(err, "field '%s%s[%zu]' may not hold NUL bytes", prefix, field,
-                                 i);
+            return envelope_fail(err, "field '%s%s[%zu]' may not hold NUL bytes", prefix, field, i);
     }
     *out = arr;
     return 0;
@@ -158,8 +156,7 @@ static int check_channels(json_t *data, char *err)
     if (!chans || json_is_null(chans)) return 0;
     if (!json_is_array(chans)) return envelope_fail(err, "field 'channels' must be an array");
     if (json_array_size(chans) > MODULE_CHANNELS_MAX)
-        return envelope_fail(err, "field 'channels' has more than %d entries",
-                             MODULE_CHANNELS_MAX);
+        return envelope_fail(err, "field 'channels' has more than %d entries", MODULE_CHANNELS_MAX);
     size_t i;
     json_t *ch;
     json_array_foreach(chans, i, ch)

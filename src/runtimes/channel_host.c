@@ -243,8 +243,8 @@ static int open_channel(struct channel_host *host, const char *path, size_t len,
         (flags & CHANNEL_QOS_MASK) == CHANNEL_QOS_MASK || !mode)
         return SWASI_EINVAL;
     char *topic = NULL;
-    int e = channel_topic_resolve(host->spec, host->realm, host->free_topics, path, len, mode,
-                                  &topic);
+    int e =
+        channel_topic_resolve(host->spec, host->realm, host->free_topics, path, len, mode, &topic);
     if (e) return e;
     struct module_channel *c = NULL;
     if (strlen(topic) > CHANNEL_TOPIC_MAX) {

@@ -52,7 +52,7 @@ struct module_channel;
 struct channel_host {
     int index; /* the module's index on the manager socket */
     const struct module_spec *spec;
-    bool free_topics; /* topics outside the declared channels allowed */
+    bool free_topics;  /* topics outside the declared channels allowed */
     const char *realm; /* for the open rule (topic.h); borrowed */
     struct channel_counters *counters;
     swasi_ctx *ctx; /* set by the module thread while a context exists */

@@ -314,8 +314,8 @@ int channel_topic_resolve(const struct module_spec *spec, const char *realm, boo
     }
     /* The manager's rule for opens (topic.h): a refused topic fails here,
      * before the module has a descriptor. */
-    int rc = channel_open_check(realm, spec->uuid ? spec->uuid : "module", want, t, strlen(t),
-                                NULL);
+    int rc =
+        channel_open_check(realm, spec->uuid ? spec->uuid : "module", want, t, strlen(t), NULL);
     if (rc != CHANNEL_OPEN_OK) {
         free(t);
         return rc == CHANNEL_OPEN_NOMEM    ? SWASI_ENOMEM

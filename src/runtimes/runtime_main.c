@@ -299,8 +299,9 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     /* Every module runs on a thread of its own; glibc would give each new
      * thread an arena of its own, up to 8 per core, whose freed memory is
-     * rarely returned: a few arenas serve short modules as well. */
-    mallopt(M_ARENA_MAX, 2);
+     * rarely returned: a few arenas serve short modules as well. A
+     * MALLOC_ARENA_MAX in the environment (glibc's own setting) wins. */
+    if (!getenv("MALLOC_ARENA_MAX")) mallopt(M_ARENA_MAX, 2);
     rt.sock = connect_socket(argv[1]);
     if (rt.sock < 0) return 1;
     rt_link_init(rt.sock);

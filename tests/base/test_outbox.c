@@ -194,11 +194,15 @@ static void test_spill_damaged(void **state)
     const char *bad[] = {
         "",
         "NOT-A-SPILL\n",
-        "STRATUS-OUTBOX 1\n\x01",                          /* cut in the topic length */
-        "STRATUS-OUTBOX 1\n\x01\x05\x00\x00\x00" "ab",     /* cut in the topic */
-        "STRATUS-OUTBOX 1\n\x03\x01\x00\x00\x00" "a",      /* qos 3 */
-        "STRATUS-OUTBOX 1\n\x01\x00\x00\x00\x00",          /* empty topic */
-        "STRATUS-OUTBOX 1\n\x01\x01\x00\x00\x00" "a\x09\x00\x00\x00" "short",
+        "STRATUS-OUTBOX 1\n\x01", /* cut in the topic length */
+        "STRATUS-OUTBOX 1\n\x01\x05\x00\x00\x00"
+        "ab", /* cut in the topic */
+        "STRATUS-OUTBOX 1\n\x03\x01\x00\x00\x00"
+        "a",                                      /* qos 3 */
+        "STRATUS-OUTBOX 1\n\x01\x00\x00\x00\x00", /* empty topic */
+        "STRATUS-OUTBOX 1\n\x01\x01\x00\x00\x00"
+        "a\x09\x00\x00\x00"
+        "short",
     };
     size_t lens[] = {0, 12, 18, 24, 23, 22, 32};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -207,10 +211,11 @@ static void test_spill_damaged(void **state)
         assert_int_equal(outbox_count(ob), 0);
     }
     /* A good record after a bad one: still nothing (all or nothing). */
-    const char mixed[] = "STRATUS-OUTBOX 1\n\x01\x01\x00\x00\x00" "a\x01\x00\x00\x00" "x"
+    const char mixed[] = "STRATUS-OUTBOX 1\n\x01\x01\x00\x00\x00"
+                         "a\x01\x00\x00\x00"
+                         "x"
                          "\x07";
-    assert_int_equal(outbox_spill_parse(ob, (const uint8_t *)mixed, sizeof mixed - 1, &n, err),
-                     -1);
+    assert_int_equal(outbox_spill_parse(ob, (const uint8_t *)mixed, sizeof mixed - 1, &n, err), -1);
     assert_int_equal(outbox_count(ob), 0);
     assert_int_equal(outbox_spill_parse(ob, (const uint8_t *)mixed, sizeof mixed - 2, &n, err), 0);
     assert_int_equal(n, 1);

@@ -357,10 +357,10 @@ static void run_steps(int idx)
             json_t *names = json_array();
             for (char **e = environ; names && e && *e; e++)
                 json_array_append_new(names, json_stringn(*e, strcspn(*e, "=")));
-            json_t *o = json_pack("{s:s, s:i, s:I, s:s, s:s, s:o, s:o}", "status", "exited",
-                                  "exit_code", 0, "seen_index", (json_int_t)m->seen_index,
-                                  "seen_uuid", m->uuid, "seen_runtime", name ? name : "",
-                                  "seen_env", env, "seen_vars", names);
+            json_t *o =
+                json_pack("{s:s, s:i, s:I, s:s, s:s, s:o, s:o}", "status", "exited", "exit_code", 0,
+                          "seen_index", (json_int_t)m->seen_index, "seen_uuid", m->uuid,
+                          "seen_runtime", name ? name : "", "seen_env", env, "seen_vars", names);
             module_exited(idx, o);
             json_decref(o);
         } else if ((v = json_object_get(st, "exit_raw"))) {

@@ -921,6 +921,35 @@ int client_count(struct mqtt_client *c, const char *filter, message_pred pred, v
     return count;
 }
 
+int client_discard(struct mqtt_client *c, const char *filter, message_pred pred, void *ctx)
+{
+    struct qnode *gone = NULL;
+    int n = 0;
+    pthread_mutex_lock(&c->lock);
+    struct qnode **pp = &c->head, *prev = NULL;
+    while (*pp) {
+        struct qnode *q = *pp;
+        if (message_matches(q->m, filter, pred, ctx)) {
+            *pp = q->next;
+            if (c->tail == q) c->tail = prev;
+            q->next = gone;
+            gone = q;
+            n++;
+        } else {
+            prev = q;
+            pp = &q->next;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    while (gone) {
+        struct qnode *next = gone->next;
+        message_free(gone->m);
+        free(gone);
+        gone = next;
+    }
+    return n;
+}
+
 void client_clear(struct mqtt_client *c)
 {
     pthread_mutex_lock(&c->lock);

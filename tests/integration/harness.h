@@ -179,6 +179,8 @@ int client_count(struct mqtt_client *c, const char *filter, message_pred pred, v
 
 /* Drop every queued message. */
 void client_clear(struct mqtt_client *c);
+/* Drop the queued messages matching filter (and pred); returns how many. */
+int client_discard(struct mqtt_client *c, const char *filter, message_pred pred, void *ctx);
 
 /* ---- JSON helpers ---- */
 

@@ -99,8 +99,8 @@ static void test_credentials_from_file_and_environment(void **state)
     fprintf(f, "%s\n", PASSWORD);
     fclose(f);
     chmod(path, 0600);
-    const char *extra[] = {"--username", USER, "--password-file", path, "--runtime", "test/reg:r",
-                           NULL};
+    const char *extra[] = {"--username", USER, "--password-file", path, "--runtime",
+                           "test/reg:r", NULL};
     assert_int_equal(stack_manager_start(&S, "node-pwfile", extra), 0);
     char *mgr = stack_wait_registration(&S, "manager", "node-pwfile", NULL);
     assert_non_null(mgr);

@@ -244,9 +244,15 @@ static void test_control_plane_refused(void **state)
     snprintf(ctlrt, sizeof ctlrt, "%s/proc/control/%s", S.realm, F);
     snprintf(ka, sizeof ka, "%s/proc/keepalive/%s", S.realm, F);
     snprintf(log, sizeof log, "%s/proc/log/orchestrator", S.realm);
-    const char *targets[] = {"$SL/proc/reg",     "$SL/proc/control", "$SL/proc/keepalive",
-                             "$SL/proc/profile", "$SL/proc/log",     reg,
-                             ctl,                ctlrt,              ka,
+    const char *targets[] = {"$SL/proc/reg",
+                             "$SL/proc/control",
+                             "$SL/proc/keepalive",
+                             "$SL/proc/profile",
+                             "$SL/proc/log",
+                             reg,
+                             ctl,
+                             ctlrt,
+                             ka,
                              log};
     char script[4096];
     size_t n = (size_t)snprintf(script, sizeof script, "[");
@@ -256,8 +262,10 @@ static void test_control_plane_refused(void **state)
                               "{\"publish\": %d, \"data\": \"{\\\"action\\\":\\\"exited\\\","
                               "\\\"forged\\\":%d}\"},",
                               i + 1, CH_WRITE | CH_READ, targets[i], i + 1, i);
-    snprintf(script + n, sizeof script - n, "{\"open\": 20, \"flags\": %d, \"topic\": "
-             "\"$SL/proc/stdio\"}, {\"publish\": 20, \"data\": \"done\"}]", CH_WRITE);
+    snprintf(script + n, sizeof script - n,
+             "{\"open\": 20, \"flags\": %d, \"topic\": "
+             "\"$SL/proc/stdio\"}, {\"publish\": 20, \"data\": \"done\"}]",
+             CH_WRITE);
     char *uuid = random_uuid();
     struct message *r = stack_create(&S, F, module_data(uuid, "forger", steps(script)));
     assert_non_null(r);
@@ -335,8 +343,7 @@ int main(void)
         T(test_module_to_mqtt),           T(test_mqtt_to_module),
         T(test_loopback_between_modules), T(test_shared_subscription),
         T(test_sl_prefix_expansion),      T(test_wildcard_refused_on_write_channel),
-        T(test_control_plane_refused),
-        T(test_qos_from_flags),
+        T(test_control_plane_refused),    T(test_qos_from_flags),
     };
     return cmocka_run_group_tests(tests, group_setup, stack_fixture_group_teardown);
 }

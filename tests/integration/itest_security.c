@@ -99,7 +99,8 @@ static void test_late_problems_answered_up_front(void **state)
     json_t *d = with_args("{}");
     json_object_set_new(json_object_get(d, "args"), "argv", argv);
     expect_refused(f, d, "field 'args.argv' has more than 1024 entries");
-    expect_refused(f, with_args("{\"env\": [\"NOEQUALS\"]}"), "field 'args.env[0]' must be NAME=value");
+    expect_refused(f, with_args("{\"env\": [\"NOEQUALS\"]}"),
+                   "field 'args.env[0]' must be NAME=value");
     expect_refused(f, with_args("{\"dirs\": [\"../..\"]}"), "field 'args.dirs[0]' may not leave");
     expect_refused(f, with_args("{\"dirs\": [\"/etc\"]}"), "must be a path relative");
     expect_refused(f, with_args("{\"resources\": {\"period\": 5}}"), "field 'args.resources'");
@@ -107,17 +108,17 @@ static void test_late_problems_answered_up_front(void **state)
                    "runtime within 1024 ns..period");
     expect_refused(f, with_args("{\"fault_crash\": \"sometimes\"}"), "field 'args.fault_crash'");
     d = with_args("{}");
-    json_object_set_new(d, "channels",
-                        json_loads("[{\"path\": \"o\", \"mode\": \"w\", \"topic\": \"a/#\"}]", 0,
-                                   NULL));
+    json_object_set_new(
+        d, "channels",
+        json_loads("[{\"path\": \"o\", \"mode\": \"w\", \"topic\": \"a/#\"}]", 0, NULL));
     expect_refused(f, d, "a writable channel may not hold + or #");
     d = with_args("{}");
     json_object_set_new(d, "file", json_string("/etc/passwd"));
     expect_refused(f, d, "field 'file' must be a path relative to the module directory");
     d = with_args("{}");
-    json_object_set_new(d, "channels",
-                        json_loads("[{\"path\": \"o\", \"mode\": \"wr\", \"topic\": \"a/b\"}]", 0,
-                                   NULL));
+    json_object_set_new(
+        d, "channels",
+        json_loads("[{\"path\": \"o\", \"mode\": \"wr\", \"topic\": \"a/b\"}]", 0, NULL));
     struct message *r = stack_create(&S, f, d);
     assert_non_null(r);
     assert_true(json_at_equals(r->json, "data.result", "ok")); /* "wr" is "rw" */
@@ -148,7 +149,8 @@ static void test_runtime_environment_is_minimal(void **state)
     char *f = stack_wait_registration(&S, "runtime", "f", NULL);
     assert_non_null(f);
     char *u = random_uuid();
-    struct message *r = stack_create(&S, f, module_data(u, "env", steps("[{\"exit_echo\": true}]")));
+    struct message *r =
+        stack_create(&S, f, module_data(u, "env", steps("[{\"exit_echo\": true}]")));
     assert_non_null(r);
     message_free(r);
     struct message *e = stack_wait_exited(&S, f, u, WAIT_MS);
@@ -177,10 +179,12 @@ static void test_runtime_log_sanitised(void **state)
     char *u = random_uuid();
     struct message *r = stack_create(
         &S, f,
-        module_data(u, "log", steps("[{\"log\": [30, \"bell\\u0007 csi\\u009b[31m red caf\\u00e9\"]}]")));
+        module_data(u, "log",
+                    steps("[{\"log\": [30, \"bell\\u0007 csi\\u009b[31m red caf\\u00e9\"]}]")));
     assert_non_null(r);
     message_free(r);
-    assert_int_equal(proc_log_wait(&S.manager, "bell  csi\\xc2\\x9b[31m red caf\xc3\xa9", WAIT_MS), 0);
+    assert_int_equal(proc_log_wait(&S.manager, "bell  csi\\xc2\\x9b[31m red caf\xc3\xa9", WAIT_MS),
+                     0);
     char *log = proc_log_read(&S.manager);
     assert_non_null(log);
     assert_null(strstr(log, "\xc2\x9b"));

@@ -15,7 +15,7 @@
 #include "runtime.h"
 
 static int sink_publish(void *ctx, const char *topic, const void *p, size_t n, int qos,
-                  const char *source)
+                        const char *source)
 {
     (void)source;
     (void)ctx;

@@ -37,7 +37,7 @@ struct fake {
 };
 
 static int f_publish(void *ctx, const char *topic, const void *payload, size_t len, int qos,
-                  const char *source)
+                     const char *source)
 {
     (void)source;
     struct fake *f = ctx;

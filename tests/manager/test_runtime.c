@@ -76,7 +76,7 @@ static const struct runtime_type fake_type = {
 };
 
 static int host_publish(void *ctx, const char *topic, const void *payload, size_t len, int qos,
-                  const char *source)
+                        const char *source)
 {
     (void)source;
     (void)ctx;

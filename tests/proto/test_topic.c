@@ -101,8 +101,8 @@ static void test_channel_open_rule(void **state)
         char *e = NULL;
         int rc = channel_open_check("realm", "U", cases[i].flags, cases[i].topic,
                                     strlen(cases[i].topic), &e);
-        if (rc != cases[i].want) fail_msg("case %zu (%s): %d, want %d", i, cases[i].topic, rc,
-                                          cases[i].want);
+        if (rc != cases[i].want)
+            fail_msg("case %zu (%s): %d, want %d", i, cases[i].topic, rc, cases[i].want);
         if (cases[i].expanded)
             assert_string_equal(e, cases[i].expanded);
         else
@@ -460,10 +460,14 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_expand),
-        cmocka_unit_test(test_channel_open_rule),           cmocka_unit_test(test_wildcards_and_validity),
-        cmocka_unit_test(test_match_table),      cmocka_unit_test(test_index_match_table),
-        cmocka_unit_test(test_index_add_remove), cmocka_unit_test(test_index_vs_brute_force),
-        cmocka_unit_test(test_deep_topics),      cmocka_unit_test(test_layout),
+        cmocka_unit_test(test_channel_open_rule),
+        cmocka_unit_test(test_wildcards_and_validity),
+        cmocka_unit_test(test_match_table),
+        cmocka_unit_test(test_index_match_table),
+        cmocka_unit_test(test_index_add_remove),
+        cmocka_unit_test(test_index_vs_brute_force),
+        cmocka_unit_test(test_deep_topics),
+        cmocka_unit_test(test_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -93,7 +93,8 @@ static void expect_topic(const struct module_spec *s, bool free_topics, const ch
                          uint8_t want, int err, const char *topic)
 {
     char *t = NULL;
-    assert_int_equal(channel_topic_resolve(s, "realm", free_topics, path, strlen(path), want, &t), err);
+    assert_int_equal(channel_topic_resolve(s, "realm", free_topics, path, strlen(path), want, &t),
+                     err);
     if (topic)
         assert_string_equal(t, topic);
     else
