@@ -18,7 +18,9 @@ enum envelope_type { ENVELOPE_REQ, ENVELOPE_RESP };
 struct envelope {
     json_t *root; /* owned: json_decref via envelope_clear() */
     const char *object_id;
-    const char *action; /* "create", "delete", "update", "exited", "create_batch", "error" */
+    /* "create", "delete", "update", "exited", "create_batch", "error"; "" in a
+     * response that has none (the original orchestrator's answers) */
+    const char *action;
     enum envelope_type type;
     json_t *data; /* borrowed from root; always an object */
 };
@@ -27,8 +29,8 @@ struct envelope {
  * ENVELOPE_MAX_BYTES, nesting at most ENVELOPE_MAX_DEPTH). Returns 0 and fills
  * *out, or -1 with a message in err such as "missing field 'action'" or
  * "field 'data' must be an object"; on error *out holds nothing to clear.
- * `action` is any non-empty string: which actions a receiver serves is its
- * own decision. */
+ * `action` is any non-empty string, required in a request and optional in a
+ * response: which actions a receiver serves is its own decision. */
 int envelope_parse(const char *bytes, size_t len, struct envelope *out, char err[ENVELOPE_ERR_LEN]);
 void envelope_clear(struct envelope *env);
 

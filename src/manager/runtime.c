@@ -455,15 +455,15 @@ static void handle_delete(struct runtime *rt, struct envelope *env)
         rc = rt->type->ops->delete_module ? rt->type->ops->delete_module(rt, uuid, &index, reason)
                                           : runtime_default_delete_module(rt, uuid, &index, reason);
     }
+    /* A delete carried out is answered by the module's exited message
+     * alone: the original orchestrator refuses delete responses (it
+     * publishes an error for each). A refused one is answered. */
+    if (rc == 0) return;
     json_t *details = json_object();
     if (uuid) json_object_set_new(details, "uuid", json_string(uuid));
-    if (rc == 0) {
-        json_object_set_new(details, "index", json_integer(index));
-    } else {
-        json_object_set_new(details, "reason", json_string(reason));
-        slog(SLOG_WARNING, rt->component, "delete refused: %s", reason);
-    }
-    respond(rt, env->object_id, "delete", rc == 0, details);
+    json_object_set_new(details, "reason", json_string(reason));
+    slog(SLOG_WARNING, rt->component, "delete refused: %s", reason);
+    respond(rt, env->object_id, "delete", 0, details);
 }
 
 /* The object_id of a request that failed validation, if it has one. */

@@ -34,6 +34,14 @@ static void test_parse_request(void **state)
     assert_int_equal(envelope_parse(resp, strlen(resp), &env, err), 0);
     assert_int_equal(env.type, ENVELOPE_RESP);
     envelope_clear(&env);
+
+    /* The original orchestrator's registration answer has no action. */
+    const char *orig = "{\"object_id\": \"x\", \"type\": \"resp\", \"data\": {\"result\": \"ok\", "
+                       "\"details\": {\"ka_interval_sec\": 2}}}";
+    assert_int_equal(envelope_parse(orig, strlen(orig), &env, err), 0);
+    assert_int_equal(env.type, ENVELOPE_RESP);
+    assert_string_equal(env.action, "");
+    envelope_clear(&env);
 }
 
 /* Only `len` bytes are read: whatever follows in memory does not count. */
@@ -65,6 +73,8 @@ static void test_parse_errors_name_the_field(void **state)
          "field 'object_id' must be a string"},
         {"{\"object_id\":\"a\",\"type\":\"req\",\"data\":{}}", "missing field 'action'"},
         {"{\"object_id\":\"a\",\"action\":null,\"type\":\"req\",\"data\":{}}",
+         "missing field 'action'"},
+        {"{\"object_id\":\"a\",\"action\":7,\"type\":\"resp\",\"data\":{}}",
          "field 'action' must be a string"},
         {"{\"object_id\":\"a\",\"action\":\"\",\"type\":\"req\",\"data\":{}}",
          "field 'action' must not be empty"},
