@@ -24,6 +24,12 @@
  * budget: the limit is on crash loops, not on crashes over a lifetime. */
 #define RESTART_BUDGET_RESET_MS 30000
 #define RESTART_BASE_DELAY_MS 100
+/* The original orchestrator publishes every create sent straight to a
+ * runtime again, as its stored record (with `status`, `index`, ...), on the
+ * same topic; one that comes after the module ended is not a new run if it
+ * comes within this long (and only once). */
+#define REPEAT_WINDOW_MS 30000
+#define RECENT_ENDS 64
 
 enum runtime_state {
     RT_NEW,
@@ -55,6 +61,17 @@ struct runtime {
     size_t dropped_in;       /* channel messages the runtime's queue refused */
     size_t dropped_out;      /* messages from modules with no such channel */
     uint64_t output_dropped; /* module output the outbox dropped (keepalive) */
+    /* Per index: the create came from a client, not as an orchestrator's
+     * record; and that record has been seen since (see REPEAT_WINDOW_MS). */
+    struct {
+        uint8_t direct, echoed;
+    } notes[MODULE_TABLE_MAX];
+    /* Direct creates that ran and ended with no echo seen yet, a ring. */
+    struct {
+        char uuid[UUID_STR_LEN];
+        uint64_t ended_ms;
+    } recent[RECENT_ENDS];
+    size_t recent_next;
 };
 
 /* ---- accessors of runtime_iface.h ---- */
@@ -208,8 +225,12 @@ static json_t *build_registration(struct runtime *rt)
     json_t *apis = json_array();
     for (const char *const *a = rt->type->apis; a && *a; a++)
         json_array_append_new(apis, json_string(*a));
-    json_t *metadata = json_pack("{s:s, s:s}", "manager", "stratus", "shortname",
-                                 rt->type->default_shortname ? rt->type->default_shortname : "");
+    /* `host` as the original manager reports it: the node's name. */
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) < 0) host[0] = '\0';
+    json_t *metadata =
+        json_pack("{s:s, s:s, s:s}", "manager", "stratus", "shortname",
+                  rt->type->default_shortname ? rt->type->default_shortname : "", "host", host);
     return json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:s, s:o, s:o}", "type", "runtime", "uuid",
                      rt->uuid, "name", rt->name, "runtime_type", rt->type->type, "max_nmodules",
                      rt->type->max_nmodules, "apis", apis, "parent", rt->host.manager_uuid,
@@ -296,6 +317,31 @@ static void publish_error(struct runtime *rt, const char *object_id, const char 
 
 /* ---- default module operations ---- */
 
+/* A direct create of uuid ended within the window and no record of it came
+ * yet: forget it and return 1. Cost: the ring's length. */
+static int take_recent_end(struct runtime *rt, const char *uuid)
+{
+    uint64_t now = loop_now_ms();
+    for (size_t i = 0; i < RECENT_ENDS; i++)
+        if (rt->recent[i].uuid[0] && !strcmp(rt->recent[i].uuid, uuid)) {
+            int fresh = now - rt->recent[i].ended_ms <= REPEAT_WINDOW_MS;
+            rt->recent[i].uuid[0] = '\0';
+            return fresh;
+        }
+    return 0;
+}
+
+/* A module that ran from a client's create ended: its record may follow. */
+static void note_end(struct runtime *rt, int index, const char *uuid, const char *status)
+{
+    if (!rt->notes[index].direct || rt->notes[index].echoed || !uuid) return;
+    /* Crashed modules are brought back by the orchestrator: never suppress. */
+    if (status && !strcmp(status, "crashed")) return;
+    snprintf(rt->recent[rt->recent_next].uuid, UUID_STR_LEN, "%s", uuid);
+    rt->recent[rt->recent_next].ended_ms = loop_now_ms();
+    rt->recent_next = (rt->recent_next + 1) % RECENT_ENDS;
+}
+
 /* Why a runtime that is not running takes no request now, or NULL. */
 static const char *not_running_reason(const struct runtime *rt, char *buf, size_t cap)
 {
@@ -344,11 +390,23 @@ int runtime_default_create_module(struct runtime *rt, json_t *data, int *index,
         snprintf(reason, RUNTIME_REASON_LEN, "%s", why);
         return -1;
     }
+    /* The original orchestrator's stored record of a module carries its
+     * state; a client's create does not. */
+    int record = json_object_get(data, "status") != NULL;
     int existing = module_table_find(&rt->modules, uuid);
     if (existing >= 0) {
         /* Idempotent: the module already runs with this index. */
         *index = existing;
+        if (record) rt->notes[existing].echoed = 1;
         slog(SLOG_INFO, rt->component, "module %s already runs (index %d)", uuid, *index);
+        return 0;
+    }
+    if (record && take_recent_end(rt, uuid)) {
+        *index = -1;
+        slog(SLOG_INFO, rt->component,
+             "create of module %s repeats a direct create that already ran (the orchestrator's "
+             "record of it): not run again",
+             uuid);
         return 0;
     }
     /* A module's UUID names its topics: it may not be anything else's. */
@@ -367,6 +425,8 @@ int runtime_default_create_module(struct runtime *rt, json_t *data, int *index,
         snprintf(reason, RUNTIME_REASON_LEN, "invalid module uuid");
         return -1;
     }
+    rt->notes[*index].direct = (uint8_t)!record;
+    rt->notes[*index].echoed = 0;
     json_object_set_new(data, "index", json_integer(*index));
     char *payload = json_dumps(data, JSON_COMPACT);
     if (!payload || rt->type->ops->send(rt, (uint8_t)(FRAME_CONTROL | (unsigned)*index),
@@ -415,6 +475,7 @@ static void cleanup(struct runtime *rt, int index, json_t *exit_data)
     const char *uuid = json_string_value(json_object_get(exit_data, "uuid"));
     slog(SLOG_INFO, rt->component, "module %s (index %d) ended: %s", uuid ? uuid : "?", index,
          status ? status : "no status");
+    if (rt->state == RT_RUNNING) note_end(rt, index, uuid, status);
     if (rt->type->ops->cleanup_module)
         rt->type->ops->cleanup_module(rt, index, exit_data);
     else
@@ -433,8 +494,11 @@ static void handle_create(struct runtime *rt, struct envelope *env)
     json_t *uuid = json_object_get(env->data, "uuid");
     json_t *details = json_object();
     if (json_is_string(uuid)) json_object_set(details, "uuid", uuid);
-    if (rc == 0) {
+    if (rc == 0 && index >= 0) {
         json_object_set_new(details, "index", json_integer(index));
+    } else if (rc == 0) {
+        /* The repeat of a direct create that already ran. */
+        json_object_set_new(details, "repeat", json_true());
     } else {
         json_object_set_new(details, "reason", json_string(reason));
         slog(SLOG_WARNING, rt->component, "create refused: %s", reason);
