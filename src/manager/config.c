@@ -23,6 +23,7 @@ void manager_config_init(struct manager_config *cfg)
     cfg->outbox_total = (size_t)4 << 20;
     cfg->outbox_per_module = (size_t)1 << 20;
     cfg->outbox_spill = 1;
+    cfg->delete_timeout = 5.0;
 }
 
 void manager_config_clear(struct manager_config *cfg)
@@ -41,6 +42,18 @@ void manager_config_clear(struct manager_config *cfg)
         free(cfg->commands[i].path);
     }
     free(cfg->commands);
+    for (size_t i = 0; i < cfg->ntypes; i++) {
+        struct manager_runtime_decl *d = &cfg->types[i];
+        free(d->type);
+        free(d->name);
+        free(d->shortname);
+        free(d->command);
+        free(d->socket_dir);
+        for (size_t k = 0; d->apis && d->apis[k]; k++)
+            free(d->apis[k]);
+        free(d->apis);
+    }
+    free(cfg->types);
     free(cfg->module_dir);
     free(cfg->state_dir);
     free(cfg->username);
@@ -249,6 +262,105 @@ static int apply_runtimes(struct manager_config *cfg, json_t *v, char *err)
     return 0;
 }
 
+/* An optional string member of a runtime_types entry. */
+static int decl_string(json_t *entry, size_t i, const char *key, char **out, char *err)
+{
+    json_t *v = json_object_get(entry, key);
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_string(v) || !json_string_length(v)) {
+        snprintf(err, MANAGER_ERR_LEN,
+                 "config key 'runtime_types' item %zu: '%s' must be a non-empty string", i, key);
+        return -1;
+    }
+    free(*out);
+    *out = strdup(json_string_value(v));
+    return *out ? 0 : -1;
+}
+
+/* One of two words (0 or 1), left as it is when absent. */
+static int decl_choice(json_t *entry, size_t i, const char *key, const char *zero,
+                       const char *one, int *out, char *err)
+{
+    json_t *v = json_object_get(entry, key);
+    if (!v || json_is_null(v)) return 0;
+    const char *s = json_string_value(v);
+    if (s && (!strcmp(s, zero) || !strcmp(s, one))) {
+        *out = !strcmp(s, one);
+        return 0;
+    }
+    snprintf(err, MANAGER_ERR_LEN,
+             "config key 'runtime_types' item %zu: '%s' must be \"%s\" or \"%s\"", i, key, zero,
+             one);
+    return -1;
+}
+
+static int decl_apis(json_t *entry, size_t i, struct manager_runtime_decl *d, char *err)
+{
+    json_t *apis = json_object_get(entry, "apis");
+    if (apis && !json_is_array(apis)) goto bad;
+    size_t n = apis ? json_array_size(apis) : 0;
+    if (!(d->apis = calloc(n + 1, sizeof *d->apis))) return -1;
+    for (size_t k = 0; k < n; k++) {
+        const char *a = json_string_value(json_array_get(apis, k));
+        if (!a) goto bad;
+        if (!(d->apis[k] = strdup(a))) return -1;
+    }
+    return 0;
+bad:
+    snprintf(err, MANAGER_ERR_LEN,
+             "config key 'runtime_types' item %zu: 'apis' must be an array of strings", i);
+    return -1;
+}
+
+/* runtime_types: [{type, command, apis, max_nmodules, header, launch, name,
+ * shortname, socket_dir}]; checked further when declared (runtime_iface.h). */
+static int apply_runtime_types(struct manager_config *cfg, json_t *v, char *err)
+{
+    if (!json_is_array(v)) {
+        snprintf(err, MANAGER_ERR_LEN, "config key 'runtime_types' must be an array");
+        return -1;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e)
+    {
+        struct manager_runtime_decl *t = realloc(cfg->types, (cfg->ntypes + 1) * sizeof *t);
+        if (!t) return -1;
+        cfg->types = t;
+        struct manager_runtime_decl *d = &t[cfg->ntypes++];
+        memset(d, 0, sizeof *d);
+        d->max_nmodules = 1;
+        if (!json_is_object(e)) {
+            snprintf(err, MANAGER_ERR_LEN, "config key 'runtime_types' item %zu must be an object",
+                     i);
+            return -1;
+        }
+        if (decl_string(e, i, "type", &d->type, err) ||
+            decl_string(e, i, "command", &d->command, err) ||
+            decl_string(e, i, "name", &d->name, err) ||
+            decl_string(e, i, "shortname", &d->shortname, err) ||
+            decl_string(e, i, "socket_dir", &d->socket_dir, err) ||
+            decl_choice(e, i, "header", "seed", "legacy", &d->legacy_header, err) ||
+            decl_choice(e, i, "launch", "stratus", "original", &d->original_launch, err) ||
+            decl_apis(e, i, d, err))
+            return -1;
+        if (!d->type || !d->command) {
+            snprintf(err, MANAGER_ERR_LEN,
+                     "config key 'runtime_types' item %zu needs \"type\" and \"command\"", i);
+            return -1;
+        }
+        json_t *n = json_object_get(e, "max_nmodules");
+        if (n && (!json_is_integer(n) || json_integer_value(n) < 1 ||
+                  json_integer_value(n) > 128)) {
+            snprintf(err, MANAGER_ERR_LEN,
+                     "config key 'runtime_types' item %zu: 'max_nmodules' must be 1..128", i);
+            return -1;
+        }
+        if (n) d->max_nmodules = (int)json_integer_value(n);
+    }
+    return 0;
+}
+
 int manager_config_apply_json(struct manager_config *cfg, const char *text, size_t len,
                               char err[MANAGER_ERR_LEN])
 {
@@ -326,6 +438,17 @@ int manager_config_apply_json(struct manager_config *cfg, const char *text, size
             r = want_string(v, key, &cfg->state_dir, err);
         } else if (!strcmp(key, "runtimes")) {
             r = apply_runtimes(cfg, v, err);
+        } else if (!strcmp(key, "runtime_types")) {
+            r = apply_runtime_types(cfg, v, err);
+        } else if (!strcmp(key, "delete_timeout")) {
+            if (!json_is_number(v) || !(json_number_value(v) > 0) ||
+                json_number_value(v) > 3600) {
+                snprintf(err, MANAGER_ERR_LEN,
+                         "config key 'delete_timeout' must be seconds (0-3600]");
+                r = -1;
+            } else {
+                cfg->delete_timeout = json_number_value(v);
+            }
         } else if (!strcmp(key, "runtime_commands")) {
             const char *type;
             json_t *path;
@@ -426,6 +549,7 @@ static const char *const valued[] = {
     "--password-file",
     "--outbox-total",
     "--outbox-per-module",
+    "--delete-timeout",
 };
 
 static int takes_value(const char *flag, size_t len)
@@ -548,6 +672,15 @@ int manager_config_from_args(struct manager_config *cfg, int argc, char **argv,
                 return -1;
             }
             cfg->reg_timeout = d;
+        } else if (!strcmp(flag, "--delete-timeout")) {
+            char *end;
+            double d = strtod(value, &end);
+            if (end == value || *end || !(d > 0 && d <= 3600)) {
+                snprintf(err, MANAGER_ERR_LEN, "--delete-timeout '%s': expected seconds (0-3600]",
+                         value);
+                return -1;
+            }
+            cfg->delete_timeout = d;
         } else {
             snprintf(err, MANAGER_ERR_LEN, "unknown option '%s' (see --help)", argv[i]);
             return -1;
@@ -590,7 +723,12 @@ void manager_usage(FILE *out)
           "                            mqtt_port, mqtt_username, pwd, use_ssl, realm, name,\n"
           "                            uuid, runtimes, runtime_commands, module_dir,\n"
           "                            state_dir, log_level, pwd_file, outbox_total,\n"
-          "                            outbox_per_module, outbox_spill\n"
+          "                            outbox_per_module, outbox_spill, delete_timeout,\n"
+          "                            runtime_types (runtime types of your own, e.g. an\n"
+          "                            original Silverline runtime: [{\"type\", \"command\",\n"
+          "                            \"apis\", \"max_nmodules\", \"header\": \"seed\"|\"legacy\",\n"
+          "                            \"launch\": \"stratus\"|\"original\", \"socket_dir\"}];\n"
+          "                            see docs/compatibility.md)\n"
           "                            (http, http_port are accepted and ignored)\n"
           "  --username U              broker user name\n"
           "  --password-file FILE      broker password: the first line of FILE (the\n"
@@ -609,6 +747,8 @@ void manager_usage(FILE *out)
           "  --log-level LEVEL         debug, info, warning or error (default info)\n"
           "  --reg-timeout SEC         retry an unanswered registration after SEC\n"
           "                            seconds, then with backoff (default 5)\n"
+          "  --delete-timeout SEC      a deleted module whose runtime reports no exit\n"
+          "                            within SEC seconds is reported killed (default 5)\n"
           "  --help                    this text\n"
           "\n"
           "Runtime types:\n",
@@ -618,8 +758,9 @@ void manager_usage(FILE *out)
         fprintf(out, "  %-18s max_nmodules %d, apis [", t->type, t->max_nmodules);
         for (const char *const *a = t->apis; a && *a; a++)
             fprintf(out, "%s%s", a == t->apis ? "" : ", ", *a);
-        fprintf(out, "]%s\n",
+        fprintf(out, "]%s%s\n",
                 t->ops == &runtime_socket_ops && !t->default_command ? ", needs --runtime-command"
-                                                                     : "");
+                                                                     : "",
+                t->test_only ? " (Stratus's tests only)" : "");
     }
 }

@@ -557,6 +557,7 @@ static int add_runtimes(struct manager *m)
         .runtime_gone = runtime_gone,
         .runtime_stopped = on_runtime_stopped,
         .uuid_taken = uuid_taken,
+        .delete_timeout_ms = (uint64_t)(cfg->delete_timeout * 1000.0),
         .ctx = m,
     };
     for (size_t i = 0; i < cfg->nruntimes; i++) {
@@ -567,6 +568,7 @@ static int add_runtimes(struct manager *m)
         if (runtime_new(t, cfg->runtimes[i].name, m->identity ? uuid : NULL,
                         command_for(cfg, t->type), &host, &rt) < 0)
             return -1;
+        runtime_set_index(rt, (int)i);
         m->runtimes[m->nruntimes++] = rt;
         if (runtime_start(rt) < 0) return -1;
         if (reg_table_add(m->reg, json_incref(runtime_registration(rt))) < 0) return -1;
@@ -687,10 +689,39 @@ static void teardown(struct manager *m)
         slog(SLOG_WARNING, "mgr", "cannot remove %s: %s", m->socket_dir, strerror(errno));
 }
 
+/* The configuration's runtime types, declared before anything looks types
+ * up. */
+static int declare_types(const struct manager_config *cfg)
+{
+    for (size_t i = 0; i < cfg->ntypes; i++) {
+        const struct manager_runtime_decl *d = &cfg->types[i];
+        struct runtime_type_decl decl = {
+            .type = d->type,
+            .name = d->name,
+            .shortname = d->shortname,
+            .command = d->command,
+            .apis = (const char *const *)d->apis,
+            .max_nmodules = d->max_nmodules,
+            .header = d->legacy_header ? FRAME_HEADER_LEGACY : FRAME_HEADER_SEED,
+            .launch = d->original_launch ? RUNTIME_LAUNCH_ORIGINAL : RUNTIME_LAUNCH_STRATUS,
+            .socket_dir = d->socket_dir,
+        };
+        char err[RUNTIME_REASON_LEN];
+        if (runtime_type_declare(&decl, err) < 0) {
+            slog(SLOG_ERROR, "mgr", "%s", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int manager_run(const struct manager_config *cfg)
 {
     slog_set_level(cfg->log_level);
-    if (check_config(cfg) < 0) return 2;
+    if (declare_types(cfg) < 0 || check_config(cfg) < 0) {
+        runtime_types_forget_declared();
+        return 2;
+    }
     mosquitto_lib_init();
     struct manager m = {.cfg = cfg, .sigfd = -1};
     int code = 0;
@@ -702,6 +733,7 @@ int manager_run(const struct manager_config *cfg)
         code = 1;
     }
     teardown(&m);
+    runtime_types_forget_declared();
     mosquitto_lib_cleanup();
     if (!code) slog(SLOG_INFO, "mgr", "stopped");
     return code;

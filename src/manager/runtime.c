@@ -29,7 +29,14 @@
  * same topic; one that comes after the module ended is not a new run if it
  * comes within this long (and only once). */
 #define REPEAT_WINDOW_MS 30000
+#define DELETE_TIMEOUT_DEFAULT_MS 5000
 #define RECENT_ENDS 64
+
+/* The context of one module's delete deadline. */
+struct delete_wait {
+    struct runtime *rt;
+    int index;
+};
 
 enum runtime_state {
     RT_NEW,
@@ -61,6 +68,10 @@ struct runtime {
     size_t dropped_in;       /* channel messages the runtime's queue refused */
     size_t dropped_out;      /* messages from modules with no such channel */
     uint64_t output_dropped; /* module output the outbox dropped (keepalive) */
+    int index;               /* among the manager's runtimes */
+    /* Per index: a delete was sent and no exit came yet. */
+    loop_timer_id delete_timer[MODULE_TABLE_MAX];
+    struct delete_wait delete_ctx[MODULE_TABLE_MAX];
     /* Per index: the create came from a client, not as an orchestrator's
      * record; and that record has been seen since (see REPEAT_WINDOW_MS). */
     struct {
@@ -103,6 +114,18 @@ const char *runtime_socket_dir(const struct runtime *rt)
 const char *runtime_command(const struct runtime *rt)
 {
     return rt->command;
+}
+int runtime_index(const struct runtime *rt)
+{
+    return rt->index;
+}
+void runtime_set_index(struct runtime *rt, int index)
+{
+    rt->index = index;
+}
+uint64_t runtime_delete_timeout_ms(const struct runtime *rt)
+{
+    return rt->host.delete_timeout_ms ? rt->host.delete_timeout_ms : DELETE_TIMEOUT_DEFAULT_MS;
 }
 const char *runtime_log_component(const struct runtime *rt)
 {
@@ -193,6 +216,8 @@ void runtime_free(struct runtime *rt)
 {
     if (!rt) return;
     if (rt->restart_timer) loop_timer_cancel(rt->host.loop, rt->restart_timer);
+    for (int i = 0; i < MODULE_TABLE_MAX; i++)
+        if (rt->delete_timer[i]) loop_timer_cancel(rt->host.loop, rt->delete_timer[i]);
     if (rt->host.channels) channels_close_owner(rt->host.channels, rt);
     if (rt->type->ops->release) rt->type->ops->release(rt);
     json_decref(rt->registration);
@@ -442,6 +467,41 @@ int runtime_default_create_module(struct runtime *rt, json_t *data, int *index,
     return 0;
 }
 
+static void cleanup(struct runtime *rt, int index, json_t *exit_data);
+
+/* A delete whose exit never came: the module is reported killed, its slot
+ * freed (a runtime that ignores deletes must not hold it forever). */
+static void on_delete_deadline(void *ctx)
+{
+    struct delete_wait *w = ctx;
+    struct runtime *rt = w->rt;
+    int index = w->index;
+    rt->delete_timer[index] = 0;
+    const char *uuid = module_table_uuid(&rt->modules, index);
+    if (!uuid) return;
+    char reason[160];
+    snprintf(reason, sizeof reason,
+             "the runtime reported no exit within %.1f s of the delete; reported killed and its "
+             "slot freed",
+             (double)runtime_delete_timeout_ms(rt) / 1000.0);
+    slog(SLOG_WARNING, rt->component, "module %s (index %d): %s", uuid, index, reason);
+    json_t *exit_data = json_pack("{s:s, s:s, s:s, s:s}", "type", "module", "uuid", uuid,
+                                  "status", "killed", "reason", reason);
+    if (exit_data) {
+        cleanup(rt, index, exit_data);
+        json_decref(exit_data);
+    }
+}
+
+static void arm_delete_deadline(struct runtime *rt, int index)
+{
+    if (rt->delete_timer[index]) return; /* the first delete's deadline holds */
+    rt->delete_ctx[index].rt = rt;
+    rt->delete_ctx[index].index = index;
+    loop_timer_add(rt->host.loop, runtime_delete_timeout_ms(rt), on_delete_deadline,
+                   &rt->delete_ctx[index], &rt->delete_timer[index]);
+}
+
 int runtime_default_delete_module(struct runtime *rt, const char *uuid, int *index,
                                   char reason[RUNTIME_REASON_LEN])
 {
@@ -459,6 +519,7 @@ int runtime_default_delete_module(struct runtime *rt, const char *uuid, int *ind
         return -1;
     }
     slog(SLOG_INFO, rt->component, "delete of module %s (index %d) sent", uuid, *index);
+    arm_delete_deadline(rt, *index);
     return 0;
 }
 
@@ -471,6 +532,10 @@ void runtime_default_cleanup_module(struct runtime *rt, int index, json_t *exit_
 
 static void cleanup(struct runtime *rt, int index, json_t *exit_data)
 {
+    if (index >= 0 && index < MODULE_TABLE_MAX && rt->delete_timer[index]) {
+        loop_timer_cancel(rt->host.loop, rt->delete_timer[index]);
+        rt->delete_timer[index] = 0;
+    }
     const char *status = json_string_value(json_object_get(exit_data, "status"));
     const char *uuid = json_string_value(json_object_get(exit_data, "uuid"));
     slog(SLOG_INFO, rt->component, "module %s (index %d) ended: %s", uuid ? uuid : "?", index,

@@ -42,6 +42,9 @@ struct runtime_host {
      * own modules (the manager, a runtime, another runtime's module): a
      * module may not take it. NULL: nothing is checked. */
     int (*uuid_taken)(void *ctx, const struct runtime *rt, const char *uuid);
+    /* A delete that brings no exit within this long reports the module
+     * killed and frees its slot; 0: the default (5 s). */
+    uint64_t delete_timeout_ms;
     void *ctx;
 };
 
@@ -53,6 +56,8 @@ struct runtime_host {
 int runtime_new(const struct runtime_type *type, const char *name, const char *uuid,
                 const char *command, const struct runtime_host *host, struct runtime **out);
 void runtime_free(struct runtime *rt);
+/* The runtime's position among the manager's runtimes (runtime_index). */
+void runtime_set_index(struct runtime *rt, int index);
 
 /* Build the registration data and start the runtime. 0 or -1. */
 int runtime_start(struct runtime *rt);
