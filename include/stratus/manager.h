@@ -21,7 +21,7 @@ struct manager_runtime_command {
 /* A runtime type declared in the configuration (key runtime_types). */
 struct manager_runtime_decl {
     char *type, *name, *shortname, *command, *socket_dir; /* name..socket_dir may be NULL */
-    char **apis; /* NULL-terminated */
+    char **apis;                                          /* NULL-terminated */
     int max_nmodules;
     int legacy_header;   /* "header": "legacy" (6-byte) rather than "seed" (4-byte) */
     int original_launch; /* "launch": "original" (`COMMAND INDEX`) rather than "stratus" */

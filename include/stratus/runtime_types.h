@@ -10,10 +10,10 @@
 #include <stddef.h>
 
 struct stratus_runtime_type {
-    const char *type;            /* runtime_type, e.g. "linux/minimal" */
-    const char *const *apis;     /* NULL-terminated */
-    int max_nmodules;            /* 1..128 */
-    const char *default_name;    /* the runtime's name when none is given */
+    const char *type;         /* runtime_type, e.g. "linux/minimal" */
+    const char *const *apis;  /* NULL-terminated */
+    int max_nmodules;         /* 1..128 */
+    const char *default_name; /* the runtime's name when none is given */
     const char *default_shortname;
     bool profile;   /* deployed profile records at each exit */
     bool keepalive; /* keepalives with the modules' state every few seconds */

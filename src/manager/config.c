@@ -278,8 +278,8 @@ static int decl_string(json_t *entry, size_t i, const char *key, char **out, cha
 }
 
 /* One of two words (0 or 1), left as it is when absent. */
-static int decl_choice(json_t *entry, size_t i, const char *key, const char *zero,
-                       const char *one, int *out, char *err)
+static int decl_choice(json_t *entry, size_t i, const char *key, const char *zero, const char *one,
+                       int *out, char *err)
 {
     json_t *v = json_object_get(entry, key);
     if (!v || json_is_null(v)) return 0;
@@ -350,8 +350,8 @@ static int apply_runtime_types(struct manager_config *cfg, json_t *v, char *err)
             return -1;
         }
         json_t *n = json_object_get(e, "max_nmodules");
-        if (n && (!json_is_integer(n) || json_integer_value(n) < 1 ||
-                  json_integer_value(n) > 128)) {
+        if (n &&
+            (!json_is_integer(n) || json_integer_value(n) < 1 || json_integer_value(n) > 128)) {
             snprintf(err, MANAGER_ERR_LEN,
                      "config key 'runtime_types' item %zu: 'max_nmodules' must be 1..128", i);
             return -1;
@@ -441,8 +441,7 @@ int manager_config_apply_json(struct manager_config *cfg, const char *text, size
         } else if (!strcmp(key, "runtime_types")) {
             r = apply_runtime_types(cfg, v, err);
         } else if (!strcmp(key, "delete_timeout")) {
-            if (!json_is_number(v) || !(json_number_value(v) > 0) ||
-                json_number_value(v) > 3600) {
+            if (!json_is_number(v) || !(json_number_value(v) > 0) || json_number_value(v) > 3600) {
                 snprintf(err, MANAGER_ERR_LEN,
                          "config key 'delete_timeout' must be seconds (0-3600]");
                 r = -1;
@@ -701,58 +700,59 @@ int manager_config_from_args(struct manager_config *cfg, int argc, char **argv,
 
 void manager_usage(FILE *out)
 {
-    fputs("usage: stratus manager --mqtt HOST:PORT --realm R --name N [--uuid UUID]\n"
-          "                       --runtime TYPE[:NAME] ... [options]\n"
-          "\n"
-          "Runs a node manager: connects to the MQTT broker, registers itself and its\n"
-          "runtimes with the orchestrator, and serves module requests sent to them.\n"
-          "\n"
-          "  --mqtt HOST:PORT          broker address (default localhost:1883)\n"
-          "  --realm R                 topic prefix (default \"realm\")\n"
-          "  --name N                  manager name (default \"manager\")\n"
-          "  --uuid UUID               manager UUID (default: the one kept in the state\n"
-          "                            directory, made at the first start)\n"
-          "  --state-dir DIR           where the node keeps its identity (the manager's and\n"
-          "                            runtimes' UUIDs, so a restart registers the same\n"
-          "                            ones); default $STRATUS_STATE_DIR, else\n"
-          "                            $XDG_STATE_HOME/stratus, else ~/.local/state/stratus\n"
-          "  --runtime TYPE[:NAME]     host a runtime of TYPE (repeatable)\n"
-          "  --runtime-command TYPE=PATH  program of a socket-backed runtime type\n"
-          "  --module-dir DIR          where module files live (told to runtimes)\n"
-          "  --config FILE             JSON configuration; flags override it. Keys: mqtt,\n"
-          "                            mqtt_port, mqtt_username, pwd, use_ssl, realm, name,\n"
-          "                            uuid, runtimes, runtime_commands, module_dir,\n"
-          "                            state_dir, log_level, pwd_file, outbox_total,\n"
-          "                            outbox_per_module, outbox_spill, delete_timeout,\n"
-          "                            runtime_types (runtime types of your own, e.g. an\n"
-          "                            original Silverline runtime: [{\"type\", \"command\",\n"
-          "                            \"apis\", \"max_nmodules\", \"header\": \"seed\"|\"legacy\",\n"
-          "                            \"launch\": \"stratus\"|\"original\", \"socket_dir\"}];\n"
-          "                            see docs/compatibility.md)\n"
-          "                            (http, http_port are accepted and ignored)\n"
-          "  --username U              broker user name\n"
-          "  --password-file FILE      broker password: the first line of FILE (the\n"
-          "                            environment variable STRATUS_MQTT_PASSWORD works\n"
-          "                            too; --password P is visible to every local user)\n"
-          "  --outbox-total SIZE       module output kept while the broker is unreachable,\n"
-          "                            in all (default 4M; control messages are always\n"
-          "                            kept)\n"
-          "  --outbox-per-module SIZE  the same per module (default 1M)\n"
-          "  --no-outbox-spill         do not keep unsent control messages in the state\n"
-          "                            directory when the manager stops\n"
-          "  --no-outbox               publish at once or drop, keeping nothing across an\n"
-          "                            outage (loses exits; for measurements only)\n"
-          "  --tls                     connect with TLS (system CAs unless --tls-ca)\n"
-          "  --tls-ca FILE, --tls-cert FILE, --tls-key FILE, --tls-insecure\n"
-          "  --log-level LEVEL         debug, info, warning or error (default info)\n"
-          "  --reg-timeout SEC         retry an unanswered registration after SEC\n"
-          "                            seconds, then with backoff (default 5)\n"
-          "  --delete-timeout SEC      a deleted module whose runtime reports no exit\n"
-          "                            within SEC seconds is reported killed (default 5)\n"
-          "  --help                    this text\n"
-          "\n"
-          "Runtime types:\n",
-          out);
+    fputs(
+        "usage: stratus manager --mqtt HOST:PORT --realm R --name N [--uuid UUID]\n"
+        "                       --runtime TYPE[:NAME] ... [options]\n"
+        "\n"
+        "Runs a node manager: connects to the MQTT broker, registers itself and its\n"
+        "runtimes with the orchestrator, and serves module requests sent to them.\n"
+        "\n"
+        "  --mqtt HOST:PORT          broker address (default localhost:1883)\n"
+        "  --realm R                 topic prefix (default \"realm\")\n"
+        "  --name N                  manager name (default \"manager\")\n"
+        "  --uuid UUID               manager UUID (default: the one kept in the state\n"
+        "                            directory, made at the first start)\n"
+        "  --state-dir DIR           where the node keeps its identity (the manager's and\n"
+        "                            runtimes' UUIDs, so a restart registers the same\n"
+        "                            ones); default $STRATUS_STATE_DIR, else\n"
+        "                            $XDG_STATE_HOME/stratus, else ~/.local/state/stratus\n"
+        "  --runtime TYPE[:NAME]     host a runtime of TYPE (repeatable)\n"
+        "  --runtime-command TYPE=PATH  program of a socket-backed runtime type\n"
+        "  --module-dir DIR          where module files live (told to runtimes)\n"
+        "  --config FILE             JSON configuration; flags override it. Keys: mqtt,\n"
+        "                            mqtt_port, mqtt_username, pwd, use_ssl, realm, name,\n"
+        "                            uuid, runtimes, runtime_commands, module_dir,\n"
+        "                            state_dir, log_level, pwd_file, outbox_total,\n"
+        "                            outbox_per_module, outbox_spill, delete_timeout,\n"
+        "                            runtime_types (runtime types of your own, e.g. an\n"
+        "                            original Silverline runtime: [{\"type\", \"command\",\n"
+        "                            \"apis\", \"max_nmodules\", \"header\": \"seed\"|\"legacy\",\n"
+        "                            \"launch\": \"stratus\"|\"original\", \"socket_dir\"}];\n"
+        "                            see docs/compatibility.md)\n"
+        "                            (http, http_port are accepted and ignored)\n"
+        "  --username U              broker user name\n"
+        "  --password-file FILE      broker password: the first line of FILE (the\n"
+        "                            environment variable STRATUS_MQTT_PASSWORD works\n"
+        "                            too; --password P is visible to every local user)\n"
+        "  --outbox-total SIZE       module output kept while the broker is unreachable,\n"
+        "                            in all (default 4M; control messages are always\n"
+        "                            kept)\n"
+        "  --outbox-per-module SIZE  the same per module (default 1M)\n"
+        "  --no-outbox-spill         do not keep unsent control messages in the state\n"
+        "                            directory when the manager stops\n"
+        "  --no-outbox               publish at once or drop, keeping nothing across an\n"
+        "                            outage (loses exits; for measurements only)\n"
+        "  --tls                     connect with TLS (system CAs unless --tls-ca)\n"
+        "  --tls-ca FILE, --tls-cert FILE, --tls-key FILE, --tls-insecure\n"
+        "  --log-level LEVEL         debug, info, warning or error (default info)\n"
+        "  --reg-timeout SEC         retry an unanswered registration after SEC\n"
+        "                            seconds, then with backoff (default 5)\n"
+        "  --delete-timeout SEC      a deleted module whose runtime reports no exit\n"
+        "                            within SEC seconds is reported killed (default 5)\n"
+        "  --help                    this text\n"
+        "\n"
+        "Runtime types:\n",
+        out);
     const struct runtime_type *t;
     for (size_t i = 0; (t = runtime_type_at(i)); i++) {
         fprintf(out, "  %-18s max_nmodules %d, apis [", t->type, t->max_nmodules);

@@ -485,8 +485,8 @@ static void on_delete_deadline(void *ctx)
              "slot freed",
              (double)runtime_delete_timeout_ms(rt) / 1000.0);
     slog(SLOG_WARNING, rt->component, "module %s (index %d): %s", uuid, index, reason);
-    json_t *exit_data = json_pack("{s:s, s:s, s:s, s:s}", "type", "module", "uuid", uuid,
-                                  "status", "killed", "reason", reason);
+    json_t *exit_data = json_pack("{s:s, s:s, s:s, s:s}", "type", "module", "uuid", uuid, "status",
+                                  "killed", "reason", reason);
     if (exit_data) {
         cleanup(rt, index, exit_data);
         json_decref(exit_data);

@@ -388,9 +388,9 @@ static int spawn_process(struct socket_backend *b)
     char found[PATH_MAX];
     const char *program = runtime_command(rt);
     if (!program)
-        program = type->declared ? type->default_command
-                                 : resolve_default_program(type->default_command, found,
-                                                           sizeof found);
+        program = type->declared
+                      ? type->default_command
+                      : resolve_default_program(type->default_command, found, sizeof found);
     if (!program) {
         slog(SLOG_ERROR, runtime_log_component(rt),
              "no program for runtime type %s (use "
@@ -407,8 +407,7 @@ static int spawn_process(struct socket_backend *b)
     if (type->launch == RUNTIME_LAUNCH_ORIGINAL) {
         /* As the original manager: through the shell, with the runtime's
          * index, in the module directory (files are relative to it). */
-        if (asprintf(&shell_command, "%s %d", program, runtime_index(rt)) < 0)
-            shell_command = NULL;
+        if (asprintf(&shell_command, "%s %d", program, runtime_index(rt)) < 0) shell_command = NULL;
         argv[0] = "/bin/sh";
         argv[1] = "-c";
         argv[2] = shell_command;

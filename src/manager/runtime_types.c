@@ -144,8 +144,7 @@ int runtime_type_declare(const struct runtime_type_decl *decl, char err[RUNTIME_
         return -1;
     }
     if (!strncmp(type, "test/", 5) || runtime_type_find(type)) {
-        snprintf(err, RUNTIME_REASON_LEN,
-                 "runtime type '%.64s' is %s; declare another name", type,
+        snprintf(err, RUNTIME_REASON_LEN, "runtime type '%.64s' is %s; declare another name", type,
                  !strncmp(type, "test/", 5) ? "reserved for Stratus's tests" : "already defined");
         return -1;
     }
@@ -175,8 +174,8 @@ int runtime_type_declare(const struct runtime_type_decl *decl, char err[RUNTIME_
     d->t.type = dup_or_null(type, &oom);
     d->t.default_name = dup_or_null(decl->name ? decl->name : type, &oom);
     d->t.default_shortname = dup_or_null(decl->shortname ? decl->shortname
-                                         : last             ? last + 1
-                                                            : type,
+                                         : last          ? last + 1
+                                                         : type,
                                          &oom);
     d->t.default_command = dup_or_null(decl->command, &oom);
     d->t.socket_dir = dup_or_null(decl->socket_dir, &oom);

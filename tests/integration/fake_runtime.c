@@ -368,11 +368,10 @@ static void run_steps(int idx)
                 json_array_append_new(names, json_stringn(*e, strcspn(*e, "=")));
             char cwd[4096];
             if (!getcwd(cwd, sizeof cwd)) cwd[0] = '\0';
-            json_t *o =
-                json_pack("{s:s, s:i, s:I, s:s, s:s, s:o, s:o, s:s}", "status", "exited",
-                          "exit_code", 0, "seen_index", (json_int_t)m->seen_index, "seen_uuid",
-                          m->uuid, "seen_runtime", name ? name : "", "seen_env", env, "seen_vars",
-                          names, "seen_cwd", cwd);
+            json_t *o = json_pack("{s:s, s:i, s:I, s:s, s:s, s:o, s:o, s:s}", "status", "exited",
+                                  "exit_code", 0, "seen_index", (json_int_t)m->seen_index,
+                                  "seen_uuid", m->uuid, "seen_runtime", name ? name : "",
+                                  "seen_env", env, "seen_vars", names, "seen_cwd", cwd);
             module_exited(idx, o);
             json_decref(o);
         } else if ((v = json_object_get(st, "exit_raw"))) {

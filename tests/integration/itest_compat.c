@@ -42,9 +42,9 @@ static void answer_like_original(const struct message *req, int ka_interval_sec)
 {
     json_t *details = json_deep_copy(json_at(req->json, "data"));
     json_object_set_new(details, "ka_interval_sec", json_integer(ka_interval_sec));
-    json_t *ans = json_pack("{s:s, s:s, s:{s:s, s:o}}", "object_id",
-                            json_str_at(req->json, "object_id"), "type", "resp", "data", "result",
-                            "ok", "details", details);
+    json_t *ans =
+        json_pack("{s:s, s:s, s:{s:s, s:o}}", "object_id", json_str_at(req->json, "object_id"),
+                  "type", "resp", "data", "result", "ok", "details", details);
     assert_int_equal(client_publish_json(S.client, req->topic, ans), 0);
     json_decref(ans);
 }

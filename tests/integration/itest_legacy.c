@@ -43,11 +43,11 @@ static char *start_original_runtime(void)
     char path[PATH_MAX + 32], command[2 * PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/%s.json", DIR_, S.realm);
     snprintf(command, sizeof command, "%s --sl-dir %s", harness_fake_runtime_path(), SLDIR);
-    json_t *cfg = json_pack(
-        "{s:[{s:s, s:s, s:[s, s, s], s:i, s:s, s:s, s:s}], s:[s], s:f, s:s}", "runtime_types",
-        "type", TYPE, "command", command, "apis", "wasm", "wasi", "stdio:out", "max_nmodules", 1,
-        "header", "legacy", "launch", "original", "socket_dir", SLDIR, "runtimes",
-        TYPE ":orig", "delete_timeout", 1.0, "module_dir", MODDIR);
+    json_t *cfg = json_pack("{s:[{s:s, s:s, s:[s, s, s], s:i, s:s, s:s, s:s}], s:[s], s:f, s:s}",
+                            "runtime_types", "type", TYPE, "command", command, "apis", "wasm",
+                            "wasi", "stdio:out", "max_nmodules", 1, "header", "legacy", "launch",
+                            "original", "socket_dir", SLDIR, "runtimes", TYPE ":orig",
+                            "delete_timeout", 1.0, "module_dir", MODDIR);
     assert_non_null(cfg);
     assert_int_equal(json_dump_file(cfg, path, 0), 0);
     json_decref(cfg);
