@@ -239,6 +239,22 @@ int harness_copy_file(const char *from, const char *to)
     return rc;
 }
 
+pid_t harness_read_pidfile(const char *path, int timeout_ms)
+{
+    long long end = harness_now_ms() + timeout_ms;
+    for (;;) {
+        FILE *f = fopen(path, "r");
+        int pid = 0;
+        if (f) {
+            if (fscanf(f, "%d", &pid) != 1) pid = 0;
+            fclose(f);
+        }
+        if (pid > 0) return pid;
+        if (harness_now_ms() >= end) return -1;
+        usleep(10000);
+    }
+}
+
 pid_t proc_find_child(pid_t parent, const char *comm)
 {
     DIR *d = opendir("/proc");

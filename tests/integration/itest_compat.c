@@ -110,9 +110,7 @@ static void test_delete_has_no_response(void **state)
     /* The original orchestrator's delete, as it sends it. */
     char topic[256];
     snprintf(topic, sizeof topic, "%s/proc/control/%s", S.realm, f);
-    json_t *del = request_new("delete", json_pack("{s:s, s:s}", "type", "module", "uuid", u), NULL);
-    assert_int_equal(client_publish_json(S.client, topic, del), 0);
-    json_decref(del);
+    assert_int_equal(stack_publish_delete(&S, f, u), 0);
     struct message *e = stack_wait_exited(&S, f, u, WAIT_MS);
     assert_non_null(e);
     assert_true(json_at_equals(e->json, "data.status", "killed"));
@@ -121,12 +119,6 @@ static void test_delete_has_no_response(void **state)
     assert_int_equal(client_count(S.client, topic, is_delete_response, NULL), 0);
     free(u);
     free(f);
-}
-
-static int is_exit_of(const struct message *m, void *ctx)
-{
-    return m->json && json_at_equals(m->json, "action", "exited") &&
-           json_at_equals(m->json, "data.uuid", ctx);
 }
 
 static void test_direct_create_repeat_runs_once(void **state)
@@ -146,7 +138,7 @@ static void test_direct_create_repeat_runs_once(void **state)
     assert_true(json_at_equals(r->json, "data.result", "ok"));
     message_free(r);
     struct message *e = NULL;
-    assert_int_equal(client_wait(S.client, topic, WAIT_MS, is_exit_of, u, &e), 0);
+    assert_int_equal(client_wait(S.client, topic, WAIT_MS, stack_is_exit_of, u, &e), 0);
     message_free(e);
 
     /* The original orchestrator's repeat: its stored record of the module. */
@@ -162,7 +154,7 @@ static void test_direct_create_repeat_runs_once(void **state)
     assert_true(json_at_equals(r->json, "data.details.repeat", "true"));
     message_free(r);
     usleep(QUIET_MS * 1000);
-    assert_int_equal(client_count(S.client, topic, is_exit_of, u), 0);
+    assert_int_equal(client_count(S.client, topic, stack_is_exit_of, u), 0);
 
     /* A genuine new run of the same UUID later: it runs. */
     r = stack_create(&S, f, module_data(u, "again", steps("[{\"exit\": 3}]")));
@@ -170,7 +162,7 @@ static void test_direct_create_repeat_runs_once(void **state)
     assert_true(json_at_equals(r->json, "data.result", "ok"));
     assert_non_null(json_at(r->json, "data.details.index"));
     message_free(r);
-    assert_int_equal(client_wait(S.client, topic, WAIT_MS, is_exit_of, u, &e), 0);
+    assert_int_equal(client_wait(S.client, topic, WAIT_MS, stack_is_exit_of, u, &e), 0);
     assert_true(json_at_equals(e->json, "data.exit_code", "3"));
     message_free(e);
 
@@ -185,10 +177,10 @@ static void test_direct_create_repeat_runs_once(void **state)
     assert_non_null(r);
     assert_true(json_at_equals(r->json, "data.result", "ok"));
     message_free(r);
-    assert_int_equal(client_wait(S.client, topic, WAIT_MS, is_exit_of, v, &e), 0);
+    assert_int_equal(client_wait(S.client, topic, WAIT_MS, stack_is_exit_of, v, &e), 0);
     message_free(e);
     usleep(QUIET_MS * 1000);
-    assert_int_equal(client_count(S.client, topic, is_exit_of, v), 0);
+    assert_int_equal(client_count(S.client, topic, stack_is_exit_of, v), 0);
     free(v);
     free(u);
     free(f);

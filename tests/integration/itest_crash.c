@@ -59,22 +59,6 @@ static char *create_ok(const char *runtime, const char *script)
     return uuid;
 }
 
-static pid_t read_pidfile(const char *path)
-{
-    long long end = harness_now_ms() + WAIT_MS;
-    while (harness_now_ms() < end) {
-        FILE *f = fopen(path, "r");
-        int pid = 0;
-        if (f) {
-            if (fscanf(f, "%d", &pid) != 1) pid = 0;
-            fclose(f);
-        }
-        if (pid > 0) return pid;
-        usleep(10000);
-    }
-    return -1;
-}
-
 /* After the runtime died: both modules reported crashed with a reason that
  * names how the process ended, G untouched, and F takes four new modules
  * once it is back. */
@@ -125,7 +109,7 @@ static void test_runtime_killed(void **state)
     char *a = create_ok(F, script);
     char *b = create_ok(F, NULL);
     char *g = create_ok(G, NULL);
-    pid_t pid = read_pidfile(pidfile);
+    pid_t pid = harness_read_pidfile(pidfile, WAIT_MS);
     assert_true(pid > 0);
     assert_int_equal(kill(pid, SIGKILL), 0);
     expect_crash_reported_and_recovery(a, b, g, "killed by signal 9 (SIGKILL)");

@@ -85,22 +85,6 @@ static void expect_output(const char *uuid, const char *text)
         fail_msg("no '%s' on %s", text, topic);
 }
 
-static pid_t read_pid(const char *path)
-{
-    long long end = harness_now_ms() + WAIT_MS;
-    while (harness_now_ms() < end) {
-        FILE *f = fopen(path, "r");
-        int pid = 0;
-        if (f) {
-            if (fscanf(f, "%d", &pid) != 1) pid = 0;
-            fclose(f);
-        }
-        if (pid > 0) return pid;
-        usleep(10000);
-    }
-    return -1;
-}
-
 static void test_original_runtime_one_slot(void **state)
 {
     (void)state;
@@ -134,11 +118,7 @@ static void test_original_runtime_one_slot(void **state)
 
     /* A delete the runtime never confirms: killed after the deadline. */
     long long t0 = harness_now_ms();
-    char topic[256];
-    snprintf(topic, sizeof topic, "%s/proc/control/%s", S.realm, rt);
-    json_t *del = request_new("delete", json_pack("{s:s, s:s}", "type", "module", "uuid", a), NULL);
-    assert_int_equal(client_publish_json(S.client, topic, del), 0);
-    json_decref(del);
+    assert_int_equal(stack_publish_delete(&S, rt, a), 0);
     e = stack_wait_exited(&S, rt, a, WAIT_MS);
     assert_non_null(e);
     assert_true(harness_now_ms() - t0 >= 900);
@@ -155,7 +135,7 @@ static void test_original_runtime_one_slot(void **state)
              pidfile);
     char *c = create_ok(rt, script);
     expect_output(c, "from c");
-    pid_t child = read_pid(pidfile);
+    pid_t child = harness_read_pidfile(pidfile, WAIT_MS);
     assert_true(child > 0);
     assert_int_equal(kill(child, 0), 0);
 

@@ -59,12 +59,6 @@ static char *create_ok(const char *rt, json_t *script)
     return u;
 }
 
-static int is_exited(const struct message *m, void *ctx)
-{
-    return m->json && json_at_equals(m->json, "action", "exited") &&
-           json_at_equals(m->json, "data.uuid", ctx);
-}
-
 static void test_broker_outage(void **state)
 {
     (void)state;
@@ -108,8 +102,8 @@ static void test_broker_outage(void **state)
     char control[256];
     snprintf(control, sizeof control, "%s/proc/control/%s", S.realm, f);
     struct message *a = NULL, *b = NULL;
-    assert_int_equal(client_wait(S.client, control, 3 * WAIT_MS, is_exited, early, &a), 0);
-    assert_int_equal(client_wait(S.client, control, WAIT_MS, is_exited, late, &b), 0);
+    assert_int_equal(client_wait(S.client, control, 3 * WAIT_MS, stack_is_exit_of, early, &a), 0);
+    assert_int_equal(client_wait(S.client, control, WAIT_MS, stack_is_exit_of, late, &b), 0);
     assert_true(json_at_equals(a->json, "data.exit_code", "7"));
     assert_true(json_at_equals(b->json, "data.exit_code", "8"));
     assert_true(a->t_us <= b->t_us);
@@ -134,8 +128,8 @@ static void test_broker_outage(void **state)
     }
     if (missing > 1) fail_msg("%d line(s) lost across the outage", missing);
     usleep(QUIET_MS * 1000);
-    assert_int_equal(client_count(S.client, control, is_exited, early), 0);
-    assert_int_equal(client_count(S.client, control, is_exited, late), 0);
+    assert_int_equal(client_count(S.client, control, stack_is_exit_of, early), 0);
+    assert_int_equal(client_count(S.client, control, stack_is_exit_of, late), 0);
 
     /* The flood: its share is 4 KiB, so the oldest were dropped and the
      * newest kept, in order, ending with the last one. */
@@ -214,11 +208,11 @@ static void test_spill_across_restart(void **state)
     char control[256];
     snprintf(control, sizeof control, "%s/proc/control/%s", S.realm, f);
     struct message *e = NULL;
-    assert_int_equal(client_wait(S.client, control, WAIT_MS, is_exited, ender, &e), 0);
+    assert_int_equal(client_wait(S.client, control, WAIT_MS, stack_is_exit_of, ender, &e), 0);
     assert_true(json_at_equals(e->json, "data.exit_code", "5"));
     message_free(e);
     usleep(QUIET_MS * 1000);
-    assert_int_equal(client_count(S.client, control, is_exited, ender), 0);
+    assert_int_equal(client_count(S.client, control, stack_is_exit_of, ender), 0);
     free(ender);
     free(f);
 }

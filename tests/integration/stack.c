@@ -165,11 +165,21 @@ struct delete_wait {
     const char *oid, *uuid;
 };
 
-static int is_exit_of(const struct message *m, void *ctx)
+int stack_is_exit_of(const struct message *m, void *uuid)
 {
-    const struct delete_wait *w = ctx;
     return m->json && json_at_equals(m->json, "action", "exited") &&
-           json_at_equals(m->json, "data.uuid", w->uuid);
+           json_at_equals(m->json, "data.uuid", uuid);
+}
+
+int stack_publish_delete(struct stack *s, const char *runtime, const char *uuid)
+{
+    char topic[256];
+    snprintf(topic, sizeof topic, "%s/proc/control/%s", s->realm, runtime);
+    json_t *req =
+        request_new("delete", json_pack("{s:s, s:s}", "type", "module", "uuid", uuid), NULL);
+    int rc = req ? client_publish_json(s->client, topic, req) : -1;
+    json_decref(req);
+    return rc;
 }
 
 static int is_answer_to(const struct message *m, void *ctx)
@@ -193,7 +203,7 @@ struct message *stack_delete(struct stack *s, const char *runtime, const char *u
     long long end = harness_now_ms() + WAIT_MS;
     while (rc == 0 && !m && harness_now_ms() < end) {
         if (client_wait(s->client, topic, 0, is_answer_to, &w, &m) == 0) break;
-        if (client_count(s->client, topic, is_exit_of, &w) > 0) {
+        if (client_count(s->client, topic, stack_is_exit_of, (void *)uuid) > 0) {
             /* Done: the exit stays queued for stack_wait_exited. */
             m = calloc(1, sizeof *m);
             if (m) {

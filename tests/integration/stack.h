@@ -76,6 +76,13 @@ struct message *stack_create(struct stack *s, const char *runtime, json_t *data)
  * original orchestrator refuses delete responses). NULL on timeout. */
 struct message *stack_delete(struct stack *s, const char *runtime, const char *uuid);
 
+/* Publish a delete of module `uuid` without waiting for anything. 0 or -1. */
+int stack_publish_delete(struct stack *s, const char *runtime, const char *uuid);
+
+/* Predicate for client_wait/client_count: an "exited" message of the module
+ * whose uuid is ctx. */
+int stack_is_exit_of(const struct message *m, void *uuid);
+
 /* Wait for an "exited" request for module `uuid` on control/{runtime}. */
 struct message *stack_wait_exited(struct stack *s, const char *runtime, const char *uuid,
                                   int timeout_ms);
