@@ -491,6 +491,8 @@ static void start_bench_manager(const char *name, const char *more)
 {
     stack_manager_kill(&S);
     free(RT);
+    /* The previous manager's registrations name a runtime "bench" too. */
+    client_clear(S.client);
     char fake[PATH_MAX + 16];
     snprintf(fake, sizeof fake, "test/fake=%s", harness_fake_runtime_path());
     const char *extra[] = {
