@@ -239,6 +239,22 @@ int harness_copy_file(const char *from, const char *to)
     return rc;
 }
 
+pid_t harness_read_pidfile(const char *path, int timeout_ms)
+{
+    long long end = harness_now_ms() + timeout_ms;
+    for (;;) {
+        FILE *f = fopen(path, "r");
+        int pid = 0;
+        if (f) {
+            if (fscanf(f, "%d", &pid) != 1) pid = 0;
+            fclose(f);
+        }
+        if (pid > 0) return pid;
+        if (harness_now_ms() >= end) return -1;
+        usleep(10000);
+    }
+}
+
 pid_t proc_find_child(pid_t parent, const char *comm)
 {
     DIR *d = opendir("/proc");
@@ -937,6 +953,35 @@ int client_count(struct mqtt_client *c, const char *filter, message_pred pred, v
         count += message_matches(n->m, filter, pred, ctx);
     pthread_mutex_unlock(&c->lock);
     return count;
+}
+
+int client_discard(struct mqtt_client *c, const char *filter, message_pred pred, void *ctx)
+{
+    struct qnode *gone = NULL;
+    int n = 0;
+    pthread_mutex_lock(&c->lock);
+    struct qnode **pp = &c->head, *prev = NULL;
+    while (*pp) {
+        struct qnode *q = *pp;
+        if (message_matches(q->m, filter, pred, ctx)) {
+            *pp = q->next;
+            if (c->tail == q) c->tail = prev;
+            q->next = gone;
+            gone = q;
+            n++;
+        } else {
+            prev = q;
+            pp = &q->next;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    while (gone) {
+        struct qnode *next = gone->next;
+        message_free(gone->m);
+        free(gone);
+        gone = next;
+    }
+    return n;
 }
 
 void client_clear(struct mqtt_client *c)

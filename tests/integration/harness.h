@@ -123,6 +123,10 @@ void harness_reap(void);
 /* Copies a file (created or truncated at `to`); 0 or -1. */
 int harness_copy_file(const char *from, const char *to);
 
+/* The pid written in a file (by a process that may not have written it
+ * yet), waiting up to timeout_ms; -1 if none came. */
+pid_t harness_read_pidfile(const char *path, int timeout_ms);
+
 /* The pid of a child of `parent` whose command name is `comm`, or -1. */
 pid_t proc_find_child(pid_t parent, const char *comm);
 /* The resident set of a process in KiB, or -1. */
@@ -184,6 +188,8 @@ int client_count(struct mqtt_client *c, const char *filter, message_pred pred, v
 
 /* Drop every queued message. */
 void client_clear(struct mqtt_client *c);
+/* Drop the queued messages matching filter (and pred); returns how many. */
+int client_discard(struct mqtt_client *c, const char *filter, message_pred pred, void *ctx);
 
 /* ---- JSON helpers ---- */
 
