@@ -585,6 +585,41 @@ static void test_store_failure_keeps_running(void **state)
     free(m);
 }
 
+static void test_broker_down_then_up(void **state)
+{
+    (void)state;
+    reg_runtime(RT1, "one", 4, NULL, NULL);
+    reg_runtime(RT2, "two", 4, NULL, NULL);
+    /* Requests that cannot be sent wait, with the reason, and keep their turn. */
+    IO.offline = 1;
+    json_t *rec = NULL;
+    char err[ORC_ERR_LEN];
+    json_t *data = json_loads("{\"name\":\"a\",\"file\":\"a.wasm\"}", 0, NULL);
+    assert_int_equal(orc_create_module(O, data, &rec, err), ORC_OK);
+    json_decref(data);
+    assert_string_equal(json_string_value(json_object_get(rec, "state")), "Q");
+    assert_non_null(strstr(json_string_value(json_object_get(rec, "reason")), "broker"));
+    json_decref(rec);
+    data = json_loads("{\"name\":\"b\",\"file\":\"a.wasm\",\"parent\":\"two\"}", 0, NULL);
+    assert_int_equal(orc_create_module(O, data, &rec, err), ORC_OK);
+    json_decref(data);
+    json_decref(rec);
+    assert_int_equal(module("b")->state, MOD_QUEUED);
+    /* Back: both start, and nothing is sent twice. */
+    IO.offline = 0;
+    orc_connected(O);
+    assert_int_equal(module("a")->state, MOD_ALIVE);
+    assert_int_equal(module("b")->state, MOD_ALIVE);
+    assert_ptr_equal(module("b")->runtime, runtime("two"));
+    assert_int_equal(count_sent(topic_of(TOPIC_CONTROL_RUNTIME, RT2), "create") +
+                         count_sent(topic_of(TOPIC_CONTROL_RUNTIME, RT1), "create"),
+                     2);
+    orc_connected(O);
+    assert_int_equal(count_sent(topic_of(TOPIC_CONTROL_RUNTIME, RT2), "create") +
+                         count_sent(topic_of(TOPIC_CONTROL_RUNTIME, RT1), "create"),
+                     2);
+}
+
 static void test_metrics_text(void **state)
 {
     (void)state;
@@ -715,6 +750,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_manager_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_failure_keeps_running, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_broker_down_then_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_kept, setup, teardown),
         cmocka_unit_test(test_restart_resumes_queues),
