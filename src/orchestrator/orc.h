@@ -84,9 +84,10 @@ void orc_connected(struct orc *o);
 
 /* ---- for the REST API ---- */
 
-/* Create a module from create data (borrowed), as a request on
- * {realm}/proc/control would. Returns ORC_OK and *record (the stored
- * module, new reference), or a status with err. */
+/* Create a module from create data (borrowed; "type" is added at its top
+ * level when absent, and "uuid"), as a request on {realm}/proc/control
+ * would. Returns ORC_OK and *record (the stored module, new reference), or a
+ * status with err. */
 int orc_create_module(struct orc *o, json_t *data, json_t **record, char err[ORC_ERR_LEN]);
 /* Delete the module named by query (UUID, name or UUID suffix). */
 int orc_delete_module(struct orc *o, const char *query, json_t **record, char err[ORC_ERR_LEN]);

@@ -89,6 +89,10 @@ int orc_module_append_output(struct orc *o, struct orc_module *m, const void *da
 void orc_module_reset_output(struct orc *o, struct orc_module *m);
 void orc_flush_outputs(struct orc *o);
 
+/* orc_module_json(o, m, 1) with m->data already parsed (data, borrowed;
+ * NULL: parsed here). */
+json_t *orc_module_json_data(const struct orc *o, const struct orc_module *m, json_t *data);
+
 /* The apis a create asks for: data.apis, or ["wasm", "wasi"]. */
 char **orc_module_apis(json_t *data);
 
@@ -98,8 +102,9 @@ char **orc_module_apis(json_t *data);
 int orc_pin_check(const struct orc_runtime *r, char *const *apis, char err[ORC_ERR_LEN]);
 /* Place a new (or newly re-run) module: pinned to its runtime (checked with
  * orc_pin_check) or on the least loaded fitting one; queued with a reason
- * when nothing has room. */
-void orc_place_new(struct orc *o, struct orc_module *m, struct orc_runtime *pinned);
+ * when nothing has room. data (borrowed) is m->data already parsed, with the
+ * module's uuid in it. */
+void orc_place_new(struct orc *o, struct orc_module *m, struct orc_runtime *pinned, json_t *data);
 /* Record a module someone else sent straight to runtime r: alive there,
  * never sent again. */
 void orc_record_direct(struct orc *o, struct orc_module *m, struct orc_runtime *r);

@@ -106,17 +106,16 @@ void orc_observe_latency(struct orc *o, double seconds)
     o->latency_total++;
 }
 
-/* Send the create of m to r. The module becomes alive on r; if the request
- * cannot go out (no broker connection), it is left as it was and -1 is
- * returned. */
-static int send_create(struct orc *o, struct orc_module *m, struct orc_runtime *r)
+/* Send the create of m to r, with its create data: `parsed` (borrowed, the
+ * parsed form of m->data, which a new request has at hand) or m->data parsed
+ * here. If the request cannot go out (no broker connection), -1. */
+static int send_create(struct orc *o, struct orc_module *m, struct orc_runtime *r, json_t *parsed)
 {
-    json_t *data = json_loads(m->data, 0, NULL);
+    json_t *data = parsed ? json_incref(parsed) : json_loads(m->data, 0, NULL);
     if (!json_is_object(data)) {
         json_decref(data);
-        data = json_object();
+        data = json_pack("{s:s}", "uuid", m->uuid);
     }
-    json_object_set_new(data, "uuid", json_string(m->uuid));
     char oid[UUID_STR_LEN], topic[TOPIC_LAYOUT_MAX];
     if (uuid_v4_generate(oid) < 0 ||
         topic_format(topic, sizeof topic, o->realm, TOPIC_CONTROL_RUNTIME, r->uuid) < 0) {
@@ -136,9 +135,10 @@ static int send_create(struct orc *o, struct orc_module *m, struct orc_runtime *
 
 /* Start m on r (which has room): forwarded, alive. Returns -1 when it could
  * not be sent (m untouched). */
-static int start_on(struct orc *o, struct orc_module *m, struct orc_runtime *r, int resurrect)
+static int start_on(struct orc *o, struct orc_module *m, struct orc_runtime *r, int resurrect,
+                    json_t *parsed)
 {
-    if (send_create(o, m, r) < 0) return -1;
+    if (send_create(o, m, r, parsed) < 0) return -1;
     if (m->runtime != r || !orc_list_linked(&m->on_runtime)) {
         orc_list_remove(&m->on_runtime);
         orc_list_append(&r->modules, &m->on_runtime);
@@ -173,12 +173,13 @@ int orc_pin_check(const struct orc_runtime *r, char *const *apis, char err[ORC_E
     return ORC_OK;
 }
 
-void orc_place_new(struct orc *o, struct orc_module *m, struct orc_runtime *pinned)
+void orc_place_new(struct orc *o, struct orc_module *m, struct orc_runtime *pinned, json_t *data)
 {
     if (pinned) {
         m->runtime = pinned;
         /* Oldest first: a free slot goes to the queue before a newcomer. */
-        if (has_room(pinned) && orc_list_empty(&pinned->queue) && start_on(o, m, pinned, 0) == 0)
+        if (has_room(pinned) && orc_list_empty(&pinned->queue) &&
+            start_on(o, m, pinned, 0, data) == 0)
             return;
         if (!pinned->alive)
             orc_set_reason(m, "runtime %s is not alive", pinned->name);
@@ -192,7 +193,7 @@ void orc_place_new(struct orc *o, struct orc_module *m, struct orc_runtime *pinn
     }
     m->runtime = NULL;
     struct orc_runtime *r = best_runtime(o, m);
-    if (r && start_on(o, m, r, 0) == 0) return;
+    if (r && start_on(o, m, r, 0, data) == 0) return;
     unplaced_reason(o, m);
     enqueue(o, m, 0);
 }
@@ -245,7 +246,7 @@ static void dequeue(struct orc *o, struct orc_runtime *r)
         struct orc_module *m = !a ? b : !b ? a : (a->queue_seq < b->queue_seq ? a : b);
         if (!m) return;
         orc_list_remove(&m->in_queue);
-        if (start_on(o, m, r, 0) < 0) {
+        if (start_on(o, m, r, 0, NULL) < 0) {
             orc_set_reason(m, "waiting for the connection to the broker");
             queue_insert(m == a ? &r->queue : &o->realm_queue, m);
             orc_mark_module(o, m);
@@ -263,7 +264,7 @@ static void resurrect(struct orc *o, struct orc_runtime *r)
         next = l->next;
         struct orc_module *m = ORC_CONTAINER(l, struct orc_module, on_runtime);
         if (m->state != MOD_KILLED) continue;
-        if (has_room(r) && start_on(o, m, r, 1) == 0) continue;
+        if (has_room(r) && start_on(o, m, r, 1, NULL) == 0) continue;
         if (!o->connected) return; /* stays killed; retried on reconnect */
         orc_list_remove(&m->on_runtime);
         orc_set_reason(m, "runtime %s is full (%d of %d)", r->name, r->nlive, r->max_nmodules);
@@ -356,7 +357,7 @@ void orc_runtime_down(struct orc *o, struct orc_runtime *r, const char *why)
         m->runtime = NULL;
         m->wait_since_ms = orc_now(o);
         struct orc_runtime *to = best_runtime(o, m);
-        if (to && start_on(o, m, to, 1) == 0) continue;
+        if (to && start_on(o, m, to, 1, NULL) == 0) continue;
         unplaced_reason(o, m);
         enqueue(o, m, 0);
     }

@@ -735,15 +735,14 @@ json_t *orc_runtime_json(const struct orc *o, const struct orc_runtime *r, int f
     return j;
 }
 
-json_t *orc_module_json(const struct orc *o, const struct orc_module *m, int full)
+static json_t *module_json(const struct orc_module *m, int full, json_t *parsed)
 {
-    (void)o;
     json_t *j =
         json_pack("{s:s, s:o, s:o, s:o, s:s}", "uuid", m->uuid, "name", str_or_null(m->name),
                   "parent", str_or_null(m->runtime ? m->runtime->uuid : NULL), "file",
                   str_or_null(m->file), "state", orc_state_name(m->state));
     if (!j || !full) return j;
-    json_t *data = json_loads(m->data ? m->data : "{}", 0, NULL);
+    json_t *data = parsed ? json_incref(parsed) : json_loads(m->data ? m->data : "{}", 0, NULL);
     json_object_set_new(j, "type", json_string("module"));
     json_object_set_new(j, "parent_name",
                         str_or_null(m->runtime && m->runtime->name ? m->runtime->name : NULL));
@@ -769,4 +768,16 @@ json_t *orc_module_json(const struct orc *o, const struct orc_module *m, int ful
     json_object_set_new(j, "mem_usage", json_integer(m->mem_usage));
     json_decref(data);
     return j;
+}
+
+json_t *orc_module_json(const struct orc *o, const struct orc_module *m, int full)
+{
+    (void)o;
+    return module_json(m, full, NULL);
+}
+
+json_t *orc_module_json_data(const struct orc *o, const struct orc_module *m, json_t *data)
+{
+    (void)o;
+    return module_json(m, 1, data);
 }

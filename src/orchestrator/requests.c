@@ -401,35 +401,31 @@ static int begin_run(struct orc *o, const char *uuid, const struct module_create
     return 0;
 }
 
-/* Create one module from create data (borrowed). */
+/* Create one module from create data (borrowed; its top level gains "type"
+ * when absent and "uuid"). */
 static int create_module(struct orc *o, json_t *data, json_t **record, char *err)
 {
     if (!json_is_object(data)) {
         snprintf(err, ORC_ERR_LEN, "the create data must be a JSON object");
         return ORC_BAD_REQUEST;
     }
-    json_t *copy = json_deep_copy(data);
-    if (!copy) goto oom;
     /* The type may be left out: the create of a module is meant. */
-    if (!json_object_get(copy, "type")) json_object_set_new(copy, "type", json_string("module"));
+    if (!json_object_get(data, "type")) json_object_set_new(data, "type", json_string("module"));
     struct module_create mc;
     char perr[ENVELOPE_ERR_LEN];
-    if (envelope_module_create_parse(copy, &mc, perr) < 0) {
+    if (envelope_module_create_parse(data, &mc, perr) < 0) {
         snprintf(err, ORC_ERR_LEN, "%s", perr);
-        json_decref(copy);
         return ORC_BAD_REQUEST;
     }
-    const char *parent;
-    json_t *pv = json_object_get(copy, "parent");
+    json_t *pv = json_object_get(data, "parent");
     if (pv && !json_is_null(pv) && !json_is_string(pv)) {
         snprintf(err, ORC_ERR_LEN, "field 'parent' must be a string, not %s", kind_of(pv));
-        json_decref(copy);
         return ORC_BAD_REQUEST;
     }
-    parent = json_string_value(pv);
+    const char *parent = json_string_value(pv);
     if (parent && !*parent) parent = NULL;
     struct orc_runtime *pinned = NULL;
-    char **apis = orc_module_apis(copy);
+    char **apis = orc_module_apis(data);
     int rc = apis ? ORC_OK : ORC_INTERNAL;
     if (rc == ORC_OK && parent && (rc = orc_find_runtime(o, parent, &pinned, err)) == ORC_OK)
         rc = orc_pin_check(pinned, apis, err);
@@ -449,21 +445,19 @@ static int create_module(struct orc *o, json_t *data, json_t **record, char *err
     if (rc != ORC_OK) {
         if (rc == ORC_INTERNAL) snprintf(err, ORC_ERR_LEN, "out of memory");
         orc_strv_free(apis);
-        json_decref(copy);
         return rc;
     }
-    json_object_set_new(copy, "uuid", json_string(uuid));
-    /* mc and parent point into copy: it goes after the record took them. */
-    int began = begin_run(o, uuid, &mc, parent, json_dumps(copy, JSON_COMPACT), apis, &m);
-    json_decref(copy);
-    if (began < 0) goto oom;
-    orc_place_new(o, m, pinned);
+    /* mc.name, mc.file and parent point into values of data that setting
+     * "uuid" leaves alone (mc.uuid was copied above). */
+    json_object_set_new(data, "uuid", json_string(uuid));
+    if (begin_run(o, uuid, &mc, parent, json_dumps(data, JSON_COMPACT), apis, &m) < 0) {
+        snprintf(err, ORC_ERR_LEN, "out of memory");
+        return ORC_INTERNAL;
+    }
+    orc_place_new(o, m, pinned, data);
     orc_mark_module(o, m);
-    *record = orc_module_json(o, m, 1);
+    *record = orc_module_json_data(o, m, data);
     return ORC_OK;
-oom:
-    snprintf(err, ORC_ERR_LEN, "out of memory");
-    return ORC_INTERNAL;
 }
 
 static int delete_module(struct orc *o, struct orc_module *m, char *err)
