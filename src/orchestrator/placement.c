@@ -94,6 +94,8 @@ static void enqueue(struct orc *o, struct orc_module *m, int keep_turn)
     if (!keep_turn || !m->queue_seq) m->queue_seq = o->next_queue_seq++;
     queue_insert(m->pinned && m->runtime ? &m->runtime->queue : &o->realm_queue, m);
     orc_mark_module(o, m);
+    slog(SLOG_INFO, "orc", "module %s (%s) queued (%s queue): %s", m->name ? m->name : "?", m->uuid,
+         m->pinned && m->runtime ? m->runtime->name : "realm", m->reason ? m->reason : "no room");
 }
 
 void orc_observe_latency(struct orc *o, double seconds)

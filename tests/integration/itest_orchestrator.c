@@ -295,6 +295,10 @@ static void test_queues(void **state)
     assert_true(json_at_equals(rec, "state", "Q"));
     assert_true(json_at_equals(rec, "queue", "realm"));
     json_decref(rec);
+    /* The reason is in the log too. */
+    char needle[128];
+    snprintf(needle, sizeof needle, "(%s) queued (realm queue): all 1 live runtimes", free_one);
+    assert_int_equal(proc_log_wait(&ORC.proc, needle, WAIT_MS), 0);
     json_t *queued = http_get_json(ORC.http_port, "/api/queued/");
     assert_int_equal(json_integer_value(json_object_get(queued, "count")), 2);
     json_decref(queued);
