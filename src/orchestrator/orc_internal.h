@@ -13,6 +13,17 @@
 #define ORC_LATENCY_BUCKETS 12
 extern const double orc_latency_bounds[ORC_LATENCY_BUCKETS];
 
+/* A create someone sent straight to a runtime without a uuid: recorded when
+ * the manager's answer names the uuid it chose. */
+#define ORC_PENDING_DIRECT 256
+#define ORC_PENDING_DIRECT_MS 10000
+struct orc_pending_direct {
+    char *object_id; /* NULL: a free slot */
+    char runtime[UUID_STR_LEN];
+    char *data; /* the create data, JSON text */
+    uint64_t since_ms;
+};
+
 struct orc_request_count {
     char action[16];
     int ok;
@@ -38,6 +49,7 @@ struct orc {
     struct strmap module_by_ack; /* ack_oid -> module awaiting its create answer */
 
     struct orc_link realm_queue; /* unpinned queued modules, oldest first */
+    struct orc_pending_direct pending_direct[ORC_PENDING_DIRECT];
     uint64_t next_seq, next_queue_seq;
     int connected;
 
@@ -133,5 +145,8 @@ void orc_observe_latency(struct orc *o, double seconds);
 void orc_report_error(struct orc *o, const char *topic, const char *object_id, const char *action,
                       const char *reason);
 void orc_count(struct orc *o, const char *action, int ok);
+/* Forget uuid-less direct creates whose answer did not come in time (all of
+ * them with all = 1). */
+void orc_pending_direct_expire(struct orc *o, int all);
 
 #endif

@@ -421,6 +421,7 @@ void orc_free(struct orc *o)
 {
     if (!o) return;
     flush_outputs(o);
+    orc_pending_direct_expire(o, 1);
     for (size_t i = 0; i < o->managers.n; i++)
         free_manager(o->managers.v[i]);
     for (size_t i = 0; i < o->runtimes.n; i++)

@@ -630,6 +630,96 @@ void orc_answer(struct orc *o, const char *object_id, const struct envelope *env
     orc_end(o);
 }
 
+/* Record a create sent straight to runtime r (data borrowed, with a uuid);
+ * object_id, when given, is the create's, whose answer is then read. */
+static void record_direct(struct orc *o, const char *topic, struct orc_runtime *r, json_t *data,
+                          const char *object_id)
+{
+    struct module_create mc;
+    char perr[ENVELOPE_ERR_LEN];
+    if (envelope_module_create_parse(data, &mc, perr) < 0 || !mc.uuid) return;
+    struct orc_module *m = orc_module_get(o, mc.uuid);
+    if (m && m->state != MOD_DEAD) {
+        /* A repeat (the manager runs it once) or a clash; either way no new record. */
+        if (m->runtime != r)
+            slog(SLOG_WARNING, "orc", "module %s sent to %s also lives on runtime %s", mc.uuid,
+                 topic, m->runtime ? m->runtime->uuid : "-");
+        return;
+    }
+    if (begin_run(o, mc.uuid, &mc, r->uuid, json_dumps(data, JSON_COMPACT), orc_module_apis(data),
+                  &m) < 0) {
+        slog(SLOG_ERROR, "orc", "out of memory recording a direct create");
+        return;
+    }
+    orc_record_direct(o, m, r);
+    if (object_id) orc_ack_set(o, m, object_id, 1, 0);
+    orc_count(o, "direct_create", 1);
+}
+
+static void pending_direct_clear(struct orc_pending_direct *p)
+{
+    free(p->object_id);
+    free(p->data);
+    memset(p, 0, sizeof *p);
+}
+
+/* Keep a uuid-less direct create until its answer (the oldest goes when
+ * every slot is taken). */
+static void pending_direct_add(struct orc *o, struct orc_runtime *r, const struct envelope *env)
+{
+    struct orc_pending_direct *slot = &o->pending_direct[0];
+    for (size_t i = 0; i < ORC_PENDING_DIRECT; i++) {
+        struct orc_pending_direct *p = &o->pending_direct[i];
+        if (!p->object_id) {
+            slot = p;
+            break;
+        }
+        if (p->since_ms < slot->since_ms) slot = p;
+    }
+    pending_direct_clear(slot);
+    slot->object_id = strdup(env->object_id);
+    slot->data = json_dumps(env->data, JSON_COMPACT);
+    if (!slot->object_id || !slot->data) {
+        pending_direct_clear(slot);
+        return;
+    }
+    snprintf(slot->runtime, sizeof slot->runtime, "%s", r->uuid);
+    slot->since_ms = orc_now(o);
+}
+
+/* The answer to a uuid-less direct create: record the module under the uuid
+ * the manager chose. Returns 1 if the answer was one of those. */
+static int pending_direct_answered(struct orc *o, const char *topic, const struct envelope *env)
+{
+    for (size_t i = 0; i < ORC_PENDING_DIRECT; i++) {
+        struct orc_pending_direct *p = &o->pending_direct[i];
+        if (!p->object_id || strcmp(p->object_id, env->object_id)) continue;
+        const char *result = json_string_value(json_object_get(env->data, "result"));
+        const char *uuid =
+            json_string_value(json_object_get(json_object_get(env->data, "details"), "uuid"));
+        struct orc_runtime *r = orc_runtime_get(o, p->runtime);
+        json_t *data = json_loads(p->data, 0, NULL);
+        if (r && data && result && !strcmp(result, "ok") && uuid && uuid_is_valid(uuid)) {
+            json_object_set_new(data, "uuid", json_string(uuid));
+            record_direct(o, topic, r, data, NULL);
+        }
+        json_decref(data);
+        pending_direct_clear(p);
+        return 1;
+    }
+    return 0;
+}
+
+void orc_pending_direct_expire(struct orc *o, int all)
+{
+    uint64_t now = orc_now(o);
+    for (size_t i = 0; i < ORC_PENDING_DIRECT; i++) {
+        struct orc_pending_direct *p = &o->pending_direct[i];
+        if (p->object_id && (all || now - p->since_ms >= ORC_PENDING_DIRECT_MS))
+            pending_direct_clear(p);
+    }
+}
+
 static void on_direct_create(struct orc *o, const char *topic, struct orc_runtime *r,
                              struct envelope *env)
 {
@@ -647,25 +737,10 @@ static void on_direct_create(struct orc *o, const char *topic, struct orc_runtim
         return;
     }
     if (!mc.uuid) {
-        slog(SLOG_INFO, "orc", "create without a uuid sent straight to %s: not recorded", topic);
+        pending_direct_add(o, r, env); /* recorded when the answer names its uuid */
         return;
     }
-    struct orc_module *m = orc_module_get(o, mc.uuid);
-    if (m && m->state != MOD_DEAD) {
-        /* A repeat (the manager runs it once) or a clash; either way no new record. */
-        if (m->runtime != r)
-            slog(SLOG_WARNING, "orc", "module %s sent to %s also lives on runtime %s", mc.uuid,
-                 topic, m->runtime ? m->runtime->uuid : "-");
-        return;
-    }
-    if (begin_run(o, mc.uuid, &mc, r->uuid, json_dumps(env->data, JSON_COMPACT),
-                  orc_module_apis(env->data), &m) < 0) {
-        slog(SLOG_ERROR, "orc", "out of memory recording a direct create");
-        return;
-    }
-    orc_record_direct(o, m, r);
-    orc_ack_set(o, m, env->object_id, 1, 0);
-    orc_count(o, "direct_create", 1);
+    record_direct(o, topic, r, env->data, env->object_id);
 }
 
 static void on_exited(struct orc *o, const char *topic, struct orc_runtime *r, struct envelope *env)
@@ -767,11 +842,12 @@ void orc_handle_message(struct orc *o, const char *topic, const void *payload, s
          * delete (those of a direct create tell whether it runs). */
         if (kind == TOPIC_CONTROL_RUNTIME) {
             struct orc_module *m = strmap_get(&o->module_by_ack, env.object_id);
-            if (m && m->ack_direct) {
-                orc_begin(o);
+            orc_begin(o);
+            if (m && m->ack_direct)
                 module_answered(o, m, &env);
-                orc_end(o);
-            }
+            else if (!m)
+                pending_direct_answered(o, topic, &env);
+            orc_end(o);
         }
         envelope_clear(&env);
         return;
@@ -807,6 +883,7 @@ uint64_t orc_tick(struct orc *o)
         if (r->ka_deadline_ms < next) next = r->ka_deadline_ms;
     }
     orc_flush_outputs(o);
+    orc_pending_direct_expire(o, 0);
     return next;
 }
 

@@ -414,6 +414,17 @@ static void test_direct_create_recorded(void **state)
     assert_int_equal(creates_seen(a, uuid), 1);
     struct match w = {"exited", "req", uuid};
     assert_int_equal(client_count(S.client, control_filter(a), matches, &w), 1);
+    /* Without a uuid: recorded under the one the manager's answer names. */
+    resp = stack_create(&S, a,
+                        json_pack("{s:s, s:s, s:s, s:{s:[{s:i}]}}", "type", "module", "name",
+                                  "anonymous", "file", "fake.wasm", "args", "fake", "sleep_ms",
+                                  60000));
+    assert_non_null(resp);
+    const char *chosen = json_str_at(resp->json, "data.details.uuid");
+    assert_non_null(chosen);
+    assert_int_equal(wait_module(chosen, "name", "anonymous"), 0);
+    assert_int_equal(wait_module(chosen, "state", "A"), 0);
+    message_free(resp);
     free(uuid);
     free(a);
 }

@@ -424,6 +424,40 @@ static void test_direct_create_recorded(void **state)
     assert_int_equal(log_errors(), 0);
 }
 
+static void test_direct_create_without_uuid(void **state)
+{
+    (void)state;
+    reg_runtime(RT1, "one", 4, NULL, NULL);
+    const char *oid =
+        send_req(topic_of(TOPIC_CONTROL_RUNTIME, RT1), "create",
+                 json_pack("{s:s, s:s, s:s}", "type", "module", "name", "anon", "file", "a.wasm"));
+    assert_int_equal(orc_module_count(O), 0);
+    /* The manager's answer names the uuid it chose: now it is recorded. */
+    char text[512];
+    snprintf(text, sizeof text,
+             "{\"object_id\":\"%s\",\"action\":\"create\",\"type\":\"resp\",\"data\":{"
+             "\"result\":\"ok\",\"details\":{\"uuid\":\"" MOD1 "\",\"index\":0}}}",
+             oid);
+    send_raw(topic_of(TOPIC_CONTROL_RUNTIME, RT1), text);
+    assert_int_equal(orc_module_count(O), 1);
+    assert_int_equal(module(MOD1)->state, MOD_ALIVE);
+    assert_string_equal(module(MOD1)->name, "anon");
+    assert_ptr_equal(module(MOD1)->runtime, runtime(RT1));
+    /* A refused one is not recorded; an unanswered one is forgotten. */
+    oid = send_req(topic_of(TOPIC_CONTROL_RUNTIME, RT1), "create",
+                   json_pack("{s:s, s:s, s:s}", "type", "module", "name", "no", "file", "a.wasm"));
+    snprintf(text, sizeof text,
+             "{\"object_id\":\"%s\",\"action\":\"create\",\"type\":\"resp\",\"data\":{"
+             "\"result\":\"error\",\"details\":{\"reason\":\"full\"}}}",
+             oid);
+    send_raw(topic_of(TOPIC_CONTROL_RUNTIME, RT1), text);
+    send_req(topic_of(TOPIC_CONTROL_RUNTIME, RT1), "create",
+             json_pack("{s:s, s:s, s:s}", "type", "module", "name", "late", "file", "a.wasm"));
+    IO.now_ms += 20000;
+    orc_tick(O);
+    assert_int_equal(orc_module_count(O), 1);
+}
+
 static void test_lost_runtime_and_return(void **state)
 {
     (void)state;
@@ -745,6 +779,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_running_and_queued, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_uuid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_direct_create_recorded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_direct_create_without_uuid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_runtime_and_return, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keepalive_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manager_answers, setup, teardown),
