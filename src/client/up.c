@@ -199,7 +199,10 @@ static int start_orchestrator(struct up *u, char *err)
     snprintf(log, sizeof log, "%s/orchestrator.log", u->logs);
     net_address_format(&u->mqtt, mqtt, sizeof mqtt);
     for (int attempt = 0; attempt < 5; attempt++) {
-        if (!u->http_given && (attempt > 0 || child_proc_port_accepts(u->http.host, u->http.port)))
+        /* Port 0, or the default taken: a free port of our choosing, since
+         * the address must be known to be written down. */
+        if (!u->http_given && (attempt > 0 || u->http.port == 0 ||
+                               child_proc_port_accepts(u->http.host, u->http.port)))
             u->http.port = child_proc_free_port();
         net_address_format(&u->http, http, sizeof http);
         char *argv[] = {u->program, "orchestrator", "--mqtt", mqtt, "--realm", u->realm,
@@ -432,7 +435,7 @@ static int parse_up_args(int argc, char **argv, struct up *u, const char **state
             break;
         case O_HTTP:
             if (net_address_parse("--http", optarg, 8000, 0, &u->http, aerr) < 0) goto bad;
-            u->http_given = 1;
+            u->http_given = u->http.port != 0; /* 0: any free port */
             break;
         case O_REALM:
             if (!*optarg || strlen(optarg) >= sizeof u->realm || strpbrk(optarg, "+#/")) {
