@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,6 +135,10 @@ static int start_broker(struct up *u, char *err)
                 "# written by `stratus up`\nlistener %d 127.0.0.1\nallow_anonymous true\n"
                 "persistence false\n",
                 port);
+        /* mosquitto started as root switches to the user "mosquitto", and a
+         * change of user clears the parent-death signal: it stays this user. */
+        struct passwd *pw = getpwuid(getuid());
+        if (pw) fprintf(f, "user %s\n", pw->pw_name);
         fclose(f);
         char *argv[] = {(char *)mosquitto, "-c", conf, NULL};
         if (child_proc_start(&u->broker, argv, log) < 0) {
