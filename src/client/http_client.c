@@ -138,6 +138,8 @@ int http_client_request(const struct net_address *addr, const char *method, cons
         ssize_t r = recv(fd, buf + len, cap - len, 0);
         if (r > 0) {
             len += (size_t)r;
+            /* A server that keeps the connection open: stop at the end. */
+            if (http_response_complete(buf, len)) break;
             continue;
         }
         if (r == 0) break;

@@ -163,3 +163,40 @@ int http_response_parse(const char *buf, size_t len, struct http_response *out,
     out->status = status;
     return 0;
 }
+
+int http_response_complete(const char *buf, size_t len)
+{
+    const char *end = buf + len;
+    size_t n;
+    const char *p = next_line(buf, end, &n);
+    if (!p) return 0;
+    int64_t content_length = -1;
+    int chunked = 0;
+    for (;;) {
+        const char *next = next_line(p, end, &n);
+        if (!next) return 0;
+        if (n == 0) {
+            p = next;
+            break;
+        }
+        const char *v;
+        size_t vlen;
+        uint64_t cl;
+        if (header_is(p, n, "Content-Length", &v, &vlen) && parse_size(v, vlen, 10, &cl) == 0 &&
+            cl <= INT64_MAX)
+            content_length = (int64_t)cl;
+        else if (header_is(p, n, "Transfer-Encoding", &v, &vlen))
+            chunked = vlen >= 7 && !strncasecmp(v + vlen - 7, "chunked", 7);
+        p = next;
+    }
+    if (chunked) {
+        /* Only a body ending in the last chunk can be whole. */
+        if (end - p < 5 || memcmp(end - 5, "0\r\n\r\n", 5)) return 0;
+        struct http_response r;
+        char err[HTTP_RESPONSE_ERR_LEN];
+        if (http_response_parse(buf, len, &r, err) < 0) return 0;
+        http_response_clear(&r);
+        return 1;
+    }
+    return content_length >= 0 && (uint64_t)(end - p) >= (uint64_t)content_length;
+}

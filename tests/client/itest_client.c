@@ -16,12 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "client_cmd.h"
+#include "client_stack.h"
 #include "harness.h"
 #include "orc_stack.h"
 
@@ -30,56 +30,12 @@
  * loaded machine under sanitizers). */
 #define WAIT_MS 10000
 
-static struct broker broker;
-static struct orchestrator orc;
-static struct proc manager;
-static char moddir[PATH_MAX];
-static char mqtt_flag[64], http_flag[64];
-static const char realm[] = "client";
-static const char *flags[8];
-
-static int copy_in(const char *from_dir, const char *name)
-{
-    char from[PATH_MAX + 64], to[PATH_MAX + 64];
-    snprintf(from, sizeof from, "%s/%s", from_dir, name);
-    snprintf(to, sizeof to, "%s/%s", moddir, name);
-    return harness_copy_file(from, to);
-}
+static struct client_stack stack;
 
 static int setup_stack(void **state)
 {
     (void)state;
-    harness_init();
-    if (harness_tmpdir(moddir)) return -1;
-    const char *examples[] = {"hello.wasm", "counter.wasm", "echo.wasm"};
-    const char *tests[] = {"exit_code.wasm", "spin.wasm", "trap.wasm", "read_dir.wasm"};
-    for (size_t i = 0; i < 3; i++)
-        if (copy_in(CLIENT_EXAMPLES, examples[i])) return -1;
-    for (size_t i = 0; i < 4; i++)
-        if (copy_in(CLIENT_TEST_MODULES, tests[i])) return -1;
-    char data[PATH_MAX + 16], input[PATH_MAX + 32];
-    snprintf(data, sizeof data, "%s/data", moddir);
-    snprintf(input, sizeof input, "%s/input.txt", data);
-    mkdir(data, 0700);
-    FILE *f = fopen(input, "w");
-    if (!f) return -1;
-    fputs("the data directory\n", f);
-    fclose(f);
-    if (broker_start(&broker, 0)) return -1;
-    if (orchestrator_start(&orc, broker.port, realm, NULL, NULL)) return -1;
-    const char *extra[] = {"--runtime",   "linux/minimal:minimal", "--runtime",
-                           "linux:linux", "--module-dir",          moddir,
-                           NULL};
-    if (manager_start(&manager, &broker, realm, "node", extra)) return -1;
-    /* Both runtimes registered and alive. */
-    if (http_wait_field(orc.http_port, "/api/runtimes/minimal/", "alive", "true", 15000) ||
-        http_wait_field(orc.http_port, "/api/runtimes/linux/", "alive", "true", 15000))
-        return -1;
-    snprintf(mqtt_flag, sizeof mqtt_flag, "127.0.0.1:%d", broker.port);
-    snprintf(http_flag, sizeof http_flag, "127.0.0.1:%d", orc.http_port);
-    const char *f0[] = {"--mqtt", mqtt_flag, "--http", http_flag, "--realm", realm, NULL};
-    memcpy(flags, f0, sizeof f0);
-    return 0;
+    return client_stack_start(&stack, "client");
 }
 
 static int teardown_stack(void **state)
@@ -90,22 +46,22 @@ static int teardown_stack(void **state)
 }
 
 /* Run `stratus ARGS...` with the stack's flags; the caller frees c. */
-#define RUN(c, ...) cmd_run((c), CMD_MS, flags, (const char *const[]){__VA_ARGS__, NULL})
-#define START(c, ...) cmd_start((c), flags, (const char *const[]){__VA_ARGS__, NULL})
+#define RUN(c, ...) cmd_run((c), CMD_MS, stack.flags, (const char *const[]){__VA_ARGS__, NULL})
+#define START(c, ...) cmd_start((c), stack.flags, (const char *const[]){__VA_ARGS__, NULL})
 
 /* The module record (caller decrefs), by any name the REST API takes. */
 static json_t *module_record(const char *query)
 {
     char path[512];
     snprintf(path, sizeof path, "/api/modules/%s/", query);
-    return http_get_json(orc.http_port, path);
+    return http_get_json(stack.orc.http_port, path);
 }
 
 static void wait_module_field(const char *query, const char *field, const char *value)
 {
     char path[512];
     snprintf(path, sizeof path, "/api/modules/%s/", query);
-    assert_int_equal(http_wait_field(orc.http_port, path, field, value, WAIT_MS), 0);
+    assert_int_equal(http_wait_field(stack.orc.http_port, path, field, value, WAIT_MS), 0);
 }
 
 static void test_run_wait_output_and_exit(void **state)
@@ -221,7 +177,7 @@ static void test_run_dirs_channels_copies(void **state)
     cmd_free(&c);
 
     struct mqtt_client *sub;
-    assert_int_equal(client_connect(&sub, broker.port, "client-test-sub"), 0);
+    assert_int_equal(client_connect(&sub, stack.broker.port, "client-test-sub"), 0);
     assert_int_equal(client_subscribe(sub, "client/demo/count", 1), 0);
     assert_int_equal(RUN(&c, "run", "--wait", "--runtime", "linux", "--channel",
                          "count=client/demo/count:w", "counter.wasm", "3"),
@@ -342,9 +298,9 @@ static void test_logs(void **state)
     cmd_free(&c);
     wait_module_field("echoer", "state", "A");
     struct mqtt_client *pub;
-    assert_int_equal(client_connect(&pub, broker.port, "client-test-pub"), 0);
+    assert_int_equal(client_connect(&pub, stack.broker.port, "client-test-pub"), 0);
     char topic[128];
-    snprintf(topic, sizeof topic, "%s/proc/stdio/%s", realm, uuid);
+    snprintf(topic, sizeof topic, "%s/proc/stdio/%s", stack.realm, uuid);
     assert_int_equal(client_publish_str(pub, topic, "first line\n"), 0);
     /* Wait until the orchestrator kept the echo. */
     long long deadline = harness_now_ms() + WAIT_MS;
@@ -396,7 +352,7 @@ static void test_names(void **state)
     assert_int_equal(RUN(&c, "stop", "spin-twin"), 1);
     assert_non_null(strstr(c.err, "ambiguous"));
     cmd_free(&c);
-    json_t *list = http_get_json(orc.http_port, "/api/modules/?limit=10000");
+    json_t *list = http_get_json(stack.orc.http_port, "/api/modules/?limit=10000");
     size_t i;
     json_t *m;
     json_array_foreach(json_at(list, "results"), i, m)
