@@ -291,7 +291,8 @@ static int report_answer(struct run_state *st, struct watched_module *m, json_t 
             module_watch_end(&st->watch, m, exit);
         else
             json_decref(exit);
-    } else if (!st->o->json) {
+    } else if (!st->o->json && (!st->o->wait || isatty(STDERR_FILENO))) {
+        /* With --wait, where it runs is news for people, not for scripts. */
         fprintf(out, "%s%s %s on runtime %s (%s)\n", prefix, m->uuid, m->name,
                 parent_name ? parent_name : "?", parent ? parent : "?");
     }
