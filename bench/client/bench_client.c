@@ -111,8 +111,8 @@ int main(int argc, char **argv)
     if (broker_start(&b, 0)) die("broker");
     const char *quiet[] = {"--log-level", "warning", NULL};
     if (orchestrator_start(&orc, b.port, realm, NULL, quiet)) die("orchestrator");
-    const char *extra[] = {"--runtime", "linux:linux", "--module-dir", moddir,
-                           "--log-level", "warning", NULL};
+    const char *extra[] = {"--runtime", "linux:linux", "--module-dir", moddir, "--log-level",
+                           "warning",   NULL};
     if (manager_start(&mgr, &b, realm, "bench", extra)) die("manager");
     if (http_wait_field(orc.http_port, "/api/runtimes/linux/", "alive", "true", 15000))
         die("the runtime did not register");

@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "net_address.h"
 
@@ -59,6 +60,25 @@ int client_target_option(struct client_target *t, int opt, const char *arg,
                          char err[CLIENT_ERR_LEN]);
 /* Fill what no flag gave from the running stack's file, else the defaults. */
 void client_target_resolve(struct client_target *t);
+
+/* The option loop every client command shares: getopt_long over argv with
+ * shortopts and longopts (which hold CLIENT_COMMON_OPTIONS and
+ * {"help", no_argument, NULL, 'h'}). Each call returns the next option that
+ * is the command's own (optarg set), taking the common flags into target;
+ * -1 at the end of the options (optind at the first operand); or
+ * CLIENT_GETOPT_EXIT after --help (usage on stdout, status 0) or a bad or
+ * unknown option (the error and usage on stderr, status 2). */
+struct client_getopt {
+    const char *cmd; /* "run", for messages */
+    const char *shortopts;
+    const struct option *longopts;
+    void (*usage)(FILE *out);
+    struct client_target *target;
+    int status;  /* the exit status after CLIENT_GETOPT_EXIT */
+    int started; /* 0 before the first call */
+};
+#define CLIENT_GETOPT_EXIT (-2)
+int client_getopt(struct client_getopt *g, int argc, char **argv);
 
 /* ---- the file of a running `stratus up` ----
  * JSON: {"pid", "mqtt", "http", "realm", "dashboard", "module_dir",

@@ -135,16 +135,10 @@ int client_list_main(int argc, char **argv)
     char err[CLIENT_ERR_LEN];
     int all = 0, json = 0;
     double watch = 0;
-    optind = 1;
-    opterr = 0;
+    struct client_getopt g = {"list", "h", longopts, usage, &t, 0, 0};
     int c;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int common = client_target_option(&t, c, optarg, err);
-        if (common < 0) {
-            fprintf(stderr, "stratus list: %s\n", err);
-            return 2;
-        }
-        if (common) continue;
+    while ((c = client_getopt(&g, argc, argv)) != -1) {
+        if (c == CLIENT_GETOPT_EXIT) return g.status;
         char *end;
         switch (c) {
         case OPT_ALL: all = 1; break;
@@ -157,11 +151,6 @@ int client_list_main(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'h': usage(stdout); return 0;
-        default:
-            fprintf(stderr, "stratus list: unknown or incomplete option '%s'\n", argv[optind - 1]);
-            usage(stderr);
-            return 2;
         }
     }
     if (optind < argc) {

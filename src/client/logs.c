@@ -116,26 +116,11 @@ int client_logs_main(int argc, char **argv)
     client_target_init(&t);
     char err[CLIENT_ERR_LEN];
     int follow = 0;
-    optind = 1;
-    opterr = 0;
+    struct client_getopt g = {"logs", "fh", longopts, usage, &t, 0, 0};
     int c;
-    while ((c = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
-        int common = client_target_option(&t, c, optarg, err);
-        if (common < 0) {
-            fprintf(stderr, "stratus logs: %s\n", err);
-            return 2;
-        }
-        if (common) continue;
-        if (c == 'f') {
-            follow = 1;
-        } else if (c == 'h') {
-            usage(stdout);
-            return 0;
-        } else {
-            fprintf(stderr, "stratus logs: unknown or incomplete option '%s'\n", argv[optind - 1]);
-            usage(stderr);
-            return 2;
-        }
+    while ((c = client_getopt(&g, argc, argv)) != -1) {
+        if (c == CLIENT_GETOPT_EXIT) return g.status;
+        follow = 1; /* 'f', the only option of its own */
     }
     if (optind + 1 != argc) {
         usage(stderr);

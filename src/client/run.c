@@ -108,8 +108,7 @@ enum {
     OPT_FAULT,
     OPT_COPIES,
     OPT_WAIT,
-    OPT_JSON,
-    OPT_HELP
+    OPT_JSON
 };
 
 static int parse_args(int argc, char **argv, struct run_options *o)
@@ -124,7 +123,7 @@ static int parse_args(int argc, char **argv, struct run_options *o)
         {"copies", required_argument, NULL, OPT_COPIES},
         {"wait", no_argument, NULL, OPT_WAIT},
         {"json", no_argument, NULL, OPT_JSON},
-        {"help", no_argument, NULL, OPT_HELP},
+        {"help", no_argument, NULL, 'h'},
         CLIENT_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -134,16 +133,12 @@ static int parse_args(int argc, char **argv, struct run_options *o)
     o->dirs = json_array();
     o->channels = json_array();
     client_target_init(&o->target);
-    optind = 1;
-    opterr = 0;
-    int c;
-    char err[CLIENT_ERR_LEN];
     /* "+": the first non-option (the file) ends the options; what follows
      * are the module's arguments. */
-    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-        int common = client_target_option(&o->target, c, optarg, err);
-        if (common < 0) return fail("%s", err);
-        if (common) continue;
+    struct client_getopt g = {"run", "+h", longopts, usage, &o->target, 0, 0};
+    int c;
+    while ((c = client_getopt(&g, argc, argv)) != -1) {
+        if (c == CLIENT_GETOPT_EXIT) return g.status == 0 ? 1 : g.status;
         char *end;
         switch (c) {
         case OPT_RUNTIME: o->runtime = optarg; break;
@@ -171,12 +166,6 @@ static int parse_args(int argc, char **argv, struct run_options *o)
             break;
         case OPT_WAIT: o->wait = 1; break;
         case OPT_JSON: o->json = 1; break;
-        case 'h':
-        case OPT_HELP: usage(stdout); return 1;
-        default:
-            fprintf(stderr, "stratus run: unknown or incomplete option '%s'\n", argv[optind - 1]);
-            usage(stderr);
-            return 2;
         }
     }
     if (optind >= argc) {

@@ -75,27 +75,11 @@ int client_status_main(int argc, char **argv)
     client_target_init(&t);
     char err[CLIENT_ERR_LEN];
     int json = 0;
-    optind = 1;
-    opterr = 0;
+    struct client_getopt g = {"status", "h", longopts, usage, &t, 0, 0};
     int c;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int common = client_target_option(&t, c, optarg, err);
-        if (common < 0) {
-            fprintf(stderr, "stratus status: %s\n", err);
-            return 2;
-        }
-        if (common) continue;
-        if (c == 'j') {
-            json = 1;
-        } else if (c == 'h') {
-            usage(stdout);
-            return 0;
-        } else {
-            fprintf(stderr, "stratus status: unknown or incomplete option '%s'\n",
-                    argv[optind - 1]);
-            usage(stderr);
-            return 2;
-        }
+    while ((c = client_getopt(&g, argc, argv)) != -1) {
+        if (c == CLIENT_GETOPT_EXIT) return g.status;
+        json = 1; /* 'j', the only option of its own */
     }
     if (optind < argc) {
         fprintf(stderr, "stratus status: unexpected argument '%s'\n", argv[optind]);

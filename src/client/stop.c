@@ -43,24 +43,10 @@ int client_stop_main(int argc, char **argv)
     struct client_target t;
     client_target_init(&t);
     char err[CLIENT_ERR_LEN];
-    optind = 1;
-    opterr = 0;
+    struct client_getopt g = {"stop", "h", longopts, usage, &t, 0, 0};
     int c;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int common = client_target_option(&t, c, optarg, err);
-        if (common < 0) {
-            fprintf(stderr, "stratus stop: %s\n", err);
-            return 2;
-        }
-        if (common) continue;
-        if (c == 'h') {
-            usage(stdout);
-            return 0;
-        }
-        fprintf(stderr, "stratus stop: unknown or incomplete option '%s'\n", argv[optind - 1]);
-        usage(stderr);
-        return 2;
-    }
+    while ((c = client_getopt(&g, argc, argv)) != -1)
+        if (c == CLIENT_GETOPT_EXIT) return g.status;
     if (optind >= argc) {
         usage(stderr);
         return 2;

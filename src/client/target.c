@@ -106,3 +106,37 @@ void client_target_resolve(struct client_target *t)
     }
     json_decref(up);
 }
+
+int client_getopt(struct client_getopt *g, int argc, char **argv)
+{
+    if (!g->started) {
+        g->started = 1;
+        optind = 1;
+        opterr = 0;
+    }
+    for (;;) {
+        int c = getopt_long(argc, argv, g->shortopts, g->longopts, NULL);
+        if (c == -1) return -1;
+        char err[CLIENT_ERR_LEN];
+        int common = client_target_option(g->target, c, optarg, err);
+        if (common > 0) continue;
+        if (common < 0) {
+            fprintf(stderr, "stratus %s: %s\n", g->cmd, err);
+            g->status = 2;
+            return CLIENT_GETOPT_EXIT;
+        }
+        if (c == 'h') {
+            g->usage(stdout);
+            g->status = 0;
+            return CLIENT_GETOPT_EXIT;
+        }
+        if (c == '?' || c == ':') {
+            fprintf(stderr, "stratus %s: unknown or incomplete option '%s'\n", g->cmd,
+                    argv[optind - 1]);
+            g->usage(stderr);
+            g->status = 2;
+            return CLIENT_GETOPT_EXIT;
+        }
+        return c;
+    }
+}

@@ -68,6 +68,17 @@ static long long wait_script(const char *script, const char *want, int timeout_m
     }
 }
 
+/* Wait until the module's row shows state; the ms it took, or -1. */
+static long long wait_row_state(const char *uuid, const char *state, int timeout_ms)
+{
+    char script[512];
+    snprintf(script, sizeof script,
+             "const r = document.querySelector('tr[data-uuid=\"%s\"]');"
+             "return r ? r.querySelector('.state').textContent : 'absent'",
+             uuid);
+    return wait_script(script, state, timeout_ms);
+}
+
 static void run_ok(const char *const *argv, char uuid[37])
 {
     struct cmd c;
@@ -93,12 +104,7 @@ static void test_live_module_and_stop(void **state)
     run_ok((const char *const[]){"run", "--name", "in-browser", "--runtime", "linux", "spin.wasm",
                                  NULL},
            uuid);
-    char script[512];
-    snprintf(script, sizeof script,
-             "const r = document.querySelector('tr[data-uuid=\"%s\"]');"
-             "return r ? r.querySelector('.state').textContent : 'absent'",
-             uuid);
-    long long took = wait_script(script, "A", WAIT_MS);
+    long long took = wait_row_state(uuid, "A", WAIT_MS);
     fprintf(stderr, "the new module showed alive after %lld ms\n", took);
     assert_true(took >= 0);
     assert_true(took <= SHOWS_WITHIN_MS);
@@ -111,7 +117,8 @@ static void test_live_module_and_stop(void **state)
     snprintf(path, sizeof path, "/api/modules/%s/", uuid);
     assert_int_equal(http_wait_field(stack.orc.http_port, path, "status", "killed", WAIT_MS), 0);
     /* The page shows it ended, with how. */
-    assert_true(wait_script(script, "D", SHOWS_WITHIN_MS + 1000) >= 0);
+    assert_true(wait_row_state(uuid, "D", SHOWS_WITHIN_MS + 1000) >= 0);
+    char script[512];
     snprintf(script, sizeof script,
              "return document.querySelector('tr[data-uuid=\"%s\"]').textContent"
              ".includes('killed')",
@@ -184,12 +191,7 @@ static void test_hundreds_of_modules(void **state)
     run_ok(
         (const char *const[]){"run", "--name", "one-more", "--runtime", "linux", "spin.wasm", NULL},
         uuid);
-    char script[256];
-    snprintf(script, sizeof script,
-             "const r = document.querySelector('tr[data-uuid=\"%s\"]');"
-             "return r ? r.querySelector('.state').textContent : 'absent'",
-             uuid);
-    long long took = wait_script(script, "A", WAIT_MS);
+    long long took = wait_row_state(uuid, "A", WAIT_MS);
     fprintf(stderr, "with 300 modules, a new one showed after %lld ms\n", took);
     assert_true(took >= 0 && took <= SHOWS_WITHIN_MS);
     webdriver_screenshot(&wd, "dashboard-hundreds.png");
