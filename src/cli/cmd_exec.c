@@ -27,7 +27,8 @@ static void usage(FILE *out)
             "                      nothing outside it can be reached (repeatable)\n"
             "  --env NAME=VALUE    set an environment variable for the module (repeatable;\n"
             "                      the module sees no other host variables)\n"
-            "  --max-memory MIB    cap the module's linear memory at MIB mebibytes\n"
+            "  --max-memory MIB    cap the module's linear memory at MIB mebibytes (default:\n"
+            "                      none; pages are only committed when the module uses them)\n"
             "  --fuel N            stop the module with a trap after N units of fuel\n"
             "                      (one per call and loop iteration)\n"
             "  --count-opcodes     print the executed-opcode histogram to stderr at exit\n"
@@ -39,38 +40,6 @@ static void usage(FILE *out)
             "  %3d  the module could not be read, decoded, validated, linked or set up\n"
             "  %3d  bad command line\n",
             EXEC_TRAPPED, EXEC_LOAD_FAILED, EXEC_USAGE);
-}
-
-static int read_file(const char *path, uint8_t **out, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return errno;
-    uint8_t *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 65536;
-            uint8_t *b = realloc(buf, cap);
-            if (!b) {
-                free(buf);
-                fclose(f);
-                return ENOMEM;
-            }
-            buf = b;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    int err = ferror(f) ? EIO : 0;
-    fclose(f);
-    if (err) {
-        free(buf);
-        return err;
-    }
-    *out = buf;
-    *len = n;
-    return 0;
 }
 
 static bool parse_u64(const char *s, uint64_t *out)
@@ -390,23 +359,15 @@ static int parse_args(int argc, char **argv, struct exec_opts *o)
 
 static int run(const struct exec_opts *o)
 {
-    uint8_t *bytes;
-    size_t len;
-    int e = read_file(o->file, &bytes, &len);
-    if (e) {
-        fprintf(stderr, "stratus exec: cannot read %s: %s\n", o->file, strerror(e));
-        return EXEC_LOAD_FAILED;
-    }
     int status = EXEC_LOAD_FAILED;
     sw_error err;
     sw_module *module = NULL;
     sw_linker *linker = NULL;
     swasi_ctx *ctx = NULL;
     sw_instance *inst = NULL;
-    sw_status st = sw_module_load(bytes, len, &module, &err);
-    free(bytes);
+    sw_status st = sw_module_load_file(o->file, &module, &err);
     if (st != SW_OK) {
-        fprintf(stderr, "stratus exec: %s: %s\n", o->file, err.message);
+        fprintf(stderr, "stratus exec: %s\n", err.message);
         goto out;
     }
     swasi_config cfg;
@@ -457,6 +418,11 @@ static int run(const struct exec_opts *o)
     } else {
         fprintf(stderr, "stratus exec: %s: %s\n", o->file,
                 st == SW_ERR_NOT_FOUND ? "no _start function exported" : err.message);
+    }
+    if (status != 0) {
+        char note[160];
+        sw_instance_limit_note(inst, note, sizeof note);
+        if (note[0]) fprintf(stderr, "stratus exec: %s (--max-memory)\n", note);
     }
     if (o->count) print_counts(inst);
 out:

@@ -13,6 +13,9 @@
 
 #define SW_PAGE 65536u
 #define SW_MAX_PAGES 65536u
+/* Address space reserved for a guarded memory: any i32 address plus any
+ * memarg offset plus an 8-byte access ends inside it. */
+#define SW_GUARD_RESERVE ((1ull << 33) + SW_PAGE)
 
 /* Internal opcodes of the translated code for the 0xFC group: 0xE0 + sub-op. */
 #define OP_FC_BASE 0xE0
@@ -169,11 +172,17 @@ struct sw_module {
 
 /* --- runtime objects ------------------------------------------------- */
 
+/* A linear memory (memory.c). data[0, size) is readable and writable;
+ * when guarded, data[size, reserved) is mapped PROT_NONE and data never
+ * moves; otherwise reserved == size and growth may move data. */
 struct sw_memory_obj {
     uint8_t *data;
-    uint64_t size; /* bytes */
+    uint64_t size;     /* bytes */
+    uint64_t reserved; /* bytes of address space mapped at data */
     uint32_t pages, max;
-    uint32_t limit; /* pages the owner's limits allow */
+    uint32_t limit;   /* pages the owner's limits allow */
+    uint32_t refused; /* size in pages of the last growth the limit refused; 0 = none */
+    bool guarded;
 };
 
 struct sw_table_obj {
@@ -216,6 +225,11 @@ struct exec {
      * instance (a host function's trap: its wasm caller). */
     const uint32_t *trap_code;
     sw_instance *trap_inst;
+    /* Kept by the threaded loop for guard faults (interp_loop.inc): the
+       running function's code, its instance and that instance's memory. */
+    const uint32_t *cur_code;
+    sw_instance *cur_inst;
+    const struct sw_memory_obj *cur_mem;
 };
 
 struct sw_instance {
@@ -272,7 +286,29 @@ bool sw__ftype_equal(const struct ftype *a, const struct ftype *b);
 uint64_t sw__value_bits(const sw_value *v);
 sw_value sw__value_of(sw_valtype type, uint64_t bits);
 sw_status sw__call_host(sw_instance *caller, struct exec *ex, sw_func *f, uint64_t *slots);
+
+/* memory.c: a memory of min pages (zeroed, committed on touch) that may
+ * grow to max, and no further than limit (refusals are noted in `refused`).
+ * SW_OK or SW_ERR_NOMEM; release with sw__memory_release. */
+sw_status sw__memory_create(struct sw_memory_obj *m, uint32_t min, uint32_t max, uint32_t limit);
+void sw__memory_release(struct sw_memory_obj *m);
+/* Old size in pages, or -1 when refused. Cost: one mprotect (or mremap). */
 int64_t sw__memory_grow(struct sw_memory_obj *m, uint32_t delta);
+/* Set once any memory had to be made without guard regions: from then on
+   every call runs in the bounds-checking loop. */
+extern atomic_bool sw__guards_failed;
+
+/* guard_fault.c: runs loop (the threaded interpreter) so that a fault in the
+ * guard region of the memory it uses becomes an SW_TRAP_MEMORY_OOB trap.
+ * *unavailable (nothing ran) when the fault handler or this thread's
+ * alternate signal stack could not be set up. */
+sw_status sw__guarded_invoke(sw_instance *ctx, sw_func *func, uint64_t *args_results,
+                             sw_status (*loop)(sw_instance *, sw_func *, uint64_t *,
+                                               const void *const **),
+                             bool *unavailable);
+/* Around host calls from the threaded loop: faults there are not traps. */
+void *sw__guard_suspend(void);
+void sw__guard_resume(void *saved);
 int64_t sw__table_grow(struct sw_table_obj *t, uint32_t delta, uint64_t init);
 sw_trap sw__memory_init(sw_instance *inst, uint32_t seg, uint32_t d, uint32_t s, uint32_t n);
 sw_trap sw__table_init(sw_instance *inst, uint32_t seg, uint32_t table, uint32_t d, uint32_t s,

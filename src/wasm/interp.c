@@ -94,23 +94,6 @@ sw_status sw__call_host(sw_instance *caller, struct exec *ex, sw_func *f, uint64
     return st;
 }
 
-int64_t sw__memory_grow(struct sw_memory_obj *m, uint32_t delta)
-{
-    uint32_t old = m->pages;
-    uint64_t want = (uint64_t)old + delta;
-    uint32_t cap = m->max < m->limit ? m->max : m->limit;
-    if (want > cap || want > SW_MAX_PAGES) return -1;
-    if (delta == 0) return old;
-    uint64_t bytes = want * SW_PAGE;
-    uint8_t *p = realloc(m->data, bytes);
-    if (!p) return -1;
-    memset(p + m->size, 0, bytes - m->size);
-    m->data = p;
-    m->size = bytes;
-    m->pages = (uint32_t)want;
-    return old;
-}
-
 #define TABLE_HARD_MAX (1u << 23)
 
 int64_t sw__table_grow(struct sw_table_obj *t, uint32_t delta, uint64_t init)
@@ -150,22 +133,59 @@ sw_trap sw__table_init(sw_instance *inst, uint32_t seg, uint32_t table, uint32_t
     return SW_TRAP_NONE;
 }
 
+/* Loads and stores of guest memory as single instructions: an access that
+ * crosses the end of a guarded memory then faults before it writes anything
+ * (a byte-wise copy could write part of a store first). */
+#define MEM_READ(T, p) (((const struct { T v; } __attribute__((packed, may_alias)) *)(p))->v)
+#define MEM_WRITE(T, p, x) (((struct { T v; } __attribute__((packed, may_alias)) *)(p))->v = (x))
+
 #define RUN_NAME run_plain
+#define THREADED 1
 #define COUNTING 0
+#define CHECKED 0
 #include "interp_loop.inc"
 #undef RUN_NAME
+#undef THREADED
 #undef COUNTING
+#undef CHECKED
 
 #define RUN_NAME run_counting
+#define THREADED 0
 #define COUNTING 1
+#define CHECKED 1
 #include "interp_loop.inc"
 #undef RUN_NAME
+#undef THREADED
 #undef COUNTING
+#undef CHECKED
+
+#define RUN_NAME run_checked
+#define THREADED 0
+#define COUNTING 0
+#define CHECKED 1
+#include "interp_loop.inc"
+#undef RUN_NAME
+#undef THREADED
+#undef COUNTING
+#undef CHECKED
 
 sw_status sw__invoke(sw_instance *ctx, sw_func *func, uint64_t *args_results)
 {
     if (ctx->counting) return run_counting(ctx, func, args_results, NULL);
-    return run_plain(ctx, func, args_results, NULL);
+    const struct sw_memory_obj *m = ctx->memory;
+    if (!atomic_load_explicit(&sw__guards_failed, memory_order_relaxed) && (!m || m->guarded)) {
+        bool unavailable;
+        sw_status st = sw__guarded_invoke(ctx, func, args_results, run_plain, &unavailable);
+        if (!unavailable) return st;
+    }
+    /* Without guard regions: the counting translation, bounds checked. */
+    if (sw__module_ensure_counted(ctx->module) != SW_OK) {
+        snprintf(ctx->ex.message, sizeof ctx->ex.message, "out of memory");
+        ctx->ex.trap = SW_TRAP_HOST;
+        ctx->ex.status = SW_ERR_TRAP;
+        return SW_ERR_TRAP;
+    }
+    return run_checked(ctx, func, args_results, NULL);
 }
 
 /* Words per instruction of the fast code, so its opcodes can be found. */
