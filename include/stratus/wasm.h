@@ -192,7 +192,7 @@ sw_status sw_module_load(const uint8_t *bytes, size_t len, sw_module **out, sw_e
 sw_status sw_module_load_file(const char *path, sw_module **out, sw_error *err);
 
 /* The same for an open file descriptor (not closed; read with pread from
- * offset 0); `name` is what messages call the file. */
+ * offset 0); `name` is what messages call the file ("" for none). */
 sw_status sw_module_load_fd(int fd, const char *name, sw_module **out, sw_error *err);
 
 /* Frees a module. Instances made from it must be freed first. NULL is fine. */

@@ -372,6 +372,7 @@ static int add_runtimes(struct manager *m)
         if (runtime_new(t, cfg->runtimes[i].name, NULL, command_for(cfg, t->type), &host, &rt) < 0)
             return -1;
         m->runtimes[m->nruntimes++] = rt;
+        runtime_set_max_memory(rt, cfg->runtimes[i].max_memory_mib);
         if (runtime_start(rt) < 0) return -1;
         if (reg_table_add(m->reg, json_incref(runtime_registration(rt))) < 0) return -1;
         if (subscribe_runtime(m, rt) < 0) return -1;

@@ -53,6 +53,7 @@ struct runtime {
     uint64_t last_ka_ms;     /* last keepalive published for this runtime */
     size_t dropped_in;       /* channel messages the runtime's queue refused */
     size_t dropped_out;      /* messages from modules with no such channel */
+    uint32_t max_memory_mib; /* told to the runtime process; 0 = its default */
 };
 
 /* ---- accessors of runtime_iface.h ---- */
@@ -60,6 +61,14 @@ struct runtime {
 const struct runtime_type *runtime_get_type(const struct runtime *rt)
 {
     return rt->type;
+}
+uint32_t runtime_max_memory(const struct runtime *rt)
+{
+    return rt->max_memory_mib;
+}
+void runtime_set_max_memory(struct runtime *rt, uint32_t mib)
+{
+    rt->max_memory_mib = mib;
 }
 const char *runtime_name(const struct runtime *rt)
 {

@@ -36,12 +36,16 @@ struct type_info {
     int max_nmodules;
     bool profile;
     bool keepalive;
-    bool channels; /* modules may open channels of their own */
+    bool channels;       /* modules may open channels of their own */
+    uint32_t max_memory; /* default memory cap of a module, MiB */
 };
 
+/* Memory caps: the one module of linux/minimal may take 1 GiB; the 128 of
+ * linux 256 MiB each. STRATUS_RUNTIME_MAX_MEMORY (from the manager's
+ * configuration) replaces them. */
 static const struct type_info types[] = {
-    {"linux/minimal", 1, false, false, false},
-    {"linux", MAX_MODULES, true, true, true},
+    {"linux/minimal", 1, false, false, false, 1024},
+    {"linux", MAX_MODULES, true, true, true, 256},
 };
 
 struct runtime {
@@ -299,6 +303,18 @@ int main(int argc, char **argv)
     rt.env.module_dir = real;
     rt.env.profile = rt.type->profile;
     rt.env.channels = rt.type->channels;
+    rt.env.max_memory_mib = rt.type->max_memory;
+    const char *cap = getenv("STRATUS_RUNTIME_MAX_MEMORY");
+    if (cap && *cap) {
+        char *end;
+        unsigned long v = strtoul(cap, &end, 10);
+        if (*end || v < 1 || v > 4096)
+            rt_link_log(-1, RT_LOG_ERROR,
+                        "STRATUS_RUNTIME_MAX_MEMORY=%s is not 1..4096 (MiB); keeping %u MiB", cap,
+                        rt.env.max_memory_mib);
+        else
+            rt.env.max_memory_mib = (uint32_t)v;
+    }
     const char *free_topics = getenv("STRATUS_ALLOW_FREE_TOPICS");
     rt.env.free_topics = free_topics && *free_topics && strcmp(free_topics, "0");
     rt.env.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

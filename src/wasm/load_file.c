@@ -12,10 +12,11 @@
 
 #include "internal.h"
 
-/* Prefixes err->message with "NAME: " (the reason stays as it is). */
+/* Prefixes err->message with "NAME: " unless name is "" (the reason stays
+ * as it is). */
 static void name_error(sw_error *err, const char *name)
 {
-    if (!err) return;
+    if (!err || !*name) return;
     char msg[sizeof err->message];
     snprintf(msg, sizeof msg, "%s", err->message);
     snprintf(err->message, sizeof err->message, "%.120s: %s", name, msg);
