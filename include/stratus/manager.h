@@ -26,7 +26,8 @@ struct manager_config {
     int port;
     char *realm;
     char *name;
-    char *uuid; /* NULL: a random v4 UUID */
+    char *uuid;      /* NULL: the one kept in the state directory */
+    char *state_dir; /* NULL: the default (see manager_usage) */
     struct manager_runtime_spec *runtimes;
     size_t nruntimes;
     struct manager_runtime_command *commands;
@@ -50,7 +51,7 @@ void manager_config_clear(struct manager_config *cfg);
  * mqtt, mqtt_port, mqtt_username, pwd, use_ssl, realm (http, http_port
  * accepted and ignored), name, uuid, runtimes ([{"type","name"}] or
  * "TYPE[:NAME]" strings), runtime_commands ({"TYPE": "PATH"}), module_dir,
- * log_level. Returns 0, or -1 with a message naming the key in err. */
+ * state_dir, log_level. Returns 0, or -1 with a message naming the key in err. */
 int manager_config_apply_json(struct manager_config *cfg, const char *text, size_t len,
                               char err[MANAGER_ERR_LEN]);
 

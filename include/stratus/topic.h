@@ -6,6 +6,45 @@
 
 #include <stddef.h>
 
+/* ---- The Silverline topic layout (PROTOCOL.md §2) ----
+ * Every daemon builds and parses the control topics here and nowhere else. */
+enum topic_kind {
+    TOPIC_OTHER = 0,       /* not a topic of the layout (e.g. a module channel) */
+    TOPIC_REG,             /* {realm}/proc/reg/{uuid} */
+    TOPIC_KEEPALIVE,       /* {realm}/proc/keepalive/{runtime} */
+    TOPIC_CONTROL,         /* {realm}/proc/control (to the orchestrator) */
+    TOPIC_CONTROL_RUNTIME, /* {realm}/proc/control/{runtime} */
+    TOPIC_PROFILE,         /* {realm}/proc/profile/{type}/{runtime}/{module} */
+    TOPIC_LOG,             /* {realm}/proc/log/{source}, e.g. .../log/orchestrator */
+    TOPIC_STDIO,           /* {realm}/proc/stdio/{module} */
+};
+
+/* The longest topic the layout builds into a fixed buffer, NUL included. */
+#define TOPIC_LAYOUT_MAX 512
+
+/* Build the topic of `kind` for `id` into buf (cap bytes): the uuid, runtime,
+ * module or log source; NULL for TOPIC_CONTROL, and "+" builds the filter of
+ * every id (e.g. "realm/proc/reg/+"). TOPIC_PROFILE takes "type/runtime/module"
+ * as id (topic_format_profile builds it from parts). Returns 0, or -1 if it
+ * does not fit, the realm or id is empty, or the kind is not one of the layout. */
+int topic_format(char *buf, size_t cap, const char *realm, enum topic_kind kind, const char *id);
+int topic_format_profile(char *buf, size_t cap, const char *realm, const char *type,
+                         const char *runtime, const char *module);
+
+/* A topic taken apart by topic_parse. Pointers go into the parsed topic. */
+struct topic_ref {
+    enum topic_kind kind;
+    const char *id; /* after the kind's prefix ("" for TOPIC_CONTROL); NUL-terminated */
+    /* TOPIC_PROFILE only: the three levels of id, not NUL-terminated. */
+    const char *type, *runtime, *module;
+    size_t type_len, runtime_len, module_len;
+};
+
+/* Classify a concrete topic of `realm`. An id must be exactly one level
+ * (TOPIC_PROFILE: exactly three), without wildcards. Anything else, including
+ * topics of other realms, is TOPIC_OTHER. Returns the kind (also in out). */
+enum topic_kind topic_parse(const char *realm, const char *topic, struct topic_ref *out);
+
 /* Expand a channel topic: "$SL/rest" -> "{realm}/rest/{module_uuid}"; any
  * other topic is copied unchanged. Returns a malloc'd string the caller frees,
  * or NULL on OOM. */

@@ -1,34 +1,72 @@
-/* Entry point of the `stratus` command: finds the subcommand and hands over. */
+/* Entry point of the `stratus` command: finds the subcommand and hands over.
+ *
+ * The command is two programs built from this file. `stratus` holds the
+ * commands that need only the engine (exec, spectest), so that they start
+ * like a native binary and pay for no library they do not use; every other
+ * command (MQTT, HTTP, databases) lives in `stratus-net`, installed beside it,
+ * which `stratus` runs in its own place (execv: same process, same pid, same
+ * signals). One table names every command for both. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
+#ifdef STRATUS_CLI_NET
+#define CORE(fn) NULL
+#define NET(fn) fn
+#else
+#define CORE(fn) fn
+#define NET(fn) NULL
+#endif
+
 struct subcommand {
     const char *name;
-    int (*main)(int argc, char **argv);
+    int (*main)(int argc, char **argv); /* NULL: the command is in the other program */
     const char *summary;
 };
 
 static const struct subcommand subcommands[] = {
-#ifdef STRATUS_HAVE_CMD_MANAGER
-    {"manager", cmd_manager_main, "run a node manager: MQTT, registration, runtimes, channels"},
-#endif
-#ifdef STRATUS_HAVE_CMD_EXEC
-    {"exec", cmd_exec_main, "run a WebAssembly (WASI) module here and now"},
-#endif
-#ifdef STRATUS_HAVE_CMD_SPECTEST
-    {"spectest", cmd_spectest_main, "run a wast2json script against the engine"},
-#endif
+    {"manager", NET(cmd_manager_main),
+     "run a node manager: MQTT, registration, runtimes, channels"},
+    {"exec", CORE(cmd_exec_main), "run a WebAssembly (WASI) module here and now"},
+    {"spectest", CORE(cmd_spectest_main), "run a wast2json script against the engine"},
 };
+
+#define NCOMMANDS (sizeof subcommands / sizeof subcommands[0])
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: stratus COMMAND [ARGS...]\n\ncommands:\n");
-    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
-        fprintf(out, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-12s %s\n", subcommands[i].name, subcommands[i].summary);
     fprintf(out, "\n`stratus COMMAND --help` describes each command.\n");
 }
+
+#ifndef STRATUS_CLI_NET
+/* Run argv in stratus-net, the program beside this one. Returns only on
+ * failure. */
+static int run_in_net_program(char **argv)
+{
+    char path[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+    if (n <= 0) {
+        fprintf(stderr, "stratus: cannot find its own program: %s\n", strerror(errno));
+        return 1;
+    }
+    path[n] = '\0';
+    char *slash = strrchr(path, '/');
+    const char name[] = "stratus-net";
+    if (!slash || (size_t)(slash + 1 - path) + sizeof name > sizeof path) return 1;
+    memcpy(slash + 1, name, sizeof name);
+    execv(path, argv);
+    fprintf(stderr, "stratus: cannot run %s: %s\n", path, strerror(errno));
+    return 1;
+}
+#endif
 
 int main(int argc, char **argv)
 {
@@ -40,9 +78,16 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
-        if (!strcmp(argv[1], subcommands[i].name))
-            return subcommands[i].main(argc - 1, argv + 1);
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(argv[1], subcommands[i].name)) continue;
+        if (subcommands[i].main) return subcommands[i].main(argc - 1, argv + 1);
+#ifdef STRATUS_CLI_NET
+        fprintf(stderr, "stratus-net: '%s' is a command of `stratus`\n", argv[1]);
+        return 2;
+#else
+        return run_in_net_program(argv);
+#endif
+    }
     fprintf(stderr, "stratus: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

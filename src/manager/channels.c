@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mlog.h"
+#include "slog.h"
 #include "stratus/frame.h"
 #include "stratus/topic.h"
 
@@ -104,7 +104,7 @@ static void remove_at(struct channel_table *t, struct channel **pp)
         if (topic_index_remove(t->index, c->topic, c) == 1 && t->io.unsubscribe)
             t->io.unsubscribe(t->io.ctx, c->topic);
     }
-    mlog(MLOG_DEBUG, "ch", "closed channel %d of module %d (%s)", c->number, c->module, c->topic);
+    slog(SLOG_DEBUG, "ch", "closed channel %d of module %d (%s)", c->number, c->module, c->topic);
     free(c->topic);
     free(c);
     t->count--;
@@ -132,12 +132,12 @@ int channels_open(struct channel_table *t, void *owner, int module, const char *
 {
     if (!(flags & (CHANNEL_READ | CHANNEL_WRITE)) ||
         ((flags & CHANNEL_QOS_MASK) >> CHANNEL_QOS_SHIFT) > 2) {
-        mlog(MLOG_ERROR, "ch", "module %d channel %d: flags 0x%02x: %s", module, channel, flags,
+        slog(SLOG_ERROR, "ch", "module %d channel %d: flags 0x%02x: %s", module, channel, flags,
              channels_strerror(CH_ERR_FLAGS));
         return CH_ERR_FLAGS;
     }
     if (topic_len == 0 || memchr(topic, '\0', topic_len)) {
-        mlog(MLOG_ERROR, "ch", "module %d channel %d: %s", module, channel,
+        slog(SLOG_ERROR, "ch", "module %d channel %d: %s", module, channel,
              channels_strerror(CH_ERR_TOPIC));
         return CH_ERR_TOPIC;
     }
@@ -154,7 +154,7 @@ int channels_open(struct channel_table *t, void *owner, int module, const char *
     else if (!(flags & CHANNEL_READ) && !topic_name_is_valid(expanded))
         err = CH_ERR_TOPIC;
     if (err) {
-        mlog(MLOG_ERROR, "ch", "module %d channel %d refused: %s: %s", module, channel,
+        slog(SLOG_ERROR, "ch", "module %d channel %d refused: %s: %s", module, channel,
              channels_strerror(err), expanded);
         free(expanded);
         return err;
@@ -181,13 +181,13 @@ int channels_open(struct channel_table *t, void *owner, int module, const char *
             return CH_ERR_NOMEM;
         }
         if (added == 1 && t->io.subscribe && t->io.subscribe(t->io.ctx, c->topic, c->qos) != 0)
-            mlog(MLOG_WARNING, "ch", "subscribe %s failed; it is retried on reconnect", c->topic);
+            slog(SLOG_WARNING, "ch", "subscribe %s failed; it is retried on reconnect", c->topic);
     }
     size_t b = bucket_of(owner, module, channel);
     c->next = t->buckets[b];
     t->buckets[b] = c;
     t->count++;
-    mlog(MLOG_DEBUG, "ch", "opened channel %d of module %d: %s%s %s", channel, module,
+    slog(SLOG_DEBUG, "ch", "opened channel %d of module %d: %s%s %s", channel, module,
          flags & CHANNEL_READ ? "r" : "", flags & CHANNEL_WRITE ? "w" : "", c->topic);
     return CH_OK;
 }
@@ -296,7 +296,7 @@ int channels_publish(struct channel_table *t, void *owner, int module, int chann
     if (!c) return CH_ERR_UNKNOWN;
     if (!(c->flags & CHANNEL_WRITE)) return CH_ERR_NOT_WRITABLE;
     int sent = t->io.publish(t->io.ctx, c->topic, payload, len, c->qos) == 0;
-    if (!sent) mlog(MLOG_DEBUG, "ch", "publish on %s dropped (not connected)", c->topic);
+    if (!sent) slog(SLOG_DEBUG, "ch", "publish on %s dropped (not connected)", c->topic);
     if (sent && t->broker_echoes) {
         /* The broker sends it back to this node: deliver it then, once. */
         size_t matches = 0;

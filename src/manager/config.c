@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mlog.h"
+#include "slog.h"
 #include "stratus/manager.h"
 #include "stratus/runtime_iface.h"
 
@@ -17,7 +17,7 @@ void manager_config_init(struct manager_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->port = 1883;
-    cfg->log_level = MLOG_INFO;
+    cfg->log_level = SLOG_INFO;
     cfg->reg_timeout = 5.0;
 }
 
@@ -38,6 +38,7 @@ void manager_config_clear(struct manager_config *cfg)
     }
     free(cfg->commands);
     free(cfg->module_dir);
+    free(cfg->state_dir);
     free(cfg->username);
     free(cfg->password);
     free(cfg->tls_ca);
@@ -251,6 +252,8 @@ int manager_config_apply_json(struct manager_config *cfg, const char *text, size
             r = want_string(v, key, &cfg->uuid, err);
         } else if (!strcmp(key, "module_dir")) {
             r = want_string(v, key, &cfg->module_dir, err);
+        } else if (!strcmp(key, "state_dir")) {
+            r = want_string(v, key, &cfg->state_dir, err);
         } else if (!strcmp(key, "runtimes")) {
             r = apply_runtimes(cfg, v, err);
         } else if (!strcmp(key, "runtime_commands")) {
@@ -276,7 +279,7 @@ int manager_config_apply_json(struct manager_config *cfg, const char *text, size
                 }
             }
         } else if (!strcmp(key, "log_level")) {
-            if (!json_is_string(v) || mlog_level_parse(json_string_value(v), &cfg->log_level)) {
+            if (!json_is_string(v) || slog_level_parse(json_string_value(v), &cfg->log_level)) {
                 snprintf(err, MANAGER_ERR_LEN,
                          "config key 'log_level' must be debug, info, warning or error");
                 r = -1;
@@ -284,7 +287,7 @@ int manager_config_apply_json(struct manager_config *cfg, const char *text, size
         } else if (!strcmp(key, "http") || !strcmp(key, "http_port")) {
             /* The orchestrator's; accepted so one file serves both. */
         } else {
-            mlog(MLOG_WARNING, "mgr", "config key '%.64s' is unknown; ignored", key);
+            slog(SLOG_WARNING, "mgr", "config key '%.64s' is unknown; ignored", key);
         }
         if (r < 0) goto out;
     }
@@ -334,9 +337,9 @@ static int load_file(struct manager_config *cfg, const char *path, char *err)
 
 /* The flags that take a value, for both passes over argv. */
 static const char *const valued[] = {
-    "--mqtt",       "--realm",     "--name",        "--uuid",     "--runtime", "--runtime-command",
-    "--module-dir", "--config",    "--username",    "--password", "--tls-ca",  "--tls-cert",
-    "--tls-key",    "--log-level", "--reg-timeout",
+    "--mqtt",       "--realm",     "--name",        "--uuid",      "--runtime", "--runtime-command",
+    "--module-dir", "--config",    "--username",    "--password",  "--tls-ca",  "--tls-cert",
+    "--tls-key",    "--log-level", "--reg-timeout", "--state-dir",
 };
 
 static int takes_value(const char *flag, size_t len)
@@ -411,6 +414,8 @@ int manager_config_from_args(struct manager_config *cfg, int argc, char **argv,
             r = set_command(cfg, value, (size_t)(eq - value), eq + 1);
         } else if (!strcmp(flag, "--module-dir")) {
             r = set_string(&cfg->module_dir, value);
+        } else if (!strcmp(flag, "--state-dir")) {
+            r = set_string(&cfg->state_dir, value);
         } else if (!strcmp(flag, "--username")) {
             r = set_string(&cfg->username, value);
         } else if (!strcmp(flag, "--password")) {
@@ -430,7 +435,7 @@ int manager_config_from_args(struct manager_config *cfg, int argc, char **argv,
             cfg->tls = 1;
             r = set_string(&cfg->tls_key, value);
         } else if (!strcmp(flag, "--log-level")) {
-            if (mlog_level_parse(value, &cfg->log_level) < 0) {
+            if (slog_level_parse(value, &cfg->log_level) < 0) {
                 snprintf(err, MANAGER_ERR_LEN,
                          "--log-level '%s': expected debug, info, warning or error", value);
                 return -1;
@@ -467,13 +472,19 @@ void manager_usage(FILE *out)
           "  --mqtt HOST:PORT          broker address (default localhost:1883)\n"
           "  --realm R                 topic prefix (default \"realm\")\n"
           "  --name N                  manager name (default \"manager\")\n"
-          "  --uuid UUID               manager UUID (default: a random v4 UUID)\n"
+          "  --uuid UUID               manager UUID (default: the one kept in the state\n"
+          "                            directory, made at the first start)\n"
+          "  --state-dir DIR           where the node keeps its identity (the manager's and\n"
+          "                            runtimes' UUIDs, so a restart registers the same\n"
+          "                            ones); default $STRATUS_STATE_DIR, else\n"
+          "                            $XDG_STATE_HOME/stratus, else ~/.local/state/stratus\n"
           "  --runtime TYPE[:NAME]     host a runtime of TYPE (repeatable)\n"
           "  --runtime-command TYPE=PATH  program of a socket-backed runtime type\n"
           "  --module-dir DIR          where module files live (told to runtimes)\n"
           "  --config FILE             JSON configuration; flags override it. Keys: mqtt,\n"
           "                            mqtt_port, mqtt_username, pwd, use_ssl, realm, name,\n"
-          "                            uuid, runtimes, runtime_commands, module_dir, log_level\n"
+          "                            uuid, runtimes, runtime_commands, module_dir,\n"
+          "                            state_dir, log_level\n"
           "                            (http, http_port are accepted and ignored)\n"
           "  --username U, --password P  broker credentials\n"
           "  --tls                     connect with TLS (system CAs unless --tls-ca)\n"

@@ -19,12 +19,14 @@
 
 #include "channels.h"
 #include "event_loop.h"
-#include "mlog.h"
+#include "identity.h"
+#include "slog.h"
 #include "mq_link.h"
 #include "registration.h"
 #include "runtime.h"
 #include "stratus/envelope.h"
 #include "stratus/manager.h"
+#include "stratus/topic.h"
 #include "stratus/uuid.h"
 
 /* How long a shutdown may take before whatever still runs is killed. */
@@ -40,10 +42,9 @@ struct manager {
     struct channel_table *channels;
     struct runtime **runtimes;
     size_t nruntimes;
+    struct identity *identity; /* NULL when no state directory can be named */
     char uuid[UUID_STR_LEN];
     const char *realm, *name;
-    char reg_prefix[256], control_prefix[256];
-    size_t reg_prefix_len, control_prefix_len;
     char socket_dir[PATH_MAX];
     int sigfd;
     loop_timer_id reg_timer;
@@ -143,26 +144,38 @@ static void on_keepalive_timer(void *ctx)
     loop_timer_add(m->loop, KEEPALIVE_TICK_MS, on_keepalive_timer, m, NULL);
 }
 
+/* An answer (or anything else) on {realm}/proc/reg/{uuid} of this node. */
+static void on_reg_message(void *ctx, const char *topic, const void *payload, size_t len)
+{
+    struct manager *m = ctx;
+    struct topic_ref ref;
+    if (topic_parse(m->realm, topic, &ref) != TOPIC_REG) return;
+    struct envelope env;
+    char err[ENVELOPE_ERR_LEN];
+    if (envelope_parse(payload, len, &env, err) < 0) {
+        slog(SLOG_DEBUG, "mgr", "ignored message on %s: %s", topic, err);
+        return;
+    }
+    if (reg_table_handle(m->reg, ref.id, &env)) {
+        arm_reg_timer(m);
+        apply_answer(m, ref.id);
+    }
+    envelope_clear(&env);
+}
+
+/* A request on {realm}/proc/control/{runtime}: the route's context is the
+ * runtime. */
+static void on_control_message(void *ctx, const char *topic, const void *payload, size_t len)
+{
+    (void)topic;
+    struct runtime *rt = ctx;
+    if (!runtime_is_stopping(rt)) runtime_handle_control(rt, payload, len);
+}
+
+/* Every message may also be for module channels. */
 static void on_message(void *ctx, const char *topic, const void *payload, size_t len)
 {
     struct manager *m = ctx;
-    if (!strncmp(topic, m->reg_prefix, m->reg_prefix_len)) {
-        struct envelope env;
-        char err[ENVELOPE_ERR_LEN];
-        if (envelope_parse(payload, len, &env, err) == 0) {
-            const char *uuid = topic + m->reg_prefix_len;
-            if (reg_table_handle(m->reg, uuid, &env)) {
-                arm_reg_timer(m);
-                apply_answer(m, uuid);
-            }
-            envelope_clear(&env);
-        } else {
-            mlog(MLOG_DEBUG, "mgr", "ignored message on %s: %s", topic, err);
-        }
-    } else if (!strncmp(topic, m->control_prefix, m->control_prefix_len)) {
-        struct runtime *rt = runtime_by_uuid(m, topic + m->control_prefix_len);
-        if (rt && !m->shutting_down) runtime_handle_control(rt, payload, len);
-    }
     channels_deliver_mqtt(m->channels, topic, payload, len);
 }
 
@@ -171,9 +184,9 @@ static void on_message(void *ctx, const char *topic, const void *payload, size_t
 static void runtime_gone(void *ctx, struct runtime *rt)
 {
     struct manager *m = ctx;
-    char topic[512];
-    snprintf(topic, sizeof topic, "%s%s", m->control_prefix, runtime_uuid(rt));
-    mq_link_unsubscribe(m->mq, topic);
+    char topic[TOPIC_LAYOUT_MAX];
+    if (topic_format(topic, sizeof topic, m->realm, TOPIC_CONTROL_RUNTIME, runtime_uuid(rt)) == 0)
+        mq_link_unroute(m->mq, topic, on_control_message, rt);
     reg_table_unregister(m->reg, runtime_uuid(rt));
 }
 
@@ -218,7 +231,7 @@ static void on_runtime_stopped(void *ctx, struct runtime *rt)
 static void on_shutdown_deadline(void *ctx)
 {
     struct manager *m = ctx;
-    mlog(MLOG_WARNING, "mgr", "runtimes did not stop in time; leaving anyway");
+    slog(SLOG_WARNING, "mgr", "runtimes did not stop in time; leaving anyway");
     /* runtime_free() below kills what still runs. */
     reg_table_unregister_all(m->reg);
     mq_link_disconnect(m->mq);
@@ -229,7 +242,7 @@ static void begin_shutdown(struct manager *m, const char *why)
 {
     if (m->shutting_down) return;
     m->shutting_down = 1;
-    mlog(MLOG_INFO, "mgr", "%s: shutting down", why);
+    slog(SLOG_INFO, "mgr", "%s: shutting down", why);
     if (m->reg_timer) loop_timer_cancel(m->loop, m->reg_timer);
     m->reg_timer = 0;
     loop_timer_add(m->loop, SHUTDOWN_DEADLINE_MS, on_shutdown_deadline, m, NULL);
@@ -247,7 +260,7 @@ static void reap_children(struct manager *m)
         int claimed = 0;
         for (size_t i = 0; i < m->nruntimes && !claimed; i++)
             claimed = runtime_child_exited(m->runtimes[i], pid, status);
-        if (!claimed) mlog(MLOG_DEBUG, "mgr", "reaped process %d", (int)pid);
+        if (!claimed) slog(SLOG_DEBUG, "mgr", "reaped process %d", (int)pid);
     }
 }
 
@@ -278,29 +291,29 @@ static const char *command_for(const struct manager_config *cfg, const char *typ
 static int check_config(const struct manager_config *cfg)
 {
     if (cfg->uuid && !uuid_is_valid(cfg->uuid)) {
-        mlog(MLOG_ERROR, "mgr", "--uuid '%s' is not a UUID", cfg->uuid);
+        slog(SLOG_ERROR, "mgr", "--uuid '%s' is not a UUID", cfg->uuid);
         return -1;
     }
     for (size_t i = 0; i < cfg->nruntimes; i++) {
         const struct runtime_type *t = runtime_type_find(cfg->runtimes[i].type);
         if (!t) {
-            mlog(MLOG_ERROR, "mgr", "unknown runtime type '%s' (see --help for the types)",
+            slog(SLOG_ERROR, "mgr", "unknown runtime type '%s' (see --help for the types)",
                  cfg->runtimes[i].type);
             return -1;
         }
         if (t->ops == &runtime_socket_ops && !t->default_command && !command_for(cfg, t->type)) {
-            mlog(MLOG_ERROR, "mgr", "runtime type '%s' needs --runtime-command %s=PATH", t->type,
+            slog(SLOG_ERROR, "mgr", "runtime type '%s' needs --runtime-command %s=PATH", t->type,
                  t->type);
             return -1;
         }
     }
     for (size_t i = 0; i < cfg->ncommands; i++)
         if (!runtime_type_find(cfg->commands[i].type)) {
-            mlog(MLOG_ERROR, "mgr", "--runtime-command for unknown runtime type '%s'",
+            slog(SLOG_ERROR, "mgr", "--runtime-command for unknown runtime type '%s'",
                  cfg->commands[i].type);
             return -1;
         }
-    if (!cfg->nruntimes) mlog(MLOG_WARNING, "mgr", "no runtimes configured");
+    if (!cfg->nruntimes) slog(SLOG_WARNING, "mgr", "no runtimes configured");
     return 0;
 }
 
@@ -319,7 +332,7 @@ static int make_socket_dir(struct manager *m)
     if (!tmp || !*tmp || strlen(tmp) > 40) tmp = "/tmp";
     snprintf(m->socket_dir, sizeof m->socket_dir, "%s/stratus-mgr-XXXXXX", tmp);
     if (!mkdtemp(m->socket_dir)) {
-        mlog(MLOG_ERROR, "mgr", "socket directory: %s", strerror(errno));
+        slog(SLOG_ERROR, "mgr", "socket directory: %s", strerror(errno));
         m->socket_dir[0] = '\0';
         return -1;
     }
@@ -342,11 +355,69 @@ static int setup_signals(struct manager *m)
 
 static int subscribe_runtime(struct manager *m, struct runtime *rt)
 {
-    char topic[512];
-    snprintf(topic, sizeof topic, "%s%s", m->reg_prefix, runtime_uuid(rt));
-    if (mq_link_subscribe(m->mq, topic, 1) < 0) return -1;
-    snprintf(topic, sizeof topic, "%s%s", m->control_prefix, runtime_uuid(rt));
-    return mq_link_subscribe(m->mq, topic, 1);
+    char topic[TOPIC_LAYOUT_MAX];
+    if (topic_format(topic, sizeof topic, m->realm, TOPIC_REG, runtime_uuid(rt)) < 0 ||
+        mq_link_route(m->mq, topic, 1, on_reg_message, m) < 0)
+        return -1;
+    if (topic_format(topic, sizeof topic, m->realm, TOPIC_CONTROL_RUNTIME, runtime_uuid(rt)) < 0)
+        return -1;
+    return mq_link_route(m->mq, topic, 1, on_control_message, rt);
+}
+
+/* The stored UUID of the i-th configured runtime, known by its type and name
+ * (and its rank among runtimes of the same type and name). Without a state
+ * directory the runtime gets a fresh UUID. */
+static int runtime_identity(struct manager *m, size_t i, char uuid[UUID_STR_LEN])
+{
+    if (!m->identity) return 0;
+    const struct manager_config *cfg = m->cfg;
+    const struct manager_runtime_spec *r = &cfg->runtimes[i];
+    const char *name = r->name ? r->name : runtime_type_find(r->type)->default_name;
+    int rank = 1;
+    for (size_t j = 0; j < i; j++) {
+        const struct manager_runtime_spec *o = &cfg->runtimes[j];
+        const char *oname = o->name ? o->name : runtime_type_find(o->type)->default_name;
+        rank += !strcmp(o->type, r->type) && !strcmp(oname, name);
+    }
+    char key[512], err[IDENTITY_ERR_LEN];
+    if (rank == 1)
+        snprintf(key, sizeof key, "%s:%s", r->type, name);
+    else
+        snprintf(key, sizeof key, "%s:%s#%d", r->type, name, rank);
+    if (identity_runtime_uuid(m->identity, key, uuid, err) < 0) {
+        slog(SLOG_ERROR, "mgr", "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* The manager's UUID: from the state directory's identity file when one can
+ * be named, else --uuid, else a fresh one (said in the log, since the
+ * orchestrator will then see a new node at every start). */
+static int open_identity(struct manager *m)
+{
+    const struct manager_config *cfg = m->cfg;
+    char *dir = identity_default_dir(cfg->state_dir);
+    if (dir) {
+        char err[IDENTITY_ERR_LEN];
+        int rc = identity_open(dir, m->name, cfg->uuid, &m->identity, err);
+        free(dir);
+        if (rc < 0) {
+            slog(SLOG_ERROR, "mgr", "%s", err);
+            return -1;
+        }
+        snprintf(m->uuid, sizeof m->uuid, "%s", identity_manager_uuid(m->identity));
+        slog(SLOG_DEBUG, "mgr", "identity in %s", identity_path(m->identity));
+        return 0;
+    }
+    if (cfg->uuid) {
+        snprintf(m->uuid, sizeof m->uuid, "%s", cfg->uuid);
+        return 0;
+    }
+    slog(SLOG_WARNING, "mgr",
+         "no state directory (no --state-dir, $STRATUS_STATE_DIR or $HOME): this node gets "
+         "new UUIDs at every start");
+    return uuid_v4_generate(m->uuid);
 }
 
 static int add_runtimes(struct manager *m)
@@ -368,8 +439,11 @@ static int add_runtimes(struct manager *m)
     };
     for (size_t i = 0; i < cfg->nruntimes; i++) {
         const struct runtime_type *t = runtime_type_find(cfg->runtimes[i].type);
+        char uuid[UUID_STR_LEN];
+        if (runtime_identity(m, i, uuid) < 0) return -1;
         struct runtime *rt;
-        if (runtime_new(t, cfg->runtimes[i].name, NULL, command_for(cfg, t->type), &host, &rt) < 0)
+        if (runtime_new(t, cfg->runtimes[i].name, m->identity ? uuid : NULL,
+                        command_for(cfg, t->type), &host, &rt) < 0)
             return -1;
         m->runtimes[m->nruntimes++] = rt;
         runtime_set_max_memory(rt, cfg->runtimes[i].max_memory_mib);
@@ -385,17 +459,10 @@ static int setup(struct manager *m)
     const struct manager_config *cfg = m->cfg;
     m->realm = cfg->realm ? cfg->realm : "realm";
     m->name = cfg->name ? cfg->name : "manager";
-    if (cfg->uuid)
-        snprintf(m->uuid, sizeof m->uuid, "%s", cfg->uuid);
-    else if (uuid_v4_generate(m->uuid) < 0)
-        return -1;
-    m->reg_prefix_len =
-        (size_t)snprintf(m->reg_prefix, sizeof m->reg_prefix, "%s/proc/reg/", m->realm);
-    m->control_prefix_len =
-        (size_t)snprintf(m->control_prefix, sizeof m->control_prefix, "%s/proc/control/", m->realm);
-    if (m->reg_prefix_len >= sizeof m->reg_prefix ||
-        m->control_prefix_len >= sizeof m->control_prefix) {
-        mlog(MLOG_ERROR, "mgr", "realm too long");
+    if (open_identity(m) < 0) return -1;
+    char will_topic[TOPIC_LAYOUT_MAX];
+    if (topic_format(will_topic, sizeof will_topic, m->realm, TOPIC_REG, m->uuid) < 0) {
+        slog(SLOG_ERROR, "mgr", "realm too long");
         return -1;
     }
     if (loop_new(&m->loop) < 0 || setup_signals(m) < 0) return -1;
@@ -429,8 +496,6 @@ static int setup(struct manager *m)
         free(will_text);
         return -1;
     }
-    char will_topic[512];
-    snprintf(will_topic, sizeof will_topic, "%s%s", m->reg_prefix, m->uuid);
     char client_id[64];
     snprintf(client_id, sizeof client_id, "stratus-%.36s", m->uuid);
     struct mq_link_options mo = {
@@ -457,9 +522,9 @@ static int setup(struct manager *m)
     int rc = mq_link_new(m->loop, &mo, &cb, &m->mq);
     free(will_text);
     if (rc < 0) return -1;
-    if (mq_link_subscribe(m->mq, will_topic, 1) < 0) return -1;
+    if (mq_link_route(m->mq, will_topic, 1, on_reg_message, m) < 0) return -1;
     if (add_runtimes(m) < 0) return -1;
-    mlog(MLOG_INFO, "mgr", "manager %s (%s) in realm %s, %zu runtime(s); broker %s:%d", m->name,
+    slog(SLOG_INFO, "mgr", "manager %s (%s) in realm %s, %zu runtime(s); broker %s:%d", m->name,
          m->uuid, m->realm, m->nruntimes, mo.host, cfg->port);
     if (loop_timer_add(m->loop, KEEPALIVE_TICK_MS, on_keepalive_timer, m, NULL) < 0) return -1;
     return mq_link_start(m->mq);
@@ -478,26 +543,27 @@ static void teardown(struct manager *m)
     channels_free(m->channels);
     if (m->sigfd > 0) close(m->sigfd);
     loop_free(m->loop);
+    identity_close(m->identity);
     if (m->socket_dir[0] && rmdir(m->socket_dir) < 0)
-        mlog(MLOG_WARNING, "mgr", "cannot remove %s: %s", m->socket_dir, strerror(errno));
+        slog(SLOG_WARNING, "mgr", "cannot remove %s: %s", m->socket_dir, strerror(errno));
 }
 
 int manager_run(const struct manager_config *cfg)
 {
-    mlog_set_level(cfg->log_level);
+    slog_set_level(cfg->log_level);
     if (check_config(cfg) < 0) return 2;
     mosquitto_lib_init();
     struct manager m = {.cfg = cfg, .sigfd = -1};
     int code = 0;
     if (setup(&m) < 0) {
-        mlog(MLOG_ERROR, "mgr", "could not start the manager");
+        slog(SLOG_ERROR, "mgr", "could not start the manager");
         code = 1;
     } else if (loop_run(m.loop) < 0) {
-        mlog(MLOG_ERROR, "mgr", "event loop failed: %s", strerror(errno));
+        slog(SLOG_ERROR, "mgr", "event loop failed: %s", strerror(errno));
         code = 1;
     }
     teardown(&m);
     mosquitto_lib_cleanup();
-    if (!code) mlog(MLOG_INFO, "mgr", "stopped");
+    if (!code) slog(SLOG_INFO, "mgr", "stopped");
     return code;
 }

@@ -7,8 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mlog.h"
+#include "slog.h"
 #include "stratus/envelope.h"
+#include "stratus/topic.h"
 #include "stratus/uuid.h"
 
 struct reg_entry {
@@ -92,9 +93,9 @@ int reg_table_add(struct reg_table *t, json_t *data)
     return 0;
 }
 
-static void topic_for(const struct reg_table *t, const char *uuid, char *buf, size_t len)
+static int topic_for(const struct reg_table *t, const char *uuid, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s/proc/reg/%s", t->realm, uuid);
+    return topic_format(buf, len, t->realm, TOPIC_REG, uuid);
 }
 
 /* The retry delay doubles with each unanswered attempt, up to the cap. */
@@ -109,14 +110,14 @@ static uint64_t backoff(const struct reg_table *t, int attempts)
 static void send_request(struct reg_table *t, struct reg_entry *e, uint64_t now)
 {
     if (uuid_v4_generate(e->object_id) < 0) {
-        mlog(MLOG_ERROR, "mgr", "no randomness for an object_id");
+        slog(SLOG_ERROR, "mgr", "no randomness for an object_id");
         return;
     }
     json_t *req = envelope_request(e->object_id, "create", json_incref(e->data));
     if (!req) return;
-    char topic[512];
-    topic_for(t, e->uuid, topic, sizeof topic);
-    int ok = t->opt.publish(t->opt.ctx, topic, req) == 0;
+    char topic[TOPIC_LAYOUT_MAX];
+    int ok = topic_for(t, e->uuid, topic, sizeof topic) == 0 &&
+             t->opt.publish(t->opt.ctx, topic, req) == 0;
     json_decref(req);
     if (!ok) {
         e->state = REG_UNSENT;
@@ -128,10 +129,10 @@ static void send_request(struct reg_table *t, struct reg_entry *e, uint64_t now)
     const char *type = json_string_value(json_object_get(e->data, "type"));
     const char *name = json_string_value(json_object_get(e->data, "name"));
     if (e->attempts > 1)
-        mlog(MLOG_WARNING, "mgr", "no answer to the registration of %s %s (%s); retry %d",
+        slog(SLOG_WARNING, "mgr", "no answer to the registration of %s %s (%s); retry %d",
              type ? type : "?", name ? name : "?", e->uuid, e->attempts - 1);
     else
-        mlog(MLOG_DEBUG, "mgr", "registering %s %s (%s)", type ? type : "?", name ? name : "?",
+        slog(SLOG_DEBUG, "mgr", "registering %s %s (%s)", type ? type : "?", name ? name : "?",
              e->uuid);
 }
 
@@ -166,11 +167,11 @@ int reg_table_handle(struct reg_table *t, const char *uuid, const struct envelop
     e->answer = json_incref(json_object_get(env->data, "details"));
     if (result && !strcmp(result, "ok")) {
         e->state = REG_REGISTERED;
-        mlog(MLOG_INFO, "mgr", "registered %s", uuid);
+        slog(SLOG_INFO, "mgr", "registered %s", uuid);
     } else {
         e->state = REG_REFUSED;
         char *details = e->answer ? json_dumps(e->answer, JSON_COMPACT) : NULL;
-        mlog(MLOG_ERROR, "mgr", "registration of %s refused: %s", uuid,
+        slog(SLOG_ERROR, "mgr", "registration of %s refused: %s", uuid,
              details ? details : "(no details)");
         free(details);
     }
@@ -211,10 +212,10 @@ static void publish_delete(struct reg_table *t, struct reg_entry *e)
 {
     json_t *req = reg_delete_request(e->data);
     if (!req) return;
-    char topic[512];
-    topic_for(t, e->uuid, topic, sizeof topic);
-    if (t->opt.publish(t->opt.ctx, topic, req) != 0)
-        mlog(MLOG_WARNING, "mgr", "could not publish the delete of %s", e->uuid);
+    char topic[TOPIC_LAYOUT_MAX];
+    if (topic_for(t, e->uuid, topic, sizeof topic) < 0 ||
+        t->opt.publish(t->opt.ctx, topic, req) != 0)
+        slog(SLOG_WARNING, "mgr", "could not publish the delete of %s", e->uuid);
     json_decref(req);
 }
 

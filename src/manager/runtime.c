@@ -14,9 +14,10 @@
 
 #include "channels.h"
 #include "event_loop.h"
-#include "mlog.h"
+#include "slog.h"
 #include "module_table.h"
 #include "stratus/envelope.h"
+#include "stratus/topic.h"
 #include "stratus/uuid.h"
 
 /* A runtime that ran this long before dying starts with a fresh restart
@@ -41,7 +42,7 @@ struct runtime {
     struct runtime_host host;
     char component[96];    /* "if.NAME": the manager's side */
     char rt_component[96]; /* "rt.NAME": what the runtime itself logs */
-    char control_topic[512];
+    char control_topic[TOPIC_LAYOUT_MAX];
     json_t *registration;
     struct module_table modules;
     void *backend;
@@ -118,6 +119,10 @@ int runtime_is_stopped(const struct runtime *rt)
 {
     return rt->state == RT_STOPPED;
 }
+int runtime_is_stopping(const struct runtime *rt)
+{
+    return rt->state == RT_STOPPING || rt->state == RT_STOPPED;
+}
 int runtime_module_count(const struct runtime *rt)
 {
     return rt->modules.count;
@@ -143,8 +148,9 @@ int runtime_new(const struct runtime_type *type, const char *name, const char *u
     }
     snprintf(rt->component, sizeof rt->component, "if.%s", rt->name);
     snprintf(rt->rt_component, sizeof rt->rt_component, "rt.%s", rt->name);
-    snprintf(rt->control_topic, sizeof rt->control_topic, "%s/proc/control/%s", host->realm,
-             rt->uuid);
+    if (topic_format(rt->control_topic, sizeof rt->control_topic, host->realm,
+                     TOPIC_CONTROL_RUNTIME, rt->uuid) < 0)
+        goto fail;
     module_table_init(&rt->modules, type->max_nmodules);
     *out = rt;
     return 0;
@@ -210,11 +216,11 @@ int runtime_start(struct runtime *rt)
     rt->state = RT_RUNNING;
     rt->started_ms = loop_now_ms();
     if (rt->type->ops->start(rt, rt->registration) < 0) {
-        mlog(MLOG_ERROR, rt->component, "could not start the runtime");
+        slog(SLOG_ERROR, rt->component, "could not start the runtime");
         rt->state = RT_NEW;
         return -1;
     }
-    mlog(MLOG_INFO, rt->component, "started %s runtime %s (%s)", rt->type->type, rt->name,
+    slog(SLOG_INFO, rt->component, "started %s runtime %s (%s)", rt->type->type, rt->name,
          rt->uuid);
     return 0;
 }
@@ -224,7 +230,7 @@ static void on_restart_timer(void *ctx)
     struct runtime *rt = ctx;
     rt->restart_timer = 0;
     if (rt->state != RT_DOWN) return;
-    mlog(MLOG_INFO, rt->component, "restarting the runtime (attempt %d of %d)", rt->restarts,
+    slog(SLOG_INFO, rt->component, "restarting the runtime (attempt %d of %d)", rt->restarts,
          RUNTIME_MAX_RESTARTS);
     rt->state = RT_RUNNING;
     rt->started_ms = loop_now_ms();
@@ -238,7 +244,7 @@ static void publish_json(struct runtime *rt, const char *topic, json_t *msg)
     if (!msg) return;
     char *text = json_dumps(msg, JSON_COMPACT);
     if (text && rt->host.publish(rt->host.ctx, topic, text, strlen(text), 1) != 0)
-        mlog(MLOG_DEBUG, rt->component, "not connected; dropped a message for %s", topic);
+        slog(SLOG_DEBUG, rt->component, "not connected; dropped a message for %s", topic);
     free(text);
     json_decref(msg);
 }
@@ -255,7 +261,7 @@ static void respond(struct runtime *rt, const char *object_id, const char *actio
 static void publish_error(struct runtime *rt, const char *object_id, const char *action,
                           const char *reason)
 {
-    mlog(MLOG_ERROR, rt->component, "bad request on %s: %s", rt->control_topic, reason);
+    slog(SLOG_ERROR, rt->component, "bad request on %s: %s", rt->control_topic, reason);
     json_t *details = json_pack("{s:s}", "reason", reason);
     if (details && action) json_object_set_new(details, "action", json_string(action));
     char oid[UUID_STR_LEN];
@@ -317,7 +323,7 @@ int runtime_default_create_module(struct runtime *rt, json_t *data, int *index,
     int rc = module_table_insert(&rt->modules, uuid, index);
     if (rc == MT_ERR_EXISTS) {
         /* Idempotent: the module already runs with this index. */
-        mlog(MLOG_INFO, rt->component, "module %s already runs (index %d)", uuid, *index);
+        slog(SLOG_INFO, rt->component, "module %s already runs (index %d)", uuid, *index);
         return 0;
     }
     if (rc == MT_ERR_FULL) {
@@ -339,7 +345,7 @@ int runtime_default_create_module(struct runtime *rt, json_t *data, int *index,
         return -1;
     }
     free(payload);
-    mlog(MLOG_INFO, rt->component, "module %s (%s) created with index %d", uuid,
+    slog(SLOG_INFO, rt->component, "module %s (%s) created with index %d", uuid,
          mc.name ? mc.name : "?", *index);
     return 0;
 }
@@ -357,7 +363,7 @@ int runtime_default_delete_module(struct runtime *rt, const char *uuid, int *ind
         snprintf(reason, RUNTIME_REASON_LEN, "the runtime cannot take the request now");
         return -1;
     }
-    mlog(MLOG_INFO, rt->component, "delete of module %s (index %d) sent", uuid, *index);
+    slog(SLOG_INFO, rt->component, "delete of module %s (index %d) sent", uuid, *index);
     return 0;
 }
 
@@ -372,7 +378,7 @@ static void cleanup(struct runtime *rt, int index, json_t *exit_data)
 {
     const char *status = json_string_value(json_object_get(exit_data, "status"));
     const char *uuid = json_string_value(json_object_get(exit_data, "uuid"));
-    mlog(MLOG_INFO, rt->component, "module %s (index %d) ended: %s", uuid ? uuid : "?", index,
+    slog(SLOG_INFO, rt->component, "module %s (index %d) ended: %s", uuid ? uuid : "?", index,
          status ? status : "no status");
     if (rt->type->ops->cleanup_module)
         rt->type->ops->cleanup_module(rt, index, exit_data);
@@ -396,7 +402,7 @@ static void handle_create(struct runtime *rt, struct envelope *env)
         json_object_set_new(details, "index", json_integer(index));
     } else {
         json_object_set_new(details, "reason", json_string(reason));
-        mlog(MLOG_WARNING, rt->component, "create refused: %s", reason);
+        slog(SLOG_WARNING, rt->component, "create refused: %s", reason);
     }
     respond(rt, env->object_id, "create", rc == 0, details);
 }
@@ -420,7 +426,7 @@ static void handle_delete(struct runtime *rt, struct envelope *env)
         json_object_set_new(details, "index", json_integer(index));
     } else {
         json_object_set_new(details, "reason", json_string(reason));
-        mlog(MLOG_WARNING, rt->component, "delete refused: %s", reason);
+        slog(SLOG_WARNING, rt->component, "delete refused: %s", reason);
     }
     respond(rt, env->object_id, "delete", rc == 0, details);
 }
@@ -475,12 +481,12 @@ static int is_power_of_two(size_t n)
  * safe for a one-line log (control characters become spaces). */
 static void log_frame(struct runtime *rt, const char *prefix, const uint8_t *p, size_t len)
 {
-    int level = MLOG_DEBUG;
+    int level = SLOG_DEBUG;
     if (len && (p[0] & 0x80)) {
         level = p[0] & 0x7f;
         p++;
         len--;
-        if (level < MLOG_DEBUG) level = MLOG_DEBUG;
+        if (level < SLOG_DEBUG) level = SLOG_DEBUG;
     }
     while (len && (p[len - 1] == '\n' || p[len - 1] == '\r'))
         len--;
@@ -489,7 +495,7 @@ static void log_frame(struct runtime *rt, const char *prefix, const uint8_t *p, 
     for (size_t i = 0; i < n; i++)
         text[i] = (p[i] < 0x20 || p[i] == 0x7f) ? ' ' : (char)p[i];
     text[n] = '\0';
-    mlog(level, rt->rt_component, "%s%s%s", prefix, text, n < len ? " [...]" : "");
+    slog(level, rt->rt_component, "%s%s%s", prefix, text, n < len ? " [...]" : "");
 }
 
 /* Publish a keepalive: {type, uuid, name, apis} plus what the runtime sent
@@ -500,8 +506,11 @@ static void publish_keepalive(struct runtime *rt, json_t *extra)
                              rt->name, "apis", json_object_get(rt->registration, "apis"));
     if (!data) return;
     if (extra) json_object_update_missing(data, extra);
-    char topic[512];
-    snprintf(topic, sizeof topic, "%s/proc/keepalive/%s", rt->host.realm, rt->uuid);
+    char topic[TOPIC_LAYOUT_MAX];
+    if (topic_format(topic, sizeof topic, rt->host.realm, TOPIC_KEEPALIVE, rt->uuid) < 0) {
+        json_decref(data);
+        return;
+    }
     publish_json(rt, topic, envelope_request(NULL, "update", data));
     rt->last_ka_ms = loop_now_ms();
 }
@@ -510,7 +519,7 @@ static void handle_keepalive(struct runtime *rt, const struct frame_message *msg
 {
     json_t *extra = json_loadb((const char *)msg->payload, msg->len, 0, NULL);
     if (!json_is_object(extra)) {
-        mlog(MLOG_WARNING, rt->component, "keepalive is not a JSON object; ignored");
+        slog(SLOG_WARNING, rt->component, "keepalive is not a JSON object; ignored");
         json_decref(extra);
         return;
     }
@@ -535,7 +544,7 @@ static void handle_exited(struct runtime *rt, int index, const struct frame_mess
 {
     const char *uuid = module_table_uuid(&rt->modules, index);
     if (!uuid) {
-        mlog(MLOG_WARNING, rt->component, "exit of unknown module index %d ignored", index);
+        slog(SLOG_WARNING, rt->component, "exit of unknown module index %d ignored", index);
         return;
     }
     json_t *exit_data = json_loadb((const char *)msg->payload, msg->len, 0, NULL);
@@ -544,7 +553,7 @@ static void handle_exited(struct runtime *rt, int index, const struct frame_mess
         exit_data = json_pack("{s:s, s:s}", "status", "failed", "reason",
                               "the runtime reported the exit with a message that is not a "
                               "JSON object");
-        mlog(MLOG_WARNING, rt->component, "module %s: exit message is not a JSON object", uuid);
+        slog(SLOG_WARNING, rt->component, "module %s: exit message is not a JSON object", uuid);
     }
     if (!exit_data) return;
     /* The manager knows which module this is; the runtime cannot say otherwise. */
@@ -558,9 +567,11 @@ static void handle_profile(struct runtime *rt, int index, const struct frame_mes
 {
     const char *uuid = module_table_uuid(&rt->modules, index);
     if (!uuid) return;
-    char topic[512];
-    snprintf(topic, sizeof topic, "%s/proc/profile/%s/%s/%s", rt->host.realm,
-             rt->type->profile_type ? rt->type->profile_type : "deployed", rt->uuid, uuid);
+    char topic[TOPIC_LAYOUT_MAX];
+    if (topic_format_profile(topic, sizeof topic, rt->host.realm,
+                             rt->type->profile_type ? rt->type->profile_type : "deployed", rt->uuid,
+                             uuid) < 0)
+        return;
     rt->host.publish(rt->host.ctx, topic, msg->payload, msg->len, 0);
 }
 
@@ -574,7 +585,7 @@ void runtime_handle_frame(struct runtime *rt, const struct frame_message *msg)
                 : CH_ERR_UNKNOWN;
         /* Logged at powers of two so a flood cannot flood the log. */
         if (rc != CH_OK && is_power_of_two(++rt->dropped_out))
-            mlog(MLOG_WARNING, rt->component,
+            slog(SLOG_WARNING, rt->component,
                  "message of module %d on channel %d dropped: %s (%zu so far)", index, msg->h2,
                  channels_strerror(rc), rt->dropped_out);
         return;
@@ -586,7 +597,7 @@ void runtime_handle_frame(struct runtime *rt, const struct frame_message *msg)
     case FRAME_MODULE_EXITED: handle_exited(rt, index, msg); break;
     case FRAME_OPEN_CHANNEL:
         if (!uuid || msg->len < 2) {
-            mlog(MLOG_WARNING, rt->component, "bad open-channel message for module %d", index);
+            slog(SLOG_WARNING, rt->component, "bad open-channel message for module %d", index);
             break;
         }
         channels_open(rt->host.channels, rt, index, uuid, msg->payload[0], msg->payload[1],
@@ -595,7 +606,7 @@ void runtime_handle_frame(struct runtime *rt, const struct frame_message *msg)
     case FRAME_CLOSE_CHANNEL:
         if (!uuid || msg->len < 1 ||
             channels_close(rt->host.channels, rt, index, msg->payload[0]) != CH_OK)
-            mlog(MLOG_WARNING, rt->component, "bad close-channel message for module %d", index);
+            slog(SLOG_WARNING, rt->component, "bad close-channel message for module %d", index);
         break;
     case FRAME_MODULE_LOG: {
         char prefix[64];
@@ -605,7 +616,7 @@ void runtime_handle_frame(struct runtime *rt, const struct frame_message *msg)
     }
     case FRAME_PROFILE: handle_profile(rt, index, msg); break;
     default:
-        mlog(MLOG_WARNING, rt->component, "unknown control code 0x%02x from the runtime", msg->h2);
+        slog(SLOG_WARNING, rt->component, "unknown control code 0x%02x from the runtime", msg->h2);
     }
 }
 
@@ -624,7 +635,7 @@ void runtime_deliver(struct runtime *rt, int module, int channel, const void *pa
     if (rt->state != RT_RUNNING) return;
     if (rt->type->ops->send(rt, (uint8_t)module, (uint8_t)channel, payload, len) < 0 &&
         is_power_of_two(++rt->dropped_in))
-        mlog(MLOG_WARNING, rt->component,
+        slog(SLOG_WARNING, rt->component,
              "runtime does not keep up: channel message dropped (%zu so far)", rt->dropped_in);
 }
 
@@ -655,12 +666,12 @@ static void lost(struct runtime *rt, const char *why)
     if (rt->restarts < RUNTIME_MAX_RESTARTS) {
         uint64_t delay = (uint64_t)RESTART_BASE_DELAY_MS << rt->restarts;
         rt->restarts++;
-        mlog(MLOG_WARNING, rt->component, "runtime died (%s); restart in %llu ms", why,
+        slog(SLOG_WARNING, rt->component, "runtime died (%s); restart in %llu ms", why,
              (unsigned long long)delay);
         loop_timer_add(rt->host.loop, delay, on_restart_timer, rt, &rt->restart_timer);
     } else {
         rt->state = RT_GONE;
-        mlog(MLOG_ERROR, rt->component, "runtime died (%s) %d times; giving it up", why,
+        slog(SLOG_ERROR, rt->component, "runtime died (%s) %d times; giving it up", why,
              rt->restarts + 1);
         if (rt->host.runtime_gone) rt->host.runtime_gone(rt->host.ctx, rt);
     }
@@ -697,6 +708,6 @@ void runtime_stopped(struct runtime *rt)
     if (rt->state == RT_STOPPED) return;
     rt->state = RT_STOPPED;
     if (rt->host.channels) channels_close_owner(rt->host.channels, rt);
-    mlog(MLOG_DEBUG, rt->component, "stopped");
+    slog(SLOG_DEBUG, rt->component, "stopped");
     if (rt->host.runtime_stopped) rt->host.runtime_stopped(rt->host.ctx, rt);
 }

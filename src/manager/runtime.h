@@ -61,6 +61,8 @@ int runtime_child_exited(struct runtime *rt, pid_t pid, int status);
  * runtime; host->runtime_stopped is called once it is down. */
 void runtime_shutdown(struct runtime *rt);
 int runtime_is_stopped(const struct runtime *rt);
+/* 1 from runtime_shutdown() on: the runtime takes no more requests. */
+int runtime_is_stopping(const struct runtime *rt);
 
 /* Keepalives: the orchestrator's registration answer sets the period
  * (ka_interval_sec). Each tick publishes one for the runtime if none went

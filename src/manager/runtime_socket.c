@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "event_loop.h"
-#include "mlog.h"
+#include "slog.h"
 #include "stratus/runtime_iface.h"
 #include "write_queue.h"
 
@@ -106,7 +106,7 @@ static void flush(void *ctx)
     struct socket_backend *b = ctx;
     if (b->conn_fd < 0) return;
     if (wq_pending(&b->out) && wq_flush(&b->out, b->conn_fd) < 0) {
-        mlog(MLOG_WARNING, runtime_log_component(b->rt), "write to the runtime: %s",
+        slog(SLOG_WARNING, runtime_log_component(b->rt), "write to the runtime: %s",
              strerror(errno));
         drop(b, "write to the runtime failed");
         return;
@@ -165,7 +165,7 @@ static void on_listener(void *ctx, uint32_t events)
     int fd = accept4(b->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
         if (errno != EAGAIN && errno != EINTR)
-            mlog(MLOG_WARNING, runtime_log_component(b->rt), "accept: %s", strerror(errno));
+            slog(SLOG_WARNING, runtime_log_component(b->rt), "accept: %s", strerror(errno));
         return;
     }
     /* One connection per runtime process: nobody else may connect later. */
@@ -178,7 +178,7 @@ static void on_listener(void *ctx, uint32_t events)
         drop(b, "cannot watch the runtime connection");
         return;
     }
-    mlog(MLOG_DEBUG, runtime_log_component(b->rt), "runtime process connected");
+    slog(SLOG_DEBUG, runtime_log_component(b->rt), "runtime process connected");
 }
 
 static int make_listener(struct socket_backend *b)
@@ -187,7 +187,7 @@ static int make_listener(struct socket_backend *b)
     int n =
         snprintf(b->path, sizeof b->path, "%s/%s.sock", runtime_socket_dir(rt), runtime_uuid(rt));
     if (n < 0 || (size_t)n >= sizeof b->path) {
-        mlog(MLOG_ERROR, runtime_log_component(rt), "socket path too long");
+        slog(SLOG_ERROR, runtime_log_component(rt), "socket path too long");
         return -1;
     }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -200,7 +200,7 @@ static int make_listener(struct socket_backend *b)
     int rc = bind(fd, (struct sockaddr *)&addr, sizeof addr);
     umask(old);
     if (rc < 0 || chmod(b->path, 0600) < 0 || listen(fd, 1) < 0) {
-        mlog(MLOG_ERROR, runtime_log_component(rt), "socket %s: %s", b->path, strerror(errno));
+        slog(SLOG_ERROR, runtime_log_component(rt), "socket %s: %s", b->path, strerror(errno));
         close(fd);
         unlink(b->path);
         return -1;
@@ -279,7 +279,7 @@ static int spawn_process(struct socket_backend *b)
         program =
             resolve_default_program(runtime_get_type(rt)->default_command, found, sizeof found);
     if (!program) {
-        mlog(MLOG_ERROR, runtime_log_component(rt),
+        slog(SLOG_ERROR, runtime_log_component(rt),
              "no program for runtime type %s (use "
              "--runtime-command %s=PATH)",
              runtime_get_type(rt)->type, runtime_get_type(rt)->type);
@@ -308,11 +308,11 @@ static int spawn_process(struct socket_backend *b)
     for (int i = 0; i < 6; i++)
         free(vars[i]);
     if (rc != 0) {
-        mlog(MLOG_ERROR, runtime_log_component(rt), "cannot run %s: %s", program, strerror(rc));
+        slog(SLOG_ERROR, runtime_log_component(rt), "cannot run %s: %s", program, strerror(rc));
         b->pid = 0;
         return -1;
     }
-    mlog(MLOG_DEBUG, runtime_log_component(rt), "runtime process %s started, pid %d", program,
+    slog(SLOG_DEBUG, runtime_log_component(rt), "runtime process %s started, pid %d", program,
          (int)b->pid);
     return 0;
 }
@@ -377,7 +377,7 @@ static int socket_receive(struct runtime *rt, struct frame_message *msg)
     int rc = frame_reader_next(b->reader, msg);
     if (rc == 1) return RUNTIME_RECV_FRAME;
     if (rc < 0) {
-        mlog(MLOG_ERROR, runtime_log_component(rt), "bad stream from the runtime: %s",
+        slog(SLOG_ERROR, runtime_log_component(rt), "bad stream from the runtime: %s",
              frame_strerror(rc));
         drop(b, frame_strerror(rc));
     }
@@ -390,12 +390,12 @@ static void on_kill_timer(void *ctx)
     b->kill_timer = 0;
     if (b->pid <= 0) return;
     if (b->stopping == 1) {
-        mlog(MLOG_WARNING, runtime_log_component(b->rt), "runtime did not stop; SIGTERM");
+        slog(SLOG_WARNING, runtime_log_component(b->rt), "runtime did not stop; SIGTERM");
         kill(b->pid, SIGTERM);
         b->stopping = 2;
         loop_timer_add(runtime_loop(b->rt), TERM_GRACE_MS, on_kill_timer, b, &b->kill_timer);
     } else {
-        mlog(MLOG_WARNING, runtime_log_component(b->rt), "runtime ignored SIGTERM; SIGKILL");
+        slog(SLOG_WARNING, runtime_log_component(b->rt), "runtime ignored SIGTERM; SIGKILL");
         kill(b->pid, SIGKILL);
     }
 }
@@ -433,10 +433,10 @@ static int socket_child_exited(struct runtime *rt, pid_t pid, int status)
     b->pid = 0;
     cancel_kill_timer(b);
     if (WIFSIGNALED(status))
-        mlog(b->stopping ? MLOG_DEBUG : MLOG_WARNING, runtime_log_component(rt),
+        slog(b->stopping ? SLOG_DEBUG : SLOG_WARNING, runtime_log_component(rt),
              "runtime process killed by signal %d", WTERMSIG(status));
     else
-        mlog(b->stopping ? MLOG_DEBUG : MLOG_WARNING, runtime_log_component(rt),
+        slog(b->stopping ? SLOG_DEBUG : SLOG_WARNING, runtime_log_component(rt),
              "runtime process exited with status %d", WEXITSTATUS(status));
     if (b->stopping) {
         close_connection(b);

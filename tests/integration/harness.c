@@ -144,6 +144,10 @@ void harness_init(void)
         signal(fatal[i], on_fatal_signal);
     mosquitto_lib_init();
     atexit(cleanup_at_exit);
+    /* Managers keep their identity in a state directory: a private one per
+     * test program, never the user's. */
+    char state[PATH_MAX];
+    if (harness_tmpdir(state) == 0) setenv("STRATUS_STATE_DIR", state, 1);
 }
 
 const char *harness_stratus_path(void)

@@ -17,7 +17,9 @@
 #include <sys/types.h>
 
 /* Call once at program start: makes this process the reaper of orphaned
- * descendants, installs the exit-time cleanup, initialises libmosquitto. */
+ * descendants, installs the exit-time cleanup, initialises libmosquitto, and
+ * points STRATUS_STATE_DIR (the managers' identity files) at a private
+ * directory of this program. */
 void harness_init(void);
 
 /* Kill and reap every process still alive, remove temporary directories. */

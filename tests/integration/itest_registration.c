@@ -113,6 +113,42 @@ static void test_given_uuid_is_used(void **state)
     free(uuid);
 }
 
+/* A manager started again with the same name (kill -9 or a clean stop) has
+ * the same UUID and its runtimes theirs; a second one of that name beside
+ * it is refused with a reason. */
+static void test_identity_survives_restart(void **state)
+{
+    (void)state;
+    const char *extra[] = {"--runtime", "test/reg:r1", "--runtime", "test/reg:r2", NULL};
+    char *mgr[2], *r1[2], *r2[2];
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(stack_manager_start(&S, "node-same", extra), 0);
+        mgr[round] = stack_wait_registration(&S, "manager", "node-same", NULL);
+        r1[round] = stack_wait_registration(&S, "runtime", "r1", NULL);
+        r2[round] = stack_wait_registration(&S, "runtime", "r2", NULL);
+        assert_non_null(mgr[round]);
+        assert_non_null(r1[round]);
+        assert_non_null(r2[round]);
+        if (round == 0) {
+            struct proc twin;
+            assert_int_equal(manager_start(&twin, &S.broker, S.realm, "node-same", extra), 0);
+            assert_int_equal(proc_wait_exit(&twin, WAIT_MS), 0);
+            assert_true(WIFEXITED(twin.status) && WEXITSTATUS(twin.status) != 0);
+            assert_int_equal(proc_log_wait(&twin, "another manager named 'node-same'", 1000), 0);
+        }
+        stack_manager_kill(&S);
+    }
+    assert_string_equal(mgr[0], mgr[1]);
+    assert_string_equal(r1[0], r1[1]);
+    assert_string_equal(r2[0], r2[1]);
+    assert_string_not_equal(r1[0], r2[0]);
+    for (int i = 0; i < 2; i++) {
+        free(mgr[i]);
+        free(r1[i]);
+        free(r2[i]);
+    }
+}
+
 /* Counts registrations (action create, type req) of one uuid. */
 struct reg_of {
     const char *uuid;
@@ -264,6 +300,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_registers_manager_and_runtimes,
                                         stack_fixture_new_realm, stack_fixture_kill_manager),
+        cmocka_unit_test_setup_teardown(test_identity_survives_restart, stack_fixture_new_realm,
+                                        stack_fixture_kill_manager),
         cmocka_unit_test_setup_teardown(test_given_uuid_is_used, stack_fixture_new_realm,
                                         stack_fixture_kill_manager),
         cmocka_unit_test_setup_teardown(test_unanswered_registration_is_retried,

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mlog.h"
+#include "slog.h"
 #include "stratus/manager.h"
 
 static const char *const keys[] = {
@@ -44,7 +44,7 @@ static json_t *value_from(uint8_t kind, const uint8_t *p, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    mlog_set_level(100); /* unknown keys would log; keep the run quiet */
+    slog_set_level(100); /* unknown keys would log; keep the run quiet */
     struct manager_config cfg;
     char err[MANAGER_ERR_LEN];
     manager_config_init(&cfg);

@@ -11,7 +11,7 @@
 
 #include "channels.h"
 #include "event_loop.h"
-#include "mlog.h"
+#include "slog.h"
 #include "runtime.h"
 
 static int sink_publish(void *ctx, const char *topic, const void *p, size_t n, int qos)
@@ -69,7 +69,7 @@ static const struct runtime_type type = {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    mlog_set_level(100);
+    slog_set_level(100);
     struct event_loop *loop;
     struct channel_table *channels;
     struct runtime *rt;

@@ -326,13 +326,69 @@ static void test_deep_topics(void **state)
     free(deep);
 }
 
+static void expect_layout(const char *topic, enum topic_kind kind, const char *id)
+{
+    struct topic_ref ref;
+    assert_int_equal(topic_parse("realm", topic, &ref), kind);
+    assert_int_equal(ref.kind, kind);
+    if (kind == TOPIC_OTHER) return;
+    assert_string_equal(ref.id, id);
+    char again[TOPIC_LAYOUT_MAX];
+    assert_int_equal(topic_format(again, sizeof again, "realm", kind, id), 0);
+    assert_string_equal(again, topic);
+}
+
+static void test_layout(void **state)
+{
+    (void)state;
+    expect_layout("realm/proc/reg/U1", TOPIC_REG, "U1");
+    expect_layout("realm/proc/keepalive/R", TOPIC_KEEPALIVE, "R");
+    expect_layout("realm/proc/control", TOPIC_CONTROL, "");
+    expect_layout("realm/proc/control/R", TOPIC_CONTROL_RUNTIME, "R");
+    expect_layout("realm/proc/log/orchestrator", TOPIC_LOG, "orchestrator");
+    expect_layout("realm/proc/stdio/M", TOPIC_STDIO, "M");
+    expect_layout("realm/proc/profile/deployed/R/M", TOPIC_PROFILE, "deployed/R/M");
+    /* Wrong realm, extra or missing levels, empty levels, wildcards. */
+    expect_layout("other/proc/reg/U1", TOPIC_OTHER, NULL);
+    expect_layout("realmx/proc/reg/U1", TOPIC_OTHER, NULL);
+    expect_layout("realm/proc/reg/U1/x", TOPIC_OTHER, NULL);
+    expect_layout("realm/proc/reg/", TOPIC_OTHER, NULL);
+    expect_layout("realm/proc/reg", TOPIC_OTHER, NULL);
+    expect_layout("realm/proc/reg/+", TOPIC_OTHER, NULL);
+    expect_layout("realm/proc/controlx", TOPIC_OTHER, NULL);
+    expect_layout("realm/proc/control//", TOPIC_OTHER, NULL);
+    expect_layout("realm/proc/profile/deployed/R", TOPIC_OTHER, NULL);
+    expect_layout("realm/kitchen/light", TOPIC_OTHER, NULL);
+
+    struct topic_ref ref;
+    assert_int_equal(topic_parse("realm", "realm/proc/profile/opcodes/R1/M22", &ref),
+                     TOPIC_PROFILE);
+    assert_int_equal(ref.type_len, 7);
+    assert_memory_equal(ref.type, "opcodes", 7);
+    assert_int_equal(ref.runtime_len, 2);
+    assert_memory_equal(ref.runtime, "R1", 2);
+    assert_string_equal(ref.module, "M22");
+
+    char buf[TOPIC_LAYOUT_MAX];
+    assert_int_equal(topic_format(buf, sizeof buf, "r2", TOPIC_REG, "+"), 0);
+    assert_string_equal(buf, "r2/proc/reg/+");
+    assert_int_equal(topic_format_profile(buf, sizeof buf, "r", "deployed", "R", "M"), 0);
+    assert_string_equal(buf, "r/proc/profile/deployed/R/M");
+    /* Errors: no id where one is needed, empty realm, too small a buffer. */
+    assert_int_equal(topic_format(buf, sizeof buf, "r", TOPIC_REG, NULL), -1);
+    assert_int_equal(topic_format(buf, sizeof buf, "r", TOPIC_REG, ""), -1);
+    assert_int_equal(topic_format(buf, sizeof buf, "", TOPIC_CONTROL, NULL), -1);
+    assert_int_equal(topic_format(buf, 8, "realm", TOPIC_CONTROL, NULL), -1);
+    assert_int_equal(topic_format(buf, sizeof buf, "r", TOPIC_OTHER, "x"), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_expand),           cmocka_unit_test(test_wildcards_and_validity),
         cmocka_unit_test(test_match_table),      cmocka_unit_test(test_index_match_table),
         cmocka_unit_test(test_index_add_remove), cmocka_unit_test(test_index_vs_brute_force),
-        cmocka_unit_test(test_deep_topics),
+        cmocka_unit_test(test_deep_topics),      cmocka_unit_test(test_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

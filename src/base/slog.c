@@ -1,6 +1,6 @@
-/* The manager's log lines (see mlog.h). Written with one fprintf per line so
+/* The daemons' log lines (see slog.h). Written with one fprintf per line so
  * that lines of the manager and its runtime processes do not interleave. */
-#include "mlog.h"
+#include "slog.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,25 +8,25 @@
 #include <sys/time.h>
 #include <time.h>
 
-static int min_level = MLOG_INFO;
+static int min_level = SLOG_INFO;
 
-void mlog_set_level(int level)
+void slog_set_level(int level)
 {
     min_level = level;
 }
 
-int mlog_get_level(void)
+int slog_get_level(void)
 {
     return min_level;
 }
 
-int mlog_level_parse(const char *name, int *level)
+int slog_level_parse(const char *name, int *level)
 {
     static const struct {
         const char *name;
         int level;
-    } names[] = {{"debug", MLOG_DEBUG},  {"info", MLOG_INFO},   {"warning", MLOG_WARNING},
-                 {"warn", MLOG_WARNING}, {"error", MLOG_ERROR}, {"critical", MLOG_CRITICAL}};
+    } names[] = {{"debug", SLOG_DEBUG},  {"info", SLOG_INFO},   {"warning", SLOG_WARNING},
+                 {"warn", SLOG_WARNING}, {"error", SLOG_ERROR}, {"critical", SLOG_CRITICAL}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (!strcmp(name, names[i].name)) {
             *level = names[i].level;
@@ -38,14 +38,14 @@ int mlog_level_parse(const char *name, int *level)
 
 static const char *level_tag(int level)
 {
-    if (level >= MLOG_CRITICAL) return "CRT";
-    if (level >= MLOG_ERROR) return "ERR";
-    if (level >= MLOG_WARNING) return "WRN";
-    if (level >= MLOG_INFO) return "INF";
+    if (level >= SLOG_CRITICAL) return "CRT";
+    if (level >= SLOG_ERROR) return "ERR";
+    if (level >= SLOG_WARNING) return "WRN";
+    if (level >= SLOG_INFO) return "INF";
     return "DBG";
 }
 
-void mlog(int level, const char *component, const char *fmt, ...)
+void slog(int level, const char *component, const char *fmt, ...)
 {
     if (level < min_level) return;
     char text[2048];

@@ -1,13 +1,20 @@
-/* The manager's MQTT connection: libmosquitto driven by the manager's event
- * loop (no client thread). Connects asynchronously with MQTT v5 (falling back
- * to 3.1.1 when the broker refuses v5), turns Nagle's algorithm off, keeps the
+/* A daemon's MQTT connection: libmosquitto driven by the daemon's event loop
+ * (no client thread). Connects asynchronously with MQTT v5 (falling back to
+ * 3.1.1 when the broker refuses v5), turns Nagle's algorithm off, keeps the
  * set of subscriptions and restores it after every reconnect, reconnects with
- * backoff, and reports connections and messages through callbacks. */
-#ifndef STRATUS_MANAGER_MQ_LINK_H
-#define STRATUS_MANAGER_MQ_LINK_H
+ * backoff, and reports connections and messages through callbacks.
+ *
+ * Incoming messages are routed: each route is a subscription filter with a
+ * handler, found for a topic through the protocol library's topic index
+ * (cost: proportional to the topic's levels and the matching routes, not to
+ * the number of routes). Every message also goes to the catch-all `message`
+ * callback, after its routes. */
+#ifndef STRATUS_BASE_MQ_LINK_H
+#define STRATUS_BASE_MQ_LINK_H
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct event_loop;
 struct mq_link;
@@ -29,7 +36,8 @@ struct mq_link_options {
 struct mq_link_callbacks {
     /* After each successful connect, once subscriptions are re-sent. */
     void (*connected)(void *ctx);
-    /* A message arrived. payload is not NUL-terminated; valid during the call. */
+    /* Every message, after its routes (may be NULL). payload is not
+     * NUL-terminated; valid during the call. */
     void (*message)(void *ctx, const char *topic, const void *payload, size_t len);
     /* A QoS>0 publish was acknowledged (mid from mq_link_publish). */
     void (*published)(void *ctx, int mid);
@@ -54,6 +62,15 @@ int mq_link_is_v5(const struct mq_link *link);
  * twice needs two unsubscribes before the broker is told. */
 int mq_link_subscribe(struct mq_link *link, const char *filter, int qos);
 int mq_link_unsubscribe(struct mq_link *link, const char *filter);
+
+/* A route: subscribe to filter (as mq_link_subscribe) and call fn for every
+ * message whose topic matches it. A handler may add or remove routes, its own
+ * included; a route removed during a dispatch is not called afterwards.
+ * Returns 0, or -1 (invalid filter, OOM). */
+typedef void (*mq_route_fn)(void *ctx, const char *topic, const void *payload, size_t len);
+int mq_link_route(struct mq_link *link, const char *filter, int qos, mq_route_fn fn, void *ctx);
+/* Remove the route (filter, fn, ctx) and its subscription. -1 if unknown. */
+int mq_link_unroute(struct mq_link *link, const char *filter, mq_route_fn fn, void *ctx);
 
 /* Publish; *mid (may be NULL) receives the message id for QoS>0. Returns 0, or
  * -1 when not connected or on error (the message is dropped). */

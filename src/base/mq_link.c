@@ -1,4 +1,4 @@
-/* libmosquitto driven by the manager's event loop (see mq_link.h).
+/* libmosquitto driven by a daemon's event loop (see mq_link.h).
  *
  * The client socket is watched for input always and for output while
  * libmosquitto has queued packets; a prepare hook flushes queued packets once
@@ -19,18 +19,35 @@
 #include <sys/socket.h>
 
 #include "event_loop.h"
-#include "mlog.h"
+#include "slog.h"
+#include "stratus/topic.h"
 
 #define RECONNECT_MIN_MS 100
 #define RECONNECT_MAX_MS 5000
 #define MISC_INTERVAL_MS 1000
 
 /* Counted, because the manager's own topics and a module's channel may
- * name the same filter: one must not unsubscribe the other. */
+ * name the same filter: one must not unsubscribe the other. Each has an MQTT
+ * 5 subscription identifier (see pick_copy). */
 struct subscription {
     char *filter;
     int qos;
     int refs;
+    uint32_t id;
+    int unsub_mid;            /* a tombstone: unsubscribed, waiting for the UNSUBACK */
+    struct subscription *next; /* tombstones */
+};
+
+#define SUB_ID_MAX 268435455u /* the largest MQTT variable byte integer */
+
+/* A route lives in the topic index as its value. Removed routes are only
+ * marked while a dispatch runs and freed after it. */
+struct route {
+    char *filter;
+    mq_route_fn fn;
+    void *ctx;
+    int dead;
+    struct route *next; /* all routes */
 };
 
 struct mq_link {
@@ -52,8 +69,16 @@ struct mq_link {
     uint64_t backoff_ms;
     loop_timer_id reconnect_timer;
     loop_timer_id misc_timer;
-    struct subscription *subs;
+    struct subscription **subs;
     size_t nsubs, subs_cap;
+    struct topic_index *subs_index; /* filter -> struct subscription, tombstones included */
+    struct subscription *tombstones;
+    uint32_t next_sub_id;
+    struct topic_index *routes_index;
+    struct route *routes;
+    int dispatching; /* depth of message dispatches under way */
+    struct route **matched; /* scratch list of one dispatch */
+    size_t nmatched, matched_cap;
 };
 
 static void schedule_reconnect(struct mq_link *link);
@@ -76,8 +101,24 @@ static const char *link_error_text(int rc)
     return mosquitto_strerror(rc);
 }
 
+static void free_tombstone(struct mq_link *link, struct subscription *s)
+{
+    for (struct subscription **pp = &link->tombstones; *pp; pp = &(*pp)->next) {
+        if (*pp == s) {
+            *pp = s->next;
+            break;
+        }
+    }
+    topic_index_remove(link->subs_index, s->filter, s);
+    free(s->filter);
+    free(s);
+}
+
 static void connection_lost(struct mq_link *link, const char *why)
 {
+    /* A new session starts with no subscriptions at the broker. */
+    while (link->tombstones)
+        free_tombstone(link, link->tombstones);
     int was_connected = link->connected;
     link->connected = 0;
     link->inflight = 0;
@@ -85,10 +126,10 @@ static void connection_lost(struct mq_link *link, const char *why)
     unwatch(link);
     if (link->stopping) return;
     if (was_connected)
-        mlog(MLOG_WARNING, "mq", "connection to %s:%d lost (%s)", link->host, link->port, why);
+        slog(SLOG_WARNING, "mq", "connection to %s:%d lost (%s)", link->host, link->port, why);
     else
         /* Said once per outage; the retries go on quietly. */
-        mlog(link->warned ? MLOG_DEBUG : MLOG_WARNING, "mq",
+        slog(link->warned ? SLOG_DEBUG : SLOG_WARNING, "mq",
              "cannot connect to %s:%d (%s); retrying", link->host, link->port, why);
     link->warned = 1;
     schedule_reconnect(link);
@@ -165,7 +206,7 @@ static void set_nodelay(int fd)
     int one = 1;
     /* Small control messages must not wait for earlier ones to be acked. */
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
-        mlog(MLOG_DEBUG, "mq", "TCP_NODELAY: %s", strerror(errno));
+        slog(SLOG_DEBUG, "mq", "TCP_NODELAY: %s", strerror(errno));
 }
 
 static int watch_socket(struct mq_link *link)
@@ -190,7 +231,7 @@ static void try_connect(struct mq_link *link)
         rc = mosquitto_reconnect_async(link->mosq);
     }
     if (rc != MOSQ_ERR_SUCCESS) {
-        mlog(link->warned ? MLOG_DEBUG : MLOG_WARNING, "mq",
+        slog(link->warned ? SLOG_DEBUG : SLOG_WARNING, "mq",
              "cannot connect to %s:%d (%s); retrying", link->host, link->port,
              rc == MOSQ_ERR_ERRNO ? strerror(errno) : link_error_text(rc));
         link->warned = 1;
@@ -198,7 +239,7 @@ static void try_connect(struct mq_link *link)
         return;
     }
     if (watch_socket(link) < 0) {
-        mlog(MLOG_ERROR, "mq", "cannot watch the MQTT socket");
+        slog(SLOG_ERROR, "mq", "cannot watch the MQTT socket");
         schedule_reconnect(link);
     }
 }
@@ -222,13 +263,17 @@ static void schedule_reconnect(struct mq_link *link)
 static int send_subscribe(struct mq_link *link, const struct subscription *s)
 {
     int rc;
-    if (link->v5)
-        rc = mosquitto_subscribe_v5(link->mosq, NULL, s->filter, s->qos, MQTT_SUB_OPT_NO_LOCAL,
-                                    NULL);
-    else
+    if (link->v5) {
+        mosquitto_property *props = NULL;
+        rc = mosquitto_property_add_varint(&props, MQTT_PROP_SUBSCRIPTION_IDENTIFIER, s->id);
+        if (rc == MOSQ_ERR_SUCCESS)
+            rc = mosquitto_subscribe_v5(link->mosq, NULL, s->filter, s->qos,
+                                        MQTT_SUB_OPT_NO_LOCAL, props);
+        mosquitto_property_free_all(&props);
+    } else
         rc = mosquitto_subscribe(link->mosq, NULL, s->filter, s->qos);
     if (rc != MOSQ_ERR_SUCCESS)
-        mlog(MLOG_WARNING, "mq", "subscribe %s: %s", s->filter, mosquitto_strerror(rc));
+        slog(SLOG_WARNING, "mq", "subscribe %s: %s", s->filter, mosquitto_strerror(rc));
     return rc == MOSQ_ERR_SUCCESS ? 0 : -1;
 }
 
@@ -242,13 +287,13 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
     if (rc != 0) {
         if (link->v5 && (rc == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION ||
                          rc == CONNACK_REFUSED_PROTOCOL_VERSION)) {
-            mlog(MLOG_WARNING, "mq",
+            slog(SLOG_WARNING, "mq",
                  "broker refuses MQTT v5; using 3.1.1 (no no-local: own messages come back)");
             link->v5 = 0;
             mosquitto_int_option(link->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
             link->backoff_ms = 0;
         } else {
-            mlog(MLOG_ERROR, "mq", "broker refused the connection: %s",
+            slog(SLOG_ERROR, "mq", "broker refused the connection: %s",
                  link->v5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc));
         }
         link->lost = 1;
@@ -257,10 +302,10 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
     link->connected = 1;
     link->warned = 0;
     link->backoff_ms = RECONNECT_MIN_MS;
-    mlog(MLOG_INFO, "mq", "connected to %s:%d (MQTT %s)", link->host, link->port,
+    slog(SLOG_INFO, "mq", "connected to %s:%d (MQTT %s)", link->host, link->port,
          link->v5 ? "5" : "3.1.1");
     for (size_t i = 0; i < link->nsubs; i++)
-        send_subscribe(link, &link->subs[i]);
+        send_subscribe(link, link->subs[i]);
     if (link->cb.connected) link->cb.connected(link->cb.ctx);
 }
 
@@ -273,12 +318,111 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc, const mosqu
     link->lost = 1;
 }
 
-static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *m)
+static void collect_route(void *value, void *ctx)
+{
+    struct mq_link *link = ctx;
+    if (link->nmatched == link->matched_cap) {
+        size_t cap = link->matched_cap ? link->matched_cap * 2 : 8;
+        struct route **m = realloc(link->matched, cap * sizeof *m);
+        if (!m) return; /* that route misses this one message; logged below */
+        link->matched = m;
+        link->matched_cap = cap;
+    }
+    link->matched[link->nmatched++] = value;
+}
+
+static void free_dead_routes(struct mq_link *link)
+{
+    struct route **pp = &link->routes;
+    while (*pp) {
+        struct route *r = *pp;
+        if (r->dead) {
+            *pp = r->next;
+            free(r->filter);
+            free(r);
+        } else {
+            pp = &r->next;
+        }
+    }
+}
+
+/* Handlers may change the routes: the matches are collected first, and a
+ * route removed meanwhile is skipped (it stays allocated until the end). */
+static void dispatch(struct mq_link *link, const char *topic, const void *payload, size_t len)
+{
+    if (link->dispatching) {
+        /* Only mq_link_disconnect reads from inside a handler; what arrives
+         * then is past its routes' interest, so only the catch-all sees it. */
+        slog(SLOG_WARNING, "mq", "nested dispatch of %s: routes skipped", topic);
+    } else {
+        link->nmatched = 0;
+        size_t want = topic_index_match(link->routes_index, topic, collect_route, link);
+        if (want != link->nmatched)
+            slog(SLOG_ERROR, "mq", "out of memory routing %s: %zu handler(s) skipped", topic,
+                 want - link->nmatched);
+        link->dispatching = 1;
+        for (size_t i = 0; i < link->nmatched; i++)
+            if (!link->matched[i]->dead)
+                link->matched[i]->fn(link->matched[i]->ctx, topic, payload, len);
+        link->dispatching = 0;
+        free_dead_routes(link);
+    }
+    if (link->cb.message) link->cb.message(link->cb.ctx, topic, payload, len);
+}
+
+struct lowest_sub {
+    uint32_t id;
+};
+
+static void note_lowest(void *value, void *ctx)
+{
+    const struct subscription *s = value;
+    struct lowest_sub *l = ctx;
+    if (s->id < l->id) l->id = s->id;
+}
+
+/* A broker sends a client one copy of a message per matching subscription
+ * (mosquitto does), or one copy naming all of them: either way, exactly one
+ * copy carries the lowest identifier among this link's subscriptions that
+ * match the topic, and only that copy is handled. The choice holds while
+ * subscriptions change: identifiers only grow, so a new subscription never
+ * becomes the lowest of a message routed before the broker had it, and an
+ * unsubscribed filter stays in the index as a tombstone until its UNSUBACK,
+ * after which the broker sends no more copies for it. Without identifiers
+ * (MQTT 3.1.1) every copy is handled. */
+static int pick_copy(struct mq_link *link, const char *topic, const mosquitto_property *props)
+{
+    uint32_t got;
+    const mosquitto_property *p =
+        mosquitto_property_read_varint(props, MQTT_PROP_SUBSCRIPTION_IDENTIFIER, &got, false);
+    if (!p) return 1;
+    struct lowest_sub lowest = {UINT32_MAX};
+    topic_index_match(link->subs_index, topic, note_lowest, &lowest);
+    while (p) {
+        if (got == lowest.id) return 1;
+        p = mosquitto_property_read_varint(p, MQTT_PROP_SUBSCRIPTION_IDENTIFIER, &got, true);
+    }
+    return 0;
+}
+
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *m,
+                       const mosquitto_property *props)
 {
     (void)mosq;
     struct mq_link *link = obj;
-    if (link->cb.message)
-        link->cb.message(link->cb.ctx, m->topic, m->payload, (size_t)m->payloadlen);
+    if (pick_copy(link, m->topic, props)) dispatch(link, m->topic, m->payload, (size_t)m->payloadlen);
+}
+
+static void on_unsubscribe(struct mosquitto *mosq, void *obj, int mid)
+{
+    (void)mosq;
+    struct mq_link *link = obj;
+    for (struct subscription *s = link->tombstones; s; s = s->next) {
+        if (s->unsub_mid == mid) {
+            free_tombstone(link, s);
+            return;
+        }
+    }
 }
 
 static void on_publish(struct mosquitto *mosq, void *obj, int mid)
@@ -303,11 +447,15 @@ int mq_link_new(struct event_loop *loop, const struct mq_link_options *opt,
     link->backoff_ms = RECONNECT_MIN_MS;
     link->host = strdup(opt->host);
     link->mosq = mosquitto_new(opt->client_id, true, link);
-    if (!link->host || !link->mosq) goto fail;
+    link->routes_index = topic_index_new();
+    link->subs_index = topic_index_new();
+    link->next_sub_id = 1;
+    if (!link->host || !link->mosq || !link->routes_index || !link->subs_index) goto fail;
     mosquitto_int_option(link->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
     mosquitto_connect_v5_callback_set(link->mosq, on_connect);
     mosquitto_disconnect_v5_callback_set(link->mosq, on_disconnect);
-    mosquitto_message_callback_set(link->mosq, on_message);
+    mosquitto_message_v5_callback_set(link->mosq, on_message);
+    mosquitto_unsubscribe_callback_set(link->mosq, on_unsubscribe);
     mosquitto_publish_callback_set(link->mosq, on_publish);
     if (opt->username &&
         mosquitto_username_pw_set(link->mosq, opt->username, opt->password) != MOSQ_ERR_SUCCESS)
@@ -317,7 +465,7 @@ int mq_link_new(struct event_loop *loop, const struct mq_link_options *opt,
         int rc =
             mosquitto_tls_set(link->mosq, opt->tls_ca, capath, opt->tls_cert, opt->tls_key, NULL);
         if (rc != MOSQ_ERR_SUCCESS) {
-            mlog(MLOG_ERROR, "mq", "TLS setup: %s", mosquitto_strerror(rc));
+            slog(SLOG_ERROR, "mq", "TLS setup: %s", mosquitto_strerror(rc));
             goto fail;
         }
         if (opt->tls_insecure) mosquitto_tls_insecure_set(link->mosq, true);
@@ -331,6 +479,8 @@ int mq_link_new(struct event_loop *loop, const struct mq_link_options *opt,
     return 0;
 fail:
     if (link->mosq) mosquitto_destroy(link->mosq);
+    topic_index_free(link->routes_index);
+    topic_index_free(link->subs_index);
     free(link->host);
     free(link);
     return -1;
@@ -344,9 +494,19 @@ void mq_link_free(struct mq_link *link)
     if (link->reconnect_timer) loop_timer_cancel(link->loop, link->reconnect_timer);
     if (link->misc_timer) loop_timer_cancel(link->loop, link->misc_timer);
     mosquitto_destroy(link->mosq);
-    for (size_t i = 0; i < link->nsubs; i++)
-        free(link->subs[i].filter);
+    for (size_t i = 0; i < link->nsubs; i++) {
+        free(link->subs[i]->filter);
+        free(link->subs[i]);
+    }
     free(link->subs);
+    while (link->tombstones)
+        free_tombstone(link, link->tombstones);
+    topic_index_free(link->subs_index);
+    for (struct route *r = link->routes; r; r = r->next)
+        r->dead = 1;
+    free_dead_routes(link);
+    topic_index_free(link->routes_index);
+    free(link->matched);
     free(link->host);
     free(link);
 }
@@ -367,39 +527,108 @@ int mq_link_is_v5(const struct mq_link *link)
     return link->v5;
 }
 
-int mq_link_subscribe(struct mq_link *link, const char *filter, int qos)
+/* Cost: a linear search of the distinct filters (subscribing is rare next to
+ * messages, which find their subscriptions through subs_index). */
+static struct subscription *find_subscription(struct mq_link *link, const char *filter,
+                                              size_t *pos)
 {
     for (size_t i = 0; i < link->nsubs; i++) {
-        if (!strcmp(link->subs[i].filter, filter)) {
-            link->subs[i].refs++;
-            return 0;
+        if (!strcmp(link->subs[i]->filter, filter)) {
+            if (pos) *pos = i;
+            return link->subs[i];
         }
+    }
+    return NULL;
+}
+
+int mq_link_subscribe(struct mq_link *link, const char *filter, int qos)
+{
+    struct subscription *s = find_subscription(link, filter, NULL);
+    if (s) {
+        s->refs++;
+        return 0;
     }
     if (link->nsubs == link->subs_cap) {
         size_t cap = link->subs_cap ? link->subs_cap * 2 : 16;
-        struct subscription *s = realloc(link->subs, cap * sizeof *s);
-        if (!s) return -1;
-        link->subs = s;
+        struct subscription **t = realloc(link->subs, cap * sizeof *t);
+        if (!t) return -1;
+        link->subs = t;
         link->subs_cap = cap;
     }
-    char *copy = strdup(filter);
-    if (!copy) return -1;
-    struct subscription *s = &link->subs[link->nsubs++];
-    s->filter = copy;
+    if (link->next_sub_id > SUB_ID_MAX) {
+        slog(SLOG_ERROR, "mq", "out of subscription identifiers");
+        return -1;
+    }
+    s = calloc(1, sizeof *s);
+    if (!s || !(s->filter = strdup(filter))) {
+        free(s);
+        return -1;
+    }
+    if (topic_index_add(link->subs_index, filter, s) < 0) {
+        free(s->filter);
+        free(s);
+        return -1;
+    }
     s->qos = qos;
     s->refs = 1;
+    s->id = link->next_sub_id++;
+    link->subs[link->nsubs++] = s;
     if (link->connected) return send_subscribe(link, s);
     return 0;
 }
 
 int mq_link_unsubscribe(struct mq_link *link, const char *filter)
 {
-    for (size_t i = 0; i < link->nsubs; i++) {
-        if (strcmp(link->subs[i].filter, filter)) continue;
-        if (--link->subs[i].refs > 0) return 0;
-        free(link->subs[i].filter);
-        link->subs[i] = link->subs[--link->nsubs];
-        if (link->connected) mosquitto_unsubscribe(link->mosq, NULL, filter);
+    size_t i;
+    struct subscription *s = find_subscription(link, filter, &i);
+    if (!s) return -1;
+    if (--s->refs > 0) return 0;
+    link->subs[i] = link->subs[--link->nsubs];
+    int mid;
+    if (link->connected && mosquitto_unsubscribe(link->mosq, &mid, filter) == MOSQ_ERR_SUCCESS) {
+        s->unsub_mid = mid;
+        s->next = link->tombstones;
+        link->tombstones = s;
+        return 0;
+    }
+    topic_index_remove(link->subs_index, filter, s);
+    free(s->filter);
+    free(s);
+    return 0;
+}
+
+int mq_link_route(struct mq_link *link, const char *filter, int qos, mq_route_fn fn, void *ctx)
+{
+    if (!topic_filter_is_valid(filter)) return -1;
+    struct route *r = calloc(1, sizeof *r);
+    if (!r || !(r->filter = strdup(filter))) {
+        free(r);
+        return -1;
+    }
+    r->fn = fn;
+    r->ctx = ctx;
+    if (topic_index_add(link->routes_index, filter, r) < 0) goto fail;
+    if (mq_link_subscribe(link, filter, qos) < 0) {
+        topic_index_remove(link->routes_index, filter, r);
+        goto fail;
+    }
+    r->next = link->routes;
+    link->routes = r;
+    return 0;
+fail:
+    free(r->filter);
+    free(r);
+    return -1;
+}
+
+int mq_link_unroute(struct mq_link *link, const char *filter, mq_route_fn fn, void *ctx)
+{
+    for (struct route *r = link->routes; r; r = r->next) {
+        if (r->dead || r->fn != fn || r->ctx != ctx || strcmp(r->filter, filter)) continue;
+        topic_index_remove(link->routes_index, filter, r);
+        mq_link_unsubscribe(link, filter);
+        r->dead = 1;
+        if (!link->dispatching) free_dead_routes(link);
         return 0;
     }
     return -1;
@@ -412,7 +641,7 @@ int mq_link_publish(struct mq_link *link, const char *topic, const void *payload
     if (len > (size_t)MQTT_MAX_PAYLOAD) return -1;
     int rc = mosquitto_publish(link->mosq, mid, topic, (int)len, payload, qos, false);
     if (rc != MOSQ_ERR_SUCCESS) {
-        mlog(MLOG_DEBUG, "mq", "publish %s: %s", topic, mosquitto_strerror(rc));
+        slog(SLOG_DEBUG, "mq", "publish %s: %s", topic, mosquitto_strerror(rc));
         return -1;
     }
     if (qos > 0) link->inflight++;

@@ -2,8 +2,8 @@
  * whole or not at all: past the bound, the append fails and the caller
  * decides (the socket runtime drops that one message and logs it), so a peer
  * that stops reading cannot make the manager's memory grow without bound. */
-#ifndef STRATUS_MANAGER_WRITE_QUEUE_H
-#define STRATUS_MANAGER_WRITE_QUEUE_H
+#ifndef STRATUS_BASE_WRITE_QUEUE_H
+#define STRATUS_BASE_WRITE_QUEUE_H
 
 #include <stddef.h>
 #include <stdint.h>
