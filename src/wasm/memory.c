@@ -11,9 +11,12 @@
  * 32-bit host), the memory is an ordinary anonymous mapping of exactly its
  * size that grows with mremap (it may move), and the interpreter checks
  * bounds explicitly for it; once that has happened in a process, every
- * later call uses the bounds-checking loop (sw__guards_failed). */
+ * later call uses the bounds-checking loop (sw__guards_failed). The
+ * environment variable STRATUS_NO_GUARD_PAGES=1 asks for that mode from the
+ * start (for hosts that must not take SIGSEGV, and to test the mode). */
 #define _GNU_SOURCE
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -27,7 +30,8 @@ sw_status sw__memory_create(struct sw_memory_obj *m, uint32_t min, uint32_t max,
     m->max = max;
     m->limit = limit;
     void *p = MAP_FAILED;
-    if (sizeof(void *) == 8)
+    const char *no_guards = getenv("STRATUS_NO_GUARD_PAGES");
+    if (sizeof(void *) == 8 && !(no_guards && !strcmp(no_guards, "1")))
         p = mmap(NULL, SW_GUARD_RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
                  0);
     if (p != MAP_FAILED) {
