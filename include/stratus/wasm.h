@@ -407,6 +407,20 @@ sw_status sw_instance_set_counting(sw_instance *instance, bool on);
 
 /* Copies the 256 counters into counts (accumulated since the last reset). */
 void sw_instance_counts(const sw_instance *instance, uint64_t counts[256]);
+
+/* The 0xFC-prefixed instructions, counted by sub-opcode too (their sum is
+ * counts[0xFC] of sw_instance_counts). */
+#define SW_FC_COUNT 18 /* sub-opcodes 0 (i32.trunc_sat_f32_s) .. 17 (table.fill) */
+void sw_instance_counts_fc(const sw_instance *instance, uint64_t counts[SW_FC_COUNT]);
+
+/* An opcode as the two functions below take it: the byte, or for an
+ * 0xFC-prefixed instruction SW_OPCODE_FC(sub-opcode). */
+#define SW_OPCODE_FC(sub) (0xFC00u | (uint32_t)(sub))
+
+/* The text-format name of a WebAssembly opcode ("i32.add", "br_table",
+ * "memory.copy" for SW_OPCODE_FC(10)), or NULL when no such opcode exists (or
+ * this engine does not know it: SIMD). */
+const char *sw_opcode_name(uint32_t opcode);
 void sw_instance_reset_counts(sw_instance *instance);
 
 #ifdef __cplusplus

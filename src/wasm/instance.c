@@ -525,7 +525,13 @@ void sw_instance_counts(const sw_instance *instance, uint64_t counts[256])
     memcpy(counts, instance->counts, sizeof instance->counts);
 }
 
+void sw_instance_counts_fc(const sw_instance *instance, uint64_t counts[SW_FC_COUNT])
+{
+    memcpy(counts, instance->counts_fc, sizeof instance->counts_fc);
+}
+
 void sw_instance_reset_counts(sw_instance *instance)
 {
     memset(instance->counts, 0, sizeof instance->counts);
+    memset(instance->counts_fc, 0, sizeof instance->counts_fc);
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ops.h"
 #include "stratus/wasm.h"
 
 #define SW_PAGE 65536u
@@ -16,45 +17,6 @@
 /* Address space reserved for a guarded memory: any i32 address plus any
  * memarg offset plus an 8-byte access ends inside it. */
 #define SW_GUARD_RESERVE ((1ull << 33) + SW_PAGE)
-
-/* Internal opcodes of the translated code for the 0xFC group: 0xE0 + sub-op. */
-#define OP_FC_BASE 0xE0
-/* Internal opcode: jump without condition (used for `else`). */
-#define OP_JMP 0x05
-/* Internal opcode: jump if an i32 slot is zero (used for `if`). */
-#define OP_BR_UNLESS 0x04
-/* Fused forms made by the fast translation only (never counted):
- * OP_IMM_BASE + op: a binary operator whose second operand is a constant;
- * OP_BRIF_BASE + op: an i32 comparison (or eqz) folded into br_if;
- * OP_BRIF_IMM_BASE + op: the same with a constant second operand. */
-#define OP_IMM_BASE 0x100
-#define OP_BRIF_BASE 0x200
-/* OP_ABS_BASE + (load - 0x28): a load from a constant address */
-#define OP_ABS_BASE 0x1C0
-#define OP_BRIF_IMM_BASE 0x280
-/* Fused f64 arithmetic, [op, dst, x, y, c] (fast translation only):
- * x*y + c, x*y - c, c - x*y, x*y*c (each step rounded, as the unfused
- * code), and [op, dst, x, addr, offset]: x * load, x + load, load - x,
- * x - load of an f64. */
-#define OP_F64_MUL_ADD 0x2E0
-#define OP_F64_MUL_SUB 0x2E1
-#define OP_F64_SUB_MUL 0x2E2
-#define OP_F64_MUL_LOAD 0x2E3
-#define OP_F64_ADD_LOAD 0x2E4
-#define OP_F64_MUL_MUL 0x2E5
-#define OP_F64_LOAD_SUB 0x2E6
-#define OP_F64_SUB_LOAD 0x2E7
-/* OP_STORE_K_BASE + (store - 0x36): a store of a constant value,
- * [op, addr, K, offset] (i64.store: K in two words), for i32.store,
- * i64.store, i32.store8 and i32.store16. */
-#define OP_STORE_K_BASE 0x2E8
-/* `mem[a + off] += x` of f64s, [op, addr, x, offset]: an f64 load feeding an
- * add whose sum is stored back to the same address (fast translation only). */
-#define OP_F64_ADD_TO_MEM 0x2F1
-#define OP_COUNT 0x300
-
-/* Internal opcode: copy one slot to another (the local.set handler). */
-#define OP_MOV 0x21
 
 /* A function type owned by its module: params then results in `types`. */
 struct ftype {
@@ -256,6 +218,7 @@ struct sw_instance {
     bool fuel_on;
     bool counting;
     uint64_t counts[256];
+    uint64_t counts_fc[SW_FC_COUNT];
     struct sw_instance *next_zombie; /* partial instances kept by a linker */
 };
 

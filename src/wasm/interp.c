@@ -188,81 +188,13 @@ sw_status sw__invoke(sw_instance *ctx, sw_func *func, uint64_t *args_results)
     return run_checked(ctx, func, args_results, NULL);
 }
 
-/* Words per instruction of the fast code, so its opcodes can be found. */
-static size_t op_length(const uint32_t *c)
-{
-    uint32_t op = c[0];
-    if (op >= OP_F64_MUL_ADD && op <= OP_F64_SUB_LOAD) return 5;
-    if (op == OP_F64_ADD_TO_MEM) return 4;
-    if (op >= OP_STORE_K_BASE && op <= OP_STORE_K_BASE + 5)
-        return op == OP_STORE_K_BASE + 1 ? 5 : 4;
-    if (op >= OP_BRIF_IMM_BASE) return op >= OP_BRIF_IMM_BASE + 0x51 ? 8 : 7;
-    if (op >= OP_BRIF_BASE) return (op == OP_BRIF_BASE + 0x45 || op == OP_BRIF_BASE + 0x50) ? 6 : 7;
-    if (op >= OP_ABS_BASE && op <= OP_ABS_BASE + 0x0D) return 4;
-    if (op >= OP_IMM_BASE) {
-        uint32_t b = op - OP_IMM_BASE; /* i64 forms carry a 64-bit constant */
-        return b >= 0x7C || (b >= 0x51 && b <= 0x5A) ? 5 : 4;
-    }
-    if (op >= 0x45 && op <= 0xC4) {
-        /* numeric: unary forms have one operand */
-        bool unary = op == 0x45 || op == 0x50 || (op >= 0x67 && op <= 0x69) ||
-                     (op >= 0x79 && op <= 0x7B) || (op >= 0x8B && op <= 0x91) ||
-                     (op >= 0x99 && op <= 0x9F) || op >= 0xA7;
-        return unary ? 3 : 4;
-    }
-    if (op >= 0x28 && op <= 0x3E) return 4;
-    switch (op) {
-    case 0x00:
-    case 0x01:
-    case 0x02:
-    case 0x03:
-    case 0x1A: return 1;
-    case 0x04: return 3;
-    case 0x05: return 2;
-    case 0x0C: return 5;
-    case 0x0D: return 6;
-    case 0x0E: return 5 + 2 * ((size_t)c[4] + 1);
-    case 0x0F:
-    case 0x10: return 3;
-    case 0x11:
-    case 0x1B: return 5;
-    case 0x20:
-    case 0x21:
-    case 0x22:
-    case 0x23:
-    case 0x24: return 3;
-    case 0x25:
-    case 0x26: return 4;
-    case 0x3F: return 2;
-    case 0x40:
-    case 0x41:
-    case 0x43: return 3;
-    case 0x42:
-    case 0x44: return 4;
-    case 0xD0: return 2;
-    case 0xD1:
-    case 0xD2: return 3;
-    case 0xE8: return 5;
-    case 0xE9:
-    case 0xED: return 2;
-    case 0xEA:
-    case 0xEB: return 4;
-    case 0xEC:
-    case 0xEE: return 6;
-    case 0xEF:
-    case 0xF1: return 5;
-    case 0xF0: return 3;
-    default: return op >= 0xE0 && op <= 0xE7 ? 3 : 0;
-    }
-}
-
 bool sw__thread_code(uint32_t *code, size_t n)
 {
     const void *const *labels;
     run_plain(NULL, NULL, NULL, &labels);
     const char *base = labels[0];
     for (size_t i = 0; i < n;) {
-        size_t len = op_length(&code[i]);
+        size_t len = sw__op_words(&code[i]);
         if (len == 0 || len > n - i || code[i] >= OP_COUNT || !labels[code[i]]) return false;
         ptrdiff_t d = (const char *)labels[code[i]] - base;
         if (d < INT32_MIN || d > INT32_MAX) return false;

@@ -1115,6 +1115,11 @@ static sw_status translate_once(sw_module *m, uint32_t defidx, const uint8_t *bo
     free(t.vals);
     free(t.locs);
     free(t.ctls);
+    if (st == SW_OK && !sw__check_code(t.code, t.ncode)) {
+        /* an emitter wrote an instruction of another length than ops.h says */
+        st = SW_ERR_INVALID;
+        sw__set_error(err, st, "code", body_offset, "internal translation error");
+    }
     if (st != SW_OK) {
         free(t.code);
         return st;
@@ -1133,7 +1138,7 @@ sw_status sw__translate(sw_module *m, uint32_t defidx, const uint8_t *body, size
     struct fcode fast;
     sw_status st = translate_once(m, defidx, body, len, body_offset, false, err, &fast);
     if (st != SW_OK) return st;
-    if (!sw__thread_code(fast.ops, fast.nops)) {
+    if (!sw__thread_code(fast.ops, fast.nops)) { /* checked above: cannot happen */
         free(fast.ops);
         sw__set_error(err, SW_ERR_INVALID, "code", body_offset, "internal translation error");
         return SW_ERR_INVALID;

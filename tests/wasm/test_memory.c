@@ -309,6 +309,40 @@ static void test_host_crashes_are_not_traps(void **state)
         expect_host_crash(CRASH_GUARD);
 }
 
+/* Opcode names for embedders, and 0xFC-prefixed instructions counted by
+ * their own sub-opcode. */
+static void test_opcode_names_and_prefixed_counts(void **state)
+{
+    (void)state;
+    assert_string_equal(sw_opcode_name(0x6A), "i32.add");
+    assert_string_equal(sw_opcode_name(0x0E), "br_table");
+    assert_string_equal(sw_opcode_name(SW_OPCODE_FC(0)), "i32.trunc_sat_f32_s");
+    assert_string_equal(sw_opcode_name(SW_OPCODE_FC(10)), "memory.copy");
+    assert_string_equal(sw_opcode_name(SW_OPCODE_FC(17)), "table.fill");
+    assert_null(sw_opcode_name(SW_OPCODE_FC(18)));
+    assert_null(sw_opcode_name(0xFD));
+    assert_null(sw_opcode_name(0x06));
+    sw_linker *l = make_linker();
+    sw_instance *inst = make_instance(l, 0);
+    assert_int_equal(sw_instance_set_counting(inst, true), SW_OK);
+    sw_value args[3] = {i32v(0), i32v(1), i32v(8)};
+    assert_int_equal(sw_instance_call(inst, "fill", args, 3, NULL, 0, NULL), SW_OK);
+    assert_int_equal(sw_instance_call(inst, "copy", args, 3, NULL, 0, NULL), SW_OK);
+    assert_int_equal(sw_instance_call(inst, "copy", args, 3, NULL, 0, NULL), SW_OK);
+    uint64_t counts[256], fc[SW_FC_COUNT];
+    sw_instance_counts(inst, counts);
+    sw_instance_counts_fc(inst, fc);
+    assert_int_equal(counts[0xFC], 3);
+    assert_int_equal(fc[11], 1);
+    assert_int_equal(fc[10], 2);
+    assert_int_equal(fc[8], 0);
+    sw_instance_reset_counts(inst);
+    sw_instance_counts_fc(inst, fc);
+    assert_int_equal(fc[10], 0);
+    sw_instance_free(inst);
+    sw_linker_free(l);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -334,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_cap),
         cmocka_unit_test(test_traps_on_threads),
         cmocka_unit_test(test_host_crashes_are_not_traps),
+        cmocka_unit_test(test_opcode_names_and_prefixed_counts),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
