@@ -227,7 +227,7 @@ struct sw_call {
     struct exec *ex;
 };
 
-/* validate.c: makes the opcode-counting code of every function of m that
+/* translate.c: makes the opcode-counting code of every function of m that
  * lacks it. Any thread; SW_OK or SW_ERR_NOMEM. */
 sw_status sw__module_ensure_counted(sw_module *m);
 
@@ -240,7 +240,7 @@ sw_status sw__decode(sw_module *m, sw_error *err);
 void sw__set_error(sw_error *err, sw_status st, const char *section, uint64_t offset,
                    const char *reason);
 
-/* validate.c: validates and translates one body into f->code. */
+/* translate.c: validates and translates one body into f->code. */
 sw_status sw__translate(sw_module *m, uint32_t defidx, const uint8_t *body, size_t len,
                         size_t body_offset, sw_error *err);
 bool sw__ftype_equal(const struct ftype *a, const struct ftype *b);
