@@ -7,6 +7,8 @@
  * - an i32/i64 comparison (or eqz) feeding br_if, or feeding `if` (then a
  *   branch on the opposite comparison to the else part);
  * - a load from a constant address, a store of a constant value;
+ * - a load whose address is the sum just computed (of two values, or of a
+ *   value and a constant: the add wraps first, exactly as unfused);
  * - f64 products and loads feeding add/sub/mul, and `mem[a] += x`.
  * The "previous instruction" is the one starting at t->prev_start whose
  * result-slot word is at prev_dst - 1 (prev_dst = 0: none). */
@@ -136,6 +138,25 @@ bool tr_fuse_load_const_address(struct tr *t, uint32_t op, uint8_t ty, uint32_t 
     t->ncode = ps;
     *failed = !(tr_push(t, ty) && tr_emit(t, OP_ABS_BASE + (op - 0x28)) && tr_emit_dst(t, d) &&
                 tr_emit(t, k) && tr_emit(t, offset));
+    return true;
+}
+
+bool tr_fuse_load_address(struct tr *t, uint32_t op, uint8_t ty, uint32_t a, uint32_t d,
+                          uint32_t offset, size_t prev_dst, bool *failed)
+{
+    size_t ps = t->prev_start;
+    *failed = false;
+    uint32_t base;
+    if (tr_prev_feeds(t, prev_dst, 0x6A, 4, a))
+        base = OP_LOAD_ADD_BASE; /* `x; y; i32.add; load` */
+    else if (tr_prev_feeds(t, prev_dst, OP_IMM_BASE + 0x6A, 4, a))
+        base = OP_LOAD_ADDK_BASE; /* `x; i32.const K; i32.add; load` */
+    else
+        return false;
+    uint32_t x = t->code[ps + 2], y = t->code[ps + 3];
+    t->ncode = ps;
+    *failed = !(tr_push(t, ty) && tr_emit(t, base + (op - 0x28)) && tr_emit_dst(t, d) &&
+                tr_emit(t, x) && tr_emit(t, y) && tr_emit(t, offset));
     return true;
 }
 

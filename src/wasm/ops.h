@@ -54,7 +54,14 @@
 /* `mem[a + off] += x` of f64s, [op, addr, x, offset]: an f64 load feeding an
  * add whose sum is stored back to the same address (fast translation only). */
 #define OP_F64_ADD_TO_MEM 0x2F1
-#define OP_COUNT 0x300
+/* OP_LOAD_ADD_BASE + (load - 0x28): a load whose address is the sum just
+ * computed, [op, dst, x, y, offset] at (u32)(x + y) + offset;
+ * OP_LOAD_ADDK_BASE + (load - 0x28): ... of a slot and a constant, [op,
+ * dst, x, K, offset] at (u32)(x + K) + offset (the wrap is the program's:
+ * compilers emit such adds exactly when it may happen). */
+#define OP_LOAD_ADD_BASE 0x300
+#define OP_LOAD_ADDK_BASE 0x310
+#define OP_COUNT 0x320
 
 /* Internal opcode: copy one slot to another (the local.set handler). */
 #define OP_MOV 0x21
@@ -365,7 +372,35 @@
     X(I64_STORE_K, OP_STORE_K_BASE + 1, 5) \
     X(I32_STORE8_K, OP_STORE_K_BASE + 4, 4) \
     X(I32_STORE16_K, OP_STORE_K_BASE + 5, 4) \
-    X(F64_ADD_TO_MEM, OP_F64_ADD_TO_MEM, 4)
+    X(F64_ADD_TO_MEM, OP_F64_ADD_TO_MEM, 4) \
+    X(I32_LOAD_ADD, OP_LOAD_ADD_BASE + 0x0, 5) \
+    X(I64_LOAD_ADD, OP_LOAD_ADD_BASE + 0x1, 5) \
+    X(F32_LOAD_ADD, OP_LOAD_ADD_BASE + 0x2, 5) \
+    X(F64_LOAD_ADD, OP_LOAD_ADD_BASE + 0x3, 5) \
+    X(I32_LOAD8_S_ADD, OP_LOAD_ADD_BASE + 0x4, 5) \
+    X(I32_LOAD8_U_ADD, OP_LOAD_ADD_BASE + 0x5, 5) \
+    X(I32_LOAD16_S_ADD, OP_LOAD_ADD_BASE + 0x6, 5) \
+    X(I32_LOAD16_U_ADD, OP_LOAD_ADD_BASE + 0x7, 5) \
+    X(I64_LOAD8_S_ADD, OP_LOAD_ADD_BASE + 0x8, 5) \
+    X(I64_LOAD8_U_ADD, OP_LOAD_ADD_BASE + 0x9, 5) \
+    X(I64_LOAD16_S_ADD, OP_LOAD_ADD_BASE + 0xA, 5) \
+    X(I64_LOAD16_U_ADD, OP_LOAD_ADD_BASE + 0xB, 5) \
+    X(I64_LOAD32_S_ADD, OP_LOAD_ADD_BASE + 0xC, 5) \
+    X(I64_LOAD32_U_ADD, OP_LOAD_ADD_BASE + 0xD, 5) \
+    X(I32_LOAD_ADDK, OP_LOAD_ADDK_BASE + 0x0, 5) \
+    X(I64_LOAD_ADDK, OP_LOAD_ADDK_BASE + 0x1, 5) \
+    X(F32_LOAD_ADDK, OP_LOAD_ADDK_BASE + 0x2, 5) \
+    X(F64_LOAD_ADDK, OP_LOAD_ADDK_BASE + 0x3, 5) \
+    X(I32_LOAD8_S_ADDK, OP_LOAD_ADDK_BASE + 0x4, 5) \
+    X(I32_LOAD8_U_ADDK, OP_LOAD_ADDK_BASE + 0x5, 5) \
+    X(I32_LOAD16_S_ADDK, OP_LOAD_ADDK_BASE + 0x6, 5) \
+    X(I32_LOAD16_U_ADDK, OP_LOAD_ADDK_BASE + 0x7, 5) \
+    X(I64_LOAD8_S_ADDK, OP_LOAD_ADDK_BASE + 0x8, 5) \
+    X(I64_LOAD8_U_ADDK, OP_LOAD_ADDK_BASE + 0x9, 5) \
+    X(I64_LOAD16_S_ADDK, OP_LOAD_ADDK_BASE + 0xA, 5) \
+    X(I64_LOAD16_U_ADDK, OP_LOAD_ADDK_BASE + 0xB, 5) \
+    X(I64_LOAD32_S_ADDK, OP_LOAD_ADDK_BASE + 0xC, 5) \
+    X(I64_LOAD32_U_ADDK, OP_LOAD_ADDK_BASE + 0xD, 5)
 /* clang-format on */
 
 enum sw_iop {

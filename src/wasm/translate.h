@@ -88,6 +88,8 @@ bool tr_fuse_const_operand(struct tr *t, uint32_t op, uint32_t a, uint32_t b, ui
                            uint8_t res, size_t prev_dst, bool *failed);
 bool tr_fuse_load_const_address(struct tr *t, uint32_t op, uint8_t ty, uint32_t a, uint32_t d,
                                 uint32_t offset, size_t prev_dst, bool *failed);
+bool tr_fuse_load_address(struct tr *t, uint32_t op, uint8_t ty, uint32_t a, uint32_t d,
+                          uint32_t offset, size_t prev_dst, bool *failed);
 bool tr_fuse_store(struct tr *t, uint32_t op, uint32_t a, uint32_t v, uint32_t offset,
                    size_t prev_dst, bool *failed);
 /* Compare-and-branch: *fused = 0 when the previous instruction is no

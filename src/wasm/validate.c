@@ -752,6 +752,7 @@ bool tr_instr(struct tr *t, bool *done)
             bool failed;
             if (tr_fuse_load_const_address(t, op, ty, a, d, offset, prev_dst, &failed))
                 return !failed;
+            if (tr_fuse_load_address(t, op, ty, a, d, offset, prev_dst, &failed)) return !failed;
             return tr_push(t, ty) && tr_emit(t, op) && tr_emit_dst(t, d) && tr_emit(t, a) &&
                    tr_emit(t, offset);
         }

@@ -1,6 +1,7 @@
 ;; Stratus conformance: sequences the translator fuses into one
 ;; instruction (an f64 product feeding an add, a sub or a product, an f64
-;; load feeding arithmetic, a constant feeding a store) must behave exactly as
+;; load feeding arithmetic, a constant feeding a store, a sum feeding a load's
+;; address) must behave exactly as
 ;; the separate instructions: every step rounded (no fused multiply-add),
 ;; operands in either order, NaNs, and the traps of loads and stores.
 
@@ -140,3 +141,80 @@
 (assert_return (invoke "sub_mul_store" (f64.const 1) (f64.const 1) (i32.const 65520)) (f64.const -1))
 (assert_trap (invoke "sub_mul_store" (f64.const 1) (f64.const 1) (i32.const 65521)) "out of bounds memory access")
 (assert_trap (invoke "sub_mul_store" (f64.const 1) (f64.const 1) (i32.const 65528)) "out of bounds memory access")
+
+;; A load whose address is a sum just computed (of two values, or of a value
+;; and a constant) reads at the wrapped 32-bit sum plus the offset, exactly
+;; as the unfused add and load: sums that wrap stay in bounds, the offset
+;; added after the wrap can still trap. Every load kind.
+(module
+  (memory 1)
+  (data (i32.const 0) "\01\02\03\04\05\06\07\08\f0\f1\f2\f3\f4\f5\f6\f7")
+  (func (export "add_i32") (param i32 i32) (result i32)
+    (i32.load (i32.add (local.get 0) (local.get 1))))
+  (func (export "add_i64_off") (param i32 i32) (result i64)
+    (i64.load offset=8 (i32.add (local.get 0) (local.get 1))))
+  (func (export "addk_u8") (param i32) (result i32)
+    (i32.load8_u (i32.add (local.get 0) (i32.const 1048576))))
+  (func (export "addk_s8") (param i32) (result i32)
+    (i32.load8_s (i32.add (local.get 0) (i32.const -1))))
+  (func (export "addk_u16") (param i32) (result i32)
+    (i32.load16_u offset=2 (i32.add (local.get 0) (i32.const 4))))
+  (func (export "addk_s16") (param i32) (result i32)
+    (i32.load16_s (i32.add (local.get 0) (i32.const 8))))
+  (func (export "addk_f32") (param i32) (result i32)
+    (i32.reinterpret_f32 (f32.load (i32.add (local.get 0) (i32.const 4)))))
+  (func (export "addk_f64") (param i32) (result i64)
+    (i64.reinterpret_f64 (f64.load (i32.add (local.get 0) (i32.const 8)))))
+  (func (export "addk_i64_8s") (param i32) (result i64)
+    (i64.load8_s (i32.add (local.get 0) (i32.const 8))))
+  (func (export "addk_i64_8u") (param i32) (result i64)
+    (i64.load8_u (i32.add (local.get 0) (i32.const 8))))
+  (func (export "addk_i64_16s") (param i32) (result i64)
+    (i64.load16_s (i32.add (local.get 0) (i32.const 8))))
+  (func (export "addk_i64_16u") (param i32) (result i64)
+    (i64.load16_u (i32.add (local.get 0) (i32.const 8))))
+  (func (export "addk_i64_32s") (param i32) (result i64)
+    (i64.load32_s (i32.add (local.get 0) (i32.const 8))))
+  (func (export "addk_i64_32u") (param i32) (result i64)
+    (i64.load32_u (i32.add (local.get 0) (i32.const 8))))
+  (func (export "addk_i64") (param i32) (result i64)
+    (i64.load (i32.add (local.get 0) (i32.const 0))))
+  ;; the sum is kept in a local too: not fused, same result
+  (func (export "add_tee") (param i32 i32) (result i32) (local i32)
+    (i32.add (i32.load (local.tee 2 (i32.add (local.get 0) (local.get 1)))) (local.get 2)))
+)
+
+(assert_return (invoke "add_i32" (i32.const 2) (i32.const 2)) (i32.const 0x08070605))
+(assert_return (invoke "add_i32" (i32.const -4) (i32.const 8)) (i32.const 0x08070605))
+(assert_return (invoke "add_i32" (i32.const 0xFFFFFFF0) (i32.const 0x14)) (i32.const 0x08070605))
+(assert_trap (invoke "add_i32" (i32.const 65532) (i32.const 1)) "out of bounds memory access")
+(assert_trap (invoke "add_i32" (i32.const 0x7FFFFFFF) (i32.const 0x7FFFFFFF)) "out of bounds memory access")
+(assert_return (invoke "add_i64_off" (i32.const -8) (i32.const 8)) (i64.const 0xf7f6f5f4f3f2f1f0))
+(assert_trap (invoke "add_i64_off" (i32.const -8) (i32.const 7)) "out of bounds memory access")
+(assert_trap (invoke "add_i64_off" (i32.const 65528) (i32.const 1)) "out of bounds memory access")
+;; x + 0x100000 wraps to 3 for x = 0xFFF00003
+(assert_return (invoke "addk_u8" (i32.const 0xFFF00003)) (i32.const 4))
+(assert_trap (invoke "addk_u8" (i32.const 0)) "out of bounds memory access")
+(assert_return (invoke "addk_s8" (i32.const 9)) (i32.const -16))
+(assert_trap (invoke "addk_s8" (i32.const 0)) "out of bounds memory access")
+(assert_trap (invoke "addk_s8" (i32.const 65537)) "out of bounds memory access")
+(assert_return (invoke "addk_u16" (i32.const 0)) (i32.const 0x0807))
+(assert_return (invoke "addk_u16" (i32.const -4)) (i32.const 0x0403))
+;; the offset comes after the wrap: -6 + 4 = 0xFFFFFFFE, plus 2 is past 4 GiB
+(assert_trap (invoke "addk_u16" (i32.const -6)) "out of bounds memory access")
+(assert_trap (invoke "addk_u16" (i32.const 65529)) "out of bounds memory access")
+(assert_return (invoke "addk_s16" (i32.const 0)) (i32.const -3600))
+(assert_return (invoke "addk_f32" (i32.const -4)) (i32.const 0x04030201))
+(assert_trap (invoke "addk_f32" (i32.const 65529)) "out of bounds memory access")
+(assert_return (invoke "addk_f64" (i32.const 0)) (i64.const 0xf7f6f5f4f3f2f1f0))
+(assert_trap (invoke "addk_f64" (i32.const 65521)) "out of bounds memory access")
+(assert_return (invoke "addk_i64_8s" (i32.const 0)) (i64.const -16))
+(assert_return (invoke "addk_i64_8u" (i32.const 0)) (i64.const 0xf0))
+(assert_return (invoke "addk_i64_16s" (i32.const 0)) (i64.const -3600))
+(assert_return (invoke "addk_i64_16u" (i32.const 0)) (i64.const 0xf1f0))
+(assert_return (invoke "addk_i64_32s" (i32.const 0)) (i64.const -202182160))
+(assert_return (invoke "addk_i64_32u" (i32.const 0)) (i64.const 0xf3f2f1f0))
+(assert_trap (invoke "addk_i64_32u" (i32.const 65525)) "out of bounds memory access")
+(assert_return (invoke "addk_i64" (i32.const 0)) (i64.const 0x0807060504030201))
+(assert_trap (invoke "addk_i64" (i32.const 65529)) "out of bounds memory access")
+(assert_return (invoke "add_tee" (i32.const 2) (i32.const 2)) (i32.const 0x08070609))
