@@ -7,6 +7,7 @@
  * - an i32/i64 comparison (or eqz) feeding br_if, or feeding `if` (then a
  *   branch on the opposite comparison to the else part);
  * - a load from a constant address, a store of a constant value;
+ * - a load whose value goes straight to a store of the same width;
  * - a load whose address is the sum just computed (of two values, or of a
  *   value and a constant: the add wraps first, exactly as unfused);
  * - f64 products and loads feeding add/sub/mul, and `mem[a] += x`.
@@ -175,6 +176,22 @@ bool tr_fuse_store(struct tr *t, uint32_t op, uint32_t a, uint32_t v, uint32_t o
         *failed = !(tr_emit(t, OP_STORE_K_BASE + (op - 0x36)) && tr_emit(t, a) && tr_emit(t, k0) &&
                     (!k64 || tr_emit(t, k1)) && tr_emit(t, offset));
         return true;
+    }
+    /* `to; from; load; store` of the same width: the value goes from
+       memory to memory (a narrow load's extension is cut off again) */
+    if (prev_dst == ps + 2 && t->ncode == ps + 4 && t->code[ps + 1] == v && v >= t->nlocals &&
+        !t->counting && t->code[ps + 2] != v && a != v) {
+        static const int8_t load_width[14] = {2, 3, 2, 3, 0, 0, 1, 1, 0, 0, 1, 1, 2, 2};
+        static const int8_t store_width[9] = {2, 3, 2, 3, 0, 1, 0, 1, 2};
+        uint32_t lop = t->code[ps];
+        if (lop >= 0x28 && lop <= 0x35 && load_width[lop - 0x28] == store_width[op - 0x36]) {
+            uint32_t from = t->code[ps + 2], from_off = t->code[ps + 3];
+            t->ncode = ps;
+            *failed =
+                !(tr_emit(t, OP_COPY_BASE + (uint32_t)store_width[op - 0x36]) && tr_emit(t, a) &&
+                  tr_emit(t, from) && tr_emit(t, from_off) && tr_emit(t, offset));
+            return true;
+        }
     }
     /* `f64.load a off; x; f64.add; f64.store a off` (fused into
        OP_F64_ADD_LOAD just before): one read-modify-write */

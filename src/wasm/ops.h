@@ -61,7 +61,12 @@
  * compilers emit such adds exactly when it may happen). */
 #define OP_LOAD_ADD_BASE 0x300
 #define OP_LOAD_ADDK_BASE 0x310
-#define OP_COUNT 0x320
+/* OP_COPY_BASE + log2(bytes): a load whose value goes straight to a store
+ * of the same width, [op, to_addr, from_addr, from_offset, to_offset]: the
+ * bytes are copied as they are (float bits included), the load's bounds
+ * checked first. */
+#define OP_COPY_BASE 0x320
+#define OP_COUNT 0x324
 
 /* Internal opcode: copy one slot to another (the local.set handler). */
 #define OP_MOV 0x21
@@ -400,7 +405,11 @@
     X(I64_LOAD16_S_ADDK, OP_LOAD_ADDK_BASE + 0xA, 5) \
     X(I64_LOAD16_U_ADDK, OP_LOAD_ADDK_BASE + 0xB, 5) \
     X(I64_LOAD32_S_ADDK, OP_LOAD_ADDK_BASE + 0xC, 5) \
-    X(I64_LOAD32_U_ADDK, OP_LOAD_ADDK_BASE + 0xD, 5)
+    X(I64_LOAD32_U_ADDK, OP_LOAD_ADDK_BASE + 0xD, 5) \
+    X(COPY8, OP_COPY_BASE + 0, 5) \
+    X(COPY16, OP_COPY_BASE + 1, 5) \
+    X(COPY32, OP_COPY_BASE + 2, 5) \
+    X(COPY64, OP_COPY_BASE + 3, 5)
 /* clang-format on */
 
 enum sw_iop {

@@ -218,3 +218,43 @@
 (assert_return (invoke "addk_i64" (i32.const 0)) (i64.const 0x0807060504030201))
 (assert_trap (invoke "addk_i64" (i32.const 65529)) "out of bounds memory access")
 (assert_return (invoke "add_tee" (i32.const 2) (i32.const 2)) (i32.const 0x08070609))
+
+;; A load whose value goes straight to a store of the same width copies the
+;; bytes as they are: float bits (NaN payloads) unchanged, narrow loads cut
+;; back to their width, the load's trap first, then the store's.
+(module
+  (memory 1)
+  (data (i32.const 0) "\01\82\03\84\05\86\07\f8\01\00\a0\7f\f0\f1\f2\f3")
+  (func (export "copy8") (param i32 i32) (i32.store8 offset=1 (local.get 0) (i32.load8_s offset=2 (local.get 1))))
+  (func (export "copy8u") (param i32 i32) (i64.store8 (local.get 0) (i64.load8_u (local.get 1))))
+  (func (export "copy16") (param i32 i32) (i32.store16 (local.get 0) (i32.load16_s (local.get 1))))
+  (func (export "copy32") (param i32 i32) (f32.store (local.get 0) (f32.load (local.get 1))))
+  (func (export "copy32i") (param i32 i32) (i64.store32 (local.get 0) (i64.load32_s (local.get 1))))
+  (func (export "copy64") (param i32 i32) (f64.store offset=4 (local.get 0) (f64.load (local.get 1))))
+  (func (export "get64") (param i32) (result i64) (i64.load (local.get 0)))
+  (func (export "get8") (param i32) (result i32) (i32.load8_u (local.get 0)))
+)
+
+(invoke "copy8" (i32.const 100) (i32.const 1)) ;; byte 3 (0x84) to 101
+(assert_return (invoke "get8" (i32.const 101)) (i32.const 0x84))
+(assert_return (invoke "get8" (i32.const 100)) (i32.const 0))
+(assert_return (invoke "get8" (i32.const 102)) (i32.const 0))
+(invoke "copy8u" (i32.const 200) (i32.const 7))
+(assert_return (invoke "get64" (i32.const 200)) (i64.const 0xf8))
+(invoke "copy16" (i32.const 300) (i32.const 6))
+(assert_return (invoke "get64" (i32.const 300)) (i64.const 0xf807))
+;; the bits of a signalling NaN pattern survive (0x7fa00001)
+(invoke "copy32" (i32.const 400) (i32.const 8))
+(assert_return (invoke "get64" (i32.const 400)) (i64.const 0x7fa00001))
+(invoke "copy32i" (i32.const 500) (i32.const 12))
+(assert_return (invoke "get64" (i32.const 500)) (i64.const 0xf3f2f1f0))
+(invoke "copy64" (i32.const 596) (i32.const 8))
+(assert_return (invoke "get64" (i32.const 600)) (i64.const 0xf3f2f1f07fa00001))
+;; traps: the load first (nothing written), then the store
+(assert_trap (invoke "copy64" (i32.const 0) (i32.const 65529)) "out of bounds memory access")
+(assert_return (invoke "get64" (i32.const 4)) (i64.const 0x7fa00001f8078605))
+(assert_trap (invoke "copy64" (i32.const 65525) (i32.const 0)) "out of bounds memory access")
+(assert_trap (invoke "copy8" (i32.const 65535) (i32.const 0)) "out of bounds memory access")
+(assert_trap (invoke "copy8" (i32.const 0) (i32.const 65534)) "out of bounds memory access")
+(assert_trap (invoke "copy16" (i32.const 0) (i32.const 65535)) "out of bounds memory access")
+(assert_trap (invoke "copy32" (i32.const 65533) (i32.const 0)) "out of bounds memory access")
