@@ -81,6 +81,7 @@ bool tr_fuse_const_operand(struct tr *t, uint32_t op, uint32_t a, uint32_t b, ui
     if (!k32 && !k64) return false;
     uint32_t k0 = t->code[ps + 2], k1 = k64 ? t->code[ps + 3] : 0;
     t->ncode = ps;
+    t->cur_start = ps; /* the fused instruction is the previous one of the next */
     *failed = !(tr_push(t, res) && tr_emit(t, OP_IMM_BASE + op) && tr_emit_dst(t, d) &&
                 tr_emit(t, a) && tr_emit(t, k0) && (!k64 || tr_emit(t, k1)));
     return true;
@@ -137,6 +138,7 @@ bool tr_fuse_load_const_address(struct tr *t, uint32_t op, uint8_t ty, uint32_t 
     /* `i32.const K; load`: the address is an immediate */
     uint32_t k = t->code[ps + 2];
     t->ncode = ps;
+    t->cur_start = ps;
     *failed = !(tr_push(t, ty) && tr_emit(t, OP_ABS_BASE + (op - 0x28)) && tr_emit_dst(t, d) &&
                 tr_emit(t, k) && tr_emit(t, offset));
     return true;
@@ -156,6 +158,7 @@ bool tr_fuse_load_address(struct tr *t, uint32_t op, uint8_t ty, uint32_t a, uin
         return false;
     uint32_t x = t->code[ps + 2], y = t->code[ps + 3];
     t->ncode = ps;
+    t->cur_start = ps;
     *failed = !(tr_push(t, ty) && tr_emit(t, base + (op - 0x28)) && tr_emit_dst(t, d) &&
                 tr_emit(t, x) && tr_emit(t, y) && tr_emit(t, offset));
     return true;
