@@ -71,6 +71,42 @@ bool tr_fuse_f64(struct tr *t, uint32_t op, uint32_t a, uint32_t b, uint32_t d, 
     return true;
 }
 
+/* `local += K1; local += K2` one after the other: one instruction. */
+static bool fuse_two_increments(struct tr *t, uint32_t a, uint32_t d, uint32_t k, size_t ps,
+                                bool *failed)
+{
+    size_t at = t->addk_at - 1;
+    if (!t->addk_at || at < t->barrier || at + 4 != ps || t->code[at] != OP_IMM_BASE + 0x6A)
+        return false;
+    uint32_t d1 = t->code[at + 1], a1 = t->code[at + 2], k1 = t->code[at + 3];
+    t->ncode = at;
+    t->cur_start = at;
+    t->addk_at = 0;
+    *failed =
+        !(tr_push(t, SW_I32) && tr_emit(t, OP_ADDK_ADDK) && tr_emit(t, d1) && tr_emit(t, a1) &&
+          tr_emit(t, k1) && tr_emit_dst(t, d) && tr_emit(t, a) && tr_emit(t, k));
+    return true;
+}
+
+bool tr_fuse_increment_branch(struct tr *t, uint32_t fused, uint32_t fa, uint32_t fb, uint32_t w[4])
+{
+    size_t at = t->addk_at - 1;
+    if (fused != OP_BRIF_IMM_BASE + 0x47 || !t->addk_at || at < t->barrier || at + 4 != t->ncode ||
+        t->code[at] != OP_IMM_BASE + 0x6A || t->code[at + 1] != fa)
+        return false;
+    /* values waiting to be moved would move after the increment: only when
+       there are none */
+    for (uint32_t i = 0; i < t->nvals; i++)
+        if (t->locs[i] != tr_canon(t, i)) return false;
+    w[0] = t->code[at + 1];
+    w[1] = t->code[at + 2];
+    w[2] = t->code[at + 3];
+    w[3] = fb;
+    t->ncode = at;
+    t->addk_at = 0;
+    return true;
+}
+
 bool tr_fuse_const_operand(struct tr *t, uint32_t op, uint32_t a, uint32_t b, uint32_t d,
                            uint8_t res, size_t prev_dst, bool *failed)
 {
@@ -81,6 +117,8 @@ bool tr_fuse_const_operand(struct tr *t, uint32_t op, uint32_t a, uint32_t b, ui
     if (!k32 && !k64) return false;
     uint32_t k0 = t->code[ps + 2], k1 = k64 ? t->code[ps + 3] : 0;
     t->ncode = ps;
+    if (op == 0x6A && fuse_two_increments(t, a, d, k0, ps, failed)) return true;
+    if (op == 0x6A) t->addk_at = ps + 1;
     t->cur_start = ps; /* the fused instruction is the previous one of the next */
     *failed = !(tr_push(t, res) && tr_emit(t, OP_IMM_BASE + op) && tr_emit_dst(t, d) &&
                 tr_emit(t, a) && tr_emit(t, k0) && (!k64 || tr_emit(t, k1)));

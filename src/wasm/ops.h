@@ -66,7 +66,13 @@
  * bytes are copied as they are (float bits included), the load's bounds
  * checked first. */
 #define OP_COPY_BASE 0x320
-#define OP_COUNT 0x324
+/* Two increments of locals by constants in a row, [op, d1, a1, K1, d2, a2,
+ * K2]; and an increment followed by a branch while the new value differs
+ * from a constant (a counted loop's back edge), [op, d, a, K, N, target,
+ * dst, n, src]. */
+#define OP_ADDK_ADDK 0x324
+#define OP_ADDK_BRNE_K 0x325
+#define OP_COUNT 0x326
 
 /* Internal opcode: copy one slot to another (the local.set handler). */
 #define OP_MOV 0x21
@@ -409,7 +415,9 @@
     X(COPY8, OP_COPY_BASE + 0, 5) \
     X(COPY16, OP_COPY_BASE + 1, 5) \
     X(COPY32, OP_COPY_BASE + 2, 5) \
-    X(COPY64, OP_COPY_BASE + 3, 5)
+    X(COPY64, OP_COPY_BASE + 3, 5) \
+    X(ADDK_ADDK, OP_ADDK_ADDK, 7) \
+    X(ADDK_BRNE_K, OP_ADDK_BRNE_K, 9)
 /* clang-format on */
 
 enum sw_iop {

@@ -47,6 +47,11 @@ struct tr {
     char why[64];        /* storage for a formatted `invalid` */
     size_t invalid_at;
     bool nomem;
+    /* For fusions across three instructions: where the last i32 add of a
+       constant starts + 1 (0 = none), and where the last label (block,
+       loop, if, else, end) stood: nothing fuses across it. */
+    size_t addk_at;
+    size_t barrier;
 };
 
 /* validate.c: the value type of a one-byte block or value type, else 0. */
@@ -97,6 +102,11 @@ bool tr_fuse_store(struct tr *t, uint32_t op, uint32_t a, uint32_t v, uint32_t o
  * (the comparison is taken back out of the code). */
 void tr_fuse_if_compare(struct tr *t, size_t prev_dst, uint32_t cond, uint32_t *fused, uint32_t *fa,
                         uint32_t *fb);
+/* After a compare with a constant fused for br_if: when an increment of
+ * the compared local comes just before, both and the branch become one
+ * (*fused = OP_ADDK_BRNE_K, words d, a, K, N in w[4]). */
+bool tr_fuse_increment_branch(struct tr *t, uint32_t fused, uint32_t fa, uint32_t fb,
+                              uint32_t w[4]);
 void tr_fuse_brif_compare(struct tr *t, size_t prev_dst, uint32_t cond, uint32_t *fused,
                           uint32_t *fa, uint32_t *fb, uint32_t *fb2);
 

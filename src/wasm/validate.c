@@ -385,6 +385,8 @@ bool tr_instr(struct tr *t, bool *done)
     t->cur_start = t->ncode;
     t->op_at = rd_offset(&t->r);
     if (!rd_u8(&t->r, &op)) return false;
+    /* a label may stand here (a branch target): no fusion reaches across */
+    if ((op >= 0x02 && op <= 0x05) || op == 0x0B) t->barrier = t->ncode;
     switch (op) {
     case 0x00: /* unreachable */ set_unreachable(t); return tr_emit(t, 0x00);
     case 0x01: /* nop */ return !t->counting || tr_emit(t, 0x01);
@@ -467,6 +469,8 @@ bool tr_instr(struct tr *t, bool *done)
         if (op == 0x0D && !tr_pop_at(t, SW_I32, &cond)) return false;
         uint32_t fused = 0, fa = 0, fb = 0, fb2 = 0;
         if (op == 0x0D) tr_fuse_brif_compare(t, prev_dst, cond, &fused, &fa, &fb, &fb2);
+        uint32_t inc[4];
+        bool inc_branch = fused && tr_fuse_increment_branch(t, fused, fa, fb, inc);
         if (!tr_materialize_all(t)) return false;
         struct ctl *c = &t->ctls[t->nctls - 1 - depth];
         uint32_t n;
@@ -474,7 +478,11 @@ bool tr_instr(struct tr *t, bool *done)
         label_types(c, &n, &types);
         uint32_t src = t->nvals >= n ? tr_canon(t, t->nvals - n) : tr_canon(t, 0);
         if (!pop_n(t, n, types)) return false;
-        if (fused) {
+        if (inc_branch) {
+            if (!tr_emit(t, OP_ADDK_BRNE_K) || !tr_emit(t, inc[0]) || !tr_emit(t, inc[1]) ||
+                !tr_emit(t, inc[2]) || !tr_emit(t, inc[3]))
+                return false;
+        } else if (fused) {
             bool one = fused == OP_BRIF_BASE + 0x45 || fused == OP_BRIF_BASE + 0x50;
             bool wide = fused >= OP_BRIF_IMM_BASE + 0x51;
             if (!tr_emit(t, fused) || !tr_emit(t, fa) || (!one && !tr_emit(t, fb)) ||
