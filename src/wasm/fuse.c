@@ -10,7 +10,8 @@
  * - a load whose value goes straight to a store of the same width;
  * - a load whose address is the sum just computed (of two values, or of a
  *   value and a constant: the add wraps first, exactly as unfused);
- * - f64 products and loads feeding add/sub/mul, and `mem[a] += x`.
+ * - f64 products and loads feeding add/sub/mul, `mem[a] += x` and
+ *   `mem[a] += y * mem[b]`; sums of three (i32, f64).
  * The "previous instruction" is the one starting at t->prev_start whose
  * result-slot word is at prev_dst - 1 (prev_dst = 0: none). */
 #include "translate.h"
@@ -66,6 +67,7 @@ bool tr_fuse_f64(struct tr *t, uint32_t op, uint32_t a, uint32_t b, uint32_t d, 
     if (!fused) return false;
     t->ncode = ps;
     t->cur_start = ps; /* the fused instruction is the "previous" one of the next */
+    if (fused == OP_F64_MUL_LOAD) t->mulload_at = ps + 1;
     *failed = !(tr_push(t, SW_F64) && tr_emit(t, fused) && tr_emit_dst(t, d) && tr_emit(t, x) &&
                 tr_emit(t, y) && tr_emit(t, other));
     return true;
@@ -104,6 +106,24 @@ bool tr_fuse_increment_branch(struct tr *t, uint32_t fused, uint32_t fa, uint32_
     w[3] = fb;
     t->ncode = at;
     t->addk_at = 0;
+    return true;
+}
+
+bool tr_fuse_add3(struct tr *t, uint32_t op, uint32_t a, uint32_t b, uint32_t d, size_t prev_dst,
+                  bool *failed)
+{
+    size_t ps = t->prev_start;
+    *failed = false;
+    if (!tr_prev_feeds(t, prev_dst, op, 4, a) && !tr_prev_feeds(t, prev_dst, op, 4, b))
+        return false;
+    uint32_t tmp = t->code[ps + 1], x = t->code[ps + 2], y = t->code[ps + 3];
+    if (a == b) return false;
+    uint32_t z = a == tmp ? b : a;
+    t->ncode = ps;
+    t->cur_start = ps;
+    *failed = !(tr_push(t, op == 0x6A ? SW_I32 : SW_F64) &&
+                tr_emit(t, op == 0x6A ? OP_I32_ADD3 : OP_F64_ADD3) && tr_emit_dst(t, d) &&
+                tr_emit(t, x) && tr_emit(t, y) && tr_emit(t, z));
     return true;
 }
 
@@ -239,6 +259,18 @@ bool tr_fuse_store(struct tr *t, uint32_t op, uint32_t a, uint32_t v, uint32_t o
     if (op == 0x39 && tr_prev_feeds(t, prev_dst, OP_F64_ADD_LOAD, 5, v) && t->code[ps + 3] == a &&
         t->code[ps + 4] == offset) {
         uint32_t x = t->code[ps + 2];
+        /* and the addend the product of an f64 load just before: axpy */
+        size_t at = t->mulload_at - 1;
+        if (t->mulload_at && at >= t->barrier && at + 5 == ps && t->code[at] == OP_F64_MUL_LOAD &&
+            t->code[at + 1] == x && x >= t->nlocals && t->code[at + 2] != x &&
+            t->code[at + 3] != x) {
+            uint32_t y = t->code[at + 2], b = t->code[at + 3], boff = t->code[at + 4];
+            t->ncode = at;
+            t->mulload_at = 0;
+            *failed = !(tr_emit(t, OP_F64_AXPY) && tr_emit(t, a) && tr_emit(t, y) &&
+                        tr_emit(t, b) && tr_emit(t, boff) && tr_emit(t, offset));
+            return true;
+        }
         t->ncode = ps;
         *failed = !(tr_emit(t, OP_F64_ADD_TO_MEM) && tr_emit(t, a) && tr_emit(t, x) &&
                     tr_emit(t, offset));

@@ -72,7 +72,13 @@
  * dst, n, src]. */
 #define OP_ADDK_ADDK 0x324
 #define OP_ADDK_BRNE_K 0x325
-#define OP_COUNT 0x326
+/* `mem[a] += y * mem[b]` of f64s, [op, a, y, b, b_offset, a_offset] (the
+ * product rounded, then the sum, as unfused; mem[b] read first); and sums
+ * of three, [op, dst, x, y, z] = (x + y) + z, i32 and f64. */
+#define OP_F64_AXPY 0x326
+#define OP_I32_ADD3 0x327
+#define OP_F64_ADD3 0x328
+#define OP_COUNT 0x329
 
 /* Internal opcode: copy one slot to another (the local.set handler). */
 #define OP_MOV 0x21
@@ -417,7 +423,10 @@
     X(COPY32, OP_COPY_BASE + 2, 5) \
     X(COPY64, OP_COPY_BASE + 3, 5) \
     X(ADDK_ADDK, OP_ADDK_ADDK, 7) \
-    X(ADDK_BRNE_K, OP_ADDK_BRNE_K, 9)
+    X(ADDK_BRNE_K, OP_ADDK_BRNE_K, 9) \
+    X(F64_AXPY, OP_F64_AXPY, 6) \
+    X(I32_ADD3, OP_I32_ADD3, 5) \
+    X(F64_ADD3, OP_F64_ADD3, 5)
 /* clang-format on */
 
 enum sw_iop {

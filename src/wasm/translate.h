@@ -51,6 +51,7 @@ struct tr {
        constant starts + 1 (0 = none), and where the last label (block,
        loop, if, else, end) stood: nothing fuses across it. */
     size_t addk_at;
+    size_t mulload_at; /* the same for the last F64_MUL_LOAD */
     size_t barrier;
 };
 
@@ -89,6 +90,9 @@ bool tr_set_local(struct tr *t, uint32_t x, uint32_t from, size_t prev_dst);
 bool tr_prev_feeds(const struct tr *t, size_t prev_dst, uint32_t op, size_t len, uint32_t slot);
 bool tr_fuse_f64(struct tr *t, uint32_t op, uint32_t a, uint32_t b, uint32_t d, size_t prev_dst,
                  bool *failed);
+/* `x + y` feeding another add of the same type: one sum of three. */
+bool tr_fuse_add3(struct tr *t, uint32_t op, uint32_t a, uint32_t b, uint32_t d, size_t prev_dst,
+                  bool *failed);
 bool tr_fuse_const_operand(struct tr *t, uint32_t op, uint32_t a, uint32_t b, uint32_t d,
                            uint8_t res, size_t prev_dst, bool *failed);
 bool tr_fuse_load_const_address(struct tr *t, uint32_t op, uint8_t ty, uint32_t a, uint32_t d,

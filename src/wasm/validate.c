@@ -368,6 +368,8 @@ static bool producer(struct tr *t, uint32_t op, uint8_t ta, uint8_t tb, uint8_t 
     uint32_t d = tr_canon(t, t->nvals);
     bool failed;
     if (op >= 0xA0 && op <= 0xA2 && tr_fuse_f64(t, op, a, b, d, prev_dst, &failed)) return !failed;
+    if ((op == 0x6A || op == 0xA0) && tr_fuse_add3(t, op, a, b, d, prev_dst, &failed))
+        return !failed;
     if (tb && tr_fuse_const_operand(t, op, a, b, d, res, prev_dst, &failed)) return !failed;
     if (!tr_push(t, res) || !tr_emit(t, op) || !tr_emit_dst(t, d) || !tr_emit(t, a)) return false;
     return !tb || tr_emit(t, b);

@@ -315,3 +315,43 @@
 (assert_return (invoke "wrap1" (i32.const -4)) (i32.const 0x7FFFFFFB))
 (assert_return (invoke "wrap" (i32.const 0)) (i32.const 4))
 (assert_return (invoke "wrap" (i32.const 0x40000000)) (i32.const 3))
+
+;; `mem[a] += y * mem[b]` of f64s: the product rounded, then the sum, mem[b]
+;; read first (its trap first), nothing written on a trap; and sums of three
+;; values (i32 wrapping, f64 rounded twice, in order).
+(module
+  (memory 1)
+  (func (export "axpy") (param $a i32) (param $b i32) (param $y f64)
+    (f64.store (local.get $a)
+      (f64.add (f64.mul (local.get $y) (f64.load (local.get $b))) (f64.load (local.get $a)))))
+  (func (export "set") (param i32 f64) (f64.store (local.get 0) (local.get 1)))
+  (func (export "get") (param i32) (result f64) (f64.load (local.get 0)))
+  (func (export "add3") (param i32 i32 i32) (result i32)
+    (i32.add (i32.add (local.get 0) (local.get 1)) (local.get 2)))
+  (func (export "add3r") (param i32 i32 i32) (result i32)
+    (i32.add (local.get 2) (i32.add (local.get 0) (local.get 1))))
+  (func (export "fadd3") (param f64 f64 f64) (result f64)
+    (f64.add (f64.add (local.get 0) (local.get 1)) (local.get 2)))
+)
+
+(invoke "set" (i32.const 8) (f64.const 1))
+(invoke "set" (i32.const 16) (f64.const 3))
+(invoke "axpy" (i32.const 8) (i32.const 16) (f64.const 2))
+(assert_return (invoke "get" (i32.const 8)) (f64.const 7))
+;; same address for both: mem[a] = y * mem[a] + mem[a]
+(invoke "axpy" (i32.const 16) (i32.const 16) (f64.const 2))
+(assert_return (invoke "get" (i32.const 16)) (f64.const 9))
+;; (1+2^-52)^2 + -(1+2^-51): 2^-104 with one rounding, 0 with two
+(invoke "set" (i32.const 24) (f64.const 0x1.0000000000001p0))
+(invoke "set" (i32.const 32) (f64.const -0x1.0000000000002p0))
+(invoke "axpy" (i32.const 32) (i32.const 24) (f64.const 0x1.0000000000001p0))
+(assert_return (invoke "get" (i32.const 32)) (f64.const 0))
+(assert_trap (invoke "axpy" (i32.const 8) (i32.const 65529) (f64.const 1)) "out of bounds memory access")
+(assert_return (invoke "get" (i32.const 8)) (f64.const 7))
+(assert_trap (invoke "axpy" (i32.const 65529) (i32.const 8) (f64.const 1)) "out of bounds memory access")
+(assert_return (invoke "add3" (i32.const 1) (i32.const 2) (i32.const 3)) (i32.const 6))
+(assert_return (invoke "add3" (i32.const 0x7FFFFFFF) (i32.const 0x7FFFFFFF) (i32.const 3)) (i32.const 1))
+(assert_return (invoke "add3r" (i32.const -1) (i32.const -2) (i32.const 10)) (i32.const 7))
+;; (2^53 + 1) + 1: each step rounds to even, 2^53 twice; one rounding would give 2^53 + 2
+(assert_return (invoke "fadd3" (f64.const 0x1p53) (f64.const 1) (f64.const 1)) (f64.const 0x1p53))
+(assert_return (invoke "fadd3" (f64.const 1) (f64.const nan) (f64.const 2)) (f64.const nan:arithmetic))
