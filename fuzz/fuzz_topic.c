@@ -96,11 +96,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         default: { /* helpers */
-            char *e = topic_expand(s, "realm", "u");
-            if (!e) abort();
-            if (strncmp(s, "$SL/", 4) == 0 ? strncmp(e, "realm/", 6) != 0 : strcmp(e, s) != 0)
+            char *e = NULL;
+            int ex = topic_expand(s, "realm", "u", &e);
+            if (ex == TOPIC_EXPAND_OK) {
+                if (strncmp(s, "$SL/", 4) == 0 ? strncmp(e, "realm/", 6) != 0 : strcmp(e, s) != 0)
+                    abort();
+                /* What $SL/ reaches is never the control plane. */
+                if (!strncmp(s, "$SL/", 4) && topic_is_control_plane("realm", e)) abort();
+            } else if (ex != TOPIC_EXPAND_REFUSED || e || strncmp(s, "$SL/", 4)) {
                 abort();
+            }
             free(e);
+            char *x = NULL;
+            for (unsigned fl = 0; fl < 16; fl++) {
+                int oc = channel_open_check("realm", "u", fl, s, strlen(s), &x);
+                if ((oc == CHANNEL_OPEN_OK) != (x != NULL)) abort();
+                if (oc == CHANNEL_OPEN_OK && (fl & 2) &&
+                    (topic_has_wildcard(x) || topic_is_control_plane("realm", x)))
+                    abort();
+                free(x);
+                x = NULL;
+            }
             if (topic_name_is_valid(s) && (topic_has_wildcard(s) || !topic_filter_is_valid(s)))
                 abort(); /* every valid name is also a valid filter */
             if (topic_name_is_valid(s) && !topic_matches(s, s)) abort();

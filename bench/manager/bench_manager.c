@@ -4,6 +4,15 @@
  * the manager, with the broker alone (client to client) as the reference,
  * and the time from starting a manager to its registrations arriving.
  *
+ * The outbox (what the manager keeps while the broker is unreachable) is in
+ * the module -> MQTT path; that path is measured again with a manager run
+ * with --no-outbox (publish at once or drop) as its reference. Then the
+ * broker is killed while a module publishes DRAIN_COUNT messages, started
+ * again on the same port, and the time from the manager's reconnect (its
+ * registrations arriving) to the last of those messages arriving is
+ * measured, with the broker alone carrying as many from a client as the
+ * reference.
+ *
  * Modules are fake runtime scripts ("flood" sends time-stamped messages,
  * "sink" measures what arrives and reports); every stamp is CLOCK_MONOTONIC,
  * which all processes on the machine share. Rates are counted from the first
@@ -476,6 +485,91 @@ static void module_to_module(struct result *res, size_t count, int pace_us)
     delete_module(sink);
 }
 
+/* Start the manager under test (killing the previous one), with `more`
+ * flags; sets RT. */
+static void start_bench_manager(const char *name, const char *more)
+{
+    stack_manager_kill(&S);
+    free(RT);
+    /* The previous manager's registrations name a runtime "bench" too. */
+    client_clear(S.client);
+    char fake[PATH_MAX + 16];
+    snprintf(fake, sizeof fake, "test/fake=%s", harness_fake_runtime_path());
+    const char *extra[] = {
+        "--runtime", "test/fake:bench", "--runtime-command", fake, "--log-level", "warning", more,
+        NULL};
+    if (manager_start(&S.manager, &S.broker, S.realm, name, extra)) die("cannot start the manager");
+    S.manager_started = 1;
+    RT = stack_wait_registration(&S, "runtime", "bench", NULL);
+    if (!RT) die("the manager did not register its runtime");
+}
+
+#define DRAIN_COUNT 10000
+
+/* Time for the broker alone to carry DRAIN_COUNT unpaced messages from a
+ * client to the meter, first publish to last arrival (ms). */
+static double reference_drain_ms(void)
+{
+    const char *topic = "bench/drain-ref";
+    meter_subscribe(M, topic);
+    meter_reset(M, topic, NULL);
+    uint64_t t0 = now_ns();
+    publish_stamped(PUB, topic, DRAIN_COUNT, 0);
+    meter_collect(M, DRAIN_COUNT, 2000);
+    if (M->got < DRAIN_COUNT) die("the broker lost messages of the drain reference");
+    return (double)(M->last_rx - t0) / 1e6;
+}
+
+static int got_registration(struct meter *me, void *arg)
+{
+    (void)arg;
+    return me->regs > 0;
+}
+
+/* The broker goes away while a module publishes DRAIN_COUNT messages; after
+ * it is back, the time from the manager's registrations to the last queued
+ * message arriving (ms). *received gets how many arrived. */
+static double outage_drain_ms(size_t *received)
+{
+    const char *topic = "bench/drain";
+    char script[1024];
+    snprintf(script, sizeof script,
+             "[{\"open\": 1, \"flags\": 2, \"topic\": \"%s\"}, {\"sleep_ms\": 1000},"
+             " {\"flood\": {\"ch\": 1, \"count\": %d, \"size\": %d, \"interval_us\": 0}}]",
+             topic, DRAIN_COUNT, MSG_SIZE);
+    char *mod = create_module(script);
+    int port = S.broker.port;
+    meter_free(M);
+    raw_mqtt_close(PUB);
+    client_free(S.client);
+    S.client = NULL;
+    broker_stop(&S.broker);
+    /* The module publishes meanwhile; the manager keeps what it gets. */
+    usleep(2500 * 1000);
+    if (broker_start(&S.broker, port)) die("cannot restart the broker");
+    M = meter_new(port, "bench-meter", DRAIN_COUNT);
+    PUB = raw_mqtt_connect(port, "bench-pub", NULL, NULL, NULL);
+    if (!PUB || client_connect(&S.client, port, "bench-client")) die("cannot reconnect");
+    char filter[128], reg[128];
+    snprintf(filter, sizeof filter, "%s/#", S.realm);
+    if (client_subscribe(S.client, filter, 1)) die("cannot subscribe");
+    snprintf(reg, sizeof reg, "%s/proc/reg/+", S.realm);
+    meter_subscribe(M, topic);
+    meter_subscribe(M, reg);
+    meter_reset(M, topic, NULL);
+    pthread_mutex_lock(&M->lock);
+    snprintf(M->reg_filter, sizeof M->reg_filter, "%s", reg);
+    pthread_mutex_unlock(&M->lock);
+    /* The manager retries with backoff: it comes back within ~4 s. */
+    if (!meter_wait(M, got_registration, NULL, 3 * WAIT_MS)) die("the manager did not reconnect");
+    meter_collect(M, DRAIN_COUNT, 3000);
+    *received = M->got;
+    double ms = M->got ? (double)(M->last_rx - M->reg_time[0]) / 1e6 : -1;
+    M->reg_filter[0] = 0;
+    delete_module(mod);
+    return ms;
+}
+
 /* Median time from starting a manager to both registrations arriving. */
 static double start_to_registered_ms(double *min_ms, double *max_ms)
 {
@@ -582,19 +676,20 @@ int main(int argc, char **argv)
     fprintf(stderr, "bench_manager: manager start to registered...\n");
     double reg_med = start_to_registered_ms(&reg_min, &reg_max);
 
-    char fake[PATH_MAX + 16];
-    snprintf(fake, sizeof fake, "test/fake=%s", harness_fake_runtime_path());
-    const char *extra[] = {
-        "--runtime", "test/fake:bench", "--runtime-command", fake, "--log-level", "warning", NULL};
-    if (manager_start(&S.manager, &S.broker, S.realm, "bench", extra))
-        die("cannot start the manager");
-    S.manager_started = 1;
-    RT = stack_wait_registration(&S, "runtime", "bench", NULL);
-    if (!RT) die("the manager did not register its runtime");
+    start_bench_manager("bench-plain", "--no-outbox");
+    struct result plain_rate, plain_lat;
+    measure_path("module -> MQTT, no outbox", module_to_mqtt, &plain_rate, &plain_lat);
+    plain_rate.name = "module -> MQTT, --no-outbox (ref)";
+    start_bench_manager("bench", NULL);
 
     measure_path("module -> MQTT", module_to_mqtt, &m2q_rate, &m2q_lat);
     measure_path("MQTT -> module", mqtt_to_module, &q2m_rate, &q2m_lat);
     measure_path("module -> module", module_to_module, &m2m_rate, &m2m_lat);
+
+    fprintf(stderr, "bench_manager: drain after an outage...\n");
+    double drain_ref = reference_drain_ms();
+    size_t drained = 0;
+    double drain = outage_drain_ms(&drained);
 
     printf("\nstratus manager forwarding, %d-byte messages, QoS 0, loopback broker\n", MSG_SIZE);
     printf("rates: %zu messages unpaced; latency: %zu messages, one per %d us; best of %d runs\n\n",
@@ -605,16 +700,23 @@ int main(int argc, char **argv)
     ref_row.median_us = ref_lat.median_us;
     ref_row.p99_us = ref_lat.p99_us;
     print_row(&ref_row, &ref_rate, NULL);
-    struct result *rates[] = {&m2q_rate, &q2m_rate, &m2m_rate};
-    struct result *lats[] = {&m2q_lat, &q2m_lat, &m2m_lat};
-    for (int i = 0; i < 3; i++) {
+    struct result *rates[] = {&plain_rate, &m2q_rate, &q2m_rate, &m2m_rate};
+    struct result *lats[] = {&plain_lat, &m2q_lat, &q2m_lat, &m2m_lat};
+    for (int i = 0; i < 4; i++) {
         struct result row = *rates[i];
         row.median_us = lats[i]->median_us;
         row.p99_us = lats[i]->p99_us;
         /* Loopback skips the broker: its latency is all manager. */
-        print_row(&row, &ref_rate, i == 2 ? NULL : &ref_lat);
+        print_row(&row, &ref_rate, i == 3 ? NULL : &ref_lat);
     }
     printf("\nratio = rate / broker-alone rate; added = median - broker-alone median\n");
+    printf("outbox in the path: module -> MQTT %.2fx the --no-outbox rate, median %+.1f us\n",
+           plain_rate.rate > 0 ? m2q_rate.rate / plain_rate.rate : 0,
+           m2q_lat.median_us - plain_lat.median_us);
+    printf("drain of %d messages kept during a broker outage: %.1f ms from the reconnect "
+           "(%zu/%d arrived); broker alone carrying %d: %.1f ms (%.2fx)\n",
+           DRAIN_COUNT, drain, drained, DRAIN_COUNT, DRAIN_COUNT, drain_ref,
+           drain_ref > 0 ? drain / drain_ref : 0);
     printf("start to registered (manager + 1 runtime), %d starts: median %.2f ms, min %.2f, max "
            "%.2f\n",
            N_STARTS, reg_med, reg_min, reg_max);

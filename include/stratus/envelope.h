@@ -18,7 +18,9 @@ enum envelope_type { ENVELOPE_REQ, ENVELOPE_RESP };
 struct envelope {
     json_t *root; /* owned: json_decref via envelope_clear() */
     const char *object_id;
-    const char *action; /* "create", "delete", "update", "exited", "create_batch", "error" */
+    /* "create", "delete", "update", "exited", "create_batch", "error"; "" in a
+     * response that has none (the original orchestrator's answers) */
+    const char *action;
     enum envelope_type type;
     json_t *data; /* borrowed from root; always an object */
 };
@@ -27,8 +29,8 @@ struct envelope {
  * ENVELOPE_MAX_BYTES, nesting at most ENVELOPE_MAX_DEPTH). Returns 0 and fills
  * *out, or -1 with a message in err such as "missing field 'action'" or
  * "field 'data' must be an object"; on error *out holds nothing to clear.
- * `action` is any non-empty string: which actions a receiver serves is its
- * own decision. */
+ * `action` is any non-empty string, required in a request and optional in a
+ * response: which actions a receiver serves is its own decision. */
 int envelope_parse(const char *bytes, size_t len, struct envelope *out, char err[ENVELOPE_ERR_LEN]);
 void envelope_clear(struct envelope *env);
 
@@ -51,15 +53,52 @@ struct module_create {
     json_t *data; /* borrowed: the whole data object */
 };
 
-/* Validate create-module data (type "module", name, file strings; optional
- * uuid, parent, apis array, args object, channels array of {path, mode, topic}).
- * Optional fields may also be JSON null, meaning absent. A given uuid must be
- * UUID text; file must be relative and may not contain a ".." level; args.argv,
- * args.env and args.dirs, when present, are arrays of strings; channel modes
- * are "r", "w" or "rw". Returns 0 or -1 with a message naming the field, such
- * as "field 'channels[1].mode' must be 'r', 'w' or 'rw'". */
+/* Validate create-module data: type "module" and a name (the request's
+ * envelope), then module_create_check. Optional fields may be JSON null,
+ * meaning absent. Returns 0 or -1 with a message naming the field, such as
+ * "field 'channels[1].mode' must be 'r', 'w' or 'rw'". */
 int envelope_module_create_parse(json_t *data, struct module_create *out,
                                  char err[ENVELOPE_ERR_LEN]);
+
+/* ---- The rules of a create request (PROTOCOL.md §4) ----
+ * One place for what the manager checks before it answers `ok` and what the
+ * runtime process checks again before it runs anything, so that a request
+ * that can never run is refused up front with its first problem. */
+
+/* Lists of args.argv / args.env / args.dirs hold at most this many entries;
+ * `channels` at most MODULE_CHANNELS_MAX. */
+#define MODULE_LIST_MAX 1024
+#define MODULE_CHANNELS_MAX 255
+/* args.resources: the period lies within 100 µs..10 s, the runtime within
+ * 1024 ns..period. */
+#define MODULE_RES_PERIOD_MIN_NS 100000ull
+#define MODULE_RES_PERIOD_MAX_NS 10000000000ull
+#define MODULE_RES_RUNTIME_MIN_NS 1024ull
+
+/* A path inside the module directory, by its text alone (symlinks are the
+ * runtime's to follow): non-empty, relative, no ".." level. */
+enum module_path_result {
+    MODULE_PATH_OK = 0,
+    MODULE_PATH_EMPTY = -1,
+    MODULE_PATH_ABSOLUTE = -2,
+    MODULE_PATH_PARENT = -3,
+};
+int module_path_check(const char *rel);
+/* "must be ..." text for a module_path_result, e.g. "must be a path relative
+ * to the module directory". */
+const char *module_path_strerror(int result);
+
+/* A channel mode: "r", "w", "rw" (or "wr") to CHANNEL_READ|CHANNEL_WRITE
+ * bits. Returns 0, or -1 for anything else. */
+int channel_mode_parse(const char *mode, unsigned *bits);
+
+/* Everything of a create but its envelope (type, name): file, uuid, apis,
+ * args (argv, env "NAME=value", dirs, fault_crash "ignore"|"restart",
+ * resources {period, runtime}), channels ({path, mode, topic}, writable
+ * ones without wildcards). Strings may not hold NUL bytes. Where a module
+ * may publish is checked again when it opens a channel (topic.h,
+ * channel_open_check). Returns 0 or -1 with err naming the field. */
+int module_create_check(json_t *data, char err[ENVELOPE_ERR_LEN]);
 
 /* Validate delete-module data ({type: "module", uuid}). */
 int envelope_module_delete_parse(json_t *data, const char **uuid, char err[ENVELOPE_ERR_LEN]);

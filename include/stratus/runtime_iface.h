@@ -66,6 +66,16 @@ struct runtime_ops {
     void (*release)(struct runtime *rt);
 };
 
+/* How a socket-backed runtime process is started. */
+enum runtime_launch {
+    /* `PROGRAM SOCKET_PATH`, the socket in the manager's private directory,
+     * STRATUS_* variables in the environment. */
+    RUNTIME_LAUNCH_STRATUS = 0,
+    /* The original Silverline manager's way: `sh -c "COMMAND INDEX"` in the
+     * module directory, the socket at {socket_dir}/{INDEX as %02x}.s. */
+    RUNTIME_LAUNCH_ORIGINAL = 1,
+};
+
 struct runtime_type {
     const char *type;         /* runtime_type, e.g. "linux/minimal" */
     const char *const *apis;  /* NULL-terminated */
@@ -79,7 +89,32 @@ struct runtime_type {
     const char *default_command;
     /* Profile records are published under this type ("deployed" if NULL). */
     const char *profile_type;
+    /* Socket-backed types: how the process is started; for the original
+     * launch, the directory of its socket (NULL: /tmp/sl). */
+    enum runtime_launch launch;
+    const char *socket_dir;
+    int test_only; /* a type for Stratus's own tests (test/...) */
+    int declared;  /* declared in the manager's configuration */
 };
+
+/* A runtime type declared by a user (configuration key runtime_types). The
+ * strings are copied. */
+struct runtime_type_decl {
+    const char *type;              /* may not be a built-in type or start with "test/" */
+    const char *name, *shortname;  /* defaults: the type, its last level */
+    const char *command;           /* program, or for the original launch a shell command */
+    const char *const *apis;       /* NULL-terminated */
+    int max_nmodules;              /* 1..128 */
+    enum frame_header_kind header; /* seed (4-byte) or legacy (6-byte) */
+    enum runtime_launch launch;
+    const char *socket_dir; /* original launch only; NULL: /tmp/sl */
+};
+
+/* Add a declared type to the table (runtime_type_find finds it). Returns 0,
+ * or -1 with err saying what is wrong. Not thread-safe: configuration time. */
+int runtime_type_declare(const struct runtime_type_decl *decl, char err[RUNTIME_REASON_LEN]);
+/* Forget every declared type (tests). */
+void runtime_types_forget_declared(void);
 
 /* The type table. */
 const struct runtime_type *runtime_type_find(const char *type);
@@ -98,6 +133,12 @@ uint32_t runtime_max_memory(const struct runtime *rt);
 void runtime_set_max_memory(struct runtime *rt, uint32_t mib);
 const char *runtime_socket_dir(const struct runtime *rt); /* private, mode 0700 */
 const char *runtime_command(const struct runtime *rt);    /* program, or NULL */
+/* The runtime's position among the manager's runtimes (0, 1, ...): the
+ * INDEX of the original launch convention. */
+int runtime_index(const struct runtime *rt);
+/* How long a delete may go unanswered by an exit before the module is
+ * reported killed anyway (ms). */
+uint64_t runtime_delete_timeout_ms(const struct runtime *rt);
 /* Component name for the manager's log ("if.NAME"). */
 const char *runtime_log_component(const struct runtime *rt);
 struct event_loop *runtime_loop(const struct runtime *rt);
@@ -122,11 +163,15 @@ void runtime_default_cleanup_module(struct runtime *rt, int index, json_t *exit_
 
 /* ---- shared implementations ---- */
 /* Socket-backed runtime process: start() makes a listening socket (mode 0600)
- * in runtime_socket_dir(), runs runtime_command() as `PROGRAM SOCKET_PATH`
- * with STRATUS_RUNTIME_TYPE/_NAME/_UUID, STRATUS_MODULE_DIR and STRATUS_REALM
- * in its environment, accepts one connection and speaks frames with the
- * type's header over it, with a bounded output queue (a message that would
- * pass the bound is dropped and logged). */
+ * in runtime_socket_dir() (or, for the original launch, the type's
+ * socket_dir), runs runtime_command() in a session and process group of its
+ * own, as `PROGRAM SOCKET_PATH` or `sh -c "COMMAND INDEX"`, with
+ * STRATUS_RUNTIME_TYPE/_NAME/_UUID, STRATUS_MODULE_DIR and STRATUS_REALM in
+ * a minimal environment (PATH, HOME, locale, TMPDIR, sanitizer options;
+ * never the manager's secrets), accepts one connection and speaks frames
+ * with the type's header over it, with a bounded output queue (a message
+ * that would pass the bound is dropped and logged). Stopping or dropping
+ * the runtime signals its whole process group, children included. */
 extern const struct runtime_ops runtime_socket_ops;
 /* No process at all: start does nothing, send fails, receive has nothing. */
 extern const struct runtime_ops runtime_null_ops;

@@ -45,10 +45,43 @@ struct topic_ref {
  * topics of other realms, is TOPIC_OTHER. Returns the kind (also in out). */
 enum topic_kind topic_parse(const char *realm, const char *topic, struct topic_ref *out);
 
-/* Expand a channel topic: "$SL/rest" -> "{realm}/rest/{module_uuid}"; any
- * other topic is copied unchanged. Returns a malloc'd string the caller frees,
- * or NULL on OOM. */
-char *topic_expand(const char *topic, const char *realm, const char *module_uuid);
+/* ---- A module's own topics and the control plane (docs/protocol.md) ----
+ * `$SL/` reaches only what belongs to the module:
+ *   "$SL/proc/stdio"  -> "{realm}/proc/stdio/{module_uuid}" (its stdio)
+ *   "$SL/REST"        -> "{realm}/mod/{module_uuid}/REST"   (its subtree)
+ * and any other "$SL/proc/..." (reg, control, keepalive, profile, log) or
+ * an empty REST is refused. A topic without the prefix is copied unchanged. */
+enum topic_expand_result {
+    TOPIC_EXPAND_OK = 0,
+    TOPIC_EXPAND_NOMEM = -1,
+    TOPIC_EXPAND_REFUSED = -2, /* a `$SL/` topic that is not the module's */
+};
+/* Returns a topic_expand_result; on OK *out is malloc'd (caller frees). */
+int topic_expand(const char *topic, const char *realm, const char *module_uuid, char **out);
+
+/* 1 if `topic` is one of the realm's control topics (reg, keepalive,
+ * control, control/{runtime}, profile, log, or a filter reaching only
+ * those), which no module may publish on. */
+int topic_is_control_plane(const char *realm, const char *topic);
+
+/* The one rule for a module's channel open, applied by the runtime process
+ * before it gives the module a descriptor and by the manager when the open
+ * frame arrives: flags (CHANNEL_READ/WRITE, a QoS of 0..2), a topic of len
+ * bytes without NUL, `$SL/` expanded as above, a writable channel without
+ * wildcards and never on the control plane, a readable one a valid filter.
+ * Returns a channel_open_result; on OK *expanded is malloc'd (caller frees;
+ * expanded may be NULL when only the verdict is wanted). */
+enum channel_open_result {
+    CHANNEL_OPEN_OK = 0,
+    CHANNEL_OPEN_NOMEM = -1,
+    CHANNEL_OPEN_FLAGS = -2,    /* neither read nor write, or a bad QoS */
+    CHANNEL_OPEN_TOPIC = -3,    /* empty, a NUL, or not a valid topic/filter */
+    CHANNEL_OPEN_WILDCARD = -4, /* a writable channel with + or # */
+    CHANNEL_OPEN_DENIED = -5,   /* another module's or the control plane's topic */
+};
+int channel_open_check(const char *realm, const char *module_uuid, unsigned flags,
+                       const char *topic, size_t len, char **expanded);
+const char *channel_open_strerror(int result);
 
 /* 1 if the topic contains an MQTT wildcard (`+` or `#`) anywhere. */
 int topic_has_wildcard(const char *topic);

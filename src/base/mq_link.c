@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "event_loop.h"
+#include "outbox.h"
 #include "slog.h"
 #include "stratus/topic.h"
 
@@ -34,7 +35,7 @@ struct subscription {
     int qos;
     int refs;
     uint32_t id;
-    int unsub_mid;            /* a tombstone: unsubscribed, waiting for the UNSUBACK */
+    int unsub_mid;             /* a tombstone: unsubscribed, waiting for the UNSUBACK */
     struct subscription *next; /* tombstones */
 };
 
@@ -65,7 +66,9 @@ struct mq_link {
     int stopping;    /* disconnect requested: never reconnect */
     int started;     /* a connect was ever attempted */
     int inflight;    /* QoS>0 publishes not yet acknowledged */
-    int warned;      /* an unreachable broker was reported since the last connect */
+    int drain;       /* a CONNACK came: send the outbox from the loop */
+    struct outbox *outbox;
+    int warned; /* an unreachable broker was reported since the last connect */
     uint64_t backoff_ms;
     loop_timer_id reconnect_timer;
     loop_timer_id misc_timer;
@@ -76,7 +79,7 @@ struct mq_link {
     uint32_t next_sub_id;
     struct topic_index *routes_index;
     struct route *routes;
-    int dispatching; /* depth of message dispatches under way */
+    int dispatching;        /* depth of message dispatches under way */
     struct route **matched; /* scratch list of one dispatch */
     size_t nmatched, matched_cap;
 };
@@ -121,7 +124,9 @@ static void connection_lost(struct mq_link *link, const char *why)
         free_tombstone(link, link->tombstones);
     int was_connected = link->connected;
     link->connected = 0;
-    link->inflight = 0;
+    /* inflight stays: libmosquitto sends those messages again after the
+     * reconnect, and they are settled only when acknowledged then. */
+    link->drain = 0;
     link->lost = 0;
     unwatch(link);
     if (link->stopping) return;
@@ -173,10 +178,51 @@ static void on_socket(void *ctx, uint32_t events)
     update_events(link);
 }
 
+/* Hand one message to libmosquitto. Returns 0 when libmosquitto has it
+ * (a QoS>0 message it could not write yet stays in its queue and is sent
+ * again after a reconnect), -1 when it is not sent (QoS 0 on a broken
+ * connection, or an error). */
+static int hand_over(struct mq_link *link, const char *topic, const void *payload, size_t len,
+                     int qos, int *mid)
+{
+    int rc = mosquitto_publish(link->mosq, mid, topic, (int)len, payload, qos, false);
+    if (rc == MOSQ_ERR_SUCCESS ||
+        (qos > 0 && (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO))) {
+        if (qos > 0) link->inflight++;
+        if (rc != MOSQ_ERR_SUCCESS) link->lost = 1;
+        return 0;
+    }
+    if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO) link->lost = 1;
+    slog(SLOG_DEBUG, "mq", "publish %s: %s", topic, mosquitto_strerror(rc));
+    return -1;
+}
+
+/* After a CONNACK (and after libmosquitto's resends, which it makes once
+ * the connect callback returned): everything kept, oldest first. */
+static void drain_outbox(struct mq_link *link)
+{
+    link->drain = 0;
+    const struct outbox_msg *m;
+    size_t sent = 0;
+    while (link->connected && !link->lost && (m = outbox_peek(link->outbox))) {
+        if (hand_over(link, m->topic, m->payload, m->len, m->qos, NULL) < 0) break;
+        outbox_pop(link->outbox);
+        sent++;
+    }
+    if (sent)
+        slog(SLOG_INFO, "mq", "sent %zu message(s) kept while disconnected%s", sent,
+             outbox_count(link->outbox) ? "; the rest waits for the next connection" : "");
+}
+
 /* Before each wait: send what was queued during this iteration. */
 static void flush_output(void *ctx)
 {
     struct mq_link *link = ctx;
+    if (link->drain && link->connected && !link->dispatching) drain_outbox(link);
+    if (link->lost && link->fd >= 0) {
+        connection_lost(link, "closed");
+        return;
+    }
     if (link->fd < 0 || !mosquitto_want_write(link->mosq)) return;
     int rc = mosquitto_loop_write(link->mosq, 1);
     if (rc != MOSQ_ERR_SUCCESS || link->lost) {
@@ -267,8 +313,8 @@ static int send_subscribe(struct mq_link *link, const struct subscription *s)
         mosquitto_property *props = NULL;
         rc = mosquitto_property_add_varint(&props, MQTT_PROP_SUBSCRIPTION_IDENTIFIER, s->id);
         if (rc == MOSQ_ERR_SUCCESS)
-            rc = mosquitto_subscribe_v5(link->mosq, NULL, s->filter, s->qos,
-                                        MQTT_SUB_OPT_NO_LOCAL, props);
+            rc = mosquitto_subscribe_v5(link->mosq, NULL, s->filter, s->qos, MQTT_SUB_OPT_NO_LOCAL,
+                                        props);
         mosquitto_property_free_all(&props);
     } else
         rc = mosquitto_subscribe(link->mosq, NULL, s->filter, s->qos);
@@ -300,6 +346,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
         return;
     }
     link->connected = 1;
+    link->drain = outbox_count(link->outbox) > 0;
     link->warned = 0;
     link->backoff_ms = RECONNECT_MIN_MS;
     slog(SLOG_INFO, "mq", "connected to %s:%d (MQTT %s)", link->host, link->port,
@@ -410,7 +457,8 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 {
     (void)mosq;
     struct mq_link *link = obj;
-    if (pick_copy(link, m->topic, props)) dispatch(link, m->topic, m->payload, (size_t)m->payloadlen);
+    if (pick_copy(link, m->topic, props))
+        dispatch(link, m->topic, m->payload, (size_t)m->payloadlen);
 }
 
 static void on_unsubscribe(struct mosquitto *mosq, void *obj, int mid)
@@ -450,7 +498,15 @@ int mq_link_new(struct event_loop *loop, const struct mq_link_options *opt,
     link->routes_index = topic_index_new();
     link->subs_index = topic_index_new();
     link->next_sub_id = 1;
-    if (!link->host || !link->mosq || !link->routes_index || !link->subs_index) goto fail;
+    struct outbox_options oo = {
+        .output_total = opt->outbox_total,
+        .output_per_source = opt->outbox_per_source,
+        .dropped = cb->dropped,
+        .ctx = cb->ctx,
+    };
+    if (!link->host || !link->mosq || !link->routes_index || !link->subs_index ||
+        outbox_new(&oo, &link->outbox) < 0)
+        goto fail;
     mosquitto_int_option(link->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
     mosquitto_connect_v5_callback_set(link->mosq, on_connect);
     mosquitto_disconnect_v5_callback_set(link->mosq, on_disconnect);
@@ -472,13 +528,14 @@ int mq_link_new(struct event_loop *loop, const struct mq_link_options *opt,
     }
     if (opt->will_topic &&
         mosquitto_will_set(link->mosq, opt->will_topic, (int)strlen(opt->will_payload),
-                           opt->will_payload, 1, false) != MOSQ_ERR_SUCCESS)
+                           opt->will_payload, opt->will_qos, false) != MOSQ_ERR_SUCCESS)
         goto fail;
     if (loop_add_prepare(loop, flush_output, link) < 0) goto fail;
     *out = link;
     return 0;
 fail:
     if (link->mosq) mosquitto_destroy(link->mosq);
+    outbox_free(link->outbox);
     topic_index_free(link->routes_index);
     topic_index_free(link->subs_index);
     free(link->host);
@@ -508,6 +565,7 @@ void mq_link_free(struct mq_link *link)
     topic_index_free(link->routes_index);
     free(link->matched);
     free(link->host);
+    outbox_free(link->outbox);
     free(link);
 }
 
@@ -529,8 +587,7 @@ int mq_link_is_v5(const struct mq_link *link)
 
 /* Cost: a linear search of the distinct filters (subscribing is rare next to
  * messages, which find their subscriptions through subs_index). */
-static struct subscription *find_subscription(struct mq_link *link, const char *filter,
-                                              size_t *pos)
+static struct subscription *find_subscription(struct mq_link *link, const char *filter, size_t *pos)
 {
     for (size_t i = 0; i < link->nsubs; i++) {
         if (!strcmp(link->subs[i]->filter, filter)) {
@@ -637,15 +694,30 @@ int mq_link_unroute(struct mq_link *link, const char *filter, mq_route_fn fn, vo
 int mq_link_publish(struct mq_link *link, const char *topic, const void *payload, size_t len,
                     int qos, int *mid)
 {
-    if (!link->connected) return -1;
+    if (!link->connected || link->lost) return -1;
     if (len > (size_t)MQTT_MAX_PAYLOAD) return -1;
-    int rc = mosquitto_publish(link->mosq, mid, topic, (int)len, payload, qos, false);
-    if (rc != MOSQ_ERR_SUCCESS) {
-        slog(SLOG_DEBUG, "mq", "publish %s: %s", topic, mosquitto_strerror(rc));
-        return -1;
-    }
-    if (qos > 0) link->inflight++;
-    return 0;
+    return hand_over(link, topic, payload, len, qos, mid);
+}
+
+int mq_link_post(struct mq_link *link, const char *topic, const void *payload, size_t len, int qos,
+                 const char *source)
+{
+    if (len > (size_t)MQTT_MAX_PAYLOAD) return -1;
+    /* Straight through while connected and nothing older waits: no copy. */
+    if (link->connected && !link->lost && !link->drain && !outbox_count(link->outbox) &&
+        hand_over(link, topic, payload, len, qos, NULL) == 0)
+        return 0;
+    return outbox_push(link->outbox, topic, payload, len, qos, source);
+}
+
+size_t mq_link_unsettled(const struct mq_link *link)
+{
+    return (size_t)link->inflight + outbox_count(link->outbox);
+}
+
+struct outbox *mq_link_outbox(struct mq_link *link)
+{
+    return link->outbox;
 }
 
 int mq_link_publish_json(struct mq_link *link, const char *topic, const json_t *msg, int qos,
@@ -680,7 +752,7 @@ void mq_link_disconnect(struct mq_link *link)
 
 int mq_link_inflight(const struct mq_link *link)
 {
-    return link->connected ? link->inflight : 0;
+    return link->inflight;
 }
 
 int mq_link_want_write(const struct mq_link *link)

@@ -8,7 +8,14 @@
  * handler, found for a topic through the protocol library's topic index
  * (cost: proportional to the topic's levels and the matching routes, not to
  * the number of routes). Every message also goes to the catch-all `message`
- * callback, after its routes. */
+ * callback, after its routes.
+ *
+ * Messages posted with mq_link_post go through the link's outbox
+ * (outbox.h): sent at once while connected and nothing older waits, else
+ * kept and sent in order after the next CONNACK (after libmosquitto's own
+ * resends of unacknowledged QoS>0 messages, which it keeps across
+ * reconnects). A QoS>0 message counts as unsettled until the broker
+ * acknowledged it. */
 #ifndef STRATUS_BASE_MQ_LINK_H
 #define STRATUS_BASE_MQ_LINK_H
 
@@ -28,9 +35,13 @@ struct mq_link_options {
     const char *tls_ca, *tls_cert, *tls_key;
     int tls_insecure;
     int keepalive_sec;
-    /* Last will, or NULL topic for none. */
+    /* Last will, or NULL topic for none; will_qos 0..2. */
     const char *will_topic;
     const char *will_payload;
+    int will_qos;
+    /* Bounds of the outbox's output (outbox.h); 0 and 0 keep no output
+     * while disconnected (control messages are kept regardless). */
+    size_t outbox_total, outbox_per_source;
 };
 
 struct mq_link_callbacks {
@@ -41,6 +52,8 @@ struct mq_link_callbacks {
     void (*message)(void *ctx, const char *topic, const void *payload, size_t len);
     /* A QoS>0 publish was acknowledged (mid from mq_link_publish). */
     void (*published)(void *ctx, int mid);
+    /* Output of `source` was dropped from the outbox (may be NULL). */
+    void (*dropped)(void *ctx, const char *source, uint64_t count);
     void *ctx;
 };
 
@@ -76,14 +89,28 @@ int mq_link_unroute(struct mq_link *link, const char *filter, mq_route_fn fn, vo
  * -1 when not connected or on error (the message is dropped). */
 int mq_link_publish(struct mq_link *link, const char *topic, const void *payload, size_t len,
                     int qos, int *mid);
+/* Publish through the outbox (see the top of this file): source NULL for a
+ * control message (always kept), else the owner of this output (e.g. a
+ * module UUID) whose share of the outbox bounds it. Returns 0 when sent or
+ * kept (or dropped by the bounds, which the dropped callback reports), -1
+ * on OOM or a message too large for MQTT. */
+int mq_link_post(struct mq_link *link, const char *topic, const void *payload, size_t len, int qos,
+                 const char *source);
+/* Messages in the outbox plus QoS>0 publishes not yet acknowledged: 0 once
+ * everything posted has reached the broker. */
+size_t mq_link_unsettled(const struct mq_link *link);
+/* The outbox (borrowed), for spilling and figures. */
+struct outbox *mq_link_outbox(struct mq_link *link);
+
 /* Publish a JSON value (borrowed), serialised compactly. */
 int mq_link_publish_json(struct mq_link *link, const char *topic, const json_t *msg, int qos,
                          int *mid);
 
 /* Send DISCONNECT (the will is not published) and stop reconnecting. */
 void mq_link_disconnect(struct mq_link *link);
-/* QoS>0 publishes the broker has not acknowledged yet (0 when not
- * connected: nothing more will be acknowledged then). */
+/* QoS>0 publishes handed to libmosquitto that the broker has not
+ * acknowledged yet (they stay counted across a reconnect, since
+ * libmosquitto sends them again). */
 int mq_link_inflight(const struct mq_link *link);
 /* 1 when output is still queued for the broker. */
 int mq_link_want_write(const struct mq_link *link);

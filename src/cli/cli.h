@@ -4,6 +4,7 @@
 #define STRATUS_CLI_H
 
 int cmd_manager_main(int argc, char **argv);
+int cmd_orchestrator_main(int argc, char **argv);
 int cmd_spectest_main(int argc, char **argv);
 int cmd_exec_main(int argc, char **argv);
 

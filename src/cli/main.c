@@ -32,6 +32,8 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
     {"manager", NET(cmd_manager_main),
      "run a node manager: MQTT, registration, runtimes, channels"},
+    {"orchestrator", NET(cmd_orchestrator_main),
+     "run the orchestrator: registry, placement, queues, REST API and metrics"},
     {"exec", CORE(cmd_exec_main), "run a WebAssembly (WASI) module here and now"},
     {"spectest", CORE(cmd_spectest_main), "run a wast2json script against the engine"},
 };
@@ -42,7 +44,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: stratus COMMAND [ARGS...]\n\ncommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(out, "  %-12s %s\n", subcommands[i].name, subcommands[i].summary);
+        fprintf(out, "  %-13s %s\n", subcommands[i].name, subcommands[i].summary);
     fprintf(out, "\n`stratus COMMAND --help` describes each command.\n");
 }
 

@@ -6,6 +6,7 @@
 #include "channels.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@ struct channel {
     unsigned flags;
     int qos;
     char *topic;          /* expanded; owned */
+    char source[40];      /* the module's UUID: its share of the outbox */
     struct channel *next; /* hash bucket chain */
 };
 
@@ -57,6 +59,7 @@ const char *channels_strerror(int err)
     case CH_ERR_UNKNOWN: return "no such channel";
     case CH_ERR_NOT_WRITABLE: return "channel is not writable";
     case CH_ERR_FLAGS: return "invalid channel flags";
+    case CH_ERR_DENIED: return channel_open_strerror(CHANNEL_OPEN_DENIED);
     }
     return "unknown error";
 }
@@ -130,33 +133,20 @@ void channels_free(struct channel_table *t)
 int channels_open(struct channel_table *t, void *owner, int module, const char *module_uuid,
                   int channel, unsigned flags, const char *topic, size_t topic_len)
 {
-    if (!(flags & (CHANNEL_READ | CHANNEL_WRITE)) ||
-        ((flags & CHANNEL_QOS_MASK) >> CHANNEL_QOS_SHIFT) > 2) {
-        slog(SLOG_ERROR, "ch", "module %d channel %d: flags 0x%02x: %s", module, channel, flags,
-             channels_strerror(CH_ERR_FLAGS));
-        return CH_ERR_FLAGS;
-    }
-    if (topic_len == 0 || memchr(topic, '\0', topic_len)) {
-        slog(SLOG_ERROR, "ch", "module %d channel %d: %s", module, channel,
-             channels_strerror(CH_ERR_TOPIC));
-        return CH_ERR_TOPIC;
-    }
-    char *raw = strndup(topic, topic_len);
-    if (!raw) return CH_ERR_NOMEM;
-    char *expanded = topic_expand(raw, t->realm, module_uuid ? module_uuid : "");
-    free(raw);
-    if (!expanded) return CH_ERR_NOMEM;
-    int err = CH_OK;
-    if ((flags & CHANNEL_WRITE) && topic_has_wildcard(expanded))
-        err = CH_ERR_WILDCARD;
-    else if ((flags & CHANNEL_READ) && !topic_filter_is_valid(expanded))
-        err = CH_ERR_TOPIC;
-    else if (!(flags & CHANNEL_READ) && !topic_name_is_valid(expanded))
-        err = CH_ERR_TOPIC;
-    if (err) {
-        slog(SLOG_ERROR, "ch", "module %d channel %d refused: %s: %s", module, channel,
-             channels_strerror(err), expanded);
-        free(expanded);
+    char *expanded = NULL;
+    /* The same rule the runtime process applied before the module got its
+     * descriptor (topic.h): a refusal here means a runtime that does not
+     * check, and the channel simply does not exist. */
+    int rc = channel_open_check(t->realm, module_uuid ? module_uuid : "", flags, topic, topic_len,
+                                &expanded);
+    if (rc != CHANNEL_OPEN_OK) {
+        int err = rc == CHANNEL_OPEN_NOMEM      ? CH_ERR_NOMEM
+                  : rc == CHANNEL_OPEN_FLAGS    ? CH_ERR_FLAGS
+                  : rc == CHANNEL_OPEN_WILDCARD ? CH_ERR_WILDCARD
+                  : rc == CHANNEL_OPEN_DENIED   ? CH_ERR_DENIED
+                                                : CH_ERR_TOPIC;
+        slog(SLOG_ERROR, "ch", "module %d channel %d refused: %s: %.*s", module, channel,
+             channels_strerror(err), (int)(topic_len > 256 ? 256 : topic_len), topic);
         return err;
     }
 
@@ -173,6 +163,7 @@ int channels_open(struct channel_table *t, void *owner, int module, const char *
     c->flags = flags;
     c->qos = (int)((flags & CHANNEL_QOS_MASK) >> CHANNEL_QOS_SHIFT);
     c->topic = expanded;
+    snprintf(c->source, sizeof c->source, "%s", module_uuid ? module_uuid : "");
     if (flags & CHANNEL_READ) {
         int added = topic_index_add(t->index, c->topic, c);
         if (added < 0) {
@@ -295,7 +286,7 @@ int channels_publish(struct channel_table *t, void *owner, int module, int chann
     struct channel *c = *find_slot(t, owner, module, channel);
     if (!c) return CH_ERR_UNKNOWN;
     if (!(c->flags & CHANNEL_WRITE)) return CH_ERR_NOT_WRITABLE;
-    int sent = t->io.publish(t->io.ctx, c->topic, payload, len, c->qos) == 0;
+    int sent = t->io.publish(t->io.ctx, c->topic, payload, len, c->qos, c->source) == 0;
     if (!sent) slog(SLOG_DEBUG, "ch", "publish on %s dropped (not connected)", c->topic);
     if (sent && t->broker_echoes) {
         /* The broker sends it back to this node: deliver it then, once. */

@@ -16,8 +16,10 @@
 #include <stdint.h>
 
 struct channel_io {
-    /* Publish on MQTT; 0 on success. */
-    int (*publish)(void *ctx, const char *topic, const void *payload, size_t len, int qos);
+    /* Publish a module's message on MQTT (through the outbox, as output of
+     * `source`, the module's UUID); 0 on success. */
+    int (*publish)(void *ctx, const char *topic, const void *payload, size_t len, int qos,
+                   const char *source);
     /* Subscribe to / unsubscribe from a topic filter on the broker. */
     int (*subscribe)(void *ctx, const char *filter, int qos);
     int (*unsubscribe)(void *ctx, const char *filter);
@@ -41,7 +43,8 @@ enum channel_error {
     CH_ERR_TOPIC = -3,    /* empty or otherwise invalid topic */
     CH_ERR_UNKNOWN = -4,  /* no such channel */
     CH_ERR_NOT_WRITABLE = -5,
-    CH_ERR_FLAGS = -6, /* neither read nor write, or a bad QoS */
+    CH_ERR_FLAGS = -6,  /* neither read nor write, or a bad QoS */
+    CH_ERR_DENIED = -7, /* not the module's topic, or the control plane */
 };
 const char *channels_strerror(int err);
 

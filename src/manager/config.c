@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "slog.h"
 #include "stratus/manager.h"
@@ -19,6 +20,10 @@ void manager_config_init(struct manager_config *cfg)
     cfg->port = 1883;
     cfg->log_level = SLOG_INFO;
     cfg->reg_timeout = 5.0;
+    cfg->outbox_total = (size_t)4 << 20;
+    cfg->outbox_per_module = (size_t)1 << 20;
+    cfg->outbox_spill = 1;
+    cfg->delete_timeout = 5.0;
 }
 
 void manager_config_clear(struct manager_config *cfg)
@@ -37,6 +42,18 @@ void manager_config_clear(struct manager_config *cfg)
         free(cfg->commands[i].path);
     }
     free(cfg->commands);
+    for (size_t i = 0; i < cfg->ntypes; i++) {
+        struct manager_runtime_decl *d = &cfg->types[i];
+        free(d->type);
+        free(d->name);
+        free(d->shortname);
+        free(d->command);
+        free(d->socket_dir);
+        for (size_t k = 0; d->apis && d->apis[k]; k++)
+            free(d->apis[k]);
+        free(d->apis);
+    }
+    free(cfg->types);
     free(cfg->module_dir);
     free(cfg->state_dir);
     free(cfg->username);
@@ -53,6 +70,53 @@ static int set_string(char **field, const char *value)
     if (!copy) return -1;
     free(*field);
     *field = copy;
+    return 0;
+}
+
+/* The broker password from a file: its first line (a trailing newline is
+ * not part of it). A file others may read is used with a warning. */
+static int read_password_file(struct manager_config *cfg, const char *path, const char *what,
+                              char *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, MANAGER_ERR_LEN, "%s %s: %s", what, path, strerror(errno));
+        return -1;
+    }
+    char line[1024];
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
+        slog(SLOG_WARNING, "mgr", "password file %s can be read by others (chmod 600 it)", path);
+    if (!fgets(line, sizeof line, f)) line[0] = '\0';
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    if (!line[0]) {
+        snprintf(err, MANAGER_ERR_LEN, "%s %s: the file holds no password", what, path);
+        return -1;
+    }
+    int rc = set_string(&cfg->password, line);
+    explicit_bzero(line, sizeof line);
+    cfg->password_from_file = 1;
+    return rc;
+}
+
+/* A size in bytes, with an optional K, M or G suffix (powers of 1024). */
+static int parse_size(const char *text, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (end == text || errno || text[0] == '-') return -1;
+    unsigned shift = 0;
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30;
+    if (shift) end++;
+    if (*end || v > (1ull << 40) >> shift) return -1;
+    *out = (size_t)(v << shift);
     return 0;
 }
 
@@ -204,6 +268,105 @@ static int apply_runtimes(struct manager_config *cfg, json_t *v, char *err)
     return 0;
 }
 
+/* An optional string member of a runtime_types entry. */
+static int decl_string(json_t *entry, size_t i, const char *key, char **out, char *err)
+{
+    json_t *v = json_object_get(entry, key);
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_string(v) || !json_string_length(v)) {
+        snprintf(err, MANAGER_ERR_LEN,
+                 "config key 'runtime_types' item %zu: '%s' must be a non-empty string", i, key);
+        return -1;
+    }
+    free(*out);
+    *out = strdup(json_string_value(v));
+    return *out ? 0 : -1;
+}
+
+/* One of two words (0 or 1), left as it is when absent. */
+static int decl_choice(json_t *entry, size_t i, const char *key, const char *zero, const char *one,
+                       int *out, char *err)
+{
+    json_t *v = json_object_get(entry, key);
+    if (!v || json_is_null(v)) return 0;
+    const char *s = json_string_value(v);
+    if (s && (!strcmp(s, zero) || !strcmp(s, one))) {
+        *out = !strcmp(s, one);
+        return 0;
+    }
+    snprintf(err, MANAGER_ERR_LEN,
+             "config key 'runtime_types' item %zu: '%s' must be \"%s\" or \"%s\"", i, key, zero,
+             one);
+    return -1;
+}
+
+static int decl_apis(json_t *entry, size_t i, struct manager_runtime_decl *d, char *err)
+{
+    json_t *apis = json_object_get(entry, "apis");
+    if (apis && !json_is_array(apis)) goto bad;
+    size_t n = apis ? json_array_size(apis) : 0;
+    if (!(d->apis = calloc(n + 1, sizeof *d->apis))) return -1;
+    for (size_t k = 0; k < n; k++) {
+        const char *a = json_string_value(json_array_get(apis, k));
+        if (!a) goto bad;
+        if (!(d->apis[k] = strdup(a))) return -1;
+    }
+    return 0;
+bad:
+    snprintf(err, MANAGER_ERR_LEN,
+             "config key 'runtime_types' item %zu: 'apis' must be an array of strings", i);
+    return -1;
+}
+
+/* runtime_types: [{type, command, apis, max_nmodules, header, launch, name,
+ * shortname, socket_dir}]; checked further when declared (runtime_iface.h). */
+static int apply_runtime_types(struct manager_config *cfg, json_t *v, char *err)
+{
+    if (!json_is_array(v)) {
+        snprintf(err, MANAGER_ERR_LEN, "config key 'runtime_types' must be an array");
+        return -1;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e)
+    {
+        struct manager_runtime_decl *t = realloc(cfg->types, (cfg->ntypes + 1) * sizeof *t);
+        if (!t) return -1;
+        cfg->types = t;
+        struct manager_runtime_decl *d = &t[cfg->ntypes++];
+        memset(d, 0, sizeof *d);
+        d->max_nmodules = 1;
+        if (!json_is_object(e)) {
+            snprintf(err, MANAGER_ERR_LEN, "config key 'runtime_types' item %zu must be an object",
+                     i);
+            return -1;
+        }
+        if (decl_string(e, i, "type", &d->type, err) ||
+            decl_string(e, i, "command", &d->command, err) ||
+            decl_string(e, i, "name", &d->name, err) ||
+            decl_string(e, i, "shortname", &d->shortname, err) ||
+            decl_string(e, i, "socket_dir", &d->socket_dir, err) ||
+            decl_choice(e, i, "header", "seed", "legacy", &d->legacy_header, err) ||
+            decl_choice(e, i, "launch", "stratus", "original", &d->original_launch, err) ||
+            decl_apis(e, i, d, err))
+            return -1;
+        if (!d->type || !d->command) {
+            snprintf(err, MANAGER_ERR_LEN,
+                     "config key 'runtime_types' item %zu needs \"type\" and \"command\"", i);
+            return -1;
+        }
+        json_t *n = json_object_get(e, "max_nmodules");
+        if (n &&
+            (!json_is_integer(n) || json_integer_value(n) < 1 || json_integer_value(n) > 128)) {
+            snprintf(err, MANAGER_ERR_LEN,
+                     "config key 'runtime_types' item %zu: 'max_nmodules' must be 1..128", i);
+            return -1;
+        }
+        if (n) d->max_nmodules = (int)json_integer_value(n);
+    }
+    return 0;
+}
+
 int manager_config_apply_json(struct manager_config *cfg, const char *text, size_t len,
                               char err[MANAGER_ERR_LEN])
 {
@@ -237,6 +400,31 @@ int manager_config_apply_json(struct manager_config *cfg, const char *text, size
             r = json_is_null(v) ? 0 : want_string(v, key, &cfg->username, err);
         } else if (!strcmp(key, "pwd")) {
             r = json_is_null(v) ? 0 : want_string(v, key, &cfg->password, err);
+        } else if (!strcmp(key, "pwd_file")) {
+            const char *path = json_string_value(v);
+            if (!path) {
+                snprintf(err, MANAGER_ERR_LEN, "config key 'pwd_file' must be a string");
+                r = -1;
+            } else {
+                r = read_password_file(cfg, path, "config key 'pwd_file'", err);
+            }
+        } else if (!strcmp(key, "outbox_total") || !strcmp(key, "outbox_per_module")) {
+            size_t *field =
+                !strcmp(key, "outbox_total") ? &cfg->outbox_total : &cfg->outbox_per_module;
+            if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                json_integer_value(v) > ((json_int_t)1 << 40)) {
+                snprintf(err, MANAGER_ERR_LEN, "config key '%s' must be a number of bytes", key);
+                r = -1;
+            } else {
+                *field = (size_t)json_integer_value(v);
+            }
+        } else if (!strcmp(key, "outbox_spill")) {
+            if (!json_is_boolean(v)) {
+                snprintf(err, MANAGER_ERR_LEN, "config key 'outbox_spill' must be a boolean");
+                r = -1;
+            } else {
+                cfg->outbox_spill = json_is_true(v);
+            }
         } else if (!strcmp(key, "use_ssl")) {
             if (!json_is_boolean(v)) {
                 snprintf(err, MANAGER_ERR_LEN, "config key 'use_ssl' must be a boolean");
@@ -256,6 +444,16 @@ int manager_config_apply_json(struct manager_config *cfg, const char *text, size
             r = want_string(v, key, &cfg->state_dir, err);
         } else if (!strcmp(key, "runtimes")) {
             r = apply_runtimes(cfg, v, err);
+        } else if (!strcmp(key, "runtime_types")) {
+            r = apply_runtime_types(cfg, v, err);
+        } else if (!strcmp(key, "delete_timeout")) {
+            if (!json_is_number(v) || !(json_number_value(v) > 0) || json_number_value(v) > 3600) {
+                snprintf(err, MANAGER_ERR_LEN,
+                         "config key 'delete_timeout' must be seconds (0-3600]");
+                r = -1;
+            } else {
+                cfg->delete_timeout = json_number_value(v);
+            }
         } else if (!strcmp(key, "runtime_commands")) {
             const char *type;
             json_t *path;
@@ -337,9 +535,26 @@ static int load_file(struct manager_config *cfg, const char *path, char *err)
 
 /* The flags that take a value, for both passes over argv. */
 static const char *const valued[] = {
-    "--mqtt",       "--realm",     "--name",        "--uuid",      "--runtime", "--runtime-command",
-    "--module-dir", "--config",    "--username",    "--password",  "--tls-ca",  "--tls-cert",
-    "--tls-key",    "--log-level", "--reg-timeout", "--state-dir",
+    "--mqtt",
+    "--realm",
+    "--name",
+    "--uuid",
+    "--runtime",
+    "--runtime-command",
+    "--module-dir",
+    "--config",
+    "--username",
+    "--password",
+    "--tls-ca",
+    "--tls-cert",
+    "--tls-key",
+    "--log-level",
+    "--reg-timeout",
+    "--state-dir",
+    "--password-file",
+    "--outbox-total",
+    "--outbox-per-module",
+    "--delete-timeout",
 };
 
 static int takes_value(const char *flag, size_t len)
@@ -419,7 +634,20 @@ int manager_config_from_args(struct manager_config *cfg, int argc, char **argv,
         } else if (!strcmp(flag, "--username")) {
             r = set_string(&cfg->username, value);
         } else if (!strcmp(flag, "--password")) {
-            r = set_string(&cfg->password, value);
+            if (!cfg->password_from_file) r = set_string(&cfg->password, value);
+        } else if (!strcmp(flag, "--password-file")) {
+            r = read_password_file(cfg, value, "--password-file", err);
+        } else if (!strcmp(flag, "--outbox-total") || !strcmp(flag, "--outbox-per-module")) {
+            if (parse_size(value, !strcmp(flag, "--outbox-total") ? &cfg->outbox_total
+                                                                  : &cfg->outbox_per_module) < 0) {
+                snprintf(err, MANAGER_ERR_LEN, "%s '%s': expected bytes (K, M, G suffixes)", flag,
+                         value);
+                return -1;
+            }
+        } else if (!strcmp(flag, "--no-outbox-spill")) {
+            cfg->outbox_spill = 0;
+        } else if (!strcmp(flag, "--no-outbox")) {
+            cfg->no_outbox = 1;
         } else if (!strcmp(flag, "--tls")) {
             cfg->tls = 1;
         } else if (!strcmp(flag, "--tls-insecure")) {
@@ -449,6 +677,15 @@ int manager_config_from_args(struct manager_config *cfg, int argc, char **argv,
                 return -1;
             }
             cfg->reg_timeout = d;
+        } else if (!strcmp(flag, "--delete-timeout")) {
+            char *end;
+            double d = strtod(value, &end);
+            if (end == value || *end || !(d > 0 && d <= 3600)) {
+                snprintf(err, MANAGER_ERR_LEN, "--delete-timeout '%s': expected seconds (0-3600]",
+                         value);
+                return -1;
+            }
+            cfg->delete_timeout = d;
         } else {
             snprintf(err, MANAGER_ERR_LEN, "unknown option '%s' (see --help)", argv[i]);
             return -1;
@@ -458,51 +695,78 @@ int manager_config_from_args(struct manager_config *cfg, int argc, char **argv,
             return -1;
         }
     }
+    const char *env_password = getenv("STRATUS_MQTT_PASSWORD");
+    if (!cfg->password_from_file && env_password && *env_password &&
+        set_string(&cfg->password, env_password) < 0) {
+        snprintf(err, MANAGER_ERR_LEN, "out of memory");
+        return -1;
+    }
     return 0;
 }
 
 void manager_usage(FILE *out)
 {
-    fputs("usage: stratus manager --mqtt HOST:PORT --realm R --name N [--uuid UUID]\n"
-          "                       --runtime TYPE[:NAME] ... [options]\n"
-          "\n"
-          "Runs a node manager: connects to the MQTT broker, registers itself and its\n"
-          "runtimes with the orchestrator, and serves module requests sent to them.\n"
-          "\n"
-          "  --mqtt HOST:PORT          broker address (default localhost:1883)\n"
-          "  --realm R                 topic prefix (default \"realm\")\n"
-          "  --name N                  manager name (default \"manager\")\n"
-          "  --uuid UUID               manager UUID (default: the one kept in the state\n"
-          "                            directory, made at the first start)\n"
-          "  --state-dir DIR           where the node keeps its identity (the manager's and\n"
-          "                            runtimes' UUIDs, so a restart registers the same\n"
-          "                            ones); default $STRATUS_STATE_DIR, else\n"
-          "                            $XDG_STATE_HOME/stratus, else ~/.local/state/stratus\n"
-          "  --runtime TYPE[:NAME]     host a runtime of TYPE (repeatable)\n"
-          "  --runtime-command TYPE=PATH  program of a socket-backed runtime type\n"
-          "  --module-dir DIR          where module files live (told to runtimes)\n"
-          "  --config FILE             JSON configuration; flags override it. Keys: mqtt,\n"
-          "                            mqtt_port, mqtt_username, pwd, use_ssl, realm, name,\n"
-          "                            uuid, runtimes, runtime_commands, module_dir,\n"
-          "                            state_dir, log_level\n"
-          "                            (http, http_port are accepted and ignored)\n"
-          "  --username U, --password P  broker credentials\n"
-          "  --tls                     connect with TLS (system CAs unless --tls-ca)\n"
-          "  --tls-ca FILE, --tls-cert FILE, --tls-key FILE, --tls-insecure\n"
-          "  --log-level LEVEL         debug, info, warning or error (default info)\n"
-          "  --reg-timeout SEC         retry an unanswered registration after SEC\n"
-          "                            seconds, then with backoff (default 5)\n"
-          "  --help                    this text\n"
-          "\n"
-          "Runtime types:\n",
-          out);
+    fputs(
+        "usage: stratus manager --mqtt HOST:PORT --realm R --name N [--uuid UUID]\n"
+        "                       --runtime TYPE[:NAME] ... [options]\n"
+        "\n"
+        "Runs a node manager: connects to the MQTT broker, registers itself and its\n"
+        "runtimes with the orchestrator, and serves module requests sent to them.\n"
+        "\n"
+        "  --mqtt HOST:PORT          broker address (default localhost:1883)\n"
+        "  --realm R                 topic prefix (default \"realm\")\n"
+        "  --name N                  manager name (default \"manager\")\n"
+        "  --uuid UUID               manager UUID (default: the one kept in the state\n"
+        "                            directory, made at the first start)\n"
+        "  --state-dir DIR           where the node keeps its identity (the manager's and\n"
+        "                            runtimes' UUIDs, so a restart registers the same\n"
+        "                            ones); default $STRATUS_STATE_DIR, else\n"
+        "                            $XDG_STATE_HOME/stratus, else ~/.local/state/stratus\n"
+        "  --runtime TYPE[:NAME]     host a runtime of TYPE (repeatable)\n"
+        "  --runtime-command TYPE=PATH  program of a socket-backed runtime type\n"
+        "  --module-dir DIR          where module files live (told to runtimes)\n"
+        "  --config FILE             JSON configuration; flags override it. Keys: mqtt,\n"
+        "                            mqtt_port, mqtt_username, pwd, use_ssl, realm, name,\n"
+        "                            uuid, runtimes, runtime_commands, module_dir,\n"
+        "                            state_dir, log_level, pwd_file, outbox_total,\n"
+        "                            outbox_per_module, outbox_spill, delete_timeout,\n"
+        "                            runtime_types (runtime types of your own, e.g. an\n"
+        "                            original Silverline runtime: [{\"type\", \"command\",\n"
+        "                            \"apis\", \"max_nmodules\", \"header\": \"seed\"|\"legacy\",\n"
+        "                            \"launch\": \"stratus\"|\"original\", \"socket_dir\"}];\n"
+        "                            see docs/compatibility.md)\n"
+        "                            (http, http_port are accepted and ignored)\n"
+        "  --username U              broker user name\n"
+        "  --password-file FILE      broker password: the first line of FILE (the\n"
+        "                            environment variable STRATUS_MQTT_PASSWORD works\n"
+        "                            too; --password P is visible to every local user)\n"
+        "  --outbox-total SIZE       module output kept while the broker is unreachable,\n"
+        "                            in all (default 4M; control messages are always\n"
+        "                            kept)\n"
+        "  --outbox-per-module SIZE  the same per module (default 1M)\n"
+        "  --no-outbox-spill         do not keep unsent control messages in the state\n"
+        "                            directory when the manager stops\n"
+        "  --no-outbox               publish at once or drop, keeping nothing across an\n"
+        "                            outage (loses exits; for measurements only)\n"
+        "  --tls                     connect with TLS (system CAs unless --tls-ca)\n"
+        "  --tls-ca FILE, --tls-cert FILE, --tls-key FILE, --tls-insecure\n"
+        "  --log-level LEVEL         debug, info, warning or error (default info)\n"
+        "  --reg-timeout SEC         retry an unanswered registration after SEC\n"
+        "                            seconds, then with backoff (default 5)\n"
+        "  --delete-timeout SEC      a deleted module whose runtime reports no exit\n"
+        "                            within SEC seconds is reported killed (default 5)\n"
+        "  --help                    this text\n"
+        "\n"
+        "Runtime types:\n",
+        out);
     const struct runtime_type *t;
     for (size_t i = 0; (t = runtime_type_at(i)); i++) {
         fprintf(out, "  %-18s max_nmodules %d, apis [", t->type, t->max_nmodules);
         for (const char *const *a = t->apis; a && *a; a++)
             fprintf(out, "%s%s", a == t->apis ? "" : ", ", *a);
-        fprintf(out, "]%s\n",
+        fprintf(out, "]%s%s\n",
                 t->ops == &runtime_socket_ops && !t->default_command ? ", needs --runtime-command"
-                                                                     : "");
+                                                                     : "",
+                t->test_only ? " (Stratus's tests only)" : "");
     }
 }

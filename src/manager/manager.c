@@ -5,6 +5,7 @@
  * and shuts everything down in order: modules reported, runtimes stopped,
  * deletes published, DISCONNECT sent, socket directory removed. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <mosquitto.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +24,7 @@
 #include "identity.h"
 #include "slog.h"
 #include "mq_link.h"
+#include "outbox.h"
 #include "registration.h"
 #include "runtime.h"
 #include "stratus/envelope.h"
@@ -46,6 +49,7 @@ struct manager {
     char uuid[UUID_STR_LEN];
     const char *realm, *name;
     char socket_dir[PATH_MAX];
+    char *spill_path; /* the outbox's spill file, or NULL */
     int sigfd;
     loop_timer_id reg_timer;
     int shutting_down;
@@ -54,16 +58,34 @@ struct manager {
 
 /* ---- MQTT plumbing ---- */
 
-static int publish_bytes(void *ctx, const char *topic, const void *payload, size_t len, int qos)
+/* Control messages and module output: through the outbox. */
+static int post_bytes(void *ctx, const char *topic, const void *payload, size_t len, int qos,
+                      const char *source)
 {
+    struct manager *m = ctx;
+    if (m->cfg->no_outbox) return mq_link_publish(m->mq, topic, payload, len, qos, NULL);
+    return mq_link_post(m->mq, topic, payload, len, qos, source);
+}
+
+/* Now or never (keepalives). */
+static int publish_now(void *ctx, const char *topic, const void *payload, size_t len, int qos,
+                       const char *source)
+{
+    (void)source;
     struct manager *m = ctx;
     return mq_link_publish(m->mq, topic, payload, len, qos, NULL);
 }
 
-static int publish_json(void *ctx, const char *topic, const json_t *msg)
+/* Registration requests are sent again by the table at every connect;
+ * deletes are kept. */
+static int publish_json(void *ctx, const char *topic, const json_t *msg, int keep)
 {
     struct manager *m = ctx;
-    return mq_link_publish_json(m->mq, topic, msg, 1, NULL);
+    if (!keep) return mq_link_publish_json(m->mq, topic, msg, 1, NULL);
+    char *text = json_dumps(msg, JSON_COMPACT);
+    int rc = text ? mq_link_post(m->mq, topic, text, strlen(text), 1, NULL) : -1;
+    free(text);
+    return rc;
 }
 
 static int ch_subscribe(void *ctx, const char *filter, int qos)
@@ -169,7 +191,8 @@ static void on_control_message(void *ctx, const char *topic, const void *payload
 {
     (void)topic;
     struct runtime *rt = ctx;
-    if (!runtime_is_stopping(rt)) runtime_handle_control(rt, payload, len);
+    /* Answered in every state: a stopping or given-up runtime says so. */
+    runtime_handle_control(rt, payload, len);
 }
 
 /* Every message may also be for module channels. */
@@ -181,13 +204,63 @@ static void on_message(void *ctx, const char *topic, const void *payload, size_t
 
 /* ---- runtimes ---- */
 
+/* Output of a module was dropped from the outbox: its runtime counts and
+ * logs it. */
+static void on_output_dropped(void *ctx, const char *source, uint64_t count)
+{
+    struct manager *m = ctx;
+    for (size_t i = 0; i < m->nruntimes; i++)
+        if (runtime_output_dropped(m->runtimes[i], source, count)) return;
+    if (!(count & (count - 1)))
+        slog(SLOG_WARNING, "mgr",
+             "%llu message(s) of ended module %s dropped while the broker is unreachable",
+             (unsigned long long)count, source);
+}
+
+/* Control messages the broker never got are kept for the next start. */
+static void spill_outbox(struct manager *m)
+{
+    if (!m->spill_path || !m->mq) return;
+    struct outbox *ob = mq_link_outbox(m->mq);
+    if (outbox_spill_write(ob, m->spill_path) < 0)
+        slog(SLOG_ERROR, "mgr", "cannot write %s: %s", m->spill_path, strerror(errno));
+    else if (outbox_count(ob))
+        slog(SLOG_WARNING, "mgr",
+             "the broker never got %zu message(s); control messages kept in %s for the next "
+             "start",
+             outbox_count(ob), m->spill_path);
+}
+
+static void load_spill(struct manager *m)
+{
+    if (!m->spill_path) return;
+    size_t n = 0;
+    char err[OUTBOX_ERR_LEN];
+    if (outbox_spill_load(mq_link_outbox(m->mq), m->spill_path, &n, err) < 0) {
+        slog(SLOG_ERROR, "mgr", "%s; its messages are not sent", err);
+    } else if (n) {
+        slog(SLOG_INFO, "mgr", "%zu control message(s) from the last run will be sent", n);
+    }
+    /* Sent from memory now; written again at shutdown if still unsent. */
+    unlink(m->spill_path);
+}
+
+/* Its control topic stays routed: requests still get an error answer. */
 static void runtime_gone(void *ctx, struct runtime *rt)
 {
     struct manager *m = ctx;
-    char topic[TOPIC_LAYOUT_MAX];
-    if (topic_format(topic, sizeof topic, m->realm, TOPIC_CONTROL_RUNTIME, runtime_uuid(rt)) == 0)
-        mq_link_unroute(m->mq, topic, on_control_message, rt);
     reg_table_unregister(m->reg, runtime_uuid(rt));
+}
+
+static int uuid_taken(void *ctx, const struct runtime *rt, const char *uuid)
+{
+    struct manager *m = ctx;
+    if (!strcmp(uuid, m->uuid)) return 1;
+    for (size_t i = 0; i < m->nruntimes; i++) {
+        const struct runtime *o = m->runtimes[i];
+        if (!strcmp(runtime_uuid(o), uuid) || (o != rt && runtime_owns_uuid(o, uuid))) return 1;
+    }
+    return 0;
 }
 
 /* Shutdown ends in steps: every runtime stopped; then the deletes published
@@ -201,7 +274,9 @@ static void finish_shutdown(struct manager *m)
         m->unregistered = 1;
         reg_table_unregister_all(m->reg);
     }
-    if (mq_link_inflight(m->mq) > 0) return;
+    /* Connected: wait until the broker has everything. Disconnected: what
+     * is left goes to the spill file (a later start sends it). */
+    if (mq_link_connected(m->mq) && mq_link_unsettled(m->mq) > 0) return;
     mq_link_disconnect(m->mq);
     loop_stop(m->loop);
 }
@@ -217,7 +292,7 @@ static void on_published(void *ctx, int mid)
     struct manager *m = ctx;
     /* Inside a libmosquitto callback: disconnecting here would deadlock on
      * its locks, so the next step runs from the loop. */
-    if (m->unregistered && mq_link_inflight(m->mq) == 0)
+    if (m->unregistered && mq_link_unsettled(m->mq) == 0)
         loop_timer_add(m->loop, 0, on_finish_timer, m, NULL);
 }
 
@@ -339,6 +414,51 @@ static int make_socket_dir(struct manager *m)
     return 0;
 }
 
+/* The socket directory of this manager's last run is named in
+ * {identity}.sockdir. Holding the identity lock means that run is over, so
+ * a directory it left behind (after a kill -9) is removed now. */
+static void remove_stale_socket_dir(struct manager *m)
+{
+    if (!m->identity) return;
+    char record[PATH_MAX + 16], old[PATH_MAX];
+    snprintf(record, sizeof record, "%s.sockdir", identity_path(m->identity));
+    FILE *f = fopen(record, "r");
+    if (!f) return;
+    int ok = fgets(old, sizeof old, f) != NULL;
+    fclose(f);
+    unlink(record);
+    if (!ok) return;
+    old[strcspn(old, "\n")] = '\0';
+    const char *base = strrchr(old, '/');
+    struct stat st;
+    /* Only a directory of ours that looks like one we make. */
+    if (!base || strncmp(base + 1, "stratus-mgr-", 12) || lstat(old, &st) < 0 ||
+        !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+        return;
+    DIR *d = opendir(old);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char path[PATH_MAX * 2];
+        snprintf(path, sizeof path, "%s/%s", old, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    if (rmdir(old) == 0)
+        slog(SLOG_INFO, "mgr", "removed %s, left behind by this manager's last run", old);
+}
+
+static void record_socket_dir(struct manager *m)
+{
+    if (!m->identity || !m->socket_dir[0]) return;
+    char record[PATH_MAX + 16];
+    snprintf(record, sizeof record, "%s.sockdir", identity_path(m->identity));
+    FILE *f = fopen(record, "w");
+    if (!f || fprintf(f, "%s\n", m->socket_dir) < 0 || fclose(f) != 0)
+        slog(SLOG_WARNING, "mgr", "cannot write %s", record);
+}
+
 static int setup_signals(struct manager *m)
 {
     sigset_t set;
@@ -432,9 +552,12 @@ static int add_runtimes(struct manager *m)
         .manager_uuid = m->uuid,
         .module_dir = cfg->module_dir,
         .socket_dir = m->socket_dir,
-        .publish = publish_bytes,
+        .publish = post_bytes,
+        .publish_now = publish_now,
         .runtime_gone = runtime_gone,
         .runtime_stopped = on_runtime_stopped,
+        .uuid_taken = uuid_taken,
+        .delete_timeout_ms = (uint64_t)(cfg->delete_timeout * 1000.0),
         .ctx = m,
     };
     for (size_t i = 0; i < cfg->nruntimes; i++) {
@@ -445,6 +568,7 @@ static int add_runtimes(struct manager *m)
         if (runtime_new(t, cfg->runtimes[i].name, m->identity ? uuid : NULL,
                         command_for(cfg, t->type), &host, &rt) < 0)
             return -1;
+        runtime_set_index(rt, (int)i);
         m->runtimes[m->nruntimes++] = rt;
         runtime_set_max_memory(rt, cfg->runtimes[i].max_memory_mib);
         if (runtime_start(rt) < 0) return -1;
@@ -466,10 +590,12 @@ static int setup(struct manager *m)
         return -1;
     }
     if (loop_new(&m->loop) < 0 || setup_signals(m) < 0) return -1;
+    remove_stale_socket_dir(m);
     if (needs_socket_dir(cfg) && make_socket_dir(m) < 0) return -1;
+    record_socket_dir(m);
 
     struct channel_io io = {
-        .publish = publish_bytes,
+        .publish = post_bytes,
         .subscribe = ch_subscribe,
         .unsubscribe = ch_unsubscribe,
         .deliver = ch_deliver,
@@ -496,8 +622,9 @@ static int setup(struct manager *m)
         free(will_text);
         return -1;
     }
-    char client_id[64];
-    snprintf(client_id, sizeof client_id, "stratus-%.36s", m->uuid);
+    /* As the original manager names its client: {name}:{uuid}. */
+    char client_id[256];
+    snprintf(client_id, sizeof client_id, "%.200s:%.36s", m->name, m->uuid);
     struct mq_link_options mo = {
         .host = cfg->host ? cfg->host : "localhost",
         .port = cfg->port,
@@ -512,17 +639,25 @@ static int setup(struct manager *m)
         .keepalive_sec = 30,
         .will_topic = will_topic,
         .will_payload = will_text,
+        .will_qos = 2,
+        .outbox_total = cfg->outbox_total,
+        .outbox_per_source = cfg->outbox_per_module,
     };
     struct mq_link_callbacks cb = {
         .connected = on_connected,
         .message = on_message,
         .published = on_published,
+        .dropped = on_output_dropped,
         .ctx = m,
     };
     int rc = mq_link_new(m->loop, &mo, &cb, &m->mq);
     free(will_text);
     if (rc < 0) return -1;
     if (mq_link_route(m->mq, will_topic, 1, on_reg_message, m) < 0) return -1;
+    if (m->identity && cfg->outbox_spill &&
+        asprintf(&m->spill_path, "%s.outbox", identity_path(m->identity)) < 0)
+        m->spill_path = NULL;
+    load_spill(m);
     if (add_runtimes(m) < 0) return -1;
     slog(SLOG_INFO, "mgr", "manager %s (%s) in realm %s, %zu runtime(s); broker %s:%d", m->name,
          m->uuid, m->realm, m->nruntimes, mo.host, cfg->port);
@@ -532,6 +667,8 @@ static int setup(struct manager *m)
 
 static void teardown(struct manager *m)
 {
+    spill_outbox(m);
+    free(m->spill_path);
     for (size_t i = 0; i < m->nruntimes; i++)
         runtime_free(m->runtimes[i]);
     free(m->runtimes);
@@ -543,15 +680,49 @@ static void teardown(struct manager *m)
     channels_free(m->channels);
     if (m->sigfd > 0) close(m->sigfd);
     loop_free(m->loop);
+    if (m->socket_dir[0] && m->identity) {
+        char record[PATH_MAX + 16];
+        snprintf(record, sizeof record, "%s.sockdir", identity_path(m->identity));
+        unlink(record);
+    }
     identity_close(m->identity);
     if (m->socket_dir[0] && rmdir(m->socket_dir) < 0)
         slog(SLOG_WARNING, "mgr", "cannot remove %s: %s", m->socket_dir, strerror(errno));
 }
 
+/* The configuration's runtime types, declared before anything looks types
+ * up. */
+static int declare_types(const struct manager_config *cfg)
+{
+    for (size_t i = 0; i < cfg->ntypes; i++) {
+        const struct manager_runtime_decl *d = &cfg->types[i];
+        struct runtime_type_decl decl = {
+            .type = d->type,
+            .name = d->name,
+            .shortname = d->shortname,
+            .command = d->command,
+            .apis = (const char *const *)d->apis,
+            .max_nmodules = d->max_nmodules,
+            .header = d->legacy_header ? FRAME_HEADER_LEGACY : FRAME_HEADER_SEED,
+            .launch = d->original_launch ? RUNTIME_LAUNCH_ORIGINAL : RUNTIME_LAUNCH_STRATUS,
+            .socket_dir = d->socket_dir,
+        };
+        char err[RUNTIME_REASON_LEN];
+        if (runtime_type_declare(&decl, err) < 0) {
+            slog(SLOG_ERROR, "mgr", "%s", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int manager_run(const struct manager_config *cfg)
 {
     slog_set_level(cfg->log_level);
-    if (check_config(cfg) < 0) return 2;
+    if (declare_types(cfg) < 0 || check_config(cfg) < 0) {
+        runtime_types_forget_declared();
+        return 2;
+    }
     mosquitto_lib_init();
     struct manager m = {.cfg = cfg, .sigfd = -1};
     int code = 0;
@@ -563,6 +734,7 @@ int manager_run(const struct manager_config *cfg)
         code = 1;
     }
     teardown(&m);
+    runtime_types_forget_declared();
     mosquitto_lib_cleanup();
     if (!code) slog(SLOG_INFO, "mgr", "stopped");
     return code;

@@ -117,7 +117,7 @@ static void send_request(struct reg_table *t, struct reg_entry *e, uint64_t now)
     if (!req) return;
     char topic[TOPIC_LAYOUT_MAX];
     int ok = topic_for(t, e->uuid, topic, sizeof topic) == 0 &&
-             t->opt.publish(t->opt.ctx, topic, req) == 0;
+             t->opt.publish(t->opt.ctx, topic, req, 0) == 0;
     json_decref(req);
     if (!ok) {
         e->state = REG_UNSENT;
@@ -214,7 +214,7 @@ static void publish_delete(struct reg_table *t, struct reg_entry *e)
     if (!req) return;
     char topic[TOPIC_LAYOUT_MAX];
     if (topic_for(t, e->uuid, topic, sizeof topic) < 0 ||
-        t->opt.publish(t->opt.ctx, topic, req) != 0)
+        t->opt.publish(t->opt.ctx, topic, req, 1) != 0)
         slog(SLOG_WARNING, "mgr", "could not publish the delete of %s", e->uuid);
     json_decref(req);
 }

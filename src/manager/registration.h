@@ -23,8 +23,10 @@ enum reg_state {
     REG_REFUSED = 3,    /* answered error: not retried */
 };
 
-/* Publishes msg (borrowed) on topic; returns 0 if it went out. */
-typedef int (*reg_publish_fn)(void *ctx, const char *topic, const json_t *msg);
+/* Publishes msg (borrowed) on topic; returns 0 if it went out (or, with
+ * keep set, was kept to go out after a reconnect). Requests are published
+ * with keep 0: the table sends them again itself; deletes with keep 1. */
+typedef int (*reg_publish_fn)(void *ctx, const char *topic, const json_t *msg, int keep);
 
 struct reg_options {
     const char *realm;

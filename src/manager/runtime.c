@@ -24,6 +24,19 @@
  * budget: the limit is on crash loops, not on crashes over a lifetime. */
 #define RESTART_BUDGET_RESET_MS 30000
 #define RESTART_BASE_DELAY_MS 100
+/* The original orchestrator publishes every create sent straight to a
+ * runtime again, as its stored record (with `status`, `index`, ...), on the
+ * same topic; one that comes after the module ended is not a new run if it
+ * comes within this long (and only once). */
+#define REPEAT_WINDOW_MS 30000
+#define DELETE_TIMEOUT_DEFAULT_MS 5000
+#define RECENT_ENDS 64
+
+/* The context of one module's delete deadline. */
+struct delete_wait {
+    struct runtime *rt;
+    int index;
+};
 
 enum runtime_state {
     RT_NEW,
@@ -54,6 +67,22 @@ struct runtime {
     uint64_t last_ka_ms;     /* last keepalive published for this runtime */
     size_t dropped_in;       /* channel messages the runtime's queue refused */
     size_t dropped_out;      /* messages from modules with no such channel */
+    uint64_t output_dropped; /* module output the outbox dropped (keepalive) */
+    int index;               /* among the manager's runtimes */
+    /* Per index: a delete was sent and no exit came yet. */
+    loop_timer_id delete_timer[MODULE_TABLE_MAX];
+    struct delete_wait delete_ctx[MODULE_TABLE_MAX];
+    /* Per index: the create came from a client, not as an orchestrator's
+     * record; and that record has been seen since (see REPEAT_WINDOW_MS). */
+    struct {
+        uint8_t direct, echoed;
+    } notes[MODULE_TABLE_MAX];
+    /* Direct creates that ran and ended with no echo seen yet, a ring. */
+    struct {
+        char uuid[UUID_STR_LEN];
+        uint64_t ended_ms;
+    } recent[RECENT_ENDS];
+    size_t recent_next;
     uint32_t max_memory_mib; /* told to the runtime process; 0 = its default */
 };
 
@@ -95,6 +124,18 @@ const char *runtime_command(const struct runtime *rt)
 {
     return rt->command;
 }
+int runtime_index(const struct runtime *rt)
+{
+    return rt->index;
+}
+void runtime_set_index(struct runtime *rt, int index)
+{
+    rt->index = index;
+}
+uint64_t runtime_delete_timeout_ms(const struct runtime *rt)
+{
+    return rt->host.delete_timeout_ms ? rt->host.delete_timeout_ms : DELETE_TIMEOUT_DEFAULT_MS;
+}
 const char *runtime_log_component(const struct runtime *rt)
 {
     return rt->component;
@@ -126,6 +167,25 @@ int runtime_is_stopping(const struct runtime *rt)
 int runtime_module_count(const struct runtime *rt)
 {
     return rt->modules.count;
+}
+
+int runtime_owns_uuid(const struct runtime *rt, const char *uuid)
+{
+    return !strcmp(rt->uuid, uuid) || module_table_find(&rt->modules, uuid) >= 0;
+}
+
+int runtime_output_dropped(struct runtime *rt, const char *uuid, uint64_t count)
+{
+    int index = module_table_find(&rt->modules, uuid);
+    if (index < 0) return 0;
+    rt->output_dropped++;
+    /* Logged at powers of two so that a flood cannot flood the log. */
+    if (!(count & (count - 1)))
+        slog(SLOG_WARNING, rt->rt_component,
+             "[%d:%.8s] %llu output message(s) of this module dropped: the broker is "
+             "unreachable and the module's share of the outbox is full",
+             index, uuid, (unsigned long long)count);
+    return 1;
 }
 
 /* ---- life cycle ---- */
@@ -165,6 +225,8 @@ void runtime_free(struct runtime *rt)
 {
     if (!rt) return;
     if (rt->restart_timer) loop_timer_cancel(rt->host.loop, rt->restart_timer);
+    for (int i = 0; i < MODULE_TABLE_MAX; i++)
+        if (rt->delete_timer[i]) loop_timer_cancel(rt->host.loop, rt->delete_timer[i]);
     if (rt->host.channels) channels_close_owner(rt->host.channels, rt);
     if (rt->type->ops->release) rt->type->ops->release(rt);
     json_decref(rt->registration);
@@ -197,8 +259,12 @@ static json_t *build_registration(struct runtime *rt)
     json_t *apis = json_array();
     for (const char *const *a = rt->type->apis; a && *a; a++)
         json_array_append_new(apis, json_string(*a));
-    json_t *metadata = json_pack("{s:s, s:s}", "manager", "stratus", "shortname",
-                                 rt->type->default_shortname ? rt->type->default_shortname : "");
+    /* `host` as the original manager reports it: the node's name. */
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) < 0) host[0] = '\0';
+    json_t *metadata =
+        json_pack("{s:s, s:s, s:s}", "manager", "stratus", "shortname",
+                  rt->type->default_shortname ? rt->type->default_shortname : "", "host", host);
     return json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:s, s:o, s:o}", "type", "runtime", "uuid",
                      rt->uuid, "name", rt->name, "runtime_type", rt->type->type, "max_nmodules",
                      rt->type->max_nmodules, "apis", apis, "parent", rt->host.manager_uuid,
@@ -239,14 +305,24 @@ static void on_restart_timer(void *ctx)
 
 /* ---- publishing ---- */
 
-static void publish_json(struct runtime *rt, const char *topic, json_t *msg)
+/* Publish a control message (stolen): kept across broker outages. Or, with
+ * now set, only if it can go out at once (keepalives). */
+static void publish_json_how(struct runtime *rt, const char *topic, json_t *msg, int now)
 {
     if (!msg) return;
     char *text = json_dumps(msg, JSON_COMPACT);
-    if (text && rt->host.publish(rt->host.ctx, topic, text, strlen(text), 1) != 0)
-        slog(SLOG_DEBUG, rt->component, "not connected; dropped a message for %s", topic);
+    int (*fn)(void *, const char *, const void *, size_t, int, const char *) =
+        now && rt->host.publish_now ? rt->host.publish_now : rt->host.publish;
+    if (text && fn(rt->host.ctx, topic, text, strlen(text), 1, NULL) != 0)
+        slog(now ? SLOG_DEBUG : SLOG_ERROR, rt->component, "could not publish a message for %s",
+             topic);
     free(text);
     json_decref(msg);
+}
+
+static void publish_json(struct runtime *rt, const char *topic, json_t *msg)
+{
+    publish_json_how(rt, topic, msg, 0);
 }
 
 static void respond(struct runtime *rt, const char *object_id, const char *action, int ok,
@@ -275,17 +351,48 @@ static void publish_error(struct runtime *rt, const char *object_id, const char 
 
 /* ---- default module operations ---- */
 
-/* A module file must stay inside the module directory. */
-static int file_is_contained(const char *file)
+/* A direct create of uuid ended within the window and no record of it came
+ * yet: forget it and return 1. Cost: the ring's length. */
+static int take_recent_end(struct runtime *rt, const char *uuid)
 {
-    if (!*file || file[0] == '/') return 0;
-    const char *p = file;
-    while (*p) {
-        const char *end = strchrnul(p, '/');
-        if (end - p == 2 && p[0] == '.' && p[1] == '.') return 0;
-        p = *end ? end + 1 : end;
+    uint64_t now = loop_now_ms();
+    for (size_t i = 0; i < RECENT_ENDS; i++)
+        if (rt->recent[i].uuid[0] && !strcmp(rt->recent[i].uuid, uuid)) {
+            int fresh = now - rt->recent[i].ended_ms <= REPEAT_WINDOW_MS;
+            rt->recent[i].uuid[0] = '\0';
+            return fresh;
+        }
+    return 0;
+}
+
+/* A module that ran from a client's create ended: its record may follow. */
+static void note_end(struct runtime *rt, int index, const char *uuid, const char *status)
+{
+    if (!rt->notes[index].direct || rt->notes[index].echoed || !uuid) return;
+    /* Crashed modules are brought back by the orchestrator: never suppress. */
+    if (status && !strcmp(status, "crashed")) return;
+    snprintf(rt->recent[rt->recent_next].uuid, UUID_STR_LEN, "%s", uuid);
+    rt->recent[rt->recent_next].ended_ms = loop_now_ms();
+    rt->recent_next = (rt->recent_next + 1) % RECENT_ENDS;
+}
+
+/* Why a runtime that is not running takes no request now, or NULL. */
+static const char *not_running_reason(const struct runtime *rt, char *buf, size_t cap)
+{
+    switch (rt->state) {
+    case RT_RUNNING: return NULL;
+    case RT_DOWN: return "the runtime crashed and is restarting; try again shortly";
+    case RT_GONE:
+        snprintf(buf, cap,
+                 "the runtime was given up after crashing %d times in a row; restart the "
+                 "manager to bring it back",
+                 RUNTIME_MAX_RESTARTS + 1);
+        return buf;
+    case RT_STOPPING:
+    case RT_STOPPED: return "the manager is shutting down";
+    case RT_NEW: break;
     }
-    return 1;
+    return "the runtime is not running";
 }
 
 int runtime_default_create_module(struct runtime *rt, json_t *data, int *index,
@@ -301,10 +408,6 @@ int runtime_default_create_module(struct runtime *rt, json_t *data, int *index,
         snprintf(reason, RUNTIME_REASON_LEN, "runtime runs no modules");
         return -1;
     }
-    if (!file_is_contained(mc.file)) {
-        snprintf(reason, RUNTIME_REASON_LEN, "file '%s' leaves the module directory", mc.file);
-        return -1;
-    }
     char generated[UUID_STR_LEN];
     const char *uuid = mc.uuid;
     if (!uuid) {
@@ -315,17 +418,38 @@ int runtime_default_create_module(struct runtime *rt, json_t *data, int *index,
         json_object_set_new(data, "uuid", json_string(generated));
         uuid = json_string_value(json_object_get(data, "uuid"));
     }
-    if (rt->state != RT_RUNNING) {
-        snprintf(reason, RUNTIME_REASON_LEN, "runtime is %s",
-                 rt->state == RT_DOWN ? "restarting" : "not running");
+    char buf[RUNTIME_REASON_LEN];
+    const char *why = not_running_reason(rt, buf, sizeof buf);
+    if (why) {
+        snprintf(reason, RUNTIME_REASON_LEN, "%s", why);
         return -1;
     }
-    int rc = module_table_insert(&rt->modules, uuid, index);
-    if (rc == MT_ERR_EXISTS) {
+    /* The original orchestrator's stored record of a module carries its
+     * state; a client's create does not. */
+    int record = json_object_get(data, "status") != NULL;
+    int existing = module_table_find(&rt->modules, uuid);
+    if (existing >= 0) {
         /* Idempotent: the module already runs with this index. */
+        *index = existing;
+        if (record) rt->notes[existing].echoed = 1;
         slog(SLOG_INFO, rt->component, "module %s already runs (index %d)", uuid, *index);
         return 0;
     }
+    if (record && take_recent_end(rt, uuid)) {
+        *index = -1;
+        slog(SLOG_INFO, rt->component,
+             "create of module %s repeats a direct create that already ran (the orchestrator's "
+             "record of it): not run again",
+             uuid);
+        return 0;
+    }
+    /* A module's UUID names its topics: it may not be anything else's. */
+    if (rt->host.uuid_taken && rt->host.uuid_taken(rt->host.ctx, rt, uuid)) {
+        snprintf(reason, RUNTIME_REASON_LEN,
+                 "uuid %s is taken on this node (the manager, a runtime or another module)", uuid);
+        return -1;
+    }
+    int rc = module_table_insert(&rt->modules, uuid, index);
     if (rc == MT_ERR_FULL) {
         snprintf(reason, RUNTIME_REASON_LEN, "runtime is full (%d modules)",
                  rt->type->max_nmodules);
@@ -335,6 +459,8 @@ int runtime_default_create_module(struct runtime *rt, json_t *data, int *index,
         snprintf(reason, RUNTIME_REASON_LEN, "invalid module uuid");
         return -1;
     }
+    rt->notes[*index].direct = (uint8_t)!record;
+    rt->notes[*index].echoed = 0;
     json_object_set_new(data, "index", json_integer(*index));
     char *payload = json_dumps(data, JSON_COMPACT);
     if (!payload || rt->type->ops->send(rt, (uint8_t)(FRAME_CONTROL | (unsigned)*index),
@@ -350,12 +476,50 @@ int runtime_default_create_module(struct runtime *rt, json_t *data, int *index,
     return 0;
 }
 
+static void cleanup(struct runtime *rt, int index, json_t *exit_data);
+
+/* A delete whose exit never came: the module is reported killed, its slot
+ * freed (a runtime that ignores deletes must not hold it forever). */
+static void on_delete_deadline(void *ctx)
+{
+    struct delete_wait *w = ctx;
+    struct runtime *rt = w->rt;
+    int index = w->index;
+    rt->delete_timer[index] = 0;
+    const char *uuid = module_table_uuid(&rt->modules, index);
+    if (!uuid) return;
+    char reason[160];
+    snprintf(reason, sizeof reason,
+             "the runtime reported no exit within %.1f s of the delete; reported killed and its "
+             "slot freed",
+             (double)runtime_delete_timeout_ms(rt) / 1000.0);
+    slog(SLOG_WARNING, rt->component, "module %s (index %d): %s", uuid, index, reason);
+    json_t *exit_data = json_pack("{s:s, s:s, s:s, s:s}", "type", "module", "uuid", uuid, "status",
+                                  "killed", "reason", reason);
+    if (exit_data) {
+        cleanup(rt, index, exit_data);
+        json_decref(exit_data);
+    }
+}
+
+static void arm_delete_deadline(struct runtime *rt, int index)
+{
+    if (rt->delete_timer[index]) return; /* the first delete's deadline holds */
+    rt->delete_ctx[index].rt = rt;
+    rt->delete_ctx[index].index = index;
+    loop_timer_add(rt->host.loop, runtime_delete_timeout_ms(rt), on_delete_deadline,
+                   &rt->delete_ctx[index], &rt->delete_timer[index]);
+}
+
 int runtime_default_delete_module(struct runtime *rt, const char *uuid, int *index,
                                   char reason[RUNTIME_REASON_LEN])
 {
     *index = module_table_find(&rt->modules, uuid);
     if (*index < 0) {
-        snprintf(reason, RUNTIME_REASON_LEN, "no module %s on this runtime", uuid);
+        char buf[RUNTIME_REASON_LEN];
+        const char *why = not_running_reason(rt, buf, sizeof buf);
+        snprintf(reason, RUNTIME_REASON_LEN, "no module %s on this runtime%s%s", uuid,
+                 why ? ": " : "", why ? why : "");
         return -1;
     }
     if (rt->type->ops->send(rt, (uint8_t)(FRAME_CONTROL | (unsigned)*index), FRAME_DELETE_MODULE,
@@ -364,6 +528,7 @@ int runtime_default_delete_module(struct runtime *rt, const char *uuid, int *ind
         return -1;
     }
     slog(SLOG_INFO, rt->component, "delete of module %s (index %d) sent", uuid, *index);
+    arm_delete_deadline(rt, *index);
     return 0;
 }
 
@@ -376,10 +541,15 @@ void runtime_default_cleanup_module(struct runtime *rt, int index, json_t *exit_
 
 static void cleanup(struct runtime *rt, int index, json_t *exit_data)
 {
+    if (index >= 0 && index < MODULE_TABLE_MAX && rt->delete_timer[index]) {
+        loop_timer_cancel(rt->host.loop, rt->delete_timer[index]);
+        rt->delete_timer[index] = 0;
+    }
     const char *status = json_string_value(json_object_get(exit_data, "status"));
     const char *uuid = json_string_value(json_object_get(exit_data, "uuid"));
     slog(SLOG_INFO, rt->component, "module %s (index %d) ended: %s", uuid ? uuid : "?", index,
          status ? status : "no status");
+    if (rt->state == RT_RUNNING) note_end(rt, index, uuid, status);
     if (rt->type->ops->cleanup_module)
         rt->type->ops->cleanup_module(rt, index, exit_data);
     else
@@ -398,8 +568,11 @@ static void handle_create(struct runtime *rt, struct envelope *env)
     json_t *uuid = json_object_get(env->data, "uuid");
     json_t *details = json_object();
     if (json_is_string(uuid)) json_object_set(details, "uuid", uuid);
-    if (rc == 0) {
+    if (rc == 0 && index >= 0) {
         json_object_set_new(details, "index", json_integer(index));
+    } else if (rc == 0) {
+        /* The repeat of a direct create that already ran. */
+        json_object_set_new(details, "repeat", json_true());
     } else {
         json_object_set_new(details, "reason", json_string(reason));
         slog(SLOG_WARNING, rt->component, "create refused: %s", reason);
@@ -420,15 +593,15 @@ static void handle_delete(struct runtime *rt, struct envelope *env)
         rc = rt->type->ops->delete_module ? rt->type->ops->delete_module(rt, uuid, &index, reason)
                                           : runtime_default_delete_module(rt, uuid, &index, reason);
     }
+    /* A delete carried out is answered by the module's exited message
+     * alone: the original orchestrator refuses delete responses (it
+     * publishes an error for each). A refused one is answered. */
+    if (rc == 0) return;
     json_t *details = json_object();
     if (uuid) json_object_set_new(details, "uuid", json_string(uuid));
-    if (rc == 0) {
-        json_object_set_new(details, "index", json_integer(index));
-    } else {
-        json_object_set_new(details, "reason", json_string(reason));
-        slog(SLOG_WARNING, rt->component, "delete refused: %s", reason);
-    }
-    respond(rt, env->object_id, "delete", rc == 0, details);
+    json_object_set_new(details, "reason", json_string(reason));
+    slog(SLOG_WARNING, rt->component, "delete refused: %s", reason);
+    respond(rt, env->object_id, "delete", 0, details);
 }
 
 /* The object_id of a request that failed validation, if it has one. */
@@ -477,8 +650,47 @@ static int is_power_of_two(size_t n)
     return n && !(n & (n - 1));
 }
 
+/* Length of the UTF-8 sequence at p (at most n bytes) if it is well formed
+ * and encodes a printable code point (not a C1 control, surrogate or
+ * overlong form), else 0. */
+static size_t printable_utf8(const uint8_t *p, size_t n)
+{
+    size_t len = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC2 ? 2 : 0;
+    if (!len || len > n || p[0] > 0xF4) return 0;
+    uint32_t cp = p[0] & (0x7F >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80) return 0;
+        cp = cp << 6 | (p[i] & 0x3F);
+    }
+    static const uint32_t least[] = {0, 0, 0xA0, 0x800, 0x10000};
+    if (cp < least[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return len;
+}
+
+/* Log text from a runtime made safe for a one-line log: control characters
+ * become spaces, printable UTF-8 stays, every other byte is written \xNN.
+ * Returns the input bytes taken (all of them unless out filled up). */
+static size_t clean_log_text(const uint8_t *p, size_t len, char *out, size_t cap)
+{
+    size_t i = 0, o = 0;
+    while (i < len) {
+        size_t u = p[i] >= 0x80 ? printable_utf8(p + i, len - i) : 0;
+        size_t need = p[i] < 0x80 ? 1 : u ? u : 4;
+        if (o + need >= cap) break;
+        if (p[i] < 0x80)
+            out[o++] = (p[i] < 0x20 || p[i] == 0x7f) ? ' ' : (char)p[i];
+        else if (u)
+            memcpy(out + o, p + i, u), o += u;
+        else
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", p[i]);
+        i += p[i] < 0x80 || !u ? 1 : u;
+    }
+    out[o] = '\0';
+    return i;
+}
+
 /* Log text from a runtime: the level byte (PROTOCOL.md §6), and the text made
- * safe for a one-line log (control characters become spaces). */
+ * safe for a one-line log. */
 static void log_frame(struct runtime *rt, const char *prefix, const uint8_t *p, size_t len)
 {
     int level = SLOG_DEBUG;
@@ -491,10 +703,7 @@ static void log_frame(struct runtime *rt, const char *prefix, const uint8_t *p, 
     while (len && (p[len - 1] == '\n' || p[len - 1] == '\r'))
         len--;
     char text[1024];
-    size_t n = len < sizeof text - 1 ? len : sizeof text - 1;
-    for (size_t i = 0; i < n; i++)
-        text[i] = (p[i] < 0x20 || p[i] == 0x7f) ? ' ' : (char)p[i];
-    text[n] = '\0';
+    size_t n = clean_log_text(p, len, text, sizeof text);
     slog(level, rt->rt_component, "%s%s%s", prefix, text, n < len ? " [...]" : "");
 }
 
@@ -505,13 +714,14 @@ static void publish_keepalive(struct runtime *rt, json_t *extra)
     json_t *data = json_pack("{s:s, s:s, s:s, s:O}", "type", "runtime", "uuid", rt->uuid, "name",
                              rt->name, "apis", json_object_get(rt->registration, "apis"));
     if (!data) return;
+    json_object_set_new(data, "output_dropped", json_integer((json_int_t)rt->output_dropped));
     if (extra) json_object_update_missing(data, extra);
     char topic[TOPIC_LAYOUT_MAX];
     if (topic_format(topic, sizeof topic, rt->host.realm, TOPIC_KEEPALIVE, rt->uuid) < 0) {
         json_decref(data);
         return;
     }
-    publish_json(rt, topic, envelope_request(NULL, "update", data));
+    publish_json_how(rt, topic, envelope_request(NULL, "update", data), 1);
     rt->last_ka_ms = loop_now_ms();
 }
 
@@ -572,7 +782,7 @@ static void handle_profile(struct runtime *rt, int index, const struct frame_mes
                              rt->type->profile_type ? rt->type->profile_type : "deployed", rt->uuid,
                              uuid) < 0)
         return;
-    rt->host.publish(rt->host.ctx, topic, msg->payload, msg->len, 0);
+    rt->host.publish(rt->host.ctx, topic, msg->payload, msg->len, 0, uuid);
 }
 
 void runtime_handle_frame(struct runtime *rt, const struct frame_message *msg)

@@ -25,12 +25,26 @@ struct runtime_host {
     const char *manager_uuid;
     const char *module_dir; /* may be NULL */
     const char *socket_dir;
-    /* Publish on MQTT; 0 if it went out. */
-    int (*publish)(void *ctx, const char *topic, const void *payload, size_t len, int qos);
+    /* Publish on MQTT through the outbox: a control message (source NULL),
+     * kept until the broker has it, or output of module `source` (its
+     * UUID), bounded. 0 if it went out or was kept. */
+    int (*publish)(void *ctx, const char *topic, const void *payload, size_t len, int qos,
+                   const char *source);
+    /* Publish now or never, for keepalives (a stale one is worth nothing);
+     * NULL: publish. */
+    int (*publish_now)(void *ctx, const char *topic, const void *payload, size_t len, int qos,
+                       const char *source);
     /* The runtime gave up after its restarts: unregister it. */
     void (*runtime_gone)(void *ctx, struct runtime *rt);
     /* runtime_stopped() was called for it. */
     void (*runtime_stopped)(void *ctx, struct runtime *rt);
+    /* 1 if `uuid` belongs to anything of this node other than runtime rt's
+     * own modules (the manager, a runtime, another runtime's module): a
+     * module may not take it. NULL: nothing is checked. */
+    int (*uuid_taken)(void *ctx, const struct runtime *rt, const char *uuid);
+    /* A delete that brings no exit within this long reports the module
+     * killed and frees its slot; 0: the default (5 s). */
+    uint64_t delete_timeout_ms;
     void *ctx;
 };
 
@@ -42,6 +56,8 @@ struct runtime_host {
 int runtime_new(const struct runtime_type *type, const char *name, const char *uuid,
                 const char *command, const struct runtime_host *host, struct runtime **out);
 void runtime_free(struct runtime *rt);
+/* The runtime's position among the manager's runtimes (runtime_index). */
+void runtime_set_index(struct runtime *rt, int index);
 
 /* Build the registration data and start the runtime. 0 or -1. */
 int runtime_start(struct runtime *rt);
@@ -73,6 +89,15 @@ void runtime_keepalive_tick(struct runtime *rt, uint64_t now_ms);
 
 /* Number of modules with an index. */
 int runtime_module_count(const struct runtime *rt);
+
+/* The outbox dropped output of module `uuid` (its count-th drop during this
+ * outage). Returns 1 if the module is this runtime's (the drop is then
+ * counted for the keepalive's `output_dropped` and logged as a line of the
+ * module's log), 0 otherwise. Cost: a scan of the module table. */
+int runtime_output_dropped(struct runtime *rt, const char *uuid, uint64_t count);
+
+/* 1 if `uuid` is this runtime's or one of its modules'. */
+int runtime_owns_uuid(const struct runtime *rt, const char *uuid);
 
 /* Handle one message from the runtime (what receive() returned). Public for
  * the tests and the fuzz target. */

@@ -1,5 +1,7 @@
 /* The socket-backed runtime (runtime_socket_ops, see runtime_iface.h): a
- * runtime process started as `PROGRAM SOCKET_PATH`, one AF_UNIX stream
+ * runtime process started as `PROGRAM SOCKET_PATH` (or the original
+ * Silverline manager's way, `sh -c "COMMAND INDEX"`), in a session and
+ * process group of its own that is signalled whole, one AF_UNIX stream
  * connection, frames both ways.
  *
  * Output goes into a bounded write queue flushed by a prepare hook once per
@@ -38,6 +40,9 @@ extern char **environ;
 #define TERM_GRACE_MS 1000
 /* Reads per readiness event before letting other connections have a turn. */
 #define READS_PER_EVENT 16
+/* After the connection ended, how long to wait for the process's exit
+ * status, which the crash reason names. */
+#define EXIT_STATUS_WAIT_MS 1000
 
 struct socket_backend {
     struct runtime *rt;
@@ -47,6 +52,8 @@ struct socket_backend {
     pid_t pid;
     int stopping;
     loop_timer_id kill_timer;
+    loop_timer_id status_timer; /* waiting for the exit status of a lost process */
+    char lost_why[128];         /* what ended the connection */
     struct frame_reader *reader;
     struct write_queue out;
     uint8_t buf[65536];
@@ -82,6 +89,29 @@ static void cancel_kill_timer(struct socket_backend *b)
         loop_timer_cancel(runtime_loop(b->rt), b->kill_timer);
         b->kill_timer = 0;
     }
+    if (b->status_timer) {
+        loop_timer_cancel(runtime_loop(b->rt), b->status_timer);
+        b->status_timer = 0;
+    }
+}
+
+/* "killed by signal 9 (SIGKILL)" or "exited with status 3". */
+static void describe_status(int status, char *buf, size_t cap)
+{
+    if (WIFSIGNALED(status)) {
+        const char *abbrev = sigabbrev_np(WTERMSIG(status));
+        snprintf(buf, cap, "killed by signal %d (SIG%s)%s", WTERMSIG(status), abbrev ? abbrev : "?",
+                 WCOREDUMP(status) ? ", core dumped" : "");
+    } else {
+        snprintf(buf, cap, "exited with status %d", WEXITSTATUS(status));
+    }
+}
+
+/* The runtime process leads a process group of its own (it was started in
+ * a new session): signalling the group reaches whatever it started too. */
+static void kill_group(pid_t pid, int sig)
+{
+    if (pid > 0 && kill(-pid, sig) < 0) kill(pid, sig);
 }
 
 /* Tear down the connection and the process of a runtime that died or went
@@ -92,11 +122,36 @@ static void drop(struct socket_backend *b, const char *why)
     close_listener(b);
     cancel_kill_timer(b);
     if (b->pid > 0) {
-        kill(b->pid, SIGKILL);
+        kill_group(b->pid, SIGKILL);
         /* Reaped by the manager's SIGCHLD handling, unclaimed. */
         b->pid = 0;
     }
     runtime_connection_lost(b->rt, why);
+}
+
+static void on_status_timer(void *ctx)
+{
+    struct socket_backend *b = ctx;
+    b->status_timer = 0;
+    char why[200];
+    snprintf(why, sizeof why, "%s; the runtime process did not exit and was killed", b->lost_why);
+    drop(b, why);
+}
+
+/* The connection ended: the modules are reported crashed once the process's
+ * exit status is known (usually within a millisecond), so the reason can
+ * name the signal or status; a process that lingers is killed. */
+static void lost_wait_status(struct socket_backend *b, const char *why)
+{
+    snprintf(b->lost_why, sizeof b->lost_why, "%s", why);
+    close_connection(b);
+    if (b->pid <= 0) {
+        drop(b, why);
+        return;
+    }
+    if (!b->status_timer && loop_timer_add(runtime_loop(b->rt), EXIT_STATUS_WAIT_MS,
+                                           on_status_timer, b, &b->status_timer) < 0)
+        drop(b, why);
 }
 
 /* Write what is queued and watch for writability only while something is
@@ -153,8 +208,9 @@ static void on_connection(void *ctx, uint32_t events)
         if (b->stopping) {
             close_connection(b);
         } else {
-            drop(b, frame_reader_pending(b->reader) ? "connection ended inside a message"
-                                                    : "connection closed");
+            lost_wait_status(b, frame_reader_pending(b->reader)
+                                    ? "connection ended inside a message"
+                                    : "connection closed");
         }
     }
 }
@@ -181,11 +237,42 @@ static void on_listener(void *ctx, uint32_t events)
     slog(SLOG_DEBUG, runtime_log_component(b->rt), "runtime process connected");
 }
 
+/* The original launch's socket directory (default /tmp/sl, where original
+ * runtimes look): made 0700 if missing; an existing one must be ours, a
+ * real directory, and writable by nobody else, or the socket could be
+ * taken over. */
+static int check_original_dir(struct runtime *rt, const char *dir)
+{
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        slog(SLOG_ERROR, runtime_log_component(rt), "socket directory %s: %s", dir,
+             strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+        (st.st_mode & 022)) {
+        slog(SLOG_ERROR, runtime_log_component(rt),
+             "socket directory %s is not private (it must be a directory of this user that "
+             "others cannot write to); remove it or set the type's socket_dir",
+             dir);
+        return -1;
+    }
+    return 0;
+}
+
 static int make_listener(struct socket_backend *b)
 {
     struct runtime *rt = b->rt;
-    int n =
-        snprintf(b->path, sizeof b->path, "%s/%s.sock", runtime_socket_dir(rt), runtime_uuid(rt));
+    const struct runtime_type *type = runtime_get_type(rt);
+    int n;
+    if (type->launch == RUNTIME_LAUNCH_ORIGINAL) {
+        const char *dir = type->socket_dir ? type->socket_dir : "/tmp/sl";
+        if (check_original_dir(rt, dir) < 0) return -1;
+        n = snprintf(b->path, sizeof b->path, "%s/%02x.s", dir, runtime_index(rt));
+    } else {
+        n = snprintf(b->path, sizeof b->path, "%s/%s.sock", runtime_socket_dir(rt),
+                     runtime_uuid(rt));
+    }
     if (n < 0 || (size_t)n >= sizeof b->path) {
         slog(SLOG_ERROR, runtime_log_component(rt), "socket path too long");
         return -1;
@@ -214,7 +301,37 @@ static int make_listener(struct socket_backend *b)
     return 0;
 }
 
-/* environ plus the runtime's variables; the strings are owned by the block. */
+/* What a runtime process inherits of the manager's environment: nothing
+ * that could hold a secret (the broker password, tokens), only what
+ * programs need to run and the sanitizers' settings of a test build. */
+static int inherited(const char *entry)
+{
+    static const char *const names[] = {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "LANG",
+        "TZ",
+        "TMPDIR",
+        "LC_ALL",
+        "LC_CTYPE",
+        "LC_MESSAGES",
+        "STRATUS_ALLOW_FREE_TOPICS",
+        "ASAN_OPTIONS",
+        "UBSAN_OPTIONS",
+        "LSAN_OPTIONS",
+        "MALLOC_ARENA_MAX",
+    };
+    size_t n = strcspn(entry, "=");
+    if (!entry[n]) return 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == n && !strncmp(entry, names[i], n)) return 1;
+    return 0;
+}
+
+/* The inherited part of environ plus the runtime's variables; the strings
+ * are owned by the block. */
 static char **child_environment(struct runtime *rt, char *vars[6])
 {
     const struct runtime_type *type = runtime_get_type(rt);
@@ -234,10 +351,7 @@ static char **child_environment(struct runtime *rt, char *vars[6])
     if (!env) return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "STRATUS_RUNTIME_", 16) &&
-            strncmp(environ[i], "STRATUS_MODULE_DIR=", 19) &&
-            strncmp(environ[i], "STRATUS_REALM=", 14))
-            env[k++] = environ[i];
+        if (inherited(environ[i])) env[k++] = environ[i];
     for (int i = 0; i < 6; i++)
         if (vars[i]) env[k++] = vars[i];
     env[k] = NULL;
@@ -273,11 +387,13 @@ static const char *resolve_default_program(const char *name, char *buf, size_t c
 static int spawn_process(struct socket_backend *b)
 {
     struct runtime *rt = b->rt;
+    const struct runtime_type *type = runtime_get_type(rt);
     char found[PATH_MAX];
     const char *program = runtime_command(rt);
     if (!program)
-        program =
-            resolve_default_program(runtime_get_type(rt)->default_command, found, sizeof found);
+        program = type->declared
+                      ? type->default_command
+                      : resolve_default_program(type->default_command, found, sizeof found);
     if (!program) {
         slog(SLOG_ERROR, runtime_log_component(rt),
              "no program for runtime type %s (use "
@@ -287,7 +403,20 @@ static int spawn_process(struct socket_backend *b)
     }
     char *vars[6] = {0};
     char **env = child_environment(rt, vars);
-    char *argv[] = {(char *)program, b->path, NULL};
+    char *argv[4] = {(char *)program, b->path, NULL, NULL};
+    char *shell_command = NULL;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (type->launch == RUNTIME_LAUNCH_ORIGINAL) {
+        /* As the original manager: through the shell, with the runtime's
+         * index, in the module directory (files are relative to it). */
+        if (asprintf(&shell_command, "%s %d", program, runtime_index(rt)) < 0) shell_command = NULL;
+        argv[0] = "/bin/sh";
+        argv[1] = "-c";
+        argv[2] = shell_command;
+        const char *dir = runtime_module_dir(rt);
+        if (dir) posix_spawn_file_actions_addchdir_np(&actions, dir);
+    }
     /* The manager blocks the signals it reads from a signalfd and ignores
      * SIGPIPE; the runtime process must start with neither. */
     posix_spawnattr_t attr;
@@ -301,9 +430,16 @@ static int spawn_process(struct socket_backend *b)
     posix_spawnattr_init(&attr);
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    int rc = env ? posix_spawn(&b->pid, program, NULL, &attr, argv, env) : ENOMEM;
+    /* A session of its own: its process group is stopped whole. */
+    posix_spawnattr_setflags(&attr,
+                             POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+    int rc = !env || (type->launch == RUNTIME_LAUNCH_ORIGINAL && !shell_command) ? ENOMEM
+             : type->declared && type->launch == RUNTIME_LAUNCH_STRATUS
+                 ? posix_spawnp(&b->pid, argv[0], &actions, &attr, argv, env)
+                 : posix_spawn(&b->pid, argv[0], &actions, &attr, argv, env);
     posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&actions);
+    free(shell_command);
     free(env);
     for (int i = 0; i < 6; i++)
         free(vars[i]);
@@ -391,12 +527,12 @@ static void on_kill_timer(void *ctx)
     if (b->pid <= 0) return;
     if (b->stopping == 1) {
         slog(SLOG_WARNING, runtime_log_component(b->rt), "runtime did not stop; SIGTERM");
-        kill(b->pid, SIGTERM);
+        kill_group(b->pid, SIGTERM);
         b->stopping = 2;
         loop_timer_add(runtime_loop(b->rt), TERM_GRACE_MS, on_kill_timer, b, &b->kill_timer);
     } else {
         slog(SLOG_WARNING, runtime_log_component(b->rt), "runtime ignored SIGTERM; SIGKILL");
-        kill(b->pid, SIGKILL);
+        kill_group(b->pid, SIGKILL);
     }
 }
 
@@ -420,7 +556,7 @@ static void socket_stop(struct runtime *rt)
         loop_timer_add(runtime_loop(rt), STOP_GRACE_MS, on_kill_timer, b, &b->kill_timer);
     } else {
         /* Not connected: it cannot read a stop frame. */
-        kill(b->pid, SIGTERM);
+        kill_group(b->pid, SIGTERM);
         b->stopping = 2;
         loop_timer_add(runtime_loop(rt), TERM_GRACE_MS, on_kill_timer, b, &b->kill_timer);
     }
@@ -431,20 +567,24 @@ static int socket_child_exited(struct runtime *rt, pid_t pid, int status)
     struct socket_backend *b = backend_of(rt);
     if (!b || b->pid <= 0 || b->pid != pid) return 0;
     b->pid = 0;
+    /* Whatever the runtime started ends with it. */
+    kill(-pid, SIGKILL);
+    int waited = b->status_timer != 0;
     cancel_kill_timer(b);
-    if (WIFSIGNALED(status))
-        slog(b->stopping ? SLOG_DEBUG : SLOG_WARNING, runtime_log_component(rt),
-             "runtime process killed by signal %d", WTERMSIG(status));
-    else
-        slog(b->stopping ? SLOG_DEBUG : SLOG_WARNING, runtime_log_component(rt),
-             "runtime process exited with status %d", WEXITSTATUS(status));
+    char how[96];
+    describe_status(status, how, sizeof how);
+    slog(b->stopping ? SLOG_DEBUG : SLOG_WARNING, runtime_log_component(rt), "runtime process %s",
+         how);
     if (b->stopping) {
         close_connection(b);
         runtime_stopped(rt);
     } else {
         /* Usually the EOF came first; if the process died before it ever
          * connected, this is the only news of it. */
-        drop(b, "runtime process ended");
+        char why[256];
+        snprintf(why, sizeof why, "the runtime process %s (%s)", how,
+                 waited ? b->lost_why : "before its connection ended");
+        drop(b, why);
     }
     return 1;
 }
@@ -456,7 +596,7 @@ static void socket_release(struct runtime *rt)
     close_connection(b);
     close_listener(b);
     cancel_kill_timer(b);
-    if (b->pid > 0) kill(b->pid, SIGKILL);
+    if (b->pid > 0) kill_group(b->pid, SIGKILL);
     loop_del_prepare(runtime_loop(rt), flush, b);
     frame_reader_free(b->reader);
     wq_free(&b->out);

@@ -80,10 +80,12 @@ int envelope_parse(const char *bytes, size_t len, struct envelope *out, char err
     }
 
     const char *type = NULL;
+    /* `action` is optional in a response: the original orchestrator answers
+     * registrations with {object_id, type, data} only (PROTOCOL.md §3). */
     if (envelope_string_field(root, "", "object_id", 1, &out->object_id, err) ||
-        envelope_string_field(root, "", "action", 1, &out->action, err))
+        envelope_string_field(root, "", "action", 0, &out->action, err))
         goto bad;
-    if (!*out->action) {
+    if (out->action && !*out->action) {
         envelope_fail(err, "field 'action' must not be empty");
         goto bad;
     }
@@ -100,6 +102,13 @@ int envelope_parse(const char *bytes, size_t len, struct envelope *out, char err
     } else {
         envelope_fail(err, "field 'type' must be 'req' or 'resp'");
         goto bad;
+    }
+    if (!out->action) {
+        if (out->type == ENVELOPE_REQ) {
+            envelope_fail(err, "missing field 'action'");
+            goto bad;
+        }
+        out->action = "";
     }
     out->data = json_object_get(root, "data");
     if (!out->data) {

@@ -1,35 +1,102 @@
 /* MQTT topic helpers behind include/stratus/topic.h: `$SL/` expansion, the
  * validity rules for filters and names, and matching of one filter against
- * one name. The subscription index (topic_index.c) follows the same rules
+ * one name; the channel open rule shared by manager and runtime process.
+ * The subscription index (topic_index.c) follows the same rules
  * and the tests hold the two against each other. */
+#define _GNU_SOURCE
 #include "stratus/topic.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "stratus/frame.h"
 
 #define SL_PREFIX "$SL/"
 #define TOPIC_MAX_LEN 65535u /* MQTT: a topic is a string of at most 65535 bytes */
 
-char *topic_expand(const char *topic, const char *realm, const char *module_uuid)
+int topic_expand(const char *topic, const char *realm, const char *module_uuid, char **out)
 {
-    if (!topic) return NULL;
+    *out = NULL;
     size_t plen = strlen(SL_PREFIX);
-    if (strncmp(topic, SL_PREFIX, plen) != 0 || !realm || !module_uuid) return strdup(topic);
-    /* "$SL/rest" -> "realm/rest/uuid": exactly the prefix goes, nothing more. */
+    if (strncmp(topic, SL_PREFIX, plen) != 0) {
+        *out = strdup(topic);
+        return *out ? TOPIC_EXPAND_OK : TOPIC_EXPAND_NOMEM;
+    }
+    /* Exactly the prefix goes, nothing more; what follows names one of the
+     * module's own topics or nothing. */
     const char *rest = topic + plen;
-    size_t rl = strlen(realm), sl = strlen(rest), ul = strlen(module_uuid);
-    char *out = malloc(rl + 1 + sl + 1 + ul + 1);
-    if (!out) return NULL;
-    char *p = out;
-    memcpy(p, realm, rl);
-    p += rl;
-    *p++ = '/';
-    memcpy(p, rest, sl);
-    p += sl;
-    *p++ = '/';
-    memcpy(p, module_uuid, ul);
-    p[ul] = '\0';
-    return out;
+    if (!realm || !*realm || !module_uuid || !*module_uuid || !*rest) return TOPIC_EXPAND_REFUSED;
+    int n;
+    if (!strcmp(rest, "proc/stdio"))
+        n = asprintf(out, "%s/proc/stdio/%s", realm, module_uuid);
+    else if (!strncmp(rest, "proc/", 5) || !strcmp(rest, "proc"))
+        return TOPIC_EXPAND_REFUSED;
+    else
+        n = asprintf(out, "%s/mod/%s/%s", realm, module_uuid, rest);
+    if (n < 0) {
+        *out = NULL;
+        return TOPIC_EXPAND_NOMEM;
+    }
+    return TOPIC_EXPAND_OK;
+}
+
+int topic_is_control_plane(const char *realm, const char *topic)
+{
+    if (!realm || !*realm) return 0;
+    size_t rl = strlen(realm);
+    if (strncmp(topic, realm, rl) || topic[rl] != '/') return 0;
+    const char *rest = topic + rl + 1;
+    static const char *const control[] = {"proc/reg", "proc/keepalive", "proc/control",
+                                          "proc/profile", "proc/log"};
+    for (size_t i = 0; i < sizeof control / sizeof control[0]; i++) {
+        size_t cl = strlen(control[i]);
+        if (!strncmp(rest, control[i], cl) && (rest[cl] == '\0' || rest[cl] == '/')) return 1;
+    }
+    return 0;
+}
+
+const char *channel_open_strerror(int result)
+{
+    switch (result) {
+    case CHANNEL_OPEN_OK: return "ok";
+    case CHANNEL_OPEN_NOMEM: return "out of memory";
+    case CHANNEL_OPEN_FLAGS: return "invalid channel flags";
+    case CHANNEL_OPEN_TOPIC: return "invalid topic";
+    case CHANNEL_OPEN_WILDCARD: return "a writable channel's topic may not contain + or #";
+    case CHANNEL_OPEN_DENIED:
+        return "not the module's topic ($SL/ reaches only its stdio and $SL/... subtree; "
+               "the control plane is off limits)";
+    }
+    return "unknown error";
+}
+
+int channel_open_check(const char *realm, const char *module_uuid, unsigned flags,
+                       const char *topic, size_t len, char **expanded)
+{
+    if (expanded) *expanded = NULL;
+    if (!(flags & (CHANNEL_READ | CHANNEL_WRITE)) ||
+        ((flags & CHANNEL_QOS_MASK) >> CHANNEL_QOS_SHIFT) > 2)
+        return CHANNEL_OPEN_FLAGS;
+    if (len == 0 || memchr(topic, '\0', len)) return CHANNEL_OPEN_TOPIC;
+    char *raw = strndup(topic, len);
+    if (!raw) return CHANNEL_OPEN_NOMEM;
+    char *full;
+    int rc = topic_expand(raw, realm, module_uuid, &full);
+    free(raw);
+    if (rc == TOPIC_EXPAND_NOMEM) return CHANNEL_OPEN_NOMEM;
+    if (rc == TOPIC_EXPAND_REFUSED) return CHANNEL_OPEN_DENIED;
+    if ((flags & CHANNEL_WRITE) && topic_has_wildcard(full))
+        rc = CHANNEL_OPEN_WILDCARD;
+    else if ((flags & CHANNEL_READ) ? !topic_filter_is_valid(full) : !topic_name_is_valid(full))
+        rc = CHANNEL_OPEN_TOPIC;
+    else if ((flags & CHANNEL_WRITE) && topic_is_control_plane(realm, full))
+        rc = CHANNEL_OPEN_DENIED;
+    if (rc || !expanded)
+        free(full);
+    else
+        *expanded = full;
+    return rc;
 }
 
 int topic_has_wildcard(const char *topic)

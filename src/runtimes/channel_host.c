@@ -51,9 +51,10 @@ void channel_counters_note(struct channel_counters *c, bool out)
 }
 
 void channel_host_init(struct channel_host *host, int index, const struct module_spec *spec,
-                       bool free_topics, struct channel_counters *counters)
+                       const char *realm, bool free_topics, struct channel_counters *counters)
 {
     memset(host, 0, sizeof *host);
+    host->realm = realm;
     host->index = index;
     host->spec = spec;
     host->free_topics = free_topics;
@@ -242,7 +243,8 @@ static int open_channel(struct channel_host *host, const char *path, size_t len,
         (flags & CHANNEL_QOS_MASK) == CHANNEL_QOS_MASK || !mode)
         return SWASI_EINVAL;
     char *topic = NULL;
-    int e = channel_topic_resolve(host->spec, host->free_topics, path, len, mode, &topic);
+    int e =
+        channel_topic_resolve(host->spec, host->realm, host->free_topics, path, len, mode, &topic);
     if (e) return e;
     struct module_channel *c = NULL;
     if (strlen(topic) > CHANNEL_TOPIC_MAX) {

@@ -52,7 +52,8 @@ struct module_channel;
 struct channel_host {
     int index; /* the module's index on the manager socket */
     const struct module_spec *spec;
-    bool free_topics; /* topics outside the declared channels allowed */
+    bool free_topics;  /* topics outside the declared channels allowed */
+    const char *realm; /* for the open rule (topic.h); borrowed */
     struct channel_counters *counters;
     swasi_ctx *ctx; /* set by the module thread while a context exists */
     pthread_mutex_t lock;
@@ -60,9 +61,10 @@ struct channel_host {
     long long last_drop_log_ms;
 };
 
-/* Prepares `host` for module `index`. `spec` and `counters` must outlive it. */
+/* Prepares `host` for module `index`. `spec`, `realm` and `counters` must
+ * outlive it. */
 void channel_host_init(struct channel_host *host, int index, const struct module_spec *spec,
-                       bool free_topics, struct channel_counters *counters);
+                       const char *realm, bool free_topics, struct channel_counters *counters);
 
 /* Frees whatever channel is still open (normally none). */
 void channel_host_destroy(struct channel_host *host);

@@ -358,7 +358,7 @@ int module_start(struct module **out, int index, const struct module_env *env,
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&m->killed_cond, &attr);
     pthread_condattr_destroy(&attr);
-    channel_host_init(&m->channels, index, &m->spec, env->free_topics, &m->counters);
+    channel_host_init(&m->channels, index, &m->spec, env->realm, env->free_topics, &m->counters);
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0) goto fail;
     m->stdin_r = fds[0];

@@ -29,6 +29,7 @@ struct module_env {
     int wake_fd;             /* eventfd the thread writes when it is finished */
     bool channels;           /* modules get stratus.channel_open */
     bool free_topics;        /* modules may open topics they did not declare */
+    const char *realm;       /* topic prefix (STRATUS_REALM), for the open rule */
     uint32_t max_memory_mib; /* memory cap of a module; args.max_memory may lower it */
 };
 

@@ -1,6 +1,8 @@
 /* Create-message parsing and path confinement for the runtime process (see
  * module_spec.h). The manager validates create requests too, but the runtime
- * does not rely on it: whatever arrives on the socket is checked again here. */
+ * does not rely on it: whatever arrives on the socket is checked again here,
+ * by the same rules (module_create_check in the protocol library), before
+ * anything is taken from it. */
 #define _GNU_SOURCE
 #include "module_spec.h"
 
@@ -12,12 +14,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "stratus/envelope.h"
 #include "stratus/frame.h"
+#include "stratus/topic.h"
 #include "stratus/wasi.h"
 
-/* Bounds on what one module may ask for. */
-#define MAX_LIST 1024
-#define MAX_CHANNELS 255
+/* Bounds on what one module may ask for (checked by module_create_check). */
+#define MAX_LIST MODULE_LIST_MAX
+#define MAX_CHANNELS MODULE_CHANNELS_MAX
 
 void module_spec_free(struct module_spec *spec)
 {
@@ -121,14 +125,8 @@ static int take_channels(json_t *root, struct module_spec *out, char reason[SPEC
         const char *topic = path ? channel_string(entry, i, "topic", reason) : NULL;
         const char *mode = topic ? channel_string(entry, i, "mode", reason) : NULL;
         if (!mode) return -1;
-        uint8_t bits = 0;
-        if (!strcmp(mode, "r"))
-            bits = CHANNEL_READ;
-        else if (!strcmp(mode, "w"))
-            bits = CHANNEL_WRITE;
-        else if (!strcmp(mode, "rw") || !strcmp(mode, "wr"))
-            bits = CHANNEL_READ | CHANNEL_WRITE;
-        else {
+        unsigned bits = 0;
+        if (channel_mode_parse(mode, &bits) < 0) {
             snprintf(reason, SPEC_REASON_LEN, "field 'channels[%zu].mode' must be r, w or rw", i);
             return -1;
         }
@@ -140,7 +138,7 @@ static int take_channels(json_t *root, struct module_spec *out, char reason[SPEC
         struct spec_channel *c = &out->channels[out->nchannels];
         c->path = strdup(path);
         c->topic = strdup(topic);
-        c->mode = bits;
+        c->mode = (uint8_t)bits;
         out->nchannels++;
         if (!c->path || !c->topic) {
             snprintf(reason, SPEC_REASON_LEN, "out of memory");
@@ -206,6 +204,11 @@ int module_spec_parse(const uint8_t *payload, size_t len, struct module_spec *ou
         snprintf(reason, SPEC_REASON_LEN, "create message is not a JSON object");
         goto done;
     }
+    char err[ENVELOPE_ERR_LEN];
+    if (module_create_check(root, err) < 0) {
+        snprintf(reason, SPEC_REASON_LEN, "%s", err);
+        goto done;
+    }
     json_t *file = json_object_get(root, "file");
     const char *f = json_string_value(file);
     if (!f || !*f || strlen(f) != json_string_length(file)) {
@@ -247,9 +250,11 @@ int module_path_resolve(const char *root, const char *rel, int want_dir, char **
                         char reason[SPEC_REASON_LEN])
 {
     *out = NULL;
-    if (!*rel || rel[0] == '/') {
-        snprintf(reason, SPEC_REASON_LEN,
-                 "'%.200s' must be a path relative to the module directory", rel);
+    /* By its text first (the rule the manager applied too), then by where
+     * it really leads. */
+    int lexical = module_path_check(rel);
+    if (lexical != MODULE_PATH_OK) {
+        snprintf(reason, SPEC_REASON_LEN, "'%.200s' %s", rel, module_path_strerror(lexical));
         return -1;
     }
     char *joined = NULL;
@@ -289,8 +294,8 @@ int module_path_resolve(const char *root, const char *rel, int want_dir, char **
     return 0;
 }
 
-int channel_topic_resolve(const struct module_spec *spec, bool free_topics, const char *path,
-                          size_t len, uint8_t want, char **topic)
+int channel_topic_resolve(const struct module_spec *spec, const char *realm, bool free_topics,
+                          const char *path, size_t len, uint8_t want, char **topic)
 {
     *topic = NULL;
     want &= CHANNEL_READ | CHANNEL_WRITE;
@@ -317,9 +322,15 @@ int channel_topic_resolve(const struct module_spec *spec, bool free_topics, cons
     } else {
         return SWASI_EACCES;
     }
-    if ((want & CHANNEL_WRITE) && strpbrk(t, "+#")) {
+    /* The manager's rule for opens (topic.h): a refused topic fails here,
+     * before the module has a descriptor. */
+    int rc =
+        channel_open_check(realm, spec->uuid ? spec->uuid : "module", want, t, strlen(t), NULL);
+    if (rc != CHANNEL_OPEN_OK) {
         free(t);
-        return SWASI_EINVAL;
+        return rc == CHANNEL_OPEN_NOMEM    ? SWASI_ENOMEM
+               : rc == CHANNEL_OPEN_DENIED ? SWASI_EACCES
+                                           : SWASI_EINVAL;
     }
     *topic = t;
     return 0;

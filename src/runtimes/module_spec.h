@@ -50,13 +50,15 @@ void module_spec_free(struct module_spec *spec);
  * the module) with the CHANNEL_READ/WRITE bits of `want`: a declared
  * channel's topic when path is its path or lies below it (the longest such
  * path wins; "light/x" → topic + "/x"), `path` itself when it begins with
- * "$SL/" (the manager expands it) or when free topics are allowed. Returns 0
- * with *topic malloc'd (caller frees), or a WASI errno: EACCES (2) for a
- * topic outside the declared channels or a mode the declaration does not
- * give, EINVAL (28) for an empty path, a NUL, a wildcard on a writable
+ * "$SL/" (the manager expands it) or when free topics are allowed. The
+ * result must pass the manager's open rule (channel_open_check, topic.h,
+ * for `realm`). Returns 0 with *topic malloc'd (caller frees), or a WASI
+ * errno: EACCES (2) for a topic outside the declared channels, a mode the
+ * declaration does not give, another module's `$SL/` topic or the control
+ * plane, EINVAL (28) for an empty path, a NUL, a wildcard on a writable
  * channel or no mode bit, ENOMEM (48). */
-int channel_topic_resolve(const struct module_spec *spec, bool free_topics, const char *path,
-                          size_t len, uint8_t want, char **topic);
+int channel_topic_resolve(const struct module_spec *spec, const char *realm, bool free_topics,
+                          const char *path, size_t len, uint8_t want, char **topic);
 
 /* Resolve `rel` inside `root` (an absolute path with symlinks resolved):
  * absolute paths are refused, and the real path (symlinks followed) must be

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stratus/envelope.h"
+
 enum resources_outcome {
     RES_DEADLINE,    /* SCHED_DEADLINE with runtime/period/deadline=period */
     RES_CGROUP,      /* cgroup v2 cpu.max; the cgroup is in cgroup_dir */
@@ -17,9 +19,10 @@ enum resources_outcome {
 };
 
 /* Bounds the values must keep (the kernel's deadline scheduler's, roughly). */
-#define RES_PERIOD_MIN_NS 100000ull      /* 100 µs */
-#define RES_PERIOD_MAX_NS 10000000000ull /* 10 s */
-#define RES_RUNTIME_MIN_NS 1024ull
+/* The bounds a create request is checked against (stratus/envelope.h). */
+#define RES_PERIOD_MIN_NS MODULE_RES_PERIOD_MIN_NS /* 100 µs */
+#define RES_PERIOD_MAX_NS MODULE_RES_PERIOD_MAX_NS /* 10 s */
+#define RES_RUNTIME_MIN_NS MODULE_RES_RUNTIME_MIN_NS
 
 struct resources_result {
     enum resources_outcome outcome;

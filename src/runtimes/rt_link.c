@@ -16,10 +16,12 @@
 
 static pthread_mutex_t link_lock = PTHREAD_MUTEX_INITIALIZER;
 static int link_fd = -1;
+static enum frame_header_kind link_header = FRAME_HEADER_SEED;
 
-void rt_link_init(int fd)
+void rt_link_init(int fd, enum frame_header_kind header)
 {
     link_fd = fd;
+    link_header = header;
 }
 
 /* Writes all of buf; MSG_NOSIGNAL so a vanished manager is an error, not a
@@ -40,12 +42,12 @@ static int write_all(const uint8_t *buf, size_t len)
 
 int rt_link_send(uint8_t h1, uint8_t h2, const void *payload, size_t len)
 {
-    size_t size = frame_encoded_size(FRAME_HEADER_SEED, len);
+    size_t size = frame_encoded_size(link_header, len);
     uint8_t small[1024];
     uint8_t *buf = size <= sizeof small ? small : malloc(size);
     if (!buf) return -1;
     size_t written = 0;
-    int rc = frame_encode(FRAME_HEADER_SEED, h1, h2, payload, len, buf, size, &written);
+    int rc = frame_encode(link_header, h1, h2, payload, len, buf, size, &written);
     if (rc == FRAME_OK) {
         pthread_mutex_lock(&link_lock);
         rc = link_fd >= 0 ? write_all(buf, written) : -1;

@@ -1,11 +1,14 @@
 /* The runtime process's side of the manager socket: whole messages written
  * under one lock, so module threads and the main thread can all send without
- * interleaving their frames (PROTOCOL.md §6, the seed's 4-byte header). */
+ * interleaving their frames (PROTOCOL.md §6: the seed's 4-byte header, or
+ * the legacy 6-byte one under the original manager). */
 #ifndef STRATUS_RT_LINK_H
 #define STRATUS_RT_LINK_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "stratus/frame.h"
 
 /* Log levels of runtime and module log frames (Python numbering). */
 enum rt_log_level {
@@ -15,9 +18,9 @@ enum rt_log_level {
     RT_LOG_ERROR = 40,
 };
 
-/* Use connected stream socket `fd` for every later send. The link does not
- * own the descriptor. */
-void rt_link_init(int fd);
+/* Use connected stream socket `fd`, framed with `header`, for every later
+ * send. The link does not own the descriptor. */
+void rt_link_init(int fd, enum frame_header_kind header);
 
 /* Send one message (fragmented as needed). Blocks until the whole message is
  * in the socket. Returns 0, or -1 when the connection is gone. Any thread. */

@@ -1,8 +1,10 @@
 /* stratus-runtime: the runtime process of the `linux/minimal` and `linux`
- * runtime types (PROTOCOL.md §6). Started by the manager as
+ * runtime types (PROTOCOL.md §6). Started by the Stratus manager as
  * `stratus-runtime SOCKET_PATH` with STRATUS_RUNTIME_TYPE and friends in the
- * environment; connects, then serves create / delete / stop and channel data
- * until told to stop or the manager goes away.
+ * environment, or by the original Silverline manager as `stratus-runtime
+ * INDEX` (its socket {dir}/{INDEX %02x}.s, the 6-byte legacy header, modules
+ * from the working directory); connects, then serves create / delete / stop
+ * and channel data until told to stop or the manager goes away.
  *
  * The main thread owns the socket's reading side, the module table and every
  * module's stdin queue; each module runs on a thread of its own (module.c).
@@ -12,6 +14,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,30 +29,14 @@
 #include "module.h"
 #include "rt_link.h"
 #include "stratus/frame.h"
+#include "stratus/runtime_types.h"
 
 #define MAX_MODULES 128
 #define KEEPALIVE_MS 5000
 
-/* The two types this program serves. */
-struct type_info {
-    const char *type;
-    int max_nmodules;
-    bool profile;
-    bool keepalive;
-    bool channels;       /* modules may open channels of their own */
-    uint32_t max_memory; /* default memory cap of a module, MiB */
-};
-
-/* Memory caps: the one module of linux/minimal may take 1 GiB; the 128 of
- * linux 256 MiB each. STRATUS_RUNTIME_MAX_MEMORY (from the manager's
- * configuration) replaces them. */
-static const struct type_info types[] = {
-    {"linux/minimal", 1, false, false, false, 1024},
-    {"linux", MAX_MODULES, true, true, true, 256},
-};
-
-struct runtime {
-    const struct type_info *type;
+/* This process: what the manager's `struct runtime` talks to. */
+struct runtime_process {
+    const struct stratus_runtime_type *type; /* stratus/runtime_types.h */
     int sock;
     struct module_env env;
     char dir_error[SPEC_REASON_LEN];
@@ -57,6 +44,7 @@ struct runtime {
     long long next_keepalive_ms;
     struct timespec last_cpu[MAX_MODULES];
     long long last_sample_ms;
+    long long last_trim_ms;
 };
 
 static long long now_ms(void)
@@ -84,19 +72,30 @@ static int connect_socket(const char *path)
     return fd;
 }
 
-/* Join the threads of modules that have reported their exit. */
-static void reap_finished(struct runtime *rt)
+/* Join the threads of modules that have reported their exit. Memory the
+ * finished modules freed goes back to the system when nothing runs, or at
+ * most once a second (malloc_trim walks every arena). */
+static void reap_finished(struct runtime_process *rt)
 {
+    int joined = 0, running = 0;
     for (int i = 0; i < MAX_MODULES; i++) {
         struct module *m = rt->modules[i];
         if (m && atomic_load(&m->finishing) == 2) {
             module_join(m);
             rt->modules[i] = NULL;
+            joined++;
+        } else if (m) {
+            running++;
         }
+    }
+    long long t = now_ms();
+    if (joined && (!running || t - rt->last_trim_ms >= 1000)) {
+        malloc_trim(0);
+        rt->last_trim_ms = t;
     }
 }
 
-static void handle_create(struct runtime *rt, int index, const struct frame_message *msg)
+static void handle_create(struct runtime_process *rt, int index, const struct frame_message *msg)
 {
     struct module *old = rt->modules[index];
     if (old) {
@@ -131,7 +130,7 @@ static void handle_create(struct runtime *rt, int index, const struct frame_mess
         module_report_failed(index, "cannot start a thread for the module");
 }
 
-static void handle_delete(struct runtime *rt, int index)
+static void handle_delete(struct runtime_process *rt, int index)
 {
     struct module *m = rt->modules[index];
     if (!m) {
@@ -141,7 +140,7 @@ static void handle_delete(struct runtime *rt, int index)
     module_kill(m);
 }
 
-static void handle_data(struct runtime *rt, int index, const struct frame_message *msg)
+static void handle_data(struct runtime_process *rt, int index, const struct frame_message *msg)
 {
     struct module *m = rt->modules[index];
     if (!m || atomic_load(&m->finishing)) return;
@@ -153,7 +152,7 @@ static void handle_data(struct runtime *rt, int index, const struct frame_messag
         rt_link_log(index, RT_LOG_ERROR, "out of memory: %zu bytes of stdin lost", msg->len);
 }
 
-static void kill_all(struct runtime *rt)
+static void kill_all(struct runtime_process *rt)
 {
     for (int i = 0; i < MAX_MODULES; i++)
         if (rt->modules[i]) module_kill(rt->modules[i]);
@@ -165,7 +164,7 @@ static void kill_all(struct runtime *rt)
 }
 
 /* Keepalive of the `linux` type: the state of every module (PROTOCOL.md §4). */
-static void send_keepalive(struct runtime *rt)
+static void send_keepalive(struct runtime_process *rt)
 {
     long long t = now_ms();
     long long span = rt->last_sample_ms ? t - rt->last_sample_ms : 0;
@@ -197,7 +196,7 @@ static void send_keepalive(struct runtime *rt)
 }
 
 /* Returns 1 to go on, 0 when told to stop. */
-static int dispatch(struct runtime *rt, const struct frame_message *msg)
+static int dispatch(struct runtime_process *rt, const struct frame_message *msg)
 {
     int index = msg->h1 & FRAME_INDEX_MASK;
     if (!(msg->h1 & FRAME_CONTROL)) {
@@ -215,7 +214,7 @@ static int dispatch(struct runtime *rt, const struct frame_message *msg)
     return 1;
 }
 
-static void serve(struct runtime *rt, struct frame_reader *reader)
+static void serve(struct runtime_process *rt, struct frame_reader *reader)
 {
     static uint8_t buf[65536];
     struct pollfd fds[2 + MAX_MODULES];
@@ -271,26 +270,84 @@ static void serve(struct runtime *rt, struct frame_reader *reader)
     }
 }
 
+static void usage(FILE *out)
+{
+    fputs("usage: stratus-runtime SOCKET_PATH\n"
+          "       stratus-runtime [--type TYPE] [--socket-dir DIR] INDEX\n"
+          "\n"
+          "The runtime process of the linux/minimal and linux runtime types. `stratus\n"
+          "manager` starts it with the path of its socket (type from STRATUS_RUNTIME_TYPE).\n"
+          "Started with a bare INDEX, as the original Silverline manager starts its\n"
+          "runtimes, it connects to DIR/{INDEX as %02x}.s (default /tmp/sl), frames with\n"
+          "the 6-byte legacy header and resolves files in its working directory.\n"
+          "\n"
+          "  --type TYPE        linux/minimal (default) or linux; STRATUS_RUNTIME_TYPE too\n"
+          "  --socket-dir DIR   where the original manager's socket is (default /tmp/sl)\n"
+          "  --help             this text\n",
+          out);
+}
+
+/* The command line: the socket to connect to and the header to speak. */
+static int parse_args(int argc, char **argv, char *path, size_t cap, const char **type,
+                      enum frame_header_kind *header)
+{
+    const char *dir = "/tmp/sl", *target = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            exit(0);
+        } else if (!strcmp(argv[i], "--type") && i + 1 < argc) {
+            *type = argv[++i];
+        } else if (!strcmp(argv[i], "--socket-dir") && i + 1 < argc) {
+            dir = argv[++i];
+        } else if (!target && argv[i][0] != '-') {
+            target = argv[i];
+        } else {
+            return -1;
+        }
+    }
+    if (!target) return -1;
+    size_t digits = strspn(target, "0123456789");
+    if (digits && !target[digits]) {
+        /* The original convention: a runtime index. */
+        long index = strtol(target, NULL, 10);
+        if (index > 255 || (size_t)snprintf(path, cap, "%s/%02lx.s", dir, index) >= cap) return -1;
+        *header = FRAME_HEADER_LEGACY;
+    } else {
+        if ((size_t)snprintf(path, cap, "%s", target) >= cap) return -1;
+        *header = FRAME_HEADER_SEED;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: stratus-runtime SOCKET_PATH (started by `stratus manager`)\n");
+    char path[sizeof((struct sockaddr_un *)0)->sun_path];
+    const char *type_name = getenv("STRATUS_RUNTIME_TYPE");
+    enum frame_header_kind header;
+    if (parse_args(argc, argv, path, sizeof path, &type_name, &header) < 0) {
+        usage(stderr);
         return 2;
     }
-    const char *type_name = getenv("STRATUS_RUNTIME_TYPE");
-    struct runtime rt;
+    struct runtime_process rt;
     memset(&rt, 0, sizeof rt);
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (type_name && !strcmp(type_name, types[i].type)) rt.type = &types[i];
+    /* Started the original way there is no type in the environment. */
+    rt.type = stratus_runtime_type_find(type_name ? type_name : "linux/minimal");
     if (!rt.type) {
-        fprintf(stderr, "stratus-runtime: STRATUS_RUNTIME_TYPE must be linux/minimal or linux\n");
+        fprintf(stderr, "stratus-runtime: unknown runtime type '%s' (linux/minimal or linux)\n",
+                type_name);
         return 2;
     }
     /* Writes to vanished peers are errors, not deaths. */
     signal(SIGPIPE, SIG_IGN);
-    rt.sock = connect_socket(argv[1]);
+    /* Every module runs on a thread of its own; glibc would give each new
+     * thread an arena of its own, up to 8 per core, whose freed memory is
+     * rarely returned: a few arenas serve short modules as well. A
+     * MALLOC_ARENA_MAX in the environment (glibc's own setting) wins. */
+    if (!getenv("MALLOC_ARENA_MAX")) mallopt(M_ARENA_MAX, 2);
+    rt.sock = connect_socket(path);
     if (rt.sock < 0) return 1;
-    rt_link_init(rt.sock);
+    rt_link_init(rt.sock, header);
 
     const char *dir = getenv("STRATUS_MODULE_DIR");
     char *real = realpath(dir && *dir ? dir : ".", NULL);
@@ -303,7 +360,7 @@ int main(int argc, char **argv)
     rt.env.module_dir = real;
     rt.env.profile = rt.type->profile;
     rt.env.channels = rt.type->channels;
-    rt.env.max_memory_mib = rt.type->max_memory;
+    rt.env.max_memory_mib = rt.type->max_memory_mib;
     const char *cap = getenv("STRATUS_RUNTIME_MAX_MEMORY");
     if (cap && *cap) {
         char *end;
@@ -317,8 +374,10 @@ int main(int argc, char **argv)
     }
     const char *free_topics = getenv("STRATUS_ALLOW_FREE_TOPICS");
     rt.env.free_topics = free_topics && *free_topics && strcmp(free_topics, "0");
+    const char *realm = getenv("STRATUS_REALM");
+    rt.env.realm = realm && *realm ? realm : "realm";
     rt.env.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    struct frame_reader *reader = frame_reader_new(FRAME_HEADER_SEED, 0);
+    struct frame_reader *reader = frame_reader_new(header, 0);
     if (rt.env.wake_fd < 0 || !reader) {
         fprintf(stderr, "stratus-runtime: out of resources\n");
         return 1;

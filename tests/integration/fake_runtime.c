@@ -4,9 +4,12 @@
  * create follows a script of steps given in the create message.
  *
  * Usage: fake_runtime SOCKET_PATH   (as the manager starts a runtime program)
+ *        fake_runtime [--sl-dir DIR] INDEX   (the original Silverline way)
  * It connects to SOCKET_PATH and uses the legacy 6-byte header when the
  * environment variable STRATUS_RUNTIME_TYPE ends in "legacy", else the seed's
- * 4-byte header. It exits on socket end-of-file or a stop-runtime frame.
+ * 4-byte header; started with a bare INDEX it connects to DIR/{INDEX as
+ * %02x}.s (DIR default /tmp/sl) with the legacy header, as original runtimes
+ * do. It exits on socket end-of-file or a stop-runtime frame.
  *
  * Script: the create payload's `args.fake` is a list of steps, run in order
  * for that module (steps of different modules interleave at sleeps):
@@ -25,7 +28,9 @@
  *        "exit_code":0, "seen_index":I, "seen_uuid":U, "seen_runtime":NAME,
  *        "seen_env":{...}}: what this process received (index and uuid of the
  *        create, and the STRATUS_RUNTIME_TYPE/NAME/UUID, STRATUS_MODULE_DIR and
- *        STRATUS_REALM it was started with, keys type/name/uuid/module_dir/realm)
+ *        STRATUS_REALM it was started with, keys type/name/uuid/module_dir/realm),
+ *        "seen_vars": [the names of every environment variable it has],
+ *        "seen_cwd": its working directory
  *   {"log": [LEVEL, "text"]}                module log at LEVEL (10..50)
  *   {"rtlog": [LEVEL, "text"]}              runtime log
  *   {"keepalive": {...}}                    runtime keepalive with this object
@@ -50,6 +55,10 @@
  *        time stamp in the first 8 bytes of each message; with "idle_ms": I
  *        it also reports when I ms pass without a message after the first
  *        (so lost messages cannot stall a benchmark)
+ *   {"ignore_delete": true}                 delete frames for this module are
+ *        ignored from now on (a runtime that never confirms a delete)
+ *   {"spawn_child": "PATH"}                 start a child process that sleeps
+ *        forever (in this process's group) and write its pid to PATH
  * A delete frame for a module is answered with exited {"status":"killed"}.
  * When a script ends the module stays alive (for echo/sink) until deleted. */
 #define _GNU_SOURCE
@@ -105,6 +114,7 @@ struct module {
     int n_echo;
     struct sink sink;
     struct flood flood;
+    int ignore_delete;
 };
 
 static int sock = -1;
@@ -351,9 +361,17 @@ static void run_steps(int idx)
             for (size_t k = 0; env && k < sizeof vars / sizeof vars[0]; k++)
                 if (getenv(vars[k][1]))
                     json_object_set_new(env, vars[k][0], json_string(getenv(vars[k][1])));
-            json_t *o = json_pack("{s:s, s:i, s:I, s:s, s:s, s:o}", "status", "exited", "exit_code",
-                                  0, "seen_index", (json_int_t)m->seen_index, "seen_uuid", m->uuid,
-                                  "seen_runtime", name ? name : "", "seen_env", env);
+            /* The names of every variable of the environment. */
+            extern char **environ;
+            json_t *names = json_array();
+            for (char **e = environ; names && e && *e; e++)
+                json_array_append_new(names, json_stringn(*e, strcspn(*e, "=")));
+            char cwd[4096];
+            if (!getcwd(cwd, sizeof cwd)) cwd[0] = '\0';
+            json_t *o = json_pack("{s:s, s:i, s:I, s:s, s:s, s:o, s:o, s:s}", "status", "exited",
+                                  "exit_code", 0, "seen_index", (json_int_t)m->seen_index,
+                                  "seen_uuid", m->uuid, "seen_runtime", name ? name : "",
+                                  "seen_env", env, "seen_vars", names, "seen_cwd", cwd);
             module_exited(idx, o);
             json_decref(o);
         } else if ((v = json_object_get(st, "exit_raw"))) {
@@ -377,6 +395,20 @@ static void run_steps(int idx)
         } else if ((v = json_object_get(st, "stall_ms"))) {
             flush_packed();
             usleep((useconds_t)json_integer_value(v) * 1000u);
+        } else if (json_is_true(json_object_get(st, "ignore_delete"))) {
+            m->ignore_delete = 1;
+        } else if ((v = json_object_get(st, "spawn_child"))) {
+            pid_t child = fork();
+            if (child == 0) {
+                close(sock);
+                for (;;)
+                    pause();
+            }
+            FILE *f = fopen(json_string_value(v) ? json_string_value(v) : "", "w");
+            if (f) {
+                fprintf(f, "%d\n", (int)child);
+                fclose(f);
+            }
         } else if ((v = json_object_get(st, "pidfile"))) {
             FILE *f = fopen(json_string_value(v) ? json_string_value(v) : "", "w");
             if (f) {
@@ -458,7 +490,7 @@ static void on_message(const struct frame_message *msg)
     switch (msg->h2) {
     case FRAME_CREATE_MODULE: on_create(idx, msg->payload, msg->len); break;
     case FRAME_DELETE_MODULE:
-        if (modules[idx].active) {
+        if (modules[idx].active && !modules[idx].ignore_delete) {
             json_t *o = json_pack("{s:s}", "status", "killed");
             module_exited(idx, o);
             json_decref(o);
@@ -471,8 +503,14 @@ static void on_message(const struct frame_message *msg)
 
 int main(int argc, char **argv)
 {
+    const char *sl_dir = "/tmp/sl";
+    if (argc == 4 && !strcmp(argv[1], "--sl-dir")) {
+        sl_dir = argv[2];
+        argv += 2;
+        argc -= 2;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: fake_runtime SOCKET_PATH\n");
+        fprintf(stderr, "usage: fake_runtime SOCKET_PATH | fake_runtime [--sl-dir DIR] INDEX\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -481,8 +519,16 @@ int main(int argc, char **argv)
     if (tl >= 6 && !strcmp(type + tl - 6, "legacy")) header = FRAME_HEADER_LEGACY;
 
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    if (strlen(argv[1]) >= sizeof addr.sun_path) fatal("socket path too long");
-    strcpy(addr.sun_path, argv[1]);
+    char path[sizeof addr.sun_path];
+    const char *target = argv[1];
+    if (strspn(argv[1], "0123456789") == strlen(argv[1])) {
+        /* The original convention: a bare runtime index. */
+        snprintf(path, sizeof path, "%s/%02x.s", sl_dir, atoi(argv[1]));
+        target = path;
+        header = FRAME_HEADER_LEGACY;
+    }
+    if (strlen(target) >= sizeof addr.sun_path) fatal("socket path too long");
+    strcpy(addr.sun_path, target);
     sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (sock < 0 || connect(sock, (struct sockaddr *)&addr, sizeof addr) < 0)
         fatal("cannot connect to the manager's socket");

@@ -239,6 +239,22 @@ int harness_copy_file(const char *from, const char *to)
     return rc;
 }
 
+pid_t harness_read_pidfile(const char *path, int timeout_ms)
+{
+    long long end = harness_now_ms() + timeout_ms;
+    for (;;) {
+        FILE *f = fopen(path, "r");
+        int pid = 0;
+        if (f) {
+            if (fscanf(f, "%d", &pid) != 1) pid = 0;
+            fclose(f);
+        }
+        if (pid > 0) return pid;
+        if (harness_now_ms() >= end) return -1;
+        usleep(10000);
+    }
+}
+
 pid_t proc_find_child(pid_t parent, const char *comm)
 {
     DIR *d = opendir("/proc");
@@ -265,17 +281,23 @@ pid_t proc_find_child(pid_t parent, const char *comm)
     return found;
 }
 
-long proc_rss_kib(pid_t pid)
+long proc_status_kib(pid_t pid, const char *field)
 {
-    char path[64], line[256];
+    char path[64], line[256], pattern[64];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    snprintf(pattern, sizeof pattern, "%s: %%ld kB", field);
     FILE *f = fopen(path, "r");
     if (!f) return -1;
     long kib = -1;
     while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+        if (sscanf(line, pattern, &kib) == 1) break;
     fclose(f);
     return kib;
+}
+
+long proc_rss_kib(pid_t pid)
+{
+    return proc_status_kib(pid, "VmRSS");
 }
 
 int harness_free_port(void)
@@ -535,6 +557,18 @@ int broker_start_auth(struct broker *b, int port, const char *password_file)
         int use = port ? port : harness_free_port();
         if (use > 0 && broker_try_start(b, use, password_file, NULL) == 0) return 0;
         if (port) break;
+    }
+    fprintf(stderr, "harness: could not start %s\n", harness_mosquitto_path());
+    return -1;
+}
+
+int broker_start_conf(struct broker *b, const char *extra_conf)
+{
+    memset(b, 0, sizeof *b);
+    if (harness_tmpdir(b->dir)) return -1;
+    for (int attempt = 0; attempt < 5; attempt++) {
+        int use = harness_free_port();
+        if (use > 0 && broker_try_start(b, use, NULL, extra_conf) == 0) return 0;
     }
     fprintf(stderr, "harness: could not start %s\n", harness_mosquitto_path());
     return -1;
@@ -921,6 +955,35 @@ int client_count(struct mqtt_client *c, const char *filter, message_pred pred, v
     return count;
 }
 
+int client_discard(struct mqtt_client *c, const char *filter, message_pred pred, void *ctx)
+{
+    struct qnode *gone = NULL;
+    int n = 0;
+    pthread_mutex_lock(&c->lock);
+    struct qnode **pp = &c->head, *prev = NULL;
+    while (*pp) {
+        struct qnode *q = *pp;
+        if (message_matches(q->m, filter, pred, ctx)) {
+            *pp = q->next;
+            if (c->tail == q) c->tail = prev;
+            q->next = gone;
+            gone = q;
+            n++;
+        } else {
+            prev = q;
+            pp = &q->next;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    while (gone) {
+        struct qnode *next = gone->next;
+        message_free(gone->m);
+        free(gone);
+        gone = next;
+    }
+    return n;
+}
+
 void client_clear(struct mqtt_client *c)
 {
     pthread_mutex_lock(&c->lock);
@@ -947,7 +1010,12 @@ json_t *json_at(json_t *root, const char *path)
         if (l >= sizeof key) return NULL;
         memcpy(key, path, l);
         key[l] = 0;
-        cur = json_is_object(cur) ? json_object_get(cur, key) : NULL;
+        if (json_is_object(cur))
+            cur = json_object_get(cur, key);
+        else if (json_is_array(cur) && l && strspn(key, "0123456789") == l)
+            cur = json_array_get(cur, strtoul(key, NULL, 10));
+        else
+            cur = NULL;
         path += l + (dot ? 1 : 0);
     }
     return cur;

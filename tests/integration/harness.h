@@ -60,6 +60,9 @@ int broker_start(struct broker *b, int port);
 /* The same with anonymous clients refused and users from a mosquitto
  * password file (made with mosquitto_passwd). */
 int broker_start_auth(struct broker *b, int port, const char *password_file);
+/* The same on a free port with extra lines of mosquitto configuration
+ * (e.g. a bridge to another broker). */
+int broker_start_conf(struct broker *b, const char *extra_conf);
 /* The same with a second listener on *tls_port speaking TLS with the given
  * CA, certificate and key files (clients of b->port stay plain). */
 int broker_start_tls(struct broker *b, const char *ca, const char *cert, const char *key,
@@ -120,10 +123,16 @@ void harness_reap(void);
 /* Copies a file (created or truncated at `to`); 0 or -1. */
 int harness_copy_file(const char *from, const char *to);
 
+/* The pid written in a file (by a process that may not have written it
+ * yet), waiting up to timeout_ms; -1 if none came. */
+pid_t harness_read_pidfile(const char *path, int timeout_ms);
+
 /* The pid of a child of `parent` whose command name is `comm`, or -1. */
 pid_t proc_find_child(pid_t parent, const char *comm);
 /* The resident set of a process in KiB, or -1. */
 long proc_rss_kib(pid_t pid);
+/* A "Name: N kB" field of /proc/PID/status (e.g. "RssAnon"), or -1. */
+long proc_status_kib(pid_t pid, const char *field);
 
 /* ---- MQTT test client ---- */
 
@@ -179,10 +188,13 @@ int client_count(struct mqtt_client *c, const char *filter, message_pred pred, v
 
 /* Drop every queued message. */
 void client_clear(struct mqtt_client *c);
+/* Drop the queued messages matching filter (and pred); returns how many. */
+int client_discard(struct mqtt_client *c, const char *filter, message_pred pred, void *ctx);
 
 /* ---- JSON helpers ---- */
 
-/* The value at a dotted path ("data.details.index"), borrowed, or NULL. */
+/* The value at a dotted path ("data.details.index"; a number indexes an
+ * array: "results.0.uuid"), borrowed, or NULL. */
 json_t *json_at(json_t *root, const char *path);
 /* The string at a path, or NULL. */
 const char *json_str_at(json_t *root, const char *path);

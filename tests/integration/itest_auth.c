@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,6 +87,47 @@ static void test_credentials_from_config_file(void **state)
     free(mgr);
 }
 
+/* The password from a file (never on the command line, where every local
+ * user can read it), and from the environment. */
+static void test_credentials_from_file_and_environment(void **state)
+{
+    (void)state;
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/%s.pw", DIR_, S.realm);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "%s\n", PASSWORD);
+    fclose(f);
+    chmod(path, 0600);
+    const char *extra[] = {"--username", USER, "--password-file", path, "--runtime",
+                           "test/reg:r", NULL};
+    assert_int_equal(stack_manager_start(&S, "node-pwfile", extra), 0);
+    char *mgr = stack_wait_registration(&S, "manager", "node-pwfile", NULL);
+    assert_non_null(mgr);
+    free(mgr);
+    char cmdline[128];
+    snprintf(cmdline, sizeof cmdline, "/proc/%d/cmdline", (int)S.manager.pid);
+    FILE *c = fopen(cmdline, "r");
+    assert_non_null(c);
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, c);
+    fclose(c);
+    buf[n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (!buf[i]) buf[i] = ' ';
+    assert_null(strstr(buf, PASSWORD));
+    stack_manager_kill(&S);
+
+    setenv("STRATUS_MQTT_PASSWORD", PASSWORD, 1);
+    const char *env_extra[] = {"--username", USER, "--runtime", "test/reg:r", NULL};
+    int rc = stack_manager_start(&S, "node-pwenv", env_extra);
+    unsetenv("STRATUS_MQTT_PASSWORD");
+    assert_int_equal(rc, 0);
+    mgr = stack_wait_registration(&S, "manager", "node-pwenv", NULL);
+    assert_non_null(mgr);
+    free(mgr);
+}
+
 int main(void)
 {
     harness_init();
@@ -94,6 +136,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_credentials_from_flags),
         T(test_credentials_from_config_file),
+        T(test_credentials_from_file_and_environment),
     };
     return cmocka_run_group_tests(tests, group_setup, stack_fixture_group_teardown);
 }

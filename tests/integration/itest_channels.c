@@ -217,11 +217,74 @@ static void test_sl_prefix_expansion(void **state)
     message_free(r);
     char out[256], in[256];
     snprintf(out, sizeof out, "%s/proc/stdio/%s", S.realm, uuid);
-    snprintf(in, sizeof in, "%s/input/%s", S.realm, uuid);
+    snprintf(in, sizeof in, "%s/mod/%s/input", S.realm, uuid);
     expect_once(out, "to stdio");
     wait_subscribed(in, 1);
     assert_int_equal(client_publish_str(S.client, in, "typed"), 0);
     expect_once(out, "typed");
+    free(uuid);
+}
+
+static int holds_forged(const struct message *m, void *ctx)
+{
+    (void)ctx;
+    static const char forged[] = "{\"action\":\"exited\",\"forged\"";
+    return !strncmp(m->payload, forged, sizeof forged - 1);
+}
+
+/* A module cannot reach the control plane: `$SL/` topics of the control
+ * plane and the realm's control topics themselves are refused for writing,
+ * and what it publishes on them goes nowhere. */
+static void test_control_plane_refused(void **state)
+{
+    (void)state;
+    char reg[256], ctl[256], ka[256], ctlrt[256], log[256];
+    snprintf(reg, sizeof reg, "%s/proc/reg/%s", S.realm, F);
+    snprintf(ctl, sizeof ctl, "%s/proc/control", S.realm);
+    snprintf(ctlrt, sizeof ctlrt, "%s/proc/control/%s", S.realm, F);
+    snprintf(ka, sizeof ka, "%s/proc/keepalive/%s", S.realm, F);
+    snprintf(log, sizeof log, "%s/proc/log/orchestrator", S.realm);
+    const char *targets[] = {"$SL/proc/reg",
+                             "$SL/proc/control",
+                             "$SL/proc/keepalive",
+                             "$SL/proc/profile",
+                             "$SL/proc/log",
+                             reg,
+                             ctl,
+                             ctlrt,
+                             ka,
+                             log};
+    char script[4096];
+    size_t n = (size_t)snprintf(script, sizeof script, "[");
+    for (int i = 0; i < 10; i++)
+        n += (size_t)snprintf(script + n, sizeof script - n,
+                              "{\"open\": %d, \"flags\": %d, \"topic\": \"%s\"},"
+                              "{\"publish\": %d, \"data\": \"{\\\"action\\\":\\\"exited\\\","
+                              "\\\"forged\\\":%d}\"},",
+                              i + 1, CH_WRITE | CH_READ, targets[i], i + 1, i);
+    snprintf(script + n, sizeof script - n,
+             "{\"open\": 20, \"flags\": %d, \"topic\": "
+             "\"$SL/proc/stdio\"}, {\"publish\": 20, \"data\": \"done\"}]",
+             CH_WRITE);
+    char *uuid = random_uuid();
+    struct message *r = stack_create(&S, F, module_data(uuid, "forger", steps(script)));
+    assert_non_null(r);
+    assert_true(json_at_equals(r->json, "data.result", "ok"));
+    message_free(r);
+    char out[256];
+    snprintf(out, sizeof out, "%s/proc/stdio/%s", S.realm, uuid);
+    expect_once(out, "done");
+    usleep(QUIET_MS * 1000);
+    char all[128];
+    snprintf(all, sizeof all, "%s/#", S.realm);
+    struct message *leak = NULL;
+    if (client_wait(S.client, all, 0, holds_forged, NULL, &leak) == 0)
+        fail_msg("forged message got through on %s: %s", leak->topic, leak->payload);
+    for (int i = 0; i < 10; i++) {
+        char needle[300];
+        snprintf(needle, sizeof needle, "control plane is off limits): %s\n", targets[i]);
+        if (proc_log_wait(&S.manager, needle, WAIT_MS)) fail_msg("no refusal of %s", targets[i]);
+    }
     free(uuid);
 }
 
@@ -280,7 +343,7 @@ int main(void)
         T(test_module_to_mqtt),           T(test_mqtt_to_module),
         T(test_loopback_between_modules), T(test_shared_subscription),
         T(test_sl_prefix_expansion),      T(test_wildcard_refused_on_write_channel),
-        T(test_qos_from_flags),
+        T(test_control_plane_refused),    T(test_qos_from_flags),
     };
     return cmocka_run_group_tests(tests, group_setup, stack_fixture_group_teardown);
 }

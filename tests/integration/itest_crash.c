@@ -59,25 +59,10 @@ static char *create_ok(const char *runtime, const char *script)
     return uuid;
 }
 
-static pid_t read_pidfile(const char *path)
-{
-    long long end = harness_now_ms() + WAIT_MS;
-    while (harness_now_ms() < end) {
-        FILE *f = fopen(path, "r");
-        int pid = 0;
-        if (f) {
-            if (fscanf(f, "%d", &pid) != 1) pid = 0;
-            fclose(f);
-        }
-        if (pid > 0) return pid;
-        usleep(10000);
-    }
-    return -1;
-}
-
-/* After the runtime died: both modules reported crashed, G untouched, and F
- * takes four new modules once it is back. */
-static void expect_crash_reported_and_recovery(char *a, char *b, char *g)
+/* After the runtime died: both modules reported crashed with a reason that
+ * names how the process ended, G untouched, and F takes four new modules
+ * once it is back. */
+static void expect_crash_reported_and_recovery(char *a, char *b, char *g, const char *how)
 {
     const char *mods[] = {a, b};
     for (int i = 0; i < 2; i++) {
@@ -85,6 +70,9 @@ static void expect_crash_reported_and_recovery(char *a, char *b, char *g)
         if (!m) fail_msg("no exited message for module %d", i);
         assert_true(json_at_equals(m->json, "data.type", "module"));
         assert_true(json_at_equals(m->json, "data.status", "crashed"));
+        const char *reason = json_str_at(m->json, "data.reason");
+        if (!reason || !strstr(reason, how))
+            fail_msg("crash reason '%s' lacks '%s'", reason ? reason : "(none)", how);
         message_free(m);
     }
     assert_true(proc_alive(&S.manager));
@@ -121,10 +109,10 @@ static void test_runtime_killed(void **state)
     char *a = create_ok(F, script);
     char *b = create_ok(F, NULL);
     char *g = create_ok(G, NULL);
-    pid_t pid = read_pidfile(pidfile);
+    pid_t pid = harness_read_pidfile(pidfile, WAIT_MS);
     assert_true(pid > 0);
     assert_int_equal(kill(pid, SIGKILL), 0);
-    expect_crash_reported_and_recovery(a, b, g);
+    expect_crash_reported_and_recovery(a, b, g, "killed by signal 9 (SIGKILL)");
     free(a);
     free(b);
     free(g);
@@ -136,7 +124,7 @@ static void test_runtime_exits_by_itself(void **state)
     char *a = create_ok(F, NULL);
     char *b = create_ok(F, "[{\"sleep_ms\": 200}, {\"die\": 3}]");
     char *g = create_ok(G, NULL);
-    expect_crash_reported_and_recovery(a, b, g);
+    expect_crash_reported_and_recovery(a, b, g, "exited with status 3");
     free(a);
     free(b);
     free(g);
@@ -185,6 +173,19 @@ static void test_crash_loop_gives_up(void **state)
     message_free(gone);
     /* Bounded: a few restarts, not endless and not none. */
     assert_in_range(deaths, 2, 6);
+    /* Requests to the given-up runtime are still answered, with the reason. */
+    char *late = random_uuid();
+    struct message *refused = stack_create(&S, F, module_data(late, "late", NULL));
+    assert_non_null(refused);
+    assert_true(json_at_equals(refused->json, "data.result", "error"));
+    assert_non_null(strstr(json_str_at(refused->json, "data.details.reason"), "given up"));
+    message_free(refused);
+    refused = stack_delete(&S, F, late);
+    assert_non_null(refused);
+    assert_true(json_at_equals(refused->json, "data.result", "error"));
+    assert_non_null(strstr(json_str_at(refused->json, "data.details.reason"), "given up"));
+    message_free(refused);
+    free(late);
     assert_true(proc_alive(&S.manager));
     char *u = random_uuid();
     struct message *c = stack_create(&S, G, module_data(u, "fine", NULL));

@@ -161,10 +161,63 @@ struct message *stack_create(struct stack *s, const char *runtime, json_t *data)
     return send_and_wait_response(s, runtime, "create", data);
 }
 
+struct delete_wait {
+    const char *oid, *uuid;
+};
+
+int stack_is_exit_of(const struct message *m, void *uuid)
+{
+    return m->json && json_at_equals(m->json, "action", "exited") &&
+           json_at_equals(m->json, "data.uuid", uuid);
+}
+
+int stack_publish_delete(struct stack *s, const char *runtime, const char *uuid)
+{
+    char topic[256];
+    snprintf(topic, sizeof topic, "%s/proc/control/%s", s->realm, runtime);
+    json_t *req =
+        request_new("delete", json_pack("{s:s, s:s}", "type", "module", "uuid", uuid), NULL);
+    int rc = req ? client_publish_json(s->client, topic, req) : -1;
+    json_decref(req);
+    return rc;
+}
+
+static int is_answer_to(const struct message *m, void *ctx)
+{
+    const struct delete_wait *w = ctx;
+    return m->json && json_at_equals(m->json, "type", "resp") &&
+           json_at_equals(m->json, "object_id", w->oid);
+}
+
 struct message *stack_delete(struct stack *s, const char *runtime, const char *uuid)
 {
-    return send_and_wait_response(s, runtime, "delete",
-                                  json_pack("{s:s, s:s}", "type", "module", "uuid", uuid));
+    char topic[256], *oid = NULL;
+    snprintf(topic, sizeof topic, "%s/proc/control/%s", s->realm, runtime);
+    json_t *req =
+        request_new("delete", json_pack("{s:s, s:s}", "type", "module", "uuid", uuid), &oid);
+    if (!req) return NULL;
+    int rc = client_publish_json(s->client, topic, req);
+    json_decref(req);
+    struct delete_wait w = {oid, uuid};
+    struct message *m = NULL;
+    long long end = harness_now_ms() + WAIT_MS;
+    while (rc == 0 && !m && harness_now_ms() < end) {
+        if (client_wait(s->client, topic, 0, is_answer_to, &w, &m) == 0) break;
+        if (client_count(s->client, topic, stack_is_exit_of, (void *)uuid) > 0) {
+            /* Done: the exit stays queued for stack_wait_exited. */
+            m = calloc(1, sizeof *m);
+            if (m) {
+                m->topic = strdup(topic);
+                m->payload = strdup("{\"type\":\"resp\",\"data\":{\"result\":\"ok\"}}");
+                m->len = m->payload ? strlen(m->payload) : 0;
+                m->json = json_pack("{s:s, s:{s:s}}", "type", "resp", "data", "result", "ok");
+            }
+            break;
+        }
+        usleep(2000);
+    }
+    free(oid);
+    return m;
 }
 
 struct message *stack_wait_exited(struct stack *s, const char *runtime, const char *uuid,

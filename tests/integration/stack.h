@@ -68,8 +68,20 @@ json_t *module_data(const char *uuid, const char *name, json_t *steps);
  * timeout. */
 struct message *stack_create(struct stack *s, const char *runtime, json_t *data);
 
-/* Send a delete of module `uuid` and wait for its response (or NULL). */
+/* Send a delete of module `uuid` and wait for its outcome: the manager's
+ * refusal (a response with result "error"), or, for a delete carried out,
+ * the module's exited message, for which a stand-in {"type": "resp",
+ * "data": {"result": "ok"}} is returned while the exited message stays
+ * queued (a successful delete has no acknowledgement of its own: the
+ * original orchestrator refuses delete responses). NULL on timeout. */
 struct message *stack_delete(struct stack *s, const char *runtime, const char *uuid);
+
+/* Publish a delete of module `uuid` without waiting for anything. 0 or -1. */
+int stack_publish_delete(struct stack *s, const char *runtime, const char *uuid);
+
+/* Predicate for client_wait/client_count: an "exited" message of the module
+ * whose uuid is ctx. */
+int stack_is_exit_of(const struct message *m, void *uuid);
 
 /* Wait for an "exited" request for module `uuid` on control/{runtime}. */
 struct message *stack_wait_exited(struct stack *s, const char *runtime, const char *uuid,

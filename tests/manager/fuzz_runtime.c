@@ -14,8 +14,10 @@
 #include "slog.h"
 #include "runtime.h"
 
-static int sink_publish(void *ctx, const char *topic, const void *p, size_t n, int qos)
+static int sink_publish(void *ctx, const char *topic, const void *p, size_t n, int qos,
+                        const char *source)
 {
+    (void)source;
     (void)ctx;
     (void)topic;
     (void)p;

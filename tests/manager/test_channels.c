@@ -36,8 +36,10 @@ struct fake {
     } del[MAXREC];
 };
 
-static int f_publish(void *ctx, const char *topic, const void *payload, size_t len, int qos)
+static int f_publish(void *ctx, const char *topic, const void *payload, size_t len, int qos,
+                     const char *source)
 {
+    (void)source;
     struct fake *f = ctx;
     /* Counted always, recorded while there is room. */
     if (f->npub < MAXREC) {

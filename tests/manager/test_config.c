@@ -184,6 +184,98 @@ static void test_help(void **state)
     manager_config_clear(&cfg);
 }
 
+/* Outbox sizes, the delete timeout and password sources. */
+static void test_outbox_and_password(void **state)
+{
+    (void)state;
+    struct manager_config cfg;
+    char err[MANAGER_ERR_LEN];
+    manager_config_init(&cfg);
+    assert_int_equal(cfg.outbox_total, (size_t)4 << 20);
+    assert_int_equal(cfg.outbox_per_module, (size_t)1 << 20);
+    assert_true(cfg.outbox_spill);
+    assert_int_equal(parse(&cfg, err, "--outbox-total", "8M", "--outbox-per-module", "64K",
+                           "--no-outbox-spill", "--delete-timeout", "2.5", NULL),
+                     0);
+    assert_int_equal(cfg.outbox_total, (size_t)8 << 20);
+    assert_int_equal(cfg.outbox_per_module, (size_t)64 << 10);
+    assert_false(cfg.outbox_spill);
+    assert_true(cfg.delete_timeout > 2.49 && cfg.delete_timeout < 2.51);
+    assert_int_equal(parse(&cfg, err, "--outbox-total", "lots", NULL), -1);
+    assert_non_null(strstr(err, "--outbox-total"));
+    assert_int_equal(parse(&cfg, err, "--delete-timeout", "0", NULL), -1);
+    manager_config_clear(&cfg);
+
+    /* The password file wins over the environment, which wins over the flag. */
+    char path[] = "/tmp/stratus-pw-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "from-file\nignored\n", 19), 19);
+    close(fd);
+    manager_config_init(&cfg);
+    setenv("STRATUS_MQTT_PASSWORD", "from-env", 1);
+    assert_int_equal(parse(&cfg, err, "--password", "from-flag", NULL), 0);
+    assert_string_equal(cfg.password, "from-env");
+    assert_int_equal(parse(&cfg, err, "--password-file", path, "--password", "from-flag", NULL), 0);
+    assert_string_equal(cfg.password, "from-file");
+    unsetenv("STRATUS_MQTT_PASSWORD");
+    manager_config_clear(&cfg);
+    manager_config_init(&cfg);
+    assert_int_equal(parse(&cfg, err, "--password-file", "/nonexistent/pw", NULL), -1);
+    assert_non_null(strstr(err, "--password-file"));
+    manager_config_clear(&cfg);
+    unlink(path);
+}
+
+/* runtime_types: declared runtime types and the errors naming the item. */
+static void test_json_runtime_types(void **state)
+{
+    (void)state;
+    struct manager_config cfg;
+    char err[MANAGER_ERR_LEN];
+    manager_config_init(&cfg);
+    const char *good =
+        "{\"runtime_types\": [{\"type\": \"linux/min/wamr\", \"command\": \"/opt/wamr\","
+        " \"apis\": [\"wasm\", \"wasi\"], \"max_nmodules\": 1, \"header\": \"legacy\","
+        " \"launch\": \"original\", \"socket_dir\": \"/run/sl\"}], \"delete_timeout\": 3}";
+    assert_int_equal(manager_config_apply_json(&cfg, good, strlen(good), err), 0);
+    assert_int_equal(cfg.ntypes, 1);
+    assert_string_equal(cfg.types[0].type, "linux/min/wamr");
+    assert_string_equal(cfg.types[0].command, "/opt/wamr");
+    assert_string_equal(cfg.types[0].apis[1], "wasi");
+    assert_null(cfg.types[0].apis[2]);
+    assert_int_equal(cfg.types[0].max_nmodules, 1);
+    assert_true(cfg.types[0].legacy_header);
+    assert_true(cfg.types[0].original_launch);
+    assert_string_equal(cfg.types[0].socket_dir, "/run/sl");
+    assert_true(cfg.delete_timeout > 2.99 && cfg.delete_timeout < 3.01);
+    manager_config_clear(&cfg);
+    struct {
+        const char *json, *error;
+    } bad[] = {
+        {"{\"runtime_types\": {}}", "'runtime_types' must be an array"},
+        {"{\"runtime_types\": [{\"type\": \"x\"}]}", "needs \"type\" and \"command\""},
+        {"{\"runtime_types\": [{\"type\": \"x\", \"command\": \"c\", \"header\": \"big\"}]}",
+         "'header' must be \"seed\" or \"legacy\""},
+        {"{\"runtime_types\": [{\"type\": \"x\", \"command\": \"c\", \"launch\": 1}]}",
+         "'launch' must be \"stratus\" or \"original\""},
+        {"{\"runtime_types\": [{\"type\": \"x\", \"command\": \"c\", \"max_nmodules\": 0}]}",
+         "'max_nmodules' must be 1..128"},
+        {"{\"runtime_types\": [{\"type\": \"x\", \"command\": \"c\", \"apis\": [1]}]}",
+         "'apis' must be an array of strings"},
+        {"{\"runtime_types\": [5]}", "item 0 must be an object"},
+        {"{\"outbox_total\": -1}", "'outbox_total' must be a number of bytes"},
+        {"{\"delete_timeout\": \"soon\"}", "'delete_timeout' must be seconds"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        manager_config_init(&cfg);
+        assert_int_equal(manager_config_apply_json(&cfg, bad[i].json, strlen(bad[i].json), err),
+                         -1);
+        if (!strstr(err, bad[i].error)) fail_msg("case %zu: '%s' lacks '%s'", i, err, bad[i].error);
+        manager_config_clear(&cfg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +285,8 @@ int main(void)
         cmocka_unit_test(test_json_errors_name_the_key),
         cmocka_unit_test(test_flags_override_file),
         cmocka_unit_test(test_help),
+        cmocka_unit_test(test_outbox_and_password),
+        cmocka_unit_test(test_json_runtime_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,8 +25,9 @@ struct sent {
     int fail; /* pretend not connected */
 };
 
-static int fake_publish(void *ctx, const char *topic, const json_t *msg)
+static int fake_publish(void *ctx, const char *topic, const json_t *msg, int keep)
 {
+    (void)keep;
     struct sent *s = ctx;
     if (s->fail) return -1;
     assert_true(s->n < 32);

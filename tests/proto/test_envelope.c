@@ -34,6 +34,14 @@ static void test_parse_request(void **state)
     assert_int_equal(envelope_parse(resp, strlen(resp), &env, err), 0);
     assert_int_equal(env.type, ENVELOPE_RESP);
     envelope_clear(&env);
+
+    /* The original orchestrator's registration answer has no action. */
+    const char *orig = "{\"object_id\": \"x\", \"type\": \"resp\", \"data\": {\"result\": \"ok\", "
+                       "\"details\": {\"ka_interval_sec\": 2}}}";
+    assert_int_equal(envelope_parse(orig, strlen(orig), &env, err), 0);
+    assert_int_equal(env.type, ENVELOPE_RESP);
+    assert_string_equal(env.action, "");
+    envelope_clear(&env);
 }
 
 /* Only `len` bytes are read: whatever follows in memory does not count. */
@@ -65,6 +73,8 @@ static void test_parse_errors_name_the_field(void **state)
          "field 'object_id' must be a string"},
         {"{\"object_id\":\"a\",\"type\":\"req\",\"data\":{}}", "missing field 'action'"},
         {"{\"object_id\":\"a\",\"action\":null,\"type\":\"req\",\"data\":{}}",
+         "missing field 'action'"},
+        {"{\"object_id\":\"a\",\"action\":7,\"type\":\"resp\",\"data\":{}}",
          "field 'action' must be a string"},
         {"{\"object_id\":\"a\",\"action\":\"\",\"type\":\"req\",\"data\":{}}",
          "field 'action' must not be empty"},
@@ -200,7 +210,8 @@ static const char *full_create =
     "{\"type\": \"module\", \"uuid\": \"123e4567-e89b-42d3-a456-426614174000\", \"name\": "
     "\"hello\", \"parent\": \"rt\", \"file\": \"dir/hello.wasm\", \"apis\": [\"wasm\", "
     "\"wasi\"], \"args\": {\"argv\": [\"a\"], \"env\": [\"K=V\"], \"dirs\": [\"data\"], "
-    "\"fault_crash\": \"ignore\", \"resources\": {\"period\": 10000000}, \"repeat\": 1, "
+    "\"fault_crash\": \"ignore\", \"resources\": {\"period\": 10000000, \"runtime\": "
+    "2000000}, \"repeat\": 1, "
     "\"limit\": 60.0}, \"channels\": [{\"path\": \"light\", \"mode\": \"rw\", \"topic\": "
     "\"realm/kitchen/light\"}, {\"path\": \"in\", \"mode\": \"r\", \"topic\": \"$SL/in\"}]}";
 
@@ -242,8 +253,9 @@ static void test_module_create_errors(void **state)
         {"name", "\"\"", "field 'name' must not be empty"},
         {"file", NULL, "missing field 'file'"},
         {"file", "[]", "field 'file' must be a string"},
-        {"file", "\"/etc/passwd\"", "field 'file' must be a relative path without '..'"},
-        {"file", "\"a/../../x.wasm\"", "field 'file' must be a relative path without '..'"},
+        {"file", "\"/etc/passwd\"", "field 'file' must be a path relative to the module directory"},
+        {"file", "\"a/../../x.wasm\"", "field 'file' may not leave the module directory ('..')"},
+        {"file", "\"a\\u0000b\"", "field 'file' may not hold NUL bytes"},
         {"uuid", "\"not-a-uuid\"", "field 'uuid' must be a UUID"},
         {"uuid", "7", "field 'uuid' must be a string"},
         {"parent", "{}", "field 'parent' must be a string"},
@@ -253,6 +265,25 @@ static void test_module_create_errors(void **state)
         {"args", "{\"argv\": \"a b\"}", "field 'args.argv' must be an array of strings"},
         {"args", "{\"env\": [\"K=V\", null]}", "field 'args.env[1]' must be a string"},
         {"args", "{\"dirs\": {}}", "field 'args.dirs' must be an array of strings"},
+        /* What only a runtime used to find, after answering ok. */
+        {"args", "{\"env\": [\"NOEQUALS\"]}", "field 'args.env[0]' must be NAME=value"},
+        {"args", "{\"env\": [\"=v\"]}", "field 'args.env[0]' must be NAME=value"},
+        {"args", "{\"dirs\": [\"../up\"]}",
+         "field 'args.dirs[0]' may not leave the module directory ('..')"},
+        {"args", "{\"dirs\": [\"/etc\"]}",
+         "field 'args.dirs[0]' must be a path relative to the module directory"},
+        {"args", "{\"fault_crash\": \"often\"}",
+         "field 'args.fault_crash' must be \"ignore\" or \"restart\""},
+        {"args", "{\"resources\": {\"period\": 10}}",
+         "field 'args.resources' must be {\"period\": ns, \"runtime\": ns} with integers"},
+        {"args", "{\"resources\": {\"period\": 1000000, \"runtime\": 2000000}}",
+         "field 'args.resources': the period must lie within 100 us..10 s and the runtime within "
+         "1024 ns..period"},
+        {"args", "{\"resources\": {\"period\": 10, \"runtime\": 5}}",
+         "field 'args.resources': the period must lie within 100 us..10 s and the runtime within "
+         "1024 ns..period"},
+        {"channels", "[{\"path\":\"a\",\"mode\":\"w\",\"topic\":\"t/#\"}]",
+         "field 'channels[0].topic': a writable channel may not hold + or #"},
         {"channels", "{}", "field 'channels' must be an array"},
         {"channels", "[5]", "field 'channels[0]' must be an object"},
         {"channels",
@@ -273,7 +304,7 @@ static void test_module_create_errors(void **state)
         json_t *data = json_loads(full_create, 0, NULL);
         assert_non_null(data);
         if (cases[i].value) {
-            json_t *v = json_loads(cases[i].value, JSON_DECODE_ANY, NULL);
+            json_t *v = json_loads(cases[i].value, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
             assert_non_null(v);
             json_object_set_new(data, cases[i].path, v);
         } else {

@@ -15,28 +15,102 @@
 
 static void expect_expand(const char *topic, const char *want)
 {
-    char *got = topic_expand(topic, "realm", "U");
+    char *got = NULL;
+    assert_int_equal(topic_expand(topic, "realm", "U", &got), TOPIC_EXPAND_OK);
     assert_non_null(got);
     assert_string_equal(got, want);
     free(got);
 }
 
+static void expect_refused(const char *topic)
+{
+    char *got = (char *)1;
+    assert_int_equal(topic_expand(topic, "realm", "U", &got), TOPIC_EXPAND_REFUSED);
+    assert_null(got);
+}
+
 static void test_expand(void **state)
 {
+    (void)state;
+    /* A module's own topics: its stdio and its subtree. */
     expect_expand("$SL/proc/stdio", "realm/proc/stdio/U");
-    expect_expand("$SL/a", "realm/a/U");
+    expect_expand("$SL/a", "realm/mod/U/a");
+    expect_expand("$SL/a/b/#", "realm/mod/U/a/b/#");
+    expect_expand("$SL/#", "realm/mod/U/#");
+    expect_expand("$SL/../../#", "realm/mod/U/../../#");
     /* Only the exact prefix: characters of "$SL" further in stay. */
-    expect_expand("$SL/SL$/L", "realm/SL$/L/U");
-    expect_expand("$SL/LS/x", "realm/LS/x/U");
+    expect_expand("$SL/SL$/L", "realm/mod/U/SL$/L");
+    expect_expand("$SL/procx", "realm/mod/U/procx");
+    /* The control plane is never a module's. */
+    expect_refused("$SL/proc/reg");
+    expect_refused("$SL/proc/control");
+    expect_refused("$SL/proc/keepalive");
+    expect_refused("$SL/proc/profile");
+    expect_refused("$SL/proc/log");
+    expect_refused("$SL/proc/stdio/x");
+    expect_refused("$SL/proc");
+    expect_refused("$SL/proc/#");
+    expect_refused("$SL/");
     /* Anything else is copied unchanged. */
     expect_expand("realm/kitchen/light", "realm/kitchen/light");
     expect_expand("$SLx/a", "$SLx/a");
     expect_expand("$SL", "$SL");
     expect_expand("SL/a", "SL/a");
     expect_expand("", "");
-    char *other = topic_expand("$SL/proc/stdio", "r2", "123e4567-e89b-12d3-a456-426614174000");
+    char *other = NULL;
+    assert_int_equal(
+        topic_expand("$SL/proc/stdio", "r2", "123e4567-e89b-12d3-a456-426614174000", &other), 0);
     assert_string_equal(other, "r2/proc/stdio/123e4567-e89b-12d3-a456-426614174000");
     free(other);
+}
+
+/* The open rule both processes apply (channel_open_check). */
+static void test_channel_open_rule(void **state)
+{
+    (void)state;
+    const unsigned R = 1, W = 2, RW = 3;
+    struct {
+        unsigned flags;
+        const char *topic;
+        int want;
+        const char *expanded;
+    } cases[] = {
+        {RW, "$SL/proc/stdio", CHANNEL_OPEN_OK, "realm/proc/stdio/U"},
+        {W, "$SL/out", CHANNEL_OPEN_OK, "realm/mod/U/out"},
+        {R, "$SL/#", CHANNEL_OPEN_OK, "realm/mod/U/#"},
+        {W, "$SL/proc/reg", CHANNEL_OPEN_DENIED, NULL},
+        {R, "$SL/proc/control", CHANNEL_OPEN_DENIED, NULL},
+        {W, "realm/proc/reg/x", CHANNEL_OPEN_DENIED, NULL},
+        {W, "realm/proc/control", CHANNEL_OPEN_DENIED, NULL},
+        {W, "realm/proc/control/x", CHANNEL_OPEN_DENIED, NULL},
+        {W, "realm/proc/keepalive/x", CHANNEL_OPEN_DENIED, NULL},
+        {W, "realm/proc/profile/a/b/c", CHANNEL_OPEN_DENIED, NULL},
+        {W, "realm/proc/log/orchestrator", CHANNEL_OPEN_DENIED, NULL},
+        {R, "realm/proc/control/x", CHANNEL_OPEN_OK, "realm/proc/control/x"},
+        {W, "realm/proc/stdio/x", CHANNEL_OPEN_OK, "realm/proc/stdio/x"},
+        {W, "realm/proc/controlx", CHANNEL_OPEN_OK, "realm/proc/controlx"},
+        {W, "other/proc/reg/x", CHANNEL_OPEN_OK, "other/proc/reg/x"},
+        {W, "a/+", CHANNEL_OPEN_WILDCARD, NULL},
+        {W, "$SL/#", CHANNEL_OPEN_WILDCARD, NULL},
+        {R, "a/#/b", CHANNEL_OPEN_TOPIC, NULL},
+        {0, "a", CHANNEL_OPEN_FLAGS, NULL},
+        {R | 0x0C, "a", CHANNEL_OPEN_FLAGS, NULL},
+        {R, "", CHANNEL_OPEN_TOPIC, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *e = NULL;
+        int rc = channel_open_check("realm", "U", cases[i].flags, cases[i].topic,
+                                    strlen(cases[i].topic), &e);
+        if (rc != cases[i].want)
+            fail_msg("case %zu (%s): %d, want %d", i, cases[i].topic, rc, cases[i].want);
+        if (cases[i].expanded)
+            assert_string_equal(e, cases[i].expanded);
+        else
+            assert_null(e);
+        free(e);
+    }
+    assert_int_equal(channel_open_check("realm", "U", R, "a\0b", 3, NULL), CHANNEL_OPEN_TOPIC);
+    assert_non_null(strstr(channel_open_strerror(CHANNEL_OPEN_DENIED), "control plane"));
 }
 
 static void test_wildcards_and_validity(void **state)
@@ -385,10 +459,15 @@ static void test_layout(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_expand),           cmocka_unit_test(test_wildcards_and_validity),
-        cmocka_unit_test(test_match_table),      cmocka_unit_test(test_index_match_table),
-        cmocka_unit_test(test_index_add_remove), cmocka_unit_test(test_index_vs_brute_force),
-        cmocka_unit_test(test_deep_topics),      cmocka_unit_test(test_layout),
+        cmocka_unit_test(test_expand),
+        cmocka_unit_test(test_channel_open_rule),
+        cmocka_unit_test(test_wildcards_and_validity),
+        cmocka_unit_test(test_match_table),
+        cmocka_unit_test(test_index_match_table),
+        cmocka_unit_test(test_index_add_remove),
+        cmocka_unit_test(test_index_vs_brute_force),
+        cmocka_unit_test(test_deep_topics),
+        cmocka_unit_test(test_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

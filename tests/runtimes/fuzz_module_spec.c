@@ -16,7 +16,7 @@ static void resolve_all_modes(const struct module_spec *spec, const char *path, 
     for (uint8_t want = 0; want < 4; want++)
         for (int free_topics = 0; free_topics < 2; free_topics++) {
             char *topic = (char *)1;
-            int e = channel_topic_resolve(spec, free_topics, path, len, want, &topic);
+            int e = channel_topic_resolve(spec, "realm", free_topics, path, len, want, &topic);
             if (e ? topic != NULL : topic == NULL) abort();
             if (!e && (want & CHANNEL_WRITE) && strpbrk(topic, "+#")) abort();
             free(topic);

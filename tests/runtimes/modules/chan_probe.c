@@ -50,6 +50,12 @@ int main(void)
     try_open("ro as writer", "ro", STRATUS_CHANNEL_WRITE);
     try_open("undeclared", "elsewhere", STRATUS_CHANNEL_READ);
     try_open("wildcard writer", "rw/+", STRATUS_CHANNEL_WRITE);
+    /* The control plane: refused here, never a descriptor that goes nowhere. */
+    try_open("$SL/proc/reg writer", "$SL/proc/reg", STRATUS_CHANNEL_WRITE);
+    try_open("$SL/proc/control reader", "$SL/proc/control", STRATUS_CHANNEL_READ);
+    try_open("$SL/proc/keepalive writer", "$SL/proc/keepalive", STRATUS_CHANNEL_WRITE);
+    int own = try_open("$SL/own reader", "$SL/own/#", STRATUS_CHANNEL_READ);
+    if (own >= 0) close(own);
     int ro = try_open("ro as reader", "ro", STRATUS_CHANNEL_READ);
     int sub = try_open("wildcard reader", "rw/+", STRATUS_CHANNEL_READ);
     int wo = try_open("wo as writer", "wo", STRATUS_CHANNEL_WRITE);

@@ -1,0 +1,303 @@
+/* `stratus orchestrator` at run time (see stratus/orchestrator.h): the event
+ * loop with the MQTT link, the HTTP server, signals and the tick timer, all
+ * on one thread, driving the protocol logic of orc.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <malloc.h>
+#include <mosquitto.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "event_loop.h"
+#include "http_server.h"
+#include "mq_link.h"
+#include "mq_request.h"
+#include "orc.h"
+#include "rest_api.h"
+#include "slog.h"
+#include "store.h"
+#include "stratus/orchestrator.h"
+#include "stratus/topic.h"
+#include "stratus/uuid.h"
+
+/* How long a forwarded create or delete waits for the manager's answer. */
+#define ANSWER_TIMEOUT_MS 5000
+/* Output is written to the store at least this often. */
+#define TICK_MAX_MS 1000
+/* Memory freed after a burst (parsed messages, answered requests) is given
+ * back to the system at most this often. */
+#define TRIM_INTERVAL_MS 5000
+
+struct pending_answer;
+
+struct daemon {
+    const struct orchestrator_config *cfg;
+    const char *realm;
+    struct event_loop *loop;
+    struct mq_link *mq;
+    struct mq_waiter *waiter;
+    struct store *store;
+    struct orc *orc;
+    struct http_server *http;
+    int sigfd;
+    loop_timer_id tick_timer;
+    uint64_t last_trim_ms;
+    struct pending_answer *pending; /* requests whose answers are awaited */
+};
+
+/* ---- what the logic calls ---- */
+
+static int io_publish(void *ctx, const char *topic, const json_t *msg)
+{
+    struct daemon *d = ctx;
+    return mq_link_publish_json(d->mq, topic, msg, 1, NULL);
+}
+
+/* One awaited answer; listed so that those still waiting at exit are freed
+ * (mq_waiter_free forgets them without a call). */
+struct pending_answer {
+    struct daemon *d;
+    char object_id[UUID_STR_LEN];
+    struct pending_answer *prev, *next;
+};
+
+static void pending_unlink(struct pending_answer *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        p->d->pending = p->next;
+    if (p->next) p->next->prev = p->prev;
+}
+
+static void on_answer(void *ctx, const struct envelope *answer)
+{
+    struct pending_answer *p = ctx;
+    pending_unlink(p);
+    orc_answer(p->d->orc, p->object_id, answer);
+    free(p);
+}
+
+static int io_request(void *ctx, const char *topic, const json_t *msg, const char *object_id)
+{
+    struct daemon *d = ctx;
+    struct pending_answer *p = malloc(sizeof *p);
+    if (!p) return -1;
+    p->d = d;
+    snprintf(p->object_id, sizeof p->object_id, "%s", object_id);
+    p->prev = NULL;
+    p->next = d->pending;
+    if (d->pending) d->pending->prev = p;
+    d->pending = p;
+    if (mq_request(d->waiter, topic, msg, topic, ANSWER_TIMEOUT_MS, on_answer, p) < 0) {
+        pending_unlink(p);
+        free(p);
+        return -1;
+    }
+    return 0;
+}
+
+static uint64_t io_now(void *ctx)
+{
+    (void)ctx;
+    return loop_now_ms();
+}
+
+static int io_connected(void *ctx)
+{
+    struct daemon *d = ctx;
+    return d->mq && mq_link_connected(d->mq);
+}
+
+static double io_wall(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- loop plumbing ---- */
+
+static void on_tick(void *ctx);
+
+static void arm_tick(struct daemon *d, uint64_t next)
+{
+    uint64_t now = loop_now_ms();
+    uint64_t delay = next == UINT64_MAX || next > now + TICK_MAX_MS ? TICK_MAX_MS
+                     : next > now                                   ? next - now
+                                                                    : 0;
+    if (d->tick_timer) loop_timer_cancel(d->loop, d->tick_timer);
+    d->tick_timer = 0;
+    loop_timer_add(d->loop, delay, on_tick, d, &d->tick_timer);
+}
+
+static void on_tick(void *ctx)
+{
+    struct daemon *d = ctx;
+    d->tick_timer = 0;
+    uint64_t next = orc_tick(d->orc);
+    uint64_t now = loop_now_ms();
+    if (now - d->last_trim_ms >= TRIM_INTERVAL_MS) {
+        /* Cost: a walk of the heap's free chunks, a few ms at most. */
+        malloc_trim(0);
+        d->last_trim_ms = now;
+    }
+    arm_tick(d, next);
+}
+
+static void on_mqtt_message(void *ctx, const char *topic, const void *payload, size_t len)
+{
+    struct daemon *d = ctx;
+    orc_handle_message(d->orc, topic, payload, len);
+}
+
+static void on_connected(void *ctx)
+{
+    struct daemon *d = ctx;
+    slog(SLOG_INFO, "orc", "connected to the broker");
+    orc_connected(d->orc);
+}
+
+static void on_signal(void *ctx, uint32_t events)
+{
+    (void)events;
+    struct daemon *d = ctx;
+    struct signalfd_siginfo si;
+    while (read(d->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        slog(SLOG_INFO, "orc", "%s: shutting down", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+        loop_stop(d->loop);
+    }
+}
+
+static int setup_signals(struct daemon *d)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) return -1;
+    signal(SIGPIPE, SIG_IGN);
+    d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (d->sigfd < 0) return -1;
+    return loop_add_fd(d->loop, d->sigfd, EPOLLIN, on_signal, d);
+}
+
+/* The topics the orchestrator listens to, as filters of the layout. */
+static int route_topics(struct daemon *d)
+{
+    static const enum topic_kind kinds[] = {TOPIC_REG, TOPIC_KEEPALIVE, TOPIC_CONTROL,
+                                            TOPIC_CONTROL_RUNTIME, TOPIC_STDIO};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        char filter[TOPIC_LAYOUT_MAX];
+        if (topic_format(filter, sizeof filter, d->realm, kinds[i],
+                         kinds[i] == TOPIC_CONTROL ? NULL : "+") < 0 ||
+            mq_link_route(d->mq, filter, 1, on_mqtt_message, d) < 0) {
+            slog(SLOG_ERROR, "orc", "cannot subscribe to the topics of realm '%s'", d->realm);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int setup(struct daemon *d)
+{
+    const struct orchestrator_config *cfg = d->cfg;
+    d->realm = cfg->realm ? cfg->realm : "realm";
+    const char *db = cfg->db ? cfg->db : "stratus.db";
+    if (loop_new(&d->loop) < 0 || setup_signals(d) < 0) return -1;
+    char err[ORC_ERR_LEN];
+    if (store_sqlite_open(db, &d->store, err) < 0) {
+        slog(SLOG_ERROR, "db", "%s", err);
+        return -1;
+    }
+    struct orc_options oo = {
+        .realm = d->realm,
+        .ka_interval_sec = cfg->keepalive,
+        .io = {.publish = io_publish,
+               .request = io_request,
+               .now_ms = io_now,
+               .connected = io_connected,
+               .wall = io_wall,
+               .ctx = d},
+    };
+    if (orc_new(&oo, d->store, &d->orc, err) < 0) {
+        slog(SLOG_ERROR, "orc", "%s", err);
+        return -1;
+    }
+    struct mq_link_options mo = {
+        .host = cfg->host ? cfg->host : "localhost",
+        .port = cfg->port,
+        .username = cfg->username,
+        .password = cfg->password,
+        .tls = cfg->tls,
+        .tls_ca = cfg->tls_ca,
+        .tls_cert = cfg->tls_cert,
+        .tls_key = cfg->tls_key,
+        .tls_insecure = cfg->tls_insecure,
+        .keepalive_sec = 30,
+    };
+    struct mq_link_callbacks cb = {.connected = on_connected, .ctx = d};
+    if (mq_link_new(d->loop, &mo, &cb, &d->mq) < 0 || mq_waiter_new(d->loop, d->mq, &d->waiter) < 0)
+        return -1;
+    if (route_topics(d) < 0) return -1;
+    char herr[HTTP_ERR_LEN];
+    const char *http_addr = cfg->http_addr ? cfg->http_addr : "127.0.0.1";
+    if (http_server_start(d->loop, http_addr, cfg->http_port, rest_api_routes, rest_api_nroutes,
+                          d->orc, &d->http, herr) < 0) {
+        slog(SLOG_ERROR, "http", "%s", herr);
+        return -1;
+    }
+    slog(SLOG_INFO, "orc",
+         "orchestrator in realm %s; broker %s:%d; database %s (%zu managers, %zu runtimes, %zu "
+         "modules); keepalive %d s",
+         d->realm, mo.host, cfg->port, db, orc_manager_count(d->orc), orc_runtime_count(d->orc),
+         orc_module_count(d->orc), cfg->keepalive);
+    slog(SLOG_INFO, "http", "REST API on http://%s:%d/", http_addr, http_server_port(d->http));
+    arm_tick(d, orc_tick(d->orc));
+    return mq_link_start(d->mq);
+}
+
+static void teardown(struct daemon *d)
+{
+    http_server_free(d->http);
+    mq_waiter_free(d->waiter);
+    while (d->pending) {
+        struct pending_answer *p = d->pending;
+        d->pending = p->next;
+        free(p);
+    }
+    if (d->mq) {
+        mq_link_disconnect(d->mq);
+        mq_link_free(d->mq);
+    }
+    orc_free(d->orc); /* writes pending output */
+    if (d->store) d->store->ops->close(d->store);
+    if (d->sigfd >= 0) close(d->sigfd);
+    loop_free(d->loop);
+}
+
+int orchestrator_run(const struct orchestrator_config *cfg)
+{
+    slog_set_level(cfg->log_level);
+    mosquitto_lib_init();
+    struct daemon d = {.cfg = cfg, .sigfd = -1};
+    int code = 0;
+    if (setup(&d) < 0) {
+        slog(SLOG_ERROR, "orc", "could not start the orchestrator");
+        code = 1;
+    } else if (loop_run(d.loop) < 0) {
+        slog(SLOG_ERROR, "orc", "event loop failed: %s", strerror(errno));
+        code = 1;
+    }
+    teardown(&d);
+    mosquitto_lib_cleanup();
+    if (!code) slog(SLOG_INFO, "orc", "stopped");
+    return code;
+}

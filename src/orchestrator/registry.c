@@ -1,0 +1,784 @@
+/* The registry (see orc.h, orc_internal.h): the tables of managers, runtimes
+ * and modules, loading them from the store and writing the changed ones at
+ * the end of each request, lookups by UUID, name or suffix, and the JSON of
+ * each record. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "orc_internal.h"
+#include "slog.h"
+
+const double orc_latency_bounds[ORC_LATENCY_BUCKETS] = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.1, 1, 10, 60, 600,
+};
+
+int ptrvec_push(struct ptrvec *pv, void *p)
+{
+    if (pv->n == pv->cap) {
+        size_t cap = pv->cap ? pv->cap * 2 : 16;
+        void **v = realloc(pv->v, cap * sizeof *v);
+        if (!v) return -1;
+        pv->v = v;
+        pv->cap = cap;
+    }
+    pv->v[pv->n++] = p;
+    return 0;
+}
+
+void ptrvec_free(struct ptrvec *pv)
+{
+    free(pv->v);
+    memset(pv, 0, sizeof *pv);
+}
+
+uint64_t orc_now(struct orc *o)
+{
+    return o->io.now_ms(o->io.ctx);
+}
+
+double orc_wall(struct orc *o)
+{
+    return o->io.wall(o->io.ctx);
+}
+
+int orc_set_str(char **field, const char *value)
+{
+    char *copy = value ? strdup(value) : NULL;
+    if (value && !copy) return -1;
+    free(*field);
+    *field = copy;
+    return 0;
+}
+
+void orc_set_reason(struct orc_module *m, const char *fmt, ...)
+{
+    char *text = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&text, fmt, ap);
+    va_end(ap);
+    free(m->reason);
+    m->reason = n >= 0 ? text : NULL;
+}
+
+/* ---- records ---- */
+
+static void free_manager(struct orc_manager *m)
+{
+    free(m->name);
+    free(m);
+}
+
+static void free_runtime(struct orc_runtime *r)
+{
+    free(r->name);
+    free(r->runtime_type);
+    orc_strv_free(r->apis);
+    free(r->registration);
+    free(r);
+}
+
+static void free_module(struct orc_module *m)
+{
+    free(m->name);
+    free(m->file);
+    free(m->data);
+    orc_strv_free(m->apis);
+    free(m->pinned);
+    free(m->reason);
+    free(m->status);
+    output_ring_clear(&m->out);
+    free(m);
+}
+
+struct orc_manager *orc_manager_get(struct orc *o, const char *uuid)
+{
+    return strmap_get(&o->manager_by_uuid, uuid);
+}
+
+struct orc_runtime *orc_runtime_get(struct orc *o, const char *uuid)
+{
+    return strmap_get(&o->runtime_by_uuid, uuid);
+}
+
+struct orc_module *orc_module_get(struct orc *o, const char *uuid)
+{
+    return strmap_get(&o->module_by_uuid, uuid);
+}
+
+int orc_add_manager(struct orc *o, const char *uuid, struct orc_manager **out)
+{
+    struct orc_manager *m = calloc(1, sizeof *m);
+    if (!m) return -1;
+    snprintf(m->uuid, sizeof m->uuid, "%s", uuid);
+    m->seq = o->next_seq++;
+    if (ptrvec_push(&o->managers, m) < 0) {
+        free(m);
+        return -1;
+    }
+    if (strmap_put(&o->manager_by_uuid, m->uuid, m) < 0) {
+        o->managers.n--;
+        free(m);
+        return -1;
+    }
+    *out = m;
+    return 0;
+}
+
+int orc_add_runtime(struct orc *o, const char *uuid, struct orc_runtime **out)
+{
+    struct orc_runtime *r = calloc(1, sizeof *r);
+    if (!r) return -1;
+    snprintf(r->uuid, sizeof r->uuid, "%s", uuid);
+    r->seq = o->next_seq++;
+    orc_list_init(&r->modules);
+    orc_list_init(&r->queue);
+    if (ptrvec_push(&o->runtimes, r) < 0) {
+        free(r);
+        return -1;
+    }
+    if (strmap_put(&o->runtime_by_uuid, r->uuid, r) < 0) {
+        o->runtimes.n--;
+        free(r);
+        return -1;
+    }
+    *out = r;
+    return 0;
+}
+
+int orc_add_module(struct orc *o, const char *uuid, struct orc_module **out)
+{
+    struct orc_module *m = calloc(1, sizeof *m);
+    if (!m) return -1;
+    snprintf(m->uuid, sizeof m->uuid, "%s", uuid);
+    m->seq = o->next_seq++;
+    m->active = -1;
+    m->state = MOD_DEAD;
+    m->out_loaded = 1; /* a new module has no output anywhere */
+    m->index = o->modules.n;
+    if (ptrvec_push(&o->modules, m) < 0) {
+        free(m);
+        return -1;
+    }
+    if (strmap_put(&o->module_by_uuid, m->uuid, m) < 0) {
+        o->modules.n--;
+        free(m);
+        return -1;
+    }
+    *out = m;
+    return 0;
+}
+
+void orc_ack_set(struct orc *o, struct orc_module *m, const char *object_id, int direct,
+                 int is_delete)
+{
+    orc_ack_clear(o, m);
+    snprintf(m->ack_oid, sizeof m->ack_oid, "%s", object_id);
+    m->ack_direct = direct;
+    m->ack_delete = is_delete;
+    if (strmap_put(&o->module_by_ack, m->ack_oid, m) < 0) m->ack_oid[0] = '\0';
+}
+
+void orc_ack_clear(struct orc *o, struct orc_module *m)
+{
+    if (!m->ack_oid[0]) return;
+    if (strmap_get(&o->module_by_ack, m->ack_oid) == m) strmap_del(&o->module_by_ack, m->ack_oid);
+    m->ack_oid[0] = '\0';
+}
+
+char **orc_module_apis(json_t *data)
+{
+    json_t *apis = json_object_get(data, "apis");
+    if (!json_is_array(apis)) return orc_default_apis();
+    size_t n = json_array_size(apis);
+    const char **v = calloc(n + 1, sizeof *v);
+    if (!v) return NULL;
+    for (size_t i = 0, k = 0; i < n; i++) {
+        const char *s = json_string_value(json_array_get(apis, i));
+        if (s) v[k++] = s;
+    }
+    char **dflt = orc_default_apis();
+    int is_default = n == 2 && v[0] && v[1] && !strcmp(v[0], dflt[0]) && !strcmp(v[1], dflt[1]);
+    char **out = is_default ? dflt : orc_strv_dup(v);
+    free(v);
+    return out;
+}
+
+/* ---- transactions ---- */
+
+static void mark(struct ptrvec *dirty, int *flag, void *rec)
+{
+    if (*flag) return;
+    if (ptrvec_push(dirty, rec) == 0) *flag = 1;
+}
+
+void orc_mark_manager(struct orc *o, struct orc_manager *m)
+{
+    mark(&o->dirty_managers, &m->dirty, m);
+}
+
+void orc_mark_runtime(struct orc *o, struct orc_runtime *r)
+{
+    mark(&o->dirty_runtimes, &r->dirty, r);
+}
+
+void orc_mark_module(struct orc *o, struct orc_module *m)
+{
+    mark(&o->dirty_modules, &m->dirty, m);
+}
+
+void orc_begin(struct orc *o)
+{
+    if (o->in_request++) return;
+    if (o->store->ops->begin(o->store) < 0) {
+        o->store_errors++;
+        slog(SLOG_ERROR, "db", "%s", store_error(o->store));
+    }
+}
+
+void orc_end(struct orc *o)
+{
+    if (--o->in_request) return;
+    int rc = 0;
+    struct store *s = o->store;
+    for (size_t i = 0; i < o->dirty_managers.n; i++) {
+        struct orc_manager *m = o->dirty_managers.v[i];
+        m->dirty = 0;
+        if (!rc) rc = s->ops->put_manager(s, m);
+    }
+    for (size_t i = 0; i < o->dirty_runtimes.n; i++) {
+        struct orc_runtime *r = o->dirty_runtimes.v[i];
+        r->dirty = 0;
+        if (!rc) rc = s->ops->put_runtime(s, r);
+    }
+    for (size_t i = 0; i < o->dirty_modules.n; i++) {
+        struct orc_module *m = o->dirty_modules.v[i];
+        m->dirty = 0;
+        if (!rc) rc = s->ops->put_module(s, m);
+    }
+    o->dirty_managers.n = o->dirty_runtimes.n = o->dirty_modules.n = 0;
+    if (!rc) rc = s->ops->commit(s);
+    if (rc) {
+        /* The records in memory stay right; the store missed this change. */
+        o->store_errors++;
+        slog(SLOG_ERROR, "db", "could not store a change: %s", store_error(s));
+        s->ops->rollback(s);
+    }
+}
+
+/* ---- loading ---- */
+
+static int load_manager(void *ctx, const struct orc_manager *src)
+{
+    struct orc *o = ctx;
+    struct orc_manager *m;
+    if (orc_add_manager(o, src->uuid, &m) < 0 || orc_set_str(&m->name, src->name) < 0) return -1;
+    m->alive = src->alive;
+    m->registered_at = src->registered_at;
+    m->seen_at = src->seen_at;
+    m->seq = src->seq;
+    if (src->seq >= o->next_seq) o->next_seq = src->seq + 1;
+    return 0;
+}
+
+static int load_runtime(void *ctx, const struct orc_runtime *src)
+{
+    struct orc *o = ctx;
+    struct orc_runtime *r;
+    if (orc_add_runtime(o, src->uuid, &r) < 0) return -1;
+    if (orc_set_str(&r->name, src->name) < 0 ||
+        orc_set_str(&r->runtime_type, src->runtime_type) < 0 ||
+        orc_set_str(&r->registration, src->registration) < 0 ||
+        !(r->apis = orc_strv_dup((const char *const *)src->apis)))
+        return -1;
+    r->max_nmodules = src->max_nmodules;
+    snprintf(r->manager_uuid, sizeof r->manager_uuid, "%s", src->manager_uuid);
+    r->alive = src->alive;
+    r->registered_at = src->registered_at;
+    r->last_seen = src->last_seen;
+    r->seq = src->seq;
+    if (src->seq >= o->next_seq) o->next_seq = src->seq + 1;
+    /* The runtime could not be heard while we were down: it gets a full
+     * deadline from now. */
+    if (r->alive && o->ka_interval_sec > 0)
+        r->ka_deadline_ms = orc_now(o) + 3000u * (uint64_t)o->ka_interval_sec;
+    return 0;
+}
+
+static int load_module(void *ctx, const struct orc_module *src, const char *runtime_uuid)
+{
+    struct orc *o = ctx;
+    struct orc_module *m;
+    if (orc_add_module(o, src->uuid, &m) < 0) return -1;
+    if (orc_set_str(&m->name, src->name) < 0 || orc_set_str(&m->file, src->file) < 0 ||
+        orc_set_str(&m->data, src->data ? src->data : "{}") < 0 ||
+        orc_set_str(&m->pinned, src->pinned) < 0 || orc_set_str(&m->reason, src->reason) < 0 ||
+        orc_set_str(&m->status, src->status) < 0)
+        return -1;
+    json_t *data = json_loads(m->data, 0, NULL);
+    m->apis = orc_module_apis(data);
+    json_decref(data);
+    if (!m->apis) return -1;
+    m->runtime = *runtime_uuid ? orc_runtime_get(o, runtime_uuid) : NULL;
+    m->state = src->state;
+    m->has_exit_code = src->has_exit_code;
+    m->exit_code = src->exit_code;
+    m->created_at = src->created_at;
+    m->started_at = src->started_at;
+    m->ended_at = src->ended_at;
+    m->runs = src->runs;
+    m->restarts = src->restarts;
+    m->seq = src->seq;
+    m->queue_seq = src->queue_seq;
+    m->active = src->active;
+    m->cpu_usage_percent = src->cpu_usage_percent;
+    m->mem_usage = src->mem_usage;
+    m->out_loaded = 0;
+    m->wait_since_ms = orc_now(o);
+    if (src->seq >= o->next_seq) o->next_seq = src->seq + 1;
+    if (src->queue_seq >= o->next_queue_seq) o->next_queue_seq = src->queue_seq + 1;
+    switch (m->state) {
+    case MOD_ALIVE:
+    case MOD_EXITING:
+    case MOD_KILLED:
+        if (!m->runtime) {
+            /* Cannot happen with a consistent store; keep the record honest. */
+            m->state = MOD_DEAD;
+            orc_set_str(&m->status, "killed");
+            orc_set_reason(m, "its runtime is not in the store");
+            break;
+        }
+        orc_list_append(&m->runtime->modules, &m->on_runtime);
+        if (m->state != MOD_KILLED) m->runtime->nlive++;
+        break;
+    case MOD_QUEUED: break; /* queued below, in queue order */
+    default: m->state = MOD_DEAD; break;
+    }
+    return 0;
+}
+
+static int by_queue_seq(const void *a, const void *b)
+{
+    const struct orc_module *x = *(struct orc_module *const *)a;
+    const struct orc_module *y = *(struct orc_module *const *)b;
+    return x->queue_seq < y->queue_seq ? -1 : x->queue_seq > y->queue_seq;
+}
+
+static int restore_queues(struct orc *o)
+{
+    struct ptrvec q = {0};
+    for (size_t i = 0; i < o->modules.n; i++) {
+        struct orc_module *m = o->modules.v[i];
+        if (m->state == MOD_QUEUED && ptrvec_push(&q, m) < 0) {
+            ptrvec_free(&q);
+            return -1;
+        }
+    }
+    if (q.n) qsort(q.v, q.n, sizeof *q.v, by_queue_seq);
+    for (size_t i = 0; i < q.n; i++) {
+        struct orc_module *m = q.v[i];
+        if (m->pinned && m->runtime)
+            orc_list_append(&m->runtime->queue, &m->in_queue);
+        else
+            orc_list_append(&o->realm_queue, &m->in_queue);
+    }
+    ptrvec_free(&q);
+    return 0;
+}
+
+int orc_new(const struct orc_options *opt, struct store *store, struct orc **out,
+            char err[ORC_ERR_LEN])
+{
+    struct orc *o = calloc(1, sizeof *o);
+    if (!o || !(o->realm = strdup(opt->realm))) {
+        free(o);
+        snprintf(err, ORC_ERR_LEN, "out of memory");
+        return -1;
+    }
+    o->ka_interval_sec = opt->ka_interval_sec;
+    o->io = opt->io;
+    o->store = store;
+    o->next_seq = 1;
+    o->next_queue_seq = 1;
+    orc_list_init(&o->realm_queue);
+    struct store_loader loader = {load_manager, load_runtime, load_module, o};
+    if (store->ops->load(store, &loader) < 0 || restore_queues(o) < 0) {
+        snprintf(err, ORC_ERR_LEN, "loading the store: %s",
+                 store_error(store)[0] ? store_error(store) : "out of memory");
+        orc_free(o);
+        return -1;
+    }
+    *out = o;
+    return 0;
+}
+
+static void flush_outputs(struct orc *o);
+
+void orc_free(struct orc *o)
+{
+    if (!o) return;
+    flush_outputs(o);
+    orc_pending_direct_expire(o, 1);
+    for (size_t i = 0; i < o->managers.n; i++)
+        free_manager(o->managers.v[i]);
+    for (size_t i = 0; i < o->runtimes.n; i++)
+        free_runtime(o->runtimes.v[i]);
+    for (size_t i = 0; i < o->modules.n; i++)
+        free_module(o->modules.v[i]);
+    ptrvec_free(&o->managers);
+    ptrvec_free(&o->runtimes);
+    ptrvec_free(&o->modules);
+    ptrvec_free(&o->dirty_managers);
+    ptrvec_free(&o->dirty_runtimes);
+    ptrvec_free(&o->dirty_modules);
+    ptrvec_free(&o->dirty_outputs);
+    strmap_clear(&o->manager_by_uuid);
+    strmap_clear(&o->runtime_by_uuid);
+    strmap_clear(&o->module_by_uuid);
+    strmap_clear(&o->module_by_ack);
+    free(o->realm);
+    free(o);
+}
+
+/* ---- output ---- */
+
+static int load_output(struct orc *o, struct orc_module *m)
+{
+    if (m->out_loaded) return 0;
+    char *data;
+    size_t len;
+    if (o->store->ops->get_output(o->store, m->uuid, &data, &len) < 0) {
+        slog(SLOG_ERROR, "db", "%s", store_error(o->store));
+        return -1;
+    }
+    output_ring_clear(&m->out);
+    int rc = len ? output_ring_append(&m->out, data, len) : 0;
+    free(data);
+    if (rc == 0) m->out_loaded = 1;
+    return rc;
+}
+
+int orc_module_append_output(struct orc *o, struct orc_module *m, const void *data, size_t len)
+{
+    if (load_output(o, m) < 0 || output_ring_append(&m->out, data, len) < 0) return -1;
+    if (!m->out_dirty && ptrvec_push(&o->dirty_outputs, m) == 0) m->out_dirty = 1;
+    return 0;
+}
+
+void orc_module_reset_output(struct orc *o, struct orc_module *m)
+{
+    output_ring_clear(&m->out);
+    m->out_loaded = 1;
+    if (!m->out_dirty && ptrvec_push(&o->dirty_outputs, m) == 0) m->out_dirty = 1;
+}
+
+static void flush_outputs(struct orc *o)
+{
+    if (!o->dirty_outputs.n) return;
+    struct store *s = o->store;
+    int rc = s->ops->begin(s);
+    char *buf = rc ? NULL : malloc(OUTPUT_RING_CAP);
+    if (!buf) rc = -1;
+    for (size_t i = 0; i < o->dirty_outputs.n; i++) {
+        struct orc_module *m = o->dirty_outputs.v[i];
+        m->out_dirty = 0;
+        if (rc) continue;
+        output_ring_copy(&m->out, buf);
+        rc = s->ops->put_output(s, m->uuid, buf, m->out.len);
+        /* Output of ended modules is read from the store from now on, so
+         * memory holds output of live modules only. */
+        if (!rc && m->state == MOD_DEAD) {
+            output_ring_clear(&m->out);
+            m->out_loaded = 0;
+        }
+    }
+    o->dirty_outputs.n = 0;
+    free(buf);
+    if (!rc) rc = s->ops->commit(s);
+    if (rc) {
+        o->store_errors++;
+        slog(SLOG_ERROR, "db", "could not store module output: %s", store_error(s));
+        s->ops->rollback(s);
+    }
+}
+
+void orc_flush_outputs(struct orc *o)
+{
+    flush_outputs(o);
+}
+
+int orc_module_output(struct orc *o, struct orc_module *m, char **data, size_t *len)
+{
+    if (load_output(o, m) < 0) return -1;
+    *data = malloc(m->out.len ? m->out.len : 1);
+    if (!*data) return -1;
+    output_ring_copy(&m->out, *data);
+    *len = m->out.len;
+    /* An ended module's output was loaded only to be read. */
+    if (m->state == MOD_DEAD && !m->out_dirty) {
+        output_ring_clear(&m->out);
+        m->out_loaded = 0;
+    }
+    return 0;
+}
+
+/* ---- iteration ---- */
+
+size_t orc_manager_count(const struct orc *o)
+{
+    return o->managers.n;
+}
+struct orc_manager *orc_manager_at(const struct orc *o, size_t i)
+{
+    return i < o->managers.n ? o->managers.v[i] : NULL;
+}
+size_t orc_runtime_count(const struct orc *o)
+{
+    return o->runtimes.n;
+}
+struct orc_runtime *orc_runtime_at(const struct orc *o, size_t i)
+{
+    return i < o->runtimes.n ? o->runtimes.v[i] : NULL;
+}
+size_t orc_module_count(const struct orc *o)
+{
+    return o->modules.n;
+}
+struct orc_module *orc_module_at(const struct orc *o, size_t i)
+{
+    return i < o->modules.n ? o->modules.v[i] : NULL;
+}
+
+/* ---- lookups ---- */
+
+/* How a lookup sees a record. */
+struct lookup_view {
+    const char *(*uuid)(const void *rec);
+    const char *(*name)(const void *rec);
+    int (*live)(const void *rec);
+    const char *what; /* "module", "runtime" */
+};
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return k <= n && !memcmp(s + n - k, suffix, k);
+}
+
+/* Collect records matching by name (pass 0) or by UUID suffix (pass 1); the
+ * first pass that finds any decides. */
+static int lookup(struct ptrvec *items, const struct lookup_view *v, const char *query, void **out,
+                  char *err)
+{
+    if (!*query) {
+        snprintf(err, ORC_ERR_LEN, "empty %s name", v->what);
+        return ORC_BAD_REQUEST;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        void *only = NULL, *only_live = NULL;
+        size_t count = 0, live = 0;
+        for (size_t i = 0; i < items->n; i++) {
+            void *rec = items->v[i];
+            const char *name = v->name(rec);
+            int hit = pass == 0 ? (name && !strcmp(name, query)) : ends_with(v->uuid(rec), query);
+            if (!hit) continue;
+            count++;
+            only = rec;
+            if (v->live(rec)) {
+                live++;
+                only_live = rec;
+            }
+        }
+        if (count == 1 || live == 1) {
+            *out = count == 1 ? only : only_live;
+            return ORC_OK;
+        }
+        if (count > 1) {
+            int n = snprintf(err, ORC_ERR_LEN, "%s '%s' is ambiguous: %s matches", v->what, query,
+                             pass == 0 ? "its name" : "the UUID suffix");
+            size_t shown = 0;
+            for (size_t i = 0; i < items->n && n > 0 && n < ORC_ERR_LEN; i++) {
+                void *rec = items->v[i];
+                const char *name = v->name(rec);
+                int hit =
+                    pass == 0 ? (name && !strcmp(name, query)) : ends_with(v->uuid(rec), query);
+                if (!hit || (live > 1 && !v->live(rec))) continue;
+                if (++shown > 8) {
+                    n += snprintf(err + n, ORC_ERR_LEN - (size_t)n, ", ...");
+                    break;
+                }
+                n += snprintf(err + n, ORC_ERR_LEN - (size_t)n, "%s %s (%s)", shown == 1 ? "" : ",",
+                              v->uuid(rec), name ? name : "");
+            }
+            return ORC_CONFLICT;
+        }
+    }
+    snprintf(err, ORC_ERR_LEN, "no %s '%s'", v->what, query);
+    return ORC_NOT_FOUND;
+}
+
+static const char *module_uuid(const void *r)
+{
+    return ((const struct orc_module *)r)->uuid;
+}
+static const char *module_name(const void *r)
+{
+    return ((const struct orc_module *)r)->name;
+}
+static int module_live(const void *r)
+{
+    return ((const struct orc_module *)r)->state != MOD_DEAD;
+}
+static const char *runtime_uuid_of(const void *r)
+{
+    return ((const struct orc_runtime *)r)->uuid;
+}
+static const char *runtime_name_of(const void *r)
+{
+    return ((const struct orc_runtime *)r)->name;
+}
+static int runtime_live(const void *r)
+{
+    return ((const struct orc_runtime *)r)->alive;
+}
+
+int orc_find_module(struct orc *o, const char *query, struct orc_module **out,
+                    char err[ORC_ERR_LEN])
+{
+    static const struct lookup_view view = {module_uuid, module_name, module_live, "module"};
+    if ((*out = orc_module_get(o, query))) return ORC_OK;
+    void *rec;
+    int rc = lookup(&o->modules, &view, query, &rec, err);
+    if (rc == ORC_OK) *out = rec;
+    return rc;
+}
+
+int orc_find_runtime(struct orc *o, const char *query, struct orc_runtime **out,
+                     char err[ORC_ERR_LEN])
+{
+    static const struct lookup_view view = {runtime_uuid_of, runtime_name_of, runtime_live,
+                                            "runtime"};
+    if ((*out = orc_runtime_get(o, query))) return ORC_OK;
+    void *rec;
+    int rc = lookup(&o->runtimes, &view, query, &rec, err);
+    if (rc == ORC_OK) *out = rec;
+    return rc;
+}
+
+/* ---- JSON ---- */
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *time_or_null(double t)
+{
+    return t > 0 ? json_real(t) : json_null();
+}
+
+static json_t *strv_json(char *const *v)
+{
+    json_t *a = json_array();
+    for (char *const *p = v; p && *p; p++)
+        json_array_append_new(a, json_string(*p));
+    return a;
+}
+
+json_t *orc_manager_json(const struct orc *o, const struct orc_manager *m)
+{
+    json_t *runtimes = json_array();
+    for (size_t i = 0; i < o->runtimes.n; i++) {
+        struct orc_runtime *r = o->runtimes.v[i];
+        if (!strcmp(r->manager_uuid, m->uuid))
+            json_array_append_new(runtimes, json_string(r->uuid));
+    }
+    return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o}", "type", "manager", "uuid", m->uuid,
+                     "name", m->name ? m->name : "", "alive", m->alive, "registered_at",
+                     time_or_null(m->registered_at), "seen_at", time_or_null(m->seen_at),
+                     "runtimes", runtimes);
+}
+
+json_t *orc_runtime_json(const struct orc *o, const struct orc_runtime *r, int full)
+{
+    json_t *children = json_array(), *queued = json_array();
+    for (struct orc_link *l = r->modules.next; l != &r->modules; l = l->next) {
+        struct orc_module *m = ORC_CONTAINER(l, struct orc_module, on_runtime);
+        json_array_append_new(children,
+                              json_pack("{s:s, s:s, s:s}", "uuid", m->uuid, "name",
+                                        m->name ? m->name : "", "state", orc_state_name(m->state)));
+    }
+    for (struct orc_link *l = r->queue.next; l != &r->queue; l = l->next) {
+        struct orc_module *m = ORC_CONTAINER(l, struct orc_module, in_queue);
+        json_array_append_new(
+            queued, json_pack("{s:s, s:s}", "uuid", m->uuid, "name", m->name ? m->name : ""));
+    }
+    json_t *j = json_pack(
+        "{s:s, s:s, s:s, s:o, s:o, s:b, s:i, s:i}", "uuid", r->uuid, "name", r->name ? r->name : "",
+        "runtime_type", r->runtime_type ? r->runtime_type : "", "children", children, "queued",
+        queued, "alive", r->alive, "max_nmodules", r->max_nmodules, "nmodules", r->nlive);
+    if (!j || !full) return j;
+    json_t *reg = r->registration ? json_loads(r->registration, 0, NULL) : NULL;
+    json_object_set_new(j, "type", json_string("runtime"));
+    json_object_set_new(j, "apis", strv_json(r->apis));
+    json_object_set_new(j, "parent", str_or_null(r->manager_uuid[0] ? r->manager_uuid : NULL));
+    json_object_set_new(j, "registered_at", time_or_null(r->registered_at));
+    json_object_set_new(j, "last_seen", time_or_null(r->last_seen));
+    json_object_set_new(j, "ka_interval_sec", json_integer(o->ka_interval_sec));
+    json_t *platform = json_object_get(reg, "platform");
+    json_t *metadata = json_object_get(reg, "metadata");
+    json_object_set_new(j, "platform", platform ? json_incref(platform) : json_null());
+    json_object_set_new(j, "metadata", metadata ? json_incref(metadata) : json_null());
+    json_decref(reg);
+    return j;
+}
+
+static json_t *module_json(const struct orc_module *m, int full, json_t *parsed)
+{
+    json_t *j =
+        json_pack("{s:s, s:o, s:o, s:o, s:s}", "uuid", m->uuid, "name", str_or_null(m->name),
+                  "parent", str_or_null(m->runtime ? m->runtime->uuid : NULL), "file",
+                  str_or_null(m->file), "state", orc_state_name(m->state));
+    if (!j || !full) return j;
+    json_t *data = parsed ? json_incref(parsed) : json_loads(m->data ? m->data : "{}", 0, NULL);
+    json_object_set_new(j, "type", json_string("module"));
+    json_object_set_new(j, "parent_name",
+                        str_or_null(m->runtime && m->runtime->name ? m->runtime->name : NULL));
+    json_object_set_new(j, "pinned", str_or_null(m->pinned));
+    json_object_set_new(j, "reason", str_or_null(m->reason));
+    json_object_set_new(j, "status", str_or_null(m->status));
+    json_object_set_new(j, "exit_code",
+                        m->has_exit_code ? json_integer(m->exit_code) : json_null());
+    json_object_set_new(j, "apis", strv_json(m->apis));
+    json_t *args = json_object_get(data, "args"), *channels = json_object_get(data, "channels");
+    json_object_set_new(j, "args", args ? json_incref(args) : json_object());
+    json_object_set_new(j, "channels", channels ? json_incref(channels) : json_array());
+    json_object_set_new(j, "queue",
+                        m->state != MOD_QUEUED ? json_null()
+                                               : json_string(m->pinned ? "runtime" : "realm"));
+    json_object_set_new(j, "created_at", time_or_null(m->created_at));
+    json_object_set_new(j, "started_at", time_or_null(m->started_at));
+    json_object_set_new(j, "ended_at", time_or_null(m->ended_at));
+    json_object_set_new(j, "runs", json_integer(m->runs));
+    json_object_set_new(j, "restarts", json_integer(m->restarts));
+    json_object_set_new(j, "active", m->active < 0 ? json_null() : json_boolean(m->active));
+    json_object_set_new(j, "cpu_usage_percent", json_real(m->cpu_usage_percent));
+    json_object_set_new(j, "mem_usage", json_integer(m->mem_usage));
+    json_decref(data);
+    return j;
+}
+
+json_t *orc_module_json(const struct orc *o, const struct orc_module *m, int full)
+{
+    (void)o;
+    return module_json(m, full, NULL);
+}
+
+json_t *orc_module_json_data(const struct orc *o, const struct orc_module *m, json_t *data)
+{
+    (void)o;
+    return module_json(m, 1, data);
+}

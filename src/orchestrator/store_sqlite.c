@@ -1,0 +1,481 @@
+/* The SQLite store (see store.h): WAL journal, prepared statements made once,
+ * a versioned schema brought up to date by migrations when a database is
+ * opened, records written with INSERT OR REPLACE by primary key.
+ *
+ * Schema history (PRAGMA user_version):
+ *   1  managers, runtimes, modules
+ *   2  modules.restarts; outputs (the last output of each module) */
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+struct sqlite_store {
+    struct store base;
+    sqlite3 *db;
+    sqlite3_stmt *begin, *commit, *rollback;
+    sqlite3_stmt *put_manager, *put_runtime, *put_module, *put_output, *get_output;
+};
+
+/* Each step of the schema, applied in order in its own transaction. */
+static const char *const migrations[] = {
+    /* 0 -> 1 */
+    "CREATE TABLE managers (uuid TEXT PRIMARY KEY, name TEXT NOT NULL, alive INTEGER NOT NULL,"
+    " registered_at REAL, seen_at REAL, seq INTEGER NOT NULL);"
+    "CREATE TABLE runtimes (uuid TEXT PRIMARY KEY, name TEXT NOT NULL, runtime_type TEXT,"
+    " max_nmodules INTEGER NOT NULL, apis TEXT NOT NULL, manager TEXT, registration TEXT,"
+    " alive INTEGER NOT NULL, registered_at REAL, last_seen REAL, seq INTEGER NOT NULL);"
+    "CREATE TABLE modules (uuid TEXT PRIMARY KEY, name TEXT, file TEXT, data TEXT NOT NULL,"
+    " pinned TEXT, runtime TEXT, state TEXT NOT NULL, reason TEXT, status TEXT,"
+    " exit_code INTEGER, created_at REAL, started_at REAL, ended_at REAL, runs INTEGER,"
+    " seq INTEGER NOT NULL, queue_seq INTEGER, active INTEGER, cpu REAL, mem INTEGER);"
+    "CREATE INDEX modules_by_state ON modules(state);",
+    /* 1 -> 2 */
+    "ALTER TABLE modules ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE outputs (module TEXT PRIMARY KEY, data BLOB NOT NULL);",
+};
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+int store_sqlite_schema_version(void)
+{
+    return SCHEMA_VERSION;
+}
+
+static int fail(struct sqlite_store *s, const char *what)
+{
+    snprintf(s->base.err, sizeof s->base.err, "%s: %s", what, sqlite3_errmsg(s->db));
+    return -1;
+}
+
+/* Run a prepared statement that returns no rows, and reset it. */
+static int run(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE) return fail(s, what);
+    return 0;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_time(sqlite3_stmt *st, int i, double t)
+{
+    if (t > 0)
+        sqlite3_bind_double(st, i, t);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static char *apis_text(char *const *apis)
+{
+    json_t *a = json_array();
+    for (char *const *p = apis; p && *p; p++)
+        json_array_append_new(a, json_string(*p));
+    char *t = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    return t;
+}
+
+/* ---- operations ---- */
+
+static struct sqlite_store *impl(struct store *s)
+{
+    return (struct sqlite_store *)s;
+}
+
+static int op_begin(struct store *st)
+{
+    struct sqlite_store *s = impl(st);
+    return run(s, s->begin, "begin");
+}
+
+static int op_commit(struct store *st)
+{
+    struct sqlite_store *s = impl(st);
+    return run(s, s->commit, "commit");
+}
+
+static void op_rollback(struct store *st)
+{
+    struct sqlite_store *s = impl(st);
+    if (sqlite3_get_autocommit(s->db)) return;
+    run(s, s->rollback, "rollback");
+}
+
+static int op_put_manager(struct store *st, const struct orc_manager *m)
+{
+    struct sqlite_store *s = impl(st);
+    sqlite3_stmt *q = s->put_manager;
+    bind_text(q, 1, m->uuid);
+    bind_text(q, 2, m->name);
+    sqlite3_bind_int(q, 3, m->alive);
+    bind_time(q, 4, m->registered_at);
+    bind_time(q, 5, m->seen_at);
+    sqlite3_bind_int64(q, 6, (sqlite3_int64)m->seq);
+    return run(s, q, "store manager");
+}
+
+static int op_put_runtime(struct store *st, const struct orc_runtime *r)
+{
+    struct sqlite_store *s = impl(st);
+    sqlite3_stmt *q = s->put_runtime;
+    char *apis = apis_text(r->apis);
+    if (!apis) {
+        snprintf(s->base.err, sizeof s->base.err, "store runtime: out of memory");
+        return -1;
+    }
+    bind_text(q, 1, r->uuid);
+    bind_text(q, 2, r->name);
+    bind_text(q, 3, r->runtime_type);
+    sqlite3_bind_int(q, 4, r->max_nmodules);
+    bind_text(q, 5, apis);
+    bind_text(q, 6, r->manager_uuid[0] ? r->manager_uuid : NULL);
+    bind_text(q, 7, r->registration);
+    sqlite3_bind_int(q, 8, r->alive);
+    bind_time(q, 9, r->registered_at);
+    bind_time(q, 10, r->last_seen);
+    sqlite3_bind_int64(q, 11, (sqlite3_int64)r->seq);
+    int rc = run(s, q, "store runtime");
+    free(apis);
+    return rc;
+}
+
+static int op_put_module(struct store *st, const struct orc_module *m)
+{
+    struct sqlite_store *s = impl(st);
+    sqlite3_stmt *q = s->put_module;
+    char state[2] = {m->state, '\0'};
+    bind_text(q, 1, m->uuid);
+    bind_text(q, 2, m->name);
+    bind_text(q, 3, m->file);
+    bind_text(q, 4, m->data);
+    bind_text(q, 5, m->pinned);
+    bind_text(q, 6, m->runtime ? m->runtime->uuid : NULL);
+    bind_text(q, 7, state);
+    bind_text(q, 8, m->reason);
+    bind_text(q, 9, m->status);
+    if (m->has_exit_code)
+        sqlite3_bind_int(q, 10, m->exit_code);
+    else
+        sqlite3_bind_null(q, 10);
+    bind_time(q, 11, m->created_at);
+    bind_time(q, 12, m->started_at);
+    bind_time(q, 13, m->ended_at);
+    sqlite3_bind_int(q, 14, m->runs);
+    sqlite3_bind_int64(q, 15, (sqlite3_int64)m->seq);
+    sqlite3_bind_int64(q, 16, (sqlite3_int64)m->queue_seq);
+    sqlite3_bind_int(q, 17, m->active);
+    sqlite3_bind_double(q, 18, m->cpu_usage_percent);
+    sqlite3_bind_int64(q, 19, (sqlite3_int64)m->mem_usage);
+    sqlite3_bind_int(q, 20, m->restarts);
+    return run(s, q, "store module");
+}
+
+static int op_put_output(struct store *st, const char *uuid, const void *data, size_t len)
+{
+    struct sqlite_store *s = impl(st);
+    sqlite3_stmt *q = s->put_output;
+    bind_text(q, 1, uuid);
+    sqlite3_bind_blob(q, 2, len ? data : "", (int)len, SQLITE_STATIC);
+    return run(s, q, "store output");
+}
+
+static int op_get_output(struct store *st, const char *uuid, char **data, size_t *len)
+{
+    struct sqlite_store *s = impl(st);
+    sqlite3_stmt *q = s->get_output;
+    *data = NULL;
+    *len = 0;
+    bind_text(q, 1, uuid);
+    int rc = sqlite3_step(q), ret = 0;
+    if (rc == SQLITE_ROW) {
+        int n = sqlite3_column_bytes(q, 0);
+        const void *b = sqlite3_column_blob(q, 0);
+        if (n > 0 && b) {
+            *data = malloc((size_t)n);
+            if (*data) {
+                memcpy(*data, b, (size_t)n);
+                *len = (size_t)n;
+            } else {
+                ret = -1;
+                snprintf(s->base.err, sizeof s->base.err, "read output: out of memory");
+            }
+        }
+    } else if (rc != SQLITE_DONE) {
+        ret = fail(s, "read output");
+    }
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return ret;
+}
+
+/* ---- loading ---- */
+
+static const char *col_text(sqlite3_stmt *q, int i)
+{
+    return (const char *)sqlite3_column_text(q, i);
+}
+
+static char **apis_parse(const char *text)
+{
+    json_t *a = text ? json_loads(text, 0, NULL) : NULL;
+    size_t n = json_is_array(a) ? json_array_size(a) : 0;
+    char **v = calloc(n + 1, sizeof *v);
+    for (size_t i = 0, k = 0; v && i < n; i++) {
+        const char *s = json_string_value(json_array_get(a, i));
+        if (s && !(v[k++] = strdup(s))) {
+            orc_strv_free(v);
+            v = NULL;
+        }
+    }
+    json_decref(a);
+    return v;
+}
+
+static void copy_uuid(char out[UUID_STR_LEN], const char *v)
+{
+    snprintf(out, UUID_STR_LEN, "%s", v ? v : "");
+}
+
+static int load_managers(struct sqlite_store *s, const struct store_loader *l)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT uuid, name, alive, registered_at, seen_at, seq FROM managers "
+                           "ORDER BY seq",
+                           -1, &q, NULL) != SQLITE_OK)
+        return fail(s, "load managers");
+    int rc = 0, step;
+    while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        struct orc_manager m = {0};
+        copy_uuid(m.uuid, col_text(q, 0));
+        m.name = (char *)col_text(q, 1);
+        m.alive = sqlite3_column_int(q, 2);
+        m.registered_at = sqlite3_column_double(q, 3);
+        m.seen_at = sqlite3_column_double(q, 4);
+        m.seq = (uint64_t)sqlite3_column_int64(q, 5);
+        rc = l->manager(l->ctx, &m);
+    }
+    if (rc == 0 && step != SQLITE_DONE) rc = fail(s, "load managers");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int load_runtimes(struct sqlite_store *s, const struct store_loader *l)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT uuid, name, runtime_type, max_nmodules, apis, manager, "
+                           "registration, alive, registered_at, last_seen, seq FROM runtimes "
+                           "ORDER BY seq",
+                           -1, &q, NULL) != SQLITE_OK)
+        return fail(s, "load runtimes");
+    int rc = 0, step;
+    while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        struct orc_runtime r = {0};
+        copy_uuid(r.uuid, col_text(q, 0));
+        r.name = (char *)col_text(q, 1);
+        r.runtime_type = (char *)col_text(q, 2);
+        r.max_nmodules = sqlite3_column_int(q, 3);
+        r.apis = apis_parse(col_text(q, 4));
+        copy_uuid(r.manager_uuid, col_text(q, 5));
+        r.registration = (char *)col_text(q, 6);
+        r.alive = sqlite3_column_int(q, 7);
+        r.registered_at = sqlite3_column_double(q, 8);
+        r.last_seen = sqlite3_column_double(q, 9);
+        r.seq = (uint64_t)sqlite3_column_int64(q, 10);
+        if (!r.apis) {
+            snprintf(s->base.err, sizeof s->base.err, "load runtimes: out of memory");
+            rc = -1;
+            break;
+        }
+        rc = l->runtime(l->ctx, &r);
+        orc_strv_free(r.apis);
+    }
+    if (rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW) rc = fail(s, "load runtimes");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int load_modules(struct sqlite_store *s, const struct store_loader *l)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT uuid, name, file, data, pinned, runtime, state, reason, status, "
+                           "exit_code, created_at, started_at, ended_at, runs, seq, queue_seq, "
+                           "active, cpu, mem, restarts FROM modules ORDER BY seq",
+                           -1, &q, NULL) != SQLITE_OK)
+        return fail(s, "load modules");
+    int rc = 0, step;
+    while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        struct orc_module m = {0};
+        copy_uuid(m.uuid, col_text(q, 0));
+        m.name = (char *)col_text(q, 1);
+        m.file = (char *)col_text(q, 2);
+        m.data = (char *)col_text(q, 3);
+        m.pinned = (char *)col_text(q, 4);
+        const char *runtime = col_text(q, 5);
+        const char *state = col_text(q, 6);
+        m.state = state && *state ? state[0] : MOD_DEAD;
+        m.reason = (char *)col_text(q, 7);
+        m.status = (char *)col_text(q, 8);
+        m.has_exit_code = sqlite3_column_type(q, 9) != SQLITE_NULL;
+        m.exit_code = sqlite3_column_int(q, 9);
+        m.created_at = sqlite3_column_double(q, 10);
+        m.started_at = sqlite3_column_double(q, 11);
+        m.ended_at = sqlite3_column_double(q, 12);
+        m.runs = sqlite3_column_int(q, 13);
+        m.seq = (uint64_t)sqlite3_column_int64(q, 14);
+        m.queue_seq = (uint64_t)sqlite3_column_int64(q, 15);
+        m.active = sqlite3_column_int(q, 16);
+        m.cpu_usage_percent = sqlite3_column_double(q, 17);
+        m.mem_usage = sqlite3_column_int64(q, 18);
+        m.restarts = sqlite3_column_int(q, 19);
+        rc = l->module(l->ctx, &m, runtime ? runtime : "");
+    }
+    if (rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW) rc = fail(s, "load modules");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int op_load(struct store *st, const struct store_loader *l)
+{
+    struct sqlite_store *s = impl(st);
+    if (load_managers(s, l) < 0 || load_runtimes(s, l) < 0 || load_modules(s, l) < 0) return -1;
+    return 0;
+}
+
+static void op_close(struct store *st)
+{
+    struct sqlite_store *s = impl(st);
+    sqlite3_stmt *all[] = {s->begin,       s->commit,     s->rollback,   s->put_manager,
+                           s->put_runtime, s->put_module, s->put_output, s->get_output};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        sqlite3_finalize(all[i]);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+static const struct store_ops sqlite_ops = {
+    .begin = op_begin,
+    .commit = op_commit,
+    .rollback = op_rollback,
+    .put_manager = op_put_manager,
+    .put_runtime = op_put_runtime,
+    .put_module = op_put_module,
+    .put_output = op_put_output,
+    .get_output = op_get_output,
+    .load = op_load,
+    .close = op_close,
+};
+
+/* ---- opening ---- */
+
+static int exec(struct sqlite_store *s, const char *sql, const char *what)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(s->base.err, sizeof s->base.err, "%s: %s", what, msg ? msg : "?");
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int user_version(struct sqlite_store *s, int *v)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK)
+        return fail(s, "schema version");
+    int rc = sqlite3_step(q);
+    *v = rc == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
+    sqlite3_finalize(q);
+    return rc == SQLITE_ROW ? 0 : fail(s, "schema version");
+}
+
+static int migrate(struct sqlite_store *s)
+{
+    int v;
+    if (user_version(s, &v) < 0) return -1;
+    if (v > SCHEMA_VERSION) {
+        snprintf(s->base.err, sizeof s->base.err,
+                 "the database has schema version %d, newer than this orchestrator's (%d)", v,
+                 SCHEMA_VERSION);
+        return -1;
+    }
+    for (; v < SCHEMA_VERSION; v++) {
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d;", v + 1);
+        if (exec(s, "BEGIN IMMEDIATE", "migration") < 0) return -1;
+        if (exec(s, migrations[v], "migration") < 0 || exec(s, pragma, "migration") < 0) {
+            exec(s, "ROLLBACK", "migration");
+            return -1;
+        }
+        if (exec(s, "COMMIT", "migration") < 0) return -1;
+    }
+    return 0;
+}
+
+static int prepare(struct sqlite_store *s, sqlite3_stmt **st, const char *sql)
+{
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+        return fail(s, "prepare");
+    return 0;
+}
+
+int store_sqlite_open(const char *path, struct store **out, char err[STORE_ERR_LEN])
+{
+    struct sqlite_store *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, STORE_ERR_LEN, "out of memory");
+        return -1;
+    }
+    s->base.ops = &sqlite_ops;
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, STORE_ERR_LEN, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
+        sqlite3_close(s->db);
+        free(s);
+        return -1;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    /* WAL: readers never block the writer; NORMAL: a commit is durable
+     * against a crash of this process (the point of a restartable
+     * orchestrator), and against power loss up to the last checkpoint. */
+    int ok =
+        exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "open") == 0 &&
+        migrate(s) == 0 && prepare(s, &s->begin, "BEGIN IMMEDIATE") == 0 &&
+        prepare(s, &s->commit, "COMMIT") == 0 && prepare(s, &s->rollback, "ROLLBACK") == 0 &&
+        prepare(s, &s->put_manager,
+                "INSERT OR REPLACE INTO managers (uuid, name, alive, registered_at, seen_at, "
+                "seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6)") == 0 &&
+        prepare(s, &s->put_runtime,
+                "INSERT OR REPLACE INTO runtimes (uuid, name, runtime_type, max_nmodules, "
+                "apis, manager, registration, alive, registered_at, last_seen, seq) VALUES "
+                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)") == 0 &&
+        prepare(s, &s->put_module,
+                "INSERT OR REPLACE INTO modules (uuid, name, file, data, pinned, runtime, "
+                "state, reason, status, exit_code, created_at, started_at, ended_at, runs, "
+                "seq, queue_seq, active, cpu, mem, restarts) VALUES (?1, ?2, ?3, ?4, ?5, "
+                "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)") == 0 &&
+        prepare(s, &s->put_output,
+                "INSERT OR REPLACE INTO outputs (module, data) VALUES (?1, ?2)") == 0 &&
+        prepare(s, &s->get_output, "SELECT data FROM outputs WHERE module = ?1") == 0;
+    if (!ok) {
+        snprintf(err, STORE_ERR_LEN, "%s: %s", path, s->base.err);
+        op_close(&s->base);
+        return -1;
+    }
+    *out = &s->base;
+    return 0;
+}
