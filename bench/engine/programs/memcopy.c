@@ -17,7 +17,8 @@ void run(void)
     }
     unsigned long long sum = 0;
     for (int round = 0; round < 40; round++) {
-        for (unsigned len = 1, off = 0; off + 4096 < SIZE; off += len + 17, len = len * 3 % 4093 + 1)
+        for (unsigned len = 1, off = 0; off + 4096 < SIZE;
+             off += len + 17, len = len * 3 % 4093 + 1)
             memcpy(dst + off, src + (off * 7 + round) % (SIZE - 4096), len);
         memmove(dst + 1, dst, SIZE - 64);
         memmove(dst, dst + 3, SIZE - 64);

@@ -11,8 +11,8 @@
 #define BUCKETS 4096
 
 static char text[TEXT_SIZE + 64];
-static const char *const syllables[] = {"ka", "lo", "mi", "ne", "su", "ta", "ri", "po",
-                                        "an", "el", "or", "us", "ix", "em"};
+static const char *const syllables[] = {"ka", "lo", "mi", "ne", "su", "ta", "ri",
+                                        "po", "an", "el", "or", "us", "ix", "em"};
 
 struct entry {
     char word[32];
