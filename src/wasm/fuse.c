@@ -16,13 +16,57 @@
  * result-slot word is at prev_dst - 1 (prev_dst = 0: none). */
 #include "translate.h"
 
-/* Binary operators that have a constant-operand form: 1 for i32, 2 for i64. */
+/* Binary operators that have a constant-operand form: 1 for i32, 2 for i64,
+ * 3 for f64. */
 static const uint8_t imm_ok[256] = {
-    [0x46] = 1, [0x47] = 1, [0x48] = 1, [0x49] = 1, [0x4A] = 1, [0x4B] = 1, [0x4C] = 1, [0x4D] = 1,
-    [0x4E] = 1, [0x4F] = 1, [0x6A] = 1, [0x6B] = 1, [0x6C] = 1, [0x71] = 1, [0x72] = 1, [0x73] = 1,
-    [0x74] = 1, [0x75] = 1, [0x76] = 1, [0x7C] = 2, [0x7D] = 2, [0x7E] = 2, [0x83] = 2, [0x84] = 2,
-    [0x86] = 2, [0x87] = 2, [0x88] = 2, [0x51] = 2, [0x52] = 2, [0x53] = 2, [0x54] = 2, [0x55] = 2,
-    [0x56] = 2, [0x57] = 2, [0x58] = 2, [0x59] = 2, [0x5A] = 2,
+    [0x46] = 1,
+    [0x47] = 1,
+    [0x48] = 1,
+    [0x49] = 1,
+    [0x4A] = 1,
+    [0x4B] = 1,
+    [0x4C] = 1,
+    [0x4D] = 1,
+    [0x4E] = 1,
+    [0x4F] = 1,
+    [0x6A] = 1,
+    [0x6B] = 1,
+    [0x6C] = 1,
+    [0x71] = 1,
+    [0x72] = 1,
+    [0x73] = 1,
+    [0x74] = 1,
+    [0x75] = 1,
+    [0x76] = 1,
+    [0x7C] = 2,
+    [0x7D] = 2,
+    [0x7E] = 2,
+    [0x83] = 2,
+    [0x84] = 2,
+    [0x86] = 2,
+    [0x87] = 2,
+    [0x88] = 2,
+    [0x51] = 2,
+    [0x52] = 2,
+    [0x53] = 2,
+    [0x54] = 2,
+    [0x55] = 2,
+    [0x56] = 2,
+    [0x57] = 2,
+    [0x58] = 2,
+    [0x59] = 2,
+    [0x5A] = 2,
+    /* f64 (3): a constant from f64.const */
+    [0x61] = 3,
+    [0x62] = 3,
+    [0x63] = 3,
+    [0x64] = 3,
+    [0x65] = 3,
+    [0x66] = 3,
+    [0xA0] = 3,
+    [0xA1] = 3,
+    [0xA2] = 3,
+    [0xA3] = 3,
 };
 
 /* Whether the instruction just emitted (local.get may lie between) is `op`,
@@ -133,7 +177,8 @@ bool tr_fuse_const_operand(struct tr *t, uint32_t op, uint32_t a, uint32_t b, ui
     size_t ps = t->prev_start;
     *failed = false;
     if (t->counting || prev_dst != ps + 2 || t->code[ps + 1] != b || op >= 0x100) return false;
-    bool k32 = t->code[ps] == 0x41 && imm_ok[op] == 1, k64 = t->code[ps] == 0x42 && imm_ok[op] == 2;
+    bool k32 = t->code[ps] == 0x41 && imm_ok[op] == 1;
+    bool k64 = (t->code[ps] == 0x42 && imm_ok[op] == 2) || (t->code[ps] == 0x44 && imm_ok[op] == 3);
     if (!k32 && !k64) return false;
     uint32_t k0 = t->code[ps + 2], k1 = k64 ? t->code[ps + 3] : 0;
     t->ncode = ps;

@@ -321,6 +321,16 @@
     X(I64_SHL_K, OP_IMM_BASE + 0x86, 5) \
     X(I64_SHR_S_K, OP_IMM_BASE + 0x87, 5) \
     X(I64_SHR_U_K, OP_IMM_BASE + 0x88, 5) \
+    X(F64_EQ_K, OP_IMM_BASE + 0x61, 5) \
+    X(F64_NE_K, OP_IMM_BASE + 0x62, 5) \
+    X(F64_LT_K, OP_IMM_BASE + 0x63, 5) \
+    X(F64_GT_K, OP_IMM_BASE + 0x64, 5) \
+    X(F64_LE_K, OP_IMM_BASE + 0x65, 5) \
+    X(F64_GE_K, OP_IMM_BASE + 0x66, 5) \
+    X(F64_ADD_K, OP_IMM_BASE + 0xA0, 5) \
+    X(F64_SUB_K, OP_IMM_BASE + 0xA1, 5) \
+    X(F64_MUL_K, OP_IMM_BASE + 0xA2, 5) \
+    X(F64_DIV_K, OP_IMM_BASE + 0xA3, 5) \
     X(I32_LOAD_ABS, OP_ABS_BASE + 0x0, 4) \
     X(I64_LOAD_ABS, OP_ABS_BASE + 0x1, 4) \
     X(F32_LOAD_ABS, OP_ABS_BASE + 0x2, 4) \
