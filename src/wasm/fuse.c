@@ -84,11 +84,35 @@ bool tr_prev_feeds(const struct tr *t, size_t prev_dst, uint32_t op, size_t len,
  * feeding an add, a sub or a mul, or an f64 load feeding any of them. The
  * fused forms read their operands at the later point, which is the same
  * since nothing but local.get lies between. Returns true when it emitted. */
+/* An f64 load at a sum with a constant (OP_LOAD_ADDK_BASE + 3) feeding
+ * add/sub/mul: [op, dst, x, a, K, offset]. */
+static bool fuse_f64_loadk(struct tr *t, uint32_t op, uint32_t a, uint32_t b, uint32_t d,
+                           size_t prev_dst, bool *failed)
+{
+    size_t ps = t->prev_start;
+    if (t->counting || prev_dst != ps + 2 || t->ncode != ps + 5 ||
+        t->code[ps] != OP_LOAD_ADDK_BASE + 3)
+        return false;
+    uint32_t tmp = t->code[ps + 1];
+    if (tmp < t->nlocals || (a != tmp && b != tmp) || a == b) return false;
+    uint32_t x = a == tmp ? b : a, at = t->code[ps + 2], k = t->code[ps + 3], off = t->code[ps + 4];
+    uint32_t fused = op == 0xA2   ? OP_F64_MUL_LOADK
+                     : op == 0xA0 ? OP_F64_ADD_LOADK
+                     : a == tmp   ? OP_F64_LOADK_SUB
+                                  : OP_F64_SUB_LOADK;
+    t->ncode = ps;
+    t->cur_start = ps;
+    *failed = !(tr_push(t, SW_F64) && tr_emit(t, fused) && tr_emit_dst(t, d) && tr_emit(t, x) &&
+                tr_emit(t, at) && tr_emit(t, k) && tr_emit(t, off));
+    return true;
+}
+
 bool tr_fuse_f64(struct tr *t, uint32_t op, uint32_t a, uint32_t b, uint32_t d, size_t prev_dst,
                  bool *failed)
 {
     size_t ps = t->prev_start;
     *failed = false;
+    if (fuse_f64_loadk(t, op, a, b, d, prev_dst, failed)) return true;
     if (t->counting || prev_dst != ps + 2 || t->ncode != ps + 4) return false;
     uint32_t pop_ = t->code[ps], tmp = t->code[ps + 1];
     if (tmp < t->nlocals || (a != tmp && b != tmp) || a == b) return false;

@@ -78,7 +78,14 @@
 #define OP_F64_AXPY 0x326
 #define OP_I32_ADD3 0x327
 #define OP_F64_ADD3 0x328
-#define OP_COUNT 0x329
+/* The f64 load fusions for a load at a sum with a constant: [op, dst, x,
+ * a, K, offset], x * load, x + load, load - x, x - load at (u32)(a + K) +
+ * offset. */
+#define OP_F64_MUL_LOADK 0x329
+#define OP_F64_ADD_LOADK 0x32A
+#define OP_F64_LOADK_SUB 0x32B
+#define OP_F64_SUB_LOADK 0x32C
+#define OP_COUNT 0x32D
 
 /* Internal opcode: copy one slot to another (the local.set handler). */
 #define OP_MOV 0x21
@@ -436,7 +443,11 @@
     X(ADDK_BRNE_K, OP_ADDK_BRNE_K, 9) \
     X(F64_AXPY, OP_F64_AXPY, 6) \
     X(I32_ADD3, OP_I32_ADD3, 5) \
-    X(F64_ADD3, OP_F64_ADD3, 5)
+    X(F64_ADD3, OP_F64_ADD3, 5) \
+    X(F64_MUL_LOADK, OP_F64_MUL_LOADK, 6) \
+    X(F64_ADD_LOADK, OP_F64_ADD_LOADK, 6) \
+    X(F64_LOADK_SUB, OP_F64_LOADK_SUB, 6) \
+    X(F64_SUB_LOADK, OP_F64_SUB_LOADK, 6)
 /* clang-format on */
 
 enum sw_iop {

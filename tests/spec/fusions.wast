@@ -403,3 +403,29 @@
 (assert_return (invoke "ne_nan" (f64.const nan)) (i32.const 1))
 (assert_return (invoke "le_if" (f64.const 4)) (i32.const 1))
 (assert_return (invoke "le_if" (f64.const nan)) (i32.const 2))
+
+;; An f64 load at a sum with a constant feeding add/sub/mul: the sum wraps
+;; first, then the offset; operands in either order; the load's trap.
+(module
+  (memory 1)
+  (data (i32.const 8) "\00\00\00\00\00\00\08\40") ;; 3.0 at address 8
+  (func (export "mul") (param f64 i32) (result f64)
+    (f64.mul (local.get 0) (f64.load (i32.add (local.get 1) (i32.const 4)))))
+  (func (export "add") (param f64 i32) (result f64)
+    (f64.add (f64.load offset=4 (i32.add (local.get 1) (i32.const -4))) (local.get 0)))
+  (func (export "load_sub") (param f64 i32) (result f64)
+    (f64.sub (f64.load (i32.add (local.get 1) (i32.const 8))) (local.get 0)))
+  (func (export "sub_load") (param f64 i32) (result f64)
+    (f64.sub (local.get 0) (f64.load (i32.add (local.get 1) (i32.const 8)))))
+)
+
+(assert_return (invoke "mul" (f64.const 2) (i32.const 4)) (f64.const 6))
+(assert_return (invoke "mul" (f64.const 2) (i32.const -4)) (f64.const 0))
+(assert_trap (invoke "mul" (f64.const 2) (i32.const 65525)) "out of bounds memory access")
+(assert_return (invoke "add" (f64.const 1) (i32.const 8)) (f64.const 4))
+;; -4 + -4 wraps to 0xFFFFFFF8, plus offset 4 is past 4 GiB: a trap
+(assert_trap (invoke "add" (f64.const 1) (i32.const -4)) "out of bounds memory access")
+(assert_return (invoke "load_sub" (f64.const 1) (i32.const 0)) (f64.const 2))
+(assert_return (invoke "sub_load" (f64.const 1) (i32.const 0)) (f64.const -2))
+(assert_return (invoke "sub_load" (f64.const 1) (i32.const -8)) (f64.const 1))
+(assert_trap (invoke "sub_load" (f64.const 1) (i32.const 65521)) "out of bounds memory access")
