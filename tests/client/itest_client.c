@@ -260,6 +260,18 @@ static void test_list_and_status(void **state)
     json_decref(j);
     cmd_free(&c);
 
+    /* --watch redraws until Ctrl-C. */
+    struct cmd watch;
+    assert_int_equal(START(&watch, "list", "--watch", "0.2"), 0);
+    usleep(1000000);
+    kill(watch.pid, SIGINT);
+    cmd_finish(&watch, WAIT_MS);
+    int tables = 0;
+    for (const char *p = watch.out; (p = strstr(p, "RUNTIME / MODULE")); p++)
+        tables++;
+    assert_true(tables >= 2);
+    cmd_free(&watch);
+
     assert_int_equal(RUN(&c, "status"), 0);
     assert_non_null(strstr(c.out, "node "));
     assert_non_null(strstr(c.out, "  linux "));

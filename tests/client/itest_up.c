@@ -45,9 +45,27 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
+/* A detached `up` is no child of ours: a failed test must not leave it. */
+static int kill_detached(void **state)
 {
     (void)state;
+    json_t *j = json_load_file(up_file, 0, NULL);
+    pid_t pid = (pid_t)json_integer_value(json_object_get(j, "pid"));
+    json_decref(j);
+    if (pid > 0 && kill(pid, SIGTERM) == 0) {
+        for (int i = 0; i < 200 && kill(pid, 0) == 0; i++) {
+            harness_reap();
+            usleep(50000);
+        }
+        kill(pid, SIGKILL);
+    }
+    unlink(up_file);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    kill_detached(state);
     harness_cleanup();
     return 0;
 }
@@ -225,13 +243,40 @@ static void test_detach_and_down(void **state)
     assert_int_equal(access(up_file, F_OK), -1);
 }
 
+/* --mqtt: the stack uses a broker that is already there, and leaves it. */
+static void test_existing_broker(void **state)
+{
+    (void)state;
+    struct broker b;
+    assert_int_equal(broker_start(&b, 0), 0);
+    char mqtt[64];
+    snprintf(mqtt, sizeof mqtt, "127.0.0.1:%d", b.port);
+    struct cmd c;
+    assert_int_equal(
+        cmd_run(&c, UP_MS, NULL,
+                (const char *const[]){"up", "--detach", "--mqtt", mqtt, "--module-dir", moddir,
+                                      "--http", "127.0.0.1:0", "--realm", "other", NULL}),
+        0);
+    cmd_free(&c);
+    json_t *j = json_load_file(up_file, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(j, "mqtt")), mqtt);
+    assert_string_equal(json_string_value(json_object_get(j, "realm")), "other");
+    json_decref(j);
+    use_stack();
+    assert_int_equal(cmd_run(&c, UP_MS, NULL, (const char *const[]){"down", NULL}), 0);
+    cmd_free(&c);
+    assert_true(harness_port_accepts(b.port)); /* not ours to stop */
+    broker_stop(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_up_sigterm),
         cmocka_unit_test(test_up_ctrl_c),
         cmocka_unit_test(test_up_sigkill),
-        cmocka_unit_test(test_detach_and_down),
+        cmocka_unit_test_teardown(test_detach_and_down, kill_detached),
+        cmocka_unit_test_teardown(test_existing_broker, kill_detached),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -83,6 +83,29 @@ static void test_response_bad(void **state)
     }
 }
 
+/* A reader stops at the end of an answer when the server keeps the
+ * connection open. */
+static void test_response_complete(void **state)
+{
+    (void)state;
+    const char *whole[] = {
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+    };
+    const char *partial[] = {
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\no",
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n",
+        "HTTP/1.1 200 OK\r\n\r\nruns to the end of the connection",
+        "HTTP/1.1 2",
+    };
+    for (size_t i = 0; i < sizeof whole / sizeof whole[0]; i++)
+        assert_int_equal(http_response_complete(whole[i], strlen(whole[i])), 1);
+    for (size_t i = 0; i < sizeof partial / sizeof partial[0]; i++)
+        assert_int_equal(http_response_complete(partial[i], strlen(partial[i])), 0);
+}
+
 static void test_path_encode(void **state)
 {
     (void)state;
@@ -234,6 +257,7 @@ int main(void)
         cmocka_unit_test(test_response_content_length),
         cmocka_unit_test(test_response_chunked),
         cmocka_unit_test(test_response_bad),
+        cmocka_unit_test(test_response_complete),
         cmocka_unit_test(test_path_encode),
         cmocka_unit_test(test_address),
         cmocka_unit_test(test_target),
