@@ -429,7 +429,14 @@ static int run(struct run_options *o)
     }
     int sent = send_create(s, &st);
     if (sent < 0) {
-        code = client_session_interrupted(s) ? CLIENT_EXIT_INTERRUPTED : CLIENT_EXIT_FAILED;
+        /* Ctrl-C before the answer: the create may have gone out, so the
+         * modules (whose UUIDs are ours) are deleted all the same. */
+        if (client_session_interrupted(s)) {
+            stop_modules(s, &st);
+            code = CLIENT_EXIT_INTERRUPTED;
+        } else {
+            code = CLIENT_EXIT_FAILED;
+        }
         goto out;
     }
     if (!o->wait) {

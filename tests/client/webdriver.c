@@ -78,9 +78,11 @@ int webdriver_start(struct webdriver *w, const char *chromedriver, const char *c
     char profile_flag[PATH_MAX + 32];
     snprintf(profile_flag, sizeof profile_flag, "--user-data-dir=%s", w->profile);
     json_t *args =
-        json_pack("[s, s, s, s, s, s, s, s, s]", "--headless=new", "--no-sandbox", "--disable-gpu",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--no-first-run", "--window-size=1400,1000", profile_flag);
+        json_pack("[s, s, s, s, s, s, s, s, s, s, s]", "--headless=new", "--no-sandbox",
+                  "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--window-size=1400,1000", profile_flag,
+                  /* a small /dev/shm (containers) would crash tabs */
+                  "--disable-dev-shm-usage", "--disable-crash-reporter");
     json_t *caps = json_pack("{s:{s:{s:{s:s, s:o}}}}", "capabilities", "alwaysMatch",
                              "goog:chromeOptions", "binary", chromium, "args", args);
     json_t *value = NULL;
