@@ -113,6 +113,9 @@ int client_find_module(const struct client_target *t, const char *query, json_t 
 int client_find_runtime(const struct client_target *t, const char *query, json_t **out,
                         char err[CLIENT_ERR_LEN]);
 
+/* The string at key of a JSON object, or NULL (borrowed). */
+const char *client_json_str(const json_t *obj, const char *key);
+
 /* ---- MQTT session ---- */
 
 struct client_session;

@@ -30,11 +30,6 @@ static void usage(FILE *out)
             client_common_help);
 }
 
-static const char *str(json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
 static int fetch(const struct client_target *t, json_t **out, char *err)
 {
     json_t *runtimes = NULL, *modules = NULL, *queued = NULL;
@@ -55,19 +50,21 @@ static const char *queued_reason(json_t *queued, const char *uuid)
 {
     size_t i;
     json_t *q;
-    json_array_foreach(queued, i, q) if (uuid && str(q, "uuid") &&
-                                         !strcmp(str(q, "uuid"), uuid)) return str(q, "reason");
+    json_array_foreach(queued, i, q) if (uuid && client_json_str(q, "uuid") &&
+                                         !strcmp(client_json_str(q, "uuid"),
+                                                 uuid)) return client_json_str(q, "reason");
     return NULL;
 }
 
 static void add_module_row(struct table *tb, json_t *m, json_t *queued)
 {
-    const char *state = str(m, "state");
+    const char *state = client_json_str(m, "state");
     const char *info = NULL;
-    if (state && !strcmp(state, "Q")) info = queued_reason(queued, str(m, "uuid"));
+    if (state && !strcmp(state, "Q")) info = queued_reason(queued, client_json_str(m, "uuid"));
     char name[160];
-    snprintf(name, sizeof name, "  %s", str(m, "name") ? str(m, "name") : "-");
-    const char *row[] = {name, str(m, "uuid"), str(m, "file"), state, info};
+    snprintf(name, sizeof name, "  %s",
+             client_json_str(m, "name") ? client_json_str(m, "name") : "-");
+    const char *row[] = {name, client_json_str(m, "uuid"), client_json_str(m, "file"), state, info};
     table_add(tb, row);
 }
 
@@ -88,13 +85,14 @@ static void print_table(json_t *doc, int all, FILE *out)
         snprintf(load, sizeof load, "%lld/%lld",
                  (long long)json_integer_value(json_object_get(r, "nmodules")),
                  (long long)json_integer_value(json_object_get(r, "max_nmodules")));
-        const char *row[] = {str(r, "name"), str(r, "uuid"), str(r, "runtime_type"),
+        const char *row[] = {client_json_str(r, "name"), client_json_str(r, "uuid"),
+                             client_json_str(r, "runtime_type"),
                              json_is_true(json_object_get(r, "alive")) ? "alive" : "dead", load};
         table_add(&tb, row);
-        const char *ru = str(r, "uuid");
+        const char *ru = client_json_str(r, "uuid");
         json_array_foreach(modules, j, m)
         {
-            const char *parent = str(m, "parent"), *state = str(m, "state");
+            const char *parent = client_json_str(m, "parent"), *state = client_json_str(m, "state");
             if (!parent || !ru || strcmp(parent, ru)) continue;
             if (!all && state && !strcmp(state, "D")) continue;
             add_module_row(&tb, m, queued);
@@ -104,8 +102,8 @@ static void print_table(json_t *doc, int all, FILE *out)
     int header = 0;
     json_array_foreach(modules, j, m)
     {
-        const char *state = str(m, "state");
-        if (str(m, "parent") || (!all && state && !strcmp(state, "D"))) continue;
+        const char *state = client_json_str(m, "state");
+        if (client_json_str(m, "parent") || (!all && state && !strcmp(state, "D"))) continue;
         if (!header) {
             const char *row[] = {"(no runtime)", NULL, NULL, NULL, NULL};
             table_add(&tb, row);

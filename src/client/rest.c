@@ -9,6 +9,11 @@
 #include "client.h"
 #include "http_client.h"
 
+const char *client_json_str(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
 /* The API's error text of an answer, or a generic one. */
 static void answer_error(const struct http_response *r, const char *path, char *err)
 {

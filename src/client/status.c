@@ -25,11 +25,6 @@ static void usage(FILE *out)
             client_common_help);
 }
 
-static const char *str(json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
 static void ago(json_t *when, char *buf, size_t cap)
 {
     if (!json_is_number(when) || json_number_value(when) <= 0) {
@@ -49,15 +44,16 @@ static void ago(json_t *when, char *buf, size_t cap)
 static void add_runtime(struct table *tb, json_t *r)
 {
     char load[64], seen[32], name[160], queued[16];
-    snprintf(name, sizeof name, "  %s", str(r, "name") ? str(r, "name") : "-");
+    snprintf(name, sizeof name, "  %s",
+             client_json_str(r, "name") ? client_json_str(r, "name") : "-");
     snprintf(load, sizeof load, "%lld/%lld",
              (long long)json_integer_value(json_object_get(r, "nmodules")),
              (long long)json_integer_value(json_object_get(r, "max_nmodules")));
     snprintf(queued, sizeof queued, "%zu", json_array_size(json_object_get(r, "queued")));
     ago(json_object_get(r, "last_seen"), seen, sizeof seen);
     const char *row[] = {name,
-                         str(r, "uuid"),
-                         str(r, "runtime_type"),
+                         client_json_str(r, "uuid"),
+                         client_json_str(r, "runtime_type"),
                          json_is_true(json_object_get(r, "alive")) ? "alive" : "dead",
                          load,
                          queued,
@@ -104,7 +100,8 @@ int client_status_main(int argc, char **argv)
     {
         char seg[128], path[200];
         json_t *full;
-        if (!str(r, "uuid") || http_path_segment_encode(str(r, "uuid"), seg, sizeof seg) < 0)
+        if (!client_json_str(r, "uuid") ||
+            http_path_segment_encode(client_json_str(r, "uuid"), seg, sizeof seg) < 0)
             continue;
         snprintf(path, sizeof path, "/api/runtimes/%s/", seg);
         if (client_rest_get(&t, path, &full, NULL, err) == 0)
@@ -130,8 +127,8 @@ int client_status_main(int argc, char **argv)
     {
         char seen[32];
         ago(json_object_get(m, "seen_at"), seen, sizeof seen);
-        const char *row[] = {str(m, "name"),
-                             str(m, "uuid"),
+        const char *row[] = {client_json_str(m, "name"),
+                             client_json_str(m, "uuid"),
                              "manager",
                              json_is_true(json_object_get(m, "alive")) ? "alive" : "dead",
                              NULL,
@@ -141,19 +138,21 @@ int client_status_main(int argc, char **argv)
         size_t k;
         json_array_foreach(runtimes, k, r)
         {
-            const char *parent = str(r, "parent");
-            if (parent && str(m, "uuid") && !strcmp(parent, str(m, "uuid"))) add_runtime(&tb, r);
+            const char *parent = client_json_str(r, "parent");
+            if (parent && client_json_str(m, "uuid") && !strcmp(parent, client_json_str(m, "uuid")))
+                add_runtime(&tb, r);
         }
     }
     /* Runtimes whose manager is unknown. */
     int header = 0;
     json_array_foreach(runtimes, i, r)
     {
-        const char *parent = str(r, "parent");
+        const char *parent = client_json_str(r, "parent");
         int known = 0;
         size_t k;
-        json_array_foreach(managers, k, m) if (parent && str(m, "uuid") &&
-                                               !strcmp(parent, str(m, "uuid"))) known = 1;
+        json_array_foreach(managers, k, m) if (parent && client_json_str(m, "uuid") &&
+                                               !strcmp(parent, client_json_str(m, "uuid"))) known =
+            1;
         if (known) continue;
         if (!header) {
             const char *row[] = {"(no manager)", NULL, NULL, NULL, NULL, NULL, NULL};
