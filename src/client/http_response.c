@@ -192,11 +192,15 @@ int http_response_complete(const char *buf, size_t len)
     if (chunked) {
         /* Only a body ending in the last chunk can be whole. */
         if (end - p < 5 || memcmp(end - 5, "0\r\n\r\n", 5)) return 0;
-        struct http_response r;
-        char err[HTTP_RESPONSE_ERR_LEN];
-        if (http_response_parse(buf, len, &r, err) < 0) return 0;
-        http_response_clear(&r);
-        return 1;
+    } else if (content_length < 0 || (uint64_t)(end - p) < (uint64_t)content_length) {
+        return 0;
     }
-    return content_length >= 0 && (uint64_t)(end - p) >= (uint64_t)content_length;
+    /* Whole by its length: whole only if it also parses (a malformed
+     * answer is read to the end of the connection, and refused then). This
+     * full parse happens once, when the length is reached. */
+    struct http_response r;
+    char err[HTTP_RESPONSE_ERR_LEN];
+    if (http_response_parse(buf, len, &r, err) < 0) return 0;
+    http_response_clear(&r);
+    return 1;
 }

@@ -26,11 +26,12 @@ int http_response_parse(const char *buf, size_t len, struct http_response *out,
                         char err[HTTP_RESPONSE_ERR_LEN]);
 void http_response_clear(struct http_response *r);
 
-/* 1 when buf holds a whole response: the headers and a body of its
- * Content-Length, or a chunked body to its last chunk; 0 when more is to
- * come (or the body runs to the end of the connection). Lets a reader stop
- * at the end of an answer from a server that keeps the connection open.
- * Cost: O(len). */
+/* 1 when buf holds a whole, well-formed response: the headers and a body of
+ * its Content-Length, or a chunked body to its last chunk, which
+ * http_response_parse takes; 0 when more is to come, the body runs to the
+ * end of the connection, or it is malformed. Lets a reader stop at the end
+ * of an answer from a server that keeps the connection open. Cost: O(head)
+ * until the length is reached, then O(len). */
 int http_response_complete(const char *buf, size_t len);
 
 #endif
