@@ -68,6 +68,8 @@ int envelope_module_create_parse(json_t *data, struct module_create *out,
 /* Lists of args.argv / args.env / args.dirs hold at most this many entries;
  * `channels` at most MODULE_CHANNELS_MAX. */
 #define MODULE_LIST_MAX 1024
+/* Most runs a benchmarking module may ask for (args.repeat). */
+#define MODULE_REPEAT_MAX 1000000
 #define MODULE_CHANNELS_MAX 255
 /* args.resources: the period lies within 100 µs..10 s, the runtime within
  * 1024 ns..period. */
@@ -93,8 +95,10 @@ const char *module_path_strerror(int result);
 int channel_mode_parse(const char *mode, unsigned *bits);
 
 /* Everything of a create but its envelope (type, name): file, uuid, apis,
- * args (argv, env "NAME=value", dirs, fault_crash "ignore"|"restart",
- * resources {period, runtime}), channels ({path, mode, topic}, writable
+ * args (argv: strings, or lists of strings one per run; env "NAME=value",
+ * dirs, fault_crash "ignore"|"restart", resources {period, runtime}; the
+ * benchmarking keys repeat 1..MODULE_REPEAT_MAX, limit and ilimit seconds,
+ * engine a name or a list of names), channels ({path, mode, topic}, writable
  * ones without wildcards). Strings may not hold NUL bytes. Where a module
  * may publish is checked again when it opens a channel (topic.h,
  * channel_open_check). Returns 0 or -1 with err naming the field. */

@@ -32,6 +32,8 @@ enum frame_from_runtime {
     FRAME_CLOSE_CHANNEL = 0x04,
     FRAME_MODULE_LOG = 0x05,
     FRAME_PROFILE = 0x06,
+    /* ext: a profile record with its type name (stratus/profile_record.h) */
+    FRAME_PROFILE_TYPED = 0x07,
 };
 
 /* Channel flags of an open-channel message. */

@@ -58,6 +58,9 @@ struct manager_config {
     int outbox_spill;
     int no_outbox; /* --no-outbox: publish now or drop (the benchmark's reference) */
     int help;      /* --help was given */
+    /* External engines of the benchmarking runtimes: a JSON object
+     * {"NAME": "COMMAND TEMPLATE"} (key engines, --engine), or NULL. */
+    char *engines_json;
 };
 
 #define MANAGER_ERR_LEN 256

@@ -131,6 +131,9 @@ const char *runtime_module_dir(const struct runtime *rt); /* may be NULL */
  * the runtime program's default for its type. */
 uint32_t runtime_max_memory(const struct runtime *rt);
 void runtime_set_max_memory(struct runtime *rt, uint32_t mib);
+/* The configured external engines (JSON object text {"NAME": "COMMAND"}),
+ * or NULL. */
+const char *runtime_engines(const struct runtime *rt);
 const char *runtime_socket_dir(const struct runtime *rt); /* private, mode 0700 */
 const char *runtime_command(const struct runtime *rt);    /* program, or NULL */
 /* The runtime's position among the manager's runtimes (0, 1, ...): the

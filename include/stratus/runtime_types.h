@@ -9,6 +9,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* What the runtime does with a module. */
+enum stratus_runtime_mode {
+    STRATUS_MODE_RUN,          /* run it once (linux, linux/minimal) */
+    STRATUS_MODE_BENCHMARK,    /* a timed series of runs, a benchmarking record */
+    STRATUS_MODE_OPCODES,      /* one run counting instructions, the opcode records */
+    STRATUS_MODE_INTERFERENCE, /* several modules at once, each looping until the limit */
+};
+
 struct stratus_runtime_type {
     const char *type;         /* runtime_type, e.g. "linux/minimal" */
     const char *const *apis;  /* NULL-terminated */
@@ -22,6 +30,7 @@ struct stratus_runtime_type {
        runtimes[].max_memory replaces it, a create's args.max_memory may
        lower it). */
     unsigned max_memory_mib;
+    enum stratus_runtime_mode mode;
 };
 
 /* The type named `type`, or NULL. */

@@ -3,6 +3,7 @@
  * command-line flags, which override the file. Every error names the key or
  * flag at fault. */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ void manager_config_init(struct manager_config *cfg)
 
 void manager_config_clear(struct manager_config *cfg)
 {
+    free(cfg->engines_json);
     free(cfg->host);
     free(cfg->realm);
     free(cfg->name);
@@ -367,6 +369,46 @@ static int apply_runtime_types(struct manager_config *cfg, json_t *v, char *err)
     return 0;
 }
 
+/* One external engine of the benchmarking runtimes: NAME (1..64 of
+ * [A-Za-z0-9._-], not a built-in engine's) and a command template holding
+ * {file}. Kept as the JSON object the runtime processes are given. */
+static int add_engine(struct manager_config *cfg, const char *name, size_t name_len,
+                      const char *command, char *err)
+{
+    static const char *const builtin[] = {"stratus", "interp", "aot"};
+    int ok = name_len > 0 && name_len <= 64;
+    for (size_t i = 0; ok && i < name_len; i++)
+        ok = isalnum((unsigned char)name[i]) || strchr("._-", name[i]);
+    for (size_t i = 0; ok && i < sizeof builtin / sizeof builtin[0]; i++)
+        ok = strlen(builtin[i]) != name_len || strncmp(builtin[i], name, name_len);
+    if (!ok) {
+        snprintf(err, MANAGER_ERR_LEN,
+                 "engine '%.*s': a name of 1..64 letters, digits, '.', '_', '-' that is not "
+                 "stratus, interp or aot",
+                 (int)(name_len > 64 ? 64 : name_len), name);
+        return -1;
+    }
+    if (!strstr(command, "{file}")) {
+        snprintf(err, MANAGER_ERR_LEN, "engine '%.*s': the command template needs {file}",
+                 (int)name_len, name);
+        return -1;
+    }
+    json_t *all = cfg->engines_json ? json_loads(cfg->engines_json, 0, NULL) : json_object();
+    char *key = strndup(name, name_len);
+    char *text = NULL;
+    if (all && key && json_object_set_new(all, key, json_string(command)) == 0)
+        text = json_dumps(all, JSON_COMPACT);
+    json_decref(all);
+    free(key);
+    if (!text) {
+        snprintf(err, MANAGER_ERR_LEN, "out of memory");
+        return -1;
+    }
+    free(cfg->engines_json);
+    cfg->engines_json = text;
+    return 0;
+}
+
 int manager_config_apply_json(struct manager_config *cfg, const char *text, size_t len,
                               char err[MANAGER_ERR_LEN])
 {
@@ -453,6 +495,25 @@ int manager_config_apply_json(struct manager_config *cfg, const char *text, size
                 r = -1;
             } else {
                 cfg->delete_timeout = json_number_value(v);
+            }
+        } else if (!strcmp(key, "engines")) {
+            const char *name;
+            json_t *cmd;
+            if (!json_is_object(v)) {
+                snprintf(err, MANAGER_ERR_LEN, "config key 'engines' must be an object");
+                r = -1;
+            } else {
+                json_object_foreach(v, name, cmd)
+                {
+                    if (!json_is_string(cmd)) {
+                        snprintf(err, MANAGER_ERR_LEN,
+                                 "config key 'engines.%.64s' must be a command template", name);
+                        r = -1;
+                    } else {
+                        r = add_engine(cfg, name, strlen(name), json_string_value(cmd), err);
+                    }
+                    if (r < 0) break;
+                }
             }
         } else if (!strcmp(key, "runtime_commands")) {
             const char *type;
@@ -541,6 +602,7 @@ static const char *const valued[] = {
     "--uuid",
     "--runtime",
     "--runtime-command",
+    "--engine",
     "--module-dir",
     "--config",
     "--username",
@@ -627,6 +689,13 @@ int manager_config_from_args(struct manager_config *cfg, int argc, char **argv,
                 return -1;
             }
             r = set_command(cfg, value, (size_t)(eq - value), eq + 1);
+        } else if (!strcmp(flag, "--engine")) {
+            const char *eq = strchr(value, '=');
+            if (!eq) {
+                snprintf(err, MANAGER_ERR_LEN, "--engine '%s': expected NAME=COMMAND", value);
+                return -1;
+            }
+            if (add_engine(cfg, value, (size_t)(eq - value), eq + 1, err) < 0) return -1;
         } else if (!strcmp(flag, "--module-dir")) {
             r = set_string(&cfg->module_dir, value);
         } else if (!strcmp(flag, "--state-dir")) {
@@ -724,12 +793,18 @@ void manager_usage(FILE *out)
         "                            $XDG_STATE_HOME/stratus, else ~/.local/state/stratus\n"
         "  --runtime TYPE[:NAME]     host a runtime of TYPE (repeatable)\n"
         "  --runtime-command TYPE=PATH  program of a socket-backed runtime type\n"
+        "  --engine NAME=COMMAND     an external engine of the benchmarking runtimes:\n"
+        "                            a command template with {file} (the module's\n"
+        "                            path) and {args} (its arguments), e.g.\n"
+        "                            \"iwasm --dir=. {file} {args}\" (repeatable; config\n"
+        "                            key engines: {\"NAME\": \"COMMAND\"})\n"
         "  --module-dir DIR          where module files live (told to runtimes)\n"
         "  --config FILE             JSON configuration; flags override it. Keys: mqtt,\n"
         "                            mqtt_port, mqtt_username, pwd, use_ssl, realm, name,\n"
         "                            uuid, runtimes, runtime_commands, module_dir,\n"
         "                            state_dir, log_level, pwd_file, outbox_total,\n"
         "                            outbox_per_module, outbox_spill, delete_timeout,\n"
+        "                            engines,\n"
         "                            runtime_types (runtime types of your own, e.g. an\n"
         "                            original Silverline runtime: [{\"type\", \"command\",\n"
         "                            \"apis\", \"max_nmodules\", \"header\": \"seed\"|\"legacy\",\n"

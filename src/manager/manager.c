@@ -552,6 +552,7 @@ static int add_runtimes(struct manager *m)
         .manager_uuid = m->uuid,
         .module_dir = cfg->module_dir,
         .socket_dir = m->socket_dir,
+        .engines_json = cfg->engines_json,
         .publish = post_bytes,
         .publish_now = publish_now,
         .runtime_gone = runtime_gone,

@@ -17,6 +17,7 @@
 #include "slog.h"
 #include "module_table.h"
 #include "stratus/envelope.h"
+#include "stratus/profile_record.h"
 #include "stratus/topic.h"
 #include "stratus/uuid.h"
 
@@ -92,6 +93,11 @@ const struct runtime_type *runtime_get_type(const struct runtime *rt)
 {
     return rt->type;
 }
+const char *runtime_engines(const struct runtime *rt)
+{
+    return rt->host.engines_json;
+}
+
 uint32_t runtime_max_memory(const struct runtime *rt)
 {
     return rt->max_memory_mib;
@@ -785,6 +791,28 @@ static void handle_profile(struct runtime *rt, int index, const struct frame_mes
     rt->host.publish(rt->host.ctx, topic, msg->payload, msg->len, 0, uuid);
 }
 
+/* A record with its type name (FRAME_PROFILE_TYPED, the benchmarking
+ * runtimes): published under that type. */
+static void handle_profile_typed(struct runtime *rt, int index, const struct frame_message *msg)
+{
+    const char *uuid = module_table_uuid(&rt->modules, index);
+    const char *type;
+    const uint8_t *rec;
+    size_t type_len, rec_len;
+    char err[PROFILE_ERR_LEN], name[PROFILE_TYPE_MAX + 1];
+    if (!uuid) return;
+    if (profile_frame_split(msg->payload, msg->len, &type, &type_len, &rec, &rec_len, err) < 0) {
+        slog(SLOG_WARNING, rt->component, "module %s: %s; dropped", uuid, err);
+        return;
+    }
+    memcpy(name, type, type_len);
+    name[type_len] = '\0';
+    char topic[TOPIC_LAYOUT_MAX];
+    if (topic_format_profile(topic, sizeof topic, rt->host.realm, name, rt->uuid, uuid) < 0)
+        return;
+    rt->host.publish(rt->host.ctx, topic, rec, rec_len, 0, uuid);
+}
+
 void runtime_handle_frame(struct runtime *rt, const struct frame_message *msg)
 {
     int index = msg->h1 & FRAME_INDEX_MASK;
@@ -825,6 +853,7 @@ void runtime_handle_frame(struct runtime *rt, const struct frame_message *msg)
         break;
     }
     case FRAME_PROFILE: handle_profile(rt, index, msg); break;
+    case FRAME_PROFILE_TYPED: handle_profile_typed(rt, index, msg); break;
     default:
         slog(SLOG_WARNING, rt->component, "unknown control code 0x%02x from the runtime", msg->h2);
     }

@@ -25,6 +25,9 @@ struct runtime_host {
     const char *manager_uuid;
     const char *module_dir; /* may be NULL */
     const char *socket_dir;
+    /* External engines of the benchmarking runtimes (JSON object text), or
+     * NULL: given to runtime processes as STRATUS_RUNTIME_ENGINES. */
+    const char *engines_json;
     /* Publish on MQTT through the outbox: a control message (source NULL),
      * kept until the broker has it, or output of module `source` (its
      * UUID), bounded. 0 if it went out or was kept. */

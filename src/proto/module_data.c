@@ -38,27 +38,35 @@ static int non_empty_string(json_t *obj, const char *prefix, const char *field, 
     return 0;
 }
 
-/* obj[field], if present and not null, must be an array of at most
- * MODULE_LIST_MAX strings without NUL bytes. Returns the array (or NULL). */
-static int string_array(json_t *obj, const char *prefix, const char *field, json_t **out, char *err)
+/* arr must be an array of at most MODULE_LIST_MAX strings without NUL
+ * bytes; name is the field's name for messages ("args.argv"). */
+static int string_list(json_t *arr, const char *name, char *err)
 {
-    json_t *arr = json_object_get(obj, field);
-    *out = NULL;
-    if (!arr || json_is_null(arr)) return 0;
-    if (!json_is_array(arr))
-        return envelope_fail(err, "field '%s%s' must be an array of strings", prefix, field);
+    if (!json_is_array(arr)) return envelope_fail(err, "field '%s' must be an array of strings", name);
     if (json_array_size(arr) > MODULE_LIST_MAX)
-        return envelope_fail(err, "field '%s%s' has more than %d entries", prefix, field,
-                             MODULE_LIST_MAX);
+        return envelope_fail(err, "field '%s' has more than %d entries", name, MODULE_LIST_MAX);
     size_t i;
     json_t *v;
     json_array_foreach(arr, i, v)
     {
         if (!json_is_string(v))
-            return envelope_fail(err, "field '%s%s[%zu]' must be a string", prefix, field, i);
+            return envelope_fail(err, "field '%s[%zu]' must be a string", name, i);
         if (strlen(json_string_value(v)) != json_string_length(v))
-            return envelope_fail(err, "field '%s%s[%zu]' may not hold NUL bytes", prefix, field, i);
+            return envelope_fail(err, "field '%s[%zu]' may not hold NUL bytes", name, i);
     }
+    return 0;
+}
+
+/* obj[field], if present and not null, must be a string_list. Returns the
+ * array (or NULL). */
+static int string_array(json_t *obj, const char *prefix, const char *field, json_t **out, char *err)
+{
+    json_t *arr = json_object_get(obj, field);
+    *out = NULL;
+    if (!arr || json_is_null(arr)) return 0;
+    char name[64];
+    snprintf(name, sizeof name, "%s%s", prefix, field);
+    if (string_list(arr, name, err)) return -1;
     *out = arr;
     return 0;
 }
@@ -122,6 +130,62 @@ static int check_policies(json_t *args, char *err)
     return 0;
 }
 
+/* args.argv: a list of strings, or (benchmarking runtimes) a list of such
+ * lists, one per run. */
+static int check_argv(json_t *args, char *err)
+{
+    json_t *argv = json_object_get(args, "argv");
+    if (!json_is_array(json_array_get(argv, 0))) return string_array(args, "args.", "argv", &argv, err);
+    if (json_array_size(argv) > MODULE_LIST_MAX)
+        return envelope_fail(err, "field 'args.argv' has more than %d entries", MODULE_LIST_MAX);
+    size_t i;
+    json_t *list;
+    json_array_foreach(argv, i, list)
+    {
+        char name[40];
+        snprintf(name, sizeof name, "args.argv[%zu]", i);
+        if (string_list(list, name, err)) return -1;
+    }
+    return 0;
+}
+
+/* A number of seconds in (0, 1 day], when present. */
+static int check_seconds(json_t *args, const char *key, char *err)
+{
+    json_t *v = json_object_get(args, key);
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_number(v) || !(json_number_value(v) > 0) || json_number_value(v) > 86400)
+        return envelope_fail(err, "field 'args.%s' must be seconds (0, 86400]", key);
+    return 0;
+}
+
+/* The keys of the benchmarking runtimes (docs/runtimes.md): repeat, limit,
+ * ilimit, engine (a name or a list of names, one per run). */
+static int check_benchmarking(json_t *args, char *err)
+{
+    json_t *repeat = json_object_get(args, "repeat");
+    if (repeat && !json_is_null(repeat) &&
+        (!json_is_integer(repeat) || json_integer_value(repeat) < 1 ||
+         json_integer_value(repeat) > MODULE_REPEAT_MAX))
+        return envelope_fail(err, "field 'args.repeat' must be a whole number 1..%d",
+                             MODULE_REPEAT_MAX);
+    if (check_seconds(args, "limit", err) || check_seconds(args, "ilimit", err)) return -1;
+    json_t *engine = json_object_get(args, "engine");
+    if (!engine || json_is_null(engine)) return 0;
+    if (json_is_string(engine)) {
+        const char *e;
+        return non_empty_string(args, "args.", "engine", 0, &e, err);
+    }
+    json_t *list;
+    if (string_array(args, "args.", "engine", &list, err)) return -1;
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) if (!*json_string_value(v)) return envelope_fail(
+        err, "field 'args.engine[%zu]' must not be empty", i);
+    if (!json_array_size(list)) return envelope_fail(err, "field 'args.engine' is an empty list");
+    return 0;
+}
+
 static int check_args(json_t *data, char *err)
 {
     json_t *args = json_object_get(data, "args");
@@ -129,10 +193,9 @@ static int check_args(json_t *data, char *err)
     if (!json_is_object(args)) return envelope_fail(err, "field 'args' must be an object");
     /* Only the keys Stratus runtimes read are checked; the rest go on to the
      * runtime untouched. */
-    json_t *argv, *env, *dirs;
-    if (string_array(args, "args.", "argv", &argv, err) ||
-        string_array(args, "args.", "env", &env, err) ||
-        string_array(args, "args.", "dirs", &dirs, err))
+    json_t *env, *dirs;
+    if (check_argv(args, err) || string_array(args, "args.", "env", &env, err) ||
+        string_array(args, "args.", "dirs", &dirs, err) || check_benchmarking(args, err))
         return -1;
     size_t i;
     json_t *v;

@@ -6,12 +6,23 @@
 static const char *const linux_minimal_apis[] = {"wasm", "wasi", "stdio:in", "stdio:out", NULL};
 static const char *const linux_apis[] = {
     "wasm", "wasi", "channels", "stdio:in", "stdio:out", "profile:deployed", NULL};
+static const char *const benchmarking_apis[] = {"wasm", "wasi", "profile:benchmarking", NULL};
+static const char *const opcodes_apis[] = {"wasm", "wasi", "profile:opcodes", NULL};
+static const char *const interference_apis[] = {"wasm", "wasi", "profile:interference", NULL};
 
 static const struct stratus_runtime_type types[] = {
     /* the one module of linux/minimal may take 1 GiB, each of linux's 128
        modules 256 MiB */
-    {"linux/minimal", linux_minimal_apis, 1, "linux-minimal", "lm", false, false, false, 1024},
-    {"linux", linux_apis, 128, "linux", "lx", true, true, true, 256},
+    {"linux/minimal", linux_minimal_apis, 1, "linux-minimal", "lm", false, false, false, 1024,
+     STRATUS_MODE_RUN},
+    {"linux", linux_apis, 128, "linux", "lx", true, true, true, 256, STRATUS_MODE_RUN},
+    /* the benchmarking runtimes run one module (series) at a time */
+    {"benchmarking", benchmarking_apis, 1, "benchmarking", "bm", false, false, false, 1024,
+     STRATUS_MODE_BENCHMARK},
+    {"benchmarking/opcodes", opcodes_apis, 1, "benchmarking-opcodes", "bo", false, false, false,
+     1024, STRATUS_MODE_OPCODES},
+    {"benchmarking/interference", interference_apis, 1, "benchmarking-interference", "bi", false,
+     false, false, 1024, STRATUS_MODE_INTERFERENCE},
 };
 
 const struct stratus_runtime_type *stratus_runtime_type_find(const char *type)

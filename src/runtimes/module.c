@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_run.h"
 #include "module_cache.h"
 #include "rt_link.h"
 #include "stratus/frame.h"
@@ -64,7 +65,7 @@ static void note_memory(struct module *m)
 {
     uint8_t *base;
     uint64_t size;
-    if (m->inst && sw_instance_memory(m->inst, NULL, &base, &size) == SW_OK)
+    if (m->inst[0] && sw_instance_memory(m->inst[0], NULL, &base, &size) == SW_OK)
         atomic_store(&m->mem_bytes, size);
 }
 
@@ -80,7 +81,9 @@ static int on_output(void *user, const uint8_t *buf, size_t len)
         buf += n;
         len -= n;
     }
-    note_memory(m);
+    /* Interference runs print from several threads: only a module of one
+     * instance (the linux types, whose keepalives report it) notes memory. */
+    if (m->env->mode == STRATUS_MODE_RUN) note_memory(m);
     return SWASI_ESUCCESS;
 }
 
@@ -113,42 +116,58 @@ static void send_profile(struct module *m, uint64_t wall_us)
     rt_link_send(control_h1(m->index), FRAME_PROFILE, rec, sizeof rec);
 }
 
-/* Everything from the file to the exit status. Returns the exit JSON. */
-static json_t *run_module(struct module *m)
+static json_t *failed(const char *reason)
+{
+    return json_pack("{s:s, s:s}", "status", "failed", "reason", reason);
+}
+
+/* The exit JSON of a run that got as far as running: st and code from
+ * swasi_ctx_run, note from sw_instance_limit_note. */
+static json_t *run_result(struct module *m, sw_status st, int code, const sw_error *err,
+                          const char *note)
+{
+    if (atomic_load(&m->killed))
+        return json_pack("{s:s, s:s}", "status", "killed", "reason", "deleted");
+    if (st == SW_OK && code != 0 && note[0])
+        return json_pack("{s:s, s:i, s:s}", "status", "exited", "exit_code", code, "reason", note);
+    if (st == SW_OK) return json_pack("{s:s, s:i}", "status", "exited", "exit_code", code);
+    if (st == SW_ERR_TRAP) {
+        char text[sizeof err->message + 128], full[sizeof text + 170];
+        sw_error_describe(err, text, sizeof text);
+        if (note[0])
+            snprintf(full, sizeof full, "%s; %s", text, note);
+        else
+            snprintf(full, sizeof full, "%s", text);
+        return json_pack("{s:s, s:s}", "status", "trapped", "reason", full);
+    }
+    if (st == SW_ERR_NOT_FOUND) return failed("the module exports no _start function");
+    return failed(err->message);
+}
+
+static uint64_t thread_cpu_us(const struct timeval *tv)
+{
+    return (uint64_t)tv->tv_sec * 1000000u + (uint64_t)tv->tv_usec;
+}
+
+json_t *module_run_instance(struct module *m, sw_module *module, struct run_request *rq)
 {
     char reason[SPEC_REASON_LEN];
     sw_error err;
     memset(&err, 0, sizeof err);
-    if (!m->env->module_dir)
-        return json_pack("{s:s, s:s}", "status", "failed", "reason", m->env->dir_error);
-    char *path = NULL;
-    if (module_path_resolve(m->env->module_dir, m->spec.file, 0, &path, reason) < 0)
-        return json_pack("{s:s, s:s}", "status", "failed", "reason", reason);
-
     json_t *result = NULL;
-    sw_module *module = NULL;
     sw_linker *linker = NULL;
     swasi_ctx *ctx = NULL;
     sw_instance *inst = NULL;
-    swasi_preopen *preopens = NULL;
-    char **hosts = NULL;
-
-    char why[200];
-    if (module_cache_get(path, &module, why, sizeof why) < 0) {
-        snprintf(reason, sizeof reason, "%.200s: %s", m->spec.file, why);
-        result = json_pack("{s:s, s:s}", "status", "failed", "reason", reason);
-        goto out;
-    }
-
-    preopens = calloc(m->spec.ndirs + 1, sizeof *preopens);
-    hosts = calloc(m->spec.ndirs + 1, sizeof *hosts);
+    swasi_preopen *preopens = calloc(m->spec.ndirs + 1, sizeof *preopens);
+    char **hosts = calloc(m->spec.ndirs + 1, sizeof *hosts);
+    int slot = rq->slot;
     if (!preopens || !hosts) {
-        result = json_pack("{s:s, s:s}", "status", "failed", "reason", "out of memory");
+        result = failed("out of memory");
         goto out;
     }
     for (size_t i = 0; i < m->spec.ndirs; i++) {
         if (module_path_resolve(m->env->module_dir, m->spec.dirs[i], 1, &hosts[i], reason) < 0) {
-            result = json_pack("{s:s, s:s}", "status", "failed", "reason", reason);
+            result = failed(reason);
             goto out;
         }
         preopens[i].host_path = hosts[i];
@@ -157,8 +176,8 @@ static json_t *run_module(struct module *m)
 
     swasi_config cfg;
     swasi_config_init(&cfg);
-    cfg.argc = m->spec.argc;
-    cfg.argv = (const char *const *)m->spec.argv;
+    cfg.argc = rq->argc;
+    cfg.argv = (const char *const *)rq->argv;
     cfg.envc = m->spec.envc;
     cfg.env = (const char *const *)m->spec.env;
     cfg.npreopens = m->spec.ndirs;
@@ -167,13 +186,13 @@ static json_t *run_module(struct module *m)
     cfg.stdio[1] = (swasi_stdio){.host_fd = -1, .write = on_output, .user = m};
     cfg.stdio[2] = (swasi_stdio){.host_fd = -1, .write = on_output, .user = m};
     if (swasi_ctx_new(&cfg, &ctx, &err) != SW_OK) {
-        result = json_pack("{s:s, s:s}", "status", "failed", "reason", err.message);
+        result = failed(err.message);
         goto out;
     }
-    m->channels.ctx = ctx;
+    if (slot == 0) m->channels.ctx = ctx;
     if (sw_linker_new(&linker) != SW_OK || swasi_ctx_link(ctx, linker) != SW_OK ||
-        (m->env->channels && channel_host_link(&m->channels, linker) != SW_OK)) {
-        result = json_pack("{s:s, s:s}", "status", "failed", "reason", "cannot set up the linker");
+        (m->env->channels && slot == 0 && channel_host_link(&m->channels, linker) != SW_OK)) {
+        result = failed("cannot set up the linker");
         goto out;
     }
     uint32_t cap = m->env->max_memory_mib ? m->env->max_memory_mib : 4096;
@@ -181,13 +200,19 @@ static json_t *run_module(struct module *m)
         snprintf(reason, sizeof reason,
                  "args.max_memory %u MiB is over this runtime's limit of %u MiB",
                  m->spec.max_memory_mib, cap);
-        result = json_pack("{s:s, s:s}", "status", "failed", "reason", reason);
+        result = failed(reason);
         goto out;
     }
     if (m->spec.max_memory_mib) cap = m->spec.max_memory_mib;
     sw_limits limits;
     sw_limits_default(&limits);
     limits.max_memory_pages = cap * 16;
+
+    /* The run's time: from the new instance (its start function and data
+     * segments are the module's work) to the end of _start. */
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_THREAD, &ru0);
+    uint64_t t0 = now_us(CLOCK_MONOTONIC);
     sw_status st = sw_instance_new(module, linker, &limits, &inst, &err);
     if (st == SW_ERR_TRAP) {
         result = json_pack("{s:s, s:s}", "status", atomic_load(&m->killed) ? "killed" : "trapped",
@@ -196,60 +221,91 @@ static json_t *run_module(struct module *m)
     }
     if (st != SW_OK) {
         snprintf(reason, sizeof reason, "%.200s: %.200s", m->spec.file, err.message);
-        result = json_pack("{s:s, s:s}", "status", "failed", "reason", reason);
+        result = failed(reason);
+        goto out;
+    }
+    if (rq->count && sw_instance_set_counting(inst, true) != SW_OK) {
+        result = failed("out of memory for opcode counting");
         goto out;
     }
     /* From here on a kill reaches the instance; a kill that came earlier
      * interrupts it before it runs a single instruction. */
     pthread_mutex_lock(&m->lock);
-    m->inst = inst;
-    m->ctx = ctx;
-    if (atomic_load(&m->killed)) sw_instance_interrupt(inst);
+    m->inst[slot] = inst;
+    m->ctx[slot] = ctx;
+    if (atomic_load(&m->killed) || (rq->stop && atomic_load(rq->stop)))
+        sw_instance_interrupt(inst);
     pthread_mutex_unlock(&m->lock);
-    note_memory(m);
+    if (slot == 0) note_memory(m);
 
     int code = 0;
     st = swasi_ctx_run(ctx, inst, &code, &err);
+    rq->wall_us = now_us(CLOCK_MONOTONIC) - t0;
+    getrusage(RUSAGE_THREAD, &ru1);
+    rq->utime_us = thread_cpu_us(&ru1.ru_utime) - thread_cpu_us(&ru0.ru_utime);
+    rq->stime_us = thread_cpu_us(&ru1.ru_stime) - thread_cpu_us(&ru0.ru_stime);
 
     pthread_mutex_lock(&m->lock);
-    m->inst = NULL;
-    m->ctx = NULL;
+    m->inst[slot] = NULL;
+    m->ctx[slot] = NULL;
     pthread_mutex_unlock(&m->lock);
+    if (rq->count) {
+        sw_instance_counts(inst, rq->counts);
+        sw_instance_counts_fc(inst, rq->counts_fc);
+    }
 
     /* a module that ran short of memory says so in its exit reason */
     char note[160];
     sw_instance_limit_note(inst, note, sizeof note);
-    if (atomic_load(&m->killed)) {
-        result = json_pack("{s:s, s:s}", "status", "killed", "reason", "deleted");
-    } else if (st == SW_OK && code != 0 && note[0]) {
-        result =
-            json_pack("{s:s, s:i, s:s}", "status", "exited", "exit_code", code, "reason", note);
-    } else if (st == SW_OK) {
-        result = json_pack("{s:s, s:i}", "status", "exited", "exit_code", code);
-    } else if (st == SW_ERR_TRAP) {
-        char text[sizeof err.message + 128], full[sizeof text + 170];
-        sw_error_describe(&err, text, sizeof text);
-        if (note[0])
-            snprintf(full, sizeof full, "%s; %s", text, note);
-        else
-            snprintf(full, sizeof full, "%s", text);
-        result = json_pack("{s:s, s:s}", "status", "trapped", "reason", full);
-    } else if (st == SW_ERR_NOT_FOUND) {
-        result = json_pack("{s:s, s:s}", "status", "failed", "reason",
-                           "the module exports no _start function");
-    } else {
-        result = json_pack("{s:s, s:s}", "status", "failed", "reason", err.message);
-    }
+    result = run_result(m, st, code, &err, note);
 out:
     sw_instance_free(inst);
     sw_linker_free(linker);
     swasi_ctx_free(ctx); /* closes the module's channels */
-    m->channels.ctx = NULL;
-    module_cache_put(module);
+    if (slot == 0) m->channels.ctx = NULL;
     free(preopens);
     for (size_t i = 0; hosts && i < m->spec.ndirs; i++)
         free(hosts[i]);
     free(hosts);
+    return result;
+}
+
+int module_load(struct module *m, const char *file, sw_module **module, char **path,
+                json_t **failure)
+{
+    char reason[SPEC_REASON_LEN];
+    *module = NULL;
+    *path = NULL;
+    *failure = NULL;
+    if (!m->env->module_dir) {
+        *failure = failed(m->env->dir_error);
+        return -1;
+    }
+    if (module_path_resolve(m->env->module_dir, file, 0, path, reason) < 0) {
+        *failure = failed(reason);
+        return -1;
+    }
+    char why[200];
+    if (module_cache_get(*path, module, why, sizeof why) < 0) {
+        snprintf(reason, sizeof reason, "%.200s: %s", file, why);
+        *failure = failed(reason);
+        free(*path);
+        *path = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Everything from the file to the exit status. Returns the exit JSON. */
+static json_t *run_module(struct module *m)
+{
+    sw_module *module;
+    char *path;
+    json_t *result;
+    if (module_load(m, m->spec.file, &module, &path, &result) < 0) return result;
+    struct run_request rq = {.argc = m->spec.argc, .argv = m->spec.argv};
+    result = module_run_instance(m, module, &rq);
+    module_cache_put(module);
     free(path);
     return result;
 }
@@ -317,7 +373,8 @@ static void *module_thread(void *arg)
                     "%s", m->reservation.message);
     }
     uint64_t t0 = now_us(CLOCK_MONOTONIC);
-    json_t *result = run_with_restarts(m);
+    json_t *result =
+        m->env->mode == STRATUS_MODE_RUN ? run_with_restarts(m) : bench_module_run(m);
     uint64_t wall = now_us(CLOCK_MONOTONIC) - t0;
     if (m->env->profile) send_profile(m, wall);
     atomic_store(&m->finishing, 1);
@@ -332,18 +389,23 @@ static void *module_thread(void *arg)
 }
 
 int module_start(struct module **out, int index, const struct module_env *env,
-                 struct module_spec *spec)
+                 struct module_spec *spec, struct bench_spec *bench)
 {
     *out = NULL;
     struct module *m = calloc(1, sizeof *m);
     if (!m) {
         module_spec_free(spec);
+        if (bench) bench_spec_free(bench);
         return -1;
     }
     m->index = index;
     m->env = env;
     m->spec = *spec;
     memset(spec, 0, sizeof *spec);
+    if (bench) {
+        m->bench = *bench;
+        memset(bench, 0, sizeof *bench);
+    }
     m->stdin_r = m->stdin_w = -1;
     atomic_init(&m->finishing, 0);
     atomic_init(&m->killed, false);
@@ -374,6 +436,7 @@ fail:
     pthread_cond_destroy(&m->killed_cond);
     pthread_mutex_destroy(&m->lock);
     module_spec_free(&m->spec);
+    bench_spec_free(&m->bench);
     free(m);
     return -1;
 }
@@ -384,8 +447,10 @@ void module_kill(struct module *m)
     pthread_mutex_lock(&m->lock);
     /* The interrupt hook (installed by swasi_ctx_run) wakes blocking WASI
      * calls; the explicit wake covers a kill before the hook is in place. */
-    if (m->inst) sw_instance_interrupt(m->inst);
-    if (m->ctx) swasi_ctx_wake(m->ctx);
+    for (int i = 0; i < MODULE_SLOTS; i++) {
+        if (m->inst[i]) sw_instance_interrupt(m->inst[i]);
+        if (m->ctx[i]) swasi_ctx_wake(m->ctx[i]);
+    }
     pthread_cond_broadcast(&m->killed_cond);
     pthread_mutex_unlock(&m->lock);
 }
@@ -435,6 +500,7 @@ void module_join(struct module *m)
     pthread_cond_destroy(&m->killed_cond);
     pthread_mutex_destroy(&m->lock);
     module_spec_free(&m->spec);
+    bench_spec_free(&m->bench);
     free(m->pending);
     free(m);
 }

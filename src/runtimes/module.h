@@ -15,9 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bench_spec.h"
 #include "channel_host.h"
 #include "module_spec.h"
 #include "resources.h"
+#include "stratus/runtime_types.h"
 #include "stratus/wasi.h"
 #include "stratus/wasm.h"
 
@@ -31,7 +33,12 @@ struct module_env {
     bool free_topics;        /* modules may open topics they did not declare */
     const char *realm;       /* topic prefix (STRATUS_REALM), for the open rule */
     uint32_t max_memory_mib; /* memory cap of a module; args.max_memory may lower it */
+    enum stratus_runtime_mode mode; /* run once, or one of the benchmarking modes */
+    json_t *engines; /* external engines {"NAME": "COMMAND"} (STRATUS_RUNTIME_ENGINES) */
 };
+
+/* Instances one module may run at once (an interference series). */
+#define MODULE_SLOTS BENCH_FILES_MAX
 
 struct module {
     int index;
@@ -43,11 +50,15 @@ struct module {
     atomic_int finishing;
     atomic_bool killed;
     /* Protects inst/ctx against kill from the main thread; `killed_cond`
-     * wakes a restart backoff when the module is killed. */
+     * wakes a restart backoff (and a benchmark's watchdog) when the module
+     * is killed. Slot 0 is the module's one instance; an interference
+     * series runs one instance per slot. */
     pthread_mutex_t lock;
     pthread_cond_t killed_cond;
-    sw_instance *inst;
-    swasi_ctx *ctx;
+    sw_instance *inst[MODULE_SLOTS];
+    swasi_ctx *ctx[MODULE_SLOTS];
+    /* The benchmarking types' arguments (empty for the others). */
+    struct bench_spec bench;
     /* stdin: the thread reads stdin_r; the main thread writes stdin_w
      * (non-blocking), keeping what the pipe cannot take yet in pending. */
     int stdin_r, stdin_w;
@@ -63,10 +74,36 @@ struct module {
     struct resources_result reservation;
 };
 
-/* Take ownership of `spec` and run the module on a new thread. Returns 0, or
- * -1 (the spec is freed, nothing started; the caller reports the failure). */
+/* One run of a loaded module (module_run_instance): a fresh WASI context
+ * and instance in m's slot `slot`, timed from instantiation to the end of
+ * _start. */
+struct run_request {
+    int slot;
+    size_t argc;
+    char **argv;        /* argv[0] included; borrowed */
+    bool count;         /* count instructions (opcode records) */
+    atomic_bool *stop;  /* when set before the instance is in its slot: interrupt at once */
+    /* Out: times of the run (0 when it never ran) and, with count, the counts. */
+    uint64_t wall_us, utime_us, stime_us;
+    uint64_t counts[256], counts_fc[SW_FC_COUNT];
+};
+
+/* Run module (borrowed) once as rq says. Returns the exit JSON (status
+ * exited with exit_code, trapped, killed or failed, with a reason). Called
+ * on a thread of the module. */
+json_t *module_run_instance(struct module *m, sw_module *module, struct run_request *rq);
+
+/* Resolve file in the module directory and take its loaded module from the
+ * cache: 0 with *module (module_cache_put it) and *path (malloc'd, the real
+ * path), or -1 with *failure, the exit JSON saying why. */
+int module_load(struct module *m, const char *file, sw_module **module, char **path,
+                json_t **failure);
+
+/* Take ownership of `spec` (and of `bench`, the benchmarking types'
+ * arguments, or NULL) and run the module on a new thread. Returns 0, or -1
+ * (both are freed, nothing started; the caller reports the failure). */
 int module_start(struct module **out, int index, const struct module_env *env,
-                 struct module_spec *spec);
+                 struct module_spec *spec, struct bench_spec *bench);
 
 /* Ask the module to end now (status "killed"). Any time, idempotent. */
 void module_kill(struct module *m);

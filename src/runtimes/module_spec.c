@@ -226,7 +226,10 @@ int module_spec_parse(const uint8_t *payload, size_t len, struct module_spec *ou
     if (json_is_null(args)) args = NULL;
     if (!(out->argv = calloc(2, sizeof *out->argv)) || !(out->argv[0] = strdup(f))) goto oom;
     out->argc = 1;
-    if (take_strings(args, "argv", &out->argv, &out->argc, reason) ||
+    /* args.argv as a list of lists (one per run) is the benchmarking
+     * runtimes' (bench_spec.h): the module's own argv is then its file. */
+    if ((!json_is_array(json_array_get(json_object_get(args, "argv"), 0)) &&
+         take_strings(args, "argv", &out->argv, &out->argc, reason)) ||
         take_strings(args, "env", &out->env, &out->envc, reason) ||
         take_strings(args, "dirs", &out->dirs, &out->ndirs, reason))
         goto done;

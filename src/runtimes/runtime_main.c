@@ -123,10 +123,19 @@ static void handle_create(struct runtime_process *rt, int index, const struct fr
         module_report_failed(index, reason);
         return;
     }
+    struct bench_spec bench;
+    memset(&bench, 0, sizeof bench);
+    if (rt->type->mode != STRATUS_MODE_RUN &&
+        bench_spec_parse(msg->payload, msg->len, &bench, reason, sizeof reason) < 0) {
+        module_spec_free(&spec);
+        module_report_failed(index, reason);
+        return;
+    }
     /* The module's standard I/O: channel 0, read-write, on its stdio topic. */
     static const char topic[] = "$SL/proc/stdio";
     channel_send_open(index, CHANNEL_STDIO, CHANNEL_READ | CHANNEL_WRITE, topic, sizeof topic - 1);
-    if (module_start(&rt->modules[index], index, &rt->env, &spec) < 0)
+    if (module_start(&rt->modules[index], index, &rt->env, &spec,
+                     rt->type->mode != STRATUS_MODE_RUN ? &bench : NULL) < 0)
         module_report_failed(index, "cannot start a thread for the module");
 }
 
@@ -281,7 +290,9 @@ static void usage(FILE *out)
           "runtimes, it connects to DIR/{INDEX as %02x}.s (default /tmp/sl), frames with\n"
           "the 6-byte legacy header and resolves files in its working directory.\n"
           "\n"
-          "  --type TYPE        linux/minimal (default) or linux; STRATUS_RUNTIME_TYPE too\n"
+          "  --type TYPE        linux/minimal (default), linux, benchmarking,\n"
+          "                     benchmarking/opcodes or benchmarking/interference;\n"
+          "                     STRATUS_RUNTIME_TYPE too\n"
           "  --socket-dir DIR   where the original manager's socket is (default /tmp/sl)\n"
           "  --help             this text\n",
           out);
@@ -334,7 +345,9 @@ int main(int argc, char **argv)
     /* Started the original way there is no type in the environment. */
     rt.type = stratus_runtime_type_find(type_name ? type_name : "linux/minimal");
     if (!rt.type) {
-        fprintf(stderr, "stratus-runtime: unknown runtime type '%s' (linux/minimal or linux)\n",
+        fprintf(stderr,
+                "stratus-runtime: unknown runtime type '%s' (linux/minimal, linux, benchmarking, "
+                "benchmarking/opcodes, benchmarking/interference)\n",
                 type_name);
         return 2;
     }
@@ -361,6 +374,16 @@ int main(int argc, char **argv)
     rt.env.profile = rt.type->profile;
     rt.env.channels = rt.type->channels;
     rt.env.max_memory_mib = rt.type->max_memory_mib;
+    rt.env.mode = rt.type->mode;
+    const char *engines = getenv("STRATUS_RUNTIME_ENGINES");
+    if (engines && *engines) {
+        rt.env.engines = json_loads(engines, 0, NULL);
+        if (!json_is_object(rt.env.engines)) {
+            rt_link_log(-1, RT_LOG_ERROR, "STRATUS_RUNTIME_ENGINES is not a JSON object: ignored");
+            json_decref(rt.env.engines);
+            rt.env.engines = NULL;
+        }
+    }
     const char *cap = getenv("STRATUS_RUNTIME_MAX_MEMORY");
     if (cap && *cap) {
         char *end;
@@ -392,6 +415,7 @@ int main(int argc, char **argv)
     frame_reader_free(reader);
     close(rt.env.wake_fd);
     close(rt.sock);
+    json_decref(rt.env.engines);
     free(real);
     return 0;
 }
