@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_spec.h"
 #include "module_spec.h"
 #include "stratus/frame.h"
 
@@ -33,6 +34,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (spec.argc < 1 || strcmp(spec.argv[0], spec.file)) abort();
         if (nl) resolve_all_modes(&spec, (const char *)nl + 1, size - json_len - 1);
         module_spec_free(&spec);
+    } else if (!reason[0]) {
+        abort();
+    }
+    /* The benchmarking runtimes' reading of the same create. */
+    struct bench_spec bench;
+    reason[0] = '\0';
+    if (bench_spec_parse(data, json_len, &bench, reason, sizeof reason) == 0) {
+        if (!bench.nfiles || !bench.nengines || bench.nfiles > BENCH_FILES_MAX) abort();
+        for (size_t i = 0; i < bench.nfiles; i++)
+            if (!bench.files[i][0] || strchr(bench.files[i], ':')) abort();
+        bench_spec_free(&bench);
     } else if (!reason[0]) {
         abort();
     }
