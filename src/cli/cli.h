@@ -15,5 +15,6 @@ int cmd_logs_main(int argc, char **argv);
 int cmd_up_main(int argc, char **argv);
 int cmd_down_main(int argc, char **argv);
 int cmd_profile_main(int argc, char **argv);
+int cmd_benchmark_main(int argc, char **argv);
 
 #endif

@@ -42,6 +42,8 @@ static const struct subcommand subcommands[] = {
     {"status", NET(cmd_status_main), "the managers and runtimes: alive, load, last heard"},
     {"logs", NET(cmd_logs_main), "a module's output (-f: follow it)"},
     {"profile", NET(cmd_profile_main), "collect profile records into SQLite and CSV files"},
+    {"benchmark", NET(cmd_benchmark_main),
+     "run runtimes x files x engines campaigns; tables and plots (report DIR)"},
     {"exec", CORE(cmd_exec_main), "run a WebAssembly (WASI) module here and now"},
     {"spectest", CORE(cmd_spectest_main), "run a wast2json script against the engine"},
 };

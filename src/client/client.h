@@ -166,5 +166,6 @@ int client_logs_main(int argc, char **argv);
 int client_up_main(int argc, char **argv);
 int client_down_main(int argc, char **argv);
 int client_profile_main(int argc, char **argv);
+int client_benchmark_main(int argc, char **argv);
 
 #endif

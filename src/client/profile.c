@@ -92,7 +92,27 @@ static void meta_lookup_clear(struct meta_lookup *l)
     free(l->engine);
 }
 
-static double now_seconds(void)
+int profile_topic_levels(const char *realm, const char *topic, char type[PROFILE_TYPE_MAX + 1],
+                         char runtime[PROFILE_ID_MAX], char module[PROFILE_ID_MAX],
+                         char err[CLIENT_ERR_LEN])
+{
+    struct topic_ref ref;
+    if (topic_parse(realm, topic, &ref) != TOPIC_PROFILE) {
+        snprintf(err, CLIENT_ERR_LEN, "not a profile topic");
+        return -1;
+    }
+    if (ref.type_len > PROFILE_TYPE_MAX || ref.runtime_len >= PROFILE_ID_MAX ||
+        ref.module_len >= PROFILE_ID_MAX) {
+        snprintf(err, CLIENT_ERR_LEN, "a level of the topic is too long");
+        return -1;
+    }
+    snprintf(type, PROFILE_TYPE_MAX + 1, "%.*s", (int)ref.type_len, ref.type);
+    snprintf(runtime, PROFILE_ID_MAX, "%.*s", (int)ref.runtime_len, ref.runtime);
+    snprintf(module, PROFILE_ID_MAX, "%.*s", (int)ref.module_len, ref.module);
+    return 0;
+}
+
+double profile_now_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -102,22 +122,13 @@ static double now_seconds(void)
 static void on_record(void *ctx, const char *topic, const void *payload, size_t len)
 {
     struct collector *c = ctx;
-    struct topic_ref ref;
-    if (topic_parse(c->target->realm, topic, &ref) != TOPIC_PROFILE) {
-        slog(SLOG_WARNING, "profile", "skipped a message on %s: not a profile topic", topic);
+    char type[PROFILE_TYPE_MAX + 1], runtime[PROFILE_ID_MAX], module[PROFILE_ID_MAX];
+    char err[CLIENT_ERR_LEN];
+    if (profile_topic_levels(c->target->realm, topic, type, runtime, module, err) < 0) {
+        slog(SLOG_WARNING, "profile", "skipped a message on %s: %s", topic, err);
         c->skipped++;
         return;
     }
-    char type[PROFILE_TYPE_MAX + 1], runtime[128], module[128];
-    if (ref.type_len > PROFILE_TYPE_MAX || ref.runtime_len >= sizeof runtime ||
-        ref.module_len >= sizeof module) {
-        slog(SLOG_WARNING, "profile", "skipped a message on %s: a level is too long", topic);
-        c->skipped++;
-        return;
-    }
-    snprintf(type, sizeof type, "%.*s", (int)ref.type_len, ref.type);
-    snprintf(runtime, sizeof runtime, "%.*s", (int)ref.runtime_len, ref.runtime);
-    snprintf(module, sizeof module, "%.*s", (int)ref.module_len, ref.module);
     struct profile_record r;
     char perr[PROFILE_ERR_LEN] = "";
     if (profile_record_decode(type, payload, len, &r, perr) < 0) {
@@ -129,8 +140,7 @@ static void on_record(void *ctx, const char *topic, const void *payload, size_t 
     struct meta_lookup l;
     meta_lookup(c->target, runtime, module, &l);
     long long id = 0;
-    char err[CLIENT_ERR_LEN];
-    if (profile_store_add(c->store, now_seconds(), &l.meta, &r, &id, err) < 0) {
+    if (profile_store_add(c->store, profile_now_seconds(), &l.meta, &r, &id, err) < 0) {
         slog(SLOG_ERROR, "profile", "%s record of module %s: %s", type, module, err);
         c->skipped++;
     } else {

@@ -34,6 +34,15 @@ void profile_store_close(struct profile_store *s);
 int profile_store_add(struct profile_store *s, double received_at, const struct profile_meta *m,
                       const struct profile_record *r, long long *id, char err[CLIENT_ERR_LEN]);
 
+/* The levels of a profile topic {realm}/proc/profile/{type}/{runtime}/{module}
+ * (helpers of the collector, profile.c, shared with `stratus benchmark`). */
+#define PROFILE_ID_MAX 128
+int profile_topic_levels(const char *realm, const char *topic, char type[PROFILE_TYPE_MAX + 1],
+                         char runtime[PROFILE_ID_MAX], char module[PROFILE_ID_MAX],
+                         char err[CLIENT_ERR_LEN]);
+/* The wall clock in seconds since the epoch (the received_at of records). */
+double profile_now_seconds(void);
+
 /* The database handle, for readers of the store (the benchmark report). */
 struct sqlite3 *profile_store_db(struct profile_store *s);
 

@@ -6,7 +6,14 @@
  * profile: each record type the runtimes publish is decoded and stored in
  * SQLite and CSV with the orchestrator's metadata; garbage on the profile
  * topics is logged and skipped; a restarted collector appends to the same
- * files. */
+ * files.
+ *
+ * benchmark: a runtimes x files x engines campaign writes the table, the
+ * CSV (a row per item) and a well-formed SVG (checked with python3's XML
+ * parser), with the ratio to the baseline engine; `benchmark report DIR`
+ * redraws them from the store; an opcode campaign gives the instruction
+ * mix with the prefixed instructions; an interference campaign; wrong
+ * runtime types and missing flags are clear errors. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <signal.h>
@@ -268,10 +275,171 @@ static void test_profile_collects_each_type(void **state)
     free(u4);
 }
 
+/* The lines of text that start with prefix. */
+static size_t count_prefixed(const char *text, const char *prefix)
+{
+    size_t n = 0, len = strlen(prefix);
+    for (const char *p = text; p && *p;) {
+        if (!strncmp(p, prefix, len)) n++;
+        const char *nl = strchr(p, '\n');
+        if (!nl) break;
+        p = nl + 1;
+    }
+    return n;
+}
+
+/* python3's XML parser reads the file, whose root is an <svg>. */
+static void assert_svg_well_formed(const char *path)
+{
+    char cmd[PATH_MAX + 256];
+    snprintf(cmd, sizeof cmd,
+             "python3 -c 'import sys, xml.etree.ElementTree as E; "
+             "r = E.parse(sys.argv[1]).getroot(); "
+             "sys.exit(0 if r.tag.endswith(\"svg\") and len(list(r.iter())) > 5 else 1)' '%s'",
+             path);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_benchmark_campaign(void **state)
+{
+    (void)state;
+    char out[PATH_MAX], path[PATH_MAX + 64];
+    assert_int_equal(harness_tmpdir(out), 0);
+    struct cmd c;
+    assert_int_equal(cmd_run(&c, CMD_MS, flags,
+                             (const char *const[]){"benchmark",  "--runtime", "bench",
+                                                   "--runtime",  "bench2",    "--file",
+                                                   "hello.wasm", "--file",    "exit_code.wasm",
+                                                   "--engine",   "stratus",   "--engine",
+                                                   "exec",       "--repeat",  "3",
+                                                   "--argv",     "0",         "--out",
+                                                   out,          NULL}),
+                     0);
+    /* The table: a row per runtime x file x engine, 3 runs each, and the
+     * baseline engine (the first) at ratio 1. */
+    assert_non_null(strstr(c.out, "MEDIAN ms"));
+    assert_int_equal(count_prefixed(c.out, "bench "), 4);
+    assert_int_equal(count_prefixed(c.out, "bench2 "), 4);
+    assert_non_null(strstr(c.out, "ratio: median against engine stratus"));
+    assert_non_null(strstr(c.err, "8/8 done"));
+    snprintf(path, sizeof path, "%s/summary.csv", out);
+    char *csv = read_text(path);
+    assert_non_null(csv);
+    assert_int_equal(count_lines(csv), 1 + 8);
+    assert_int_equal(count_prefixed(csv, "bench,hello.wasm,stratus,3,0,"), 1);
+    assert_int_equal(count_prefixed(csv, "bench2,exit_code.wasm,exec,3,0,"), 1);
+    assert_non_null(strstr(csv, ",1.000\n"));
+    free(csv);
+    snprintf(path, sizeof path, "%s/summary.svg", out);
+    assert_svg_well_formed(path);
+    /* every run is in the store */
+    snprintf(path, sizeof path, "%s/benchmarking.csv", out);
+    csv = read_text(path);
+    assert_non_null(csv);
+    assert_int_equal(count_lines(csv), 1 + 8 * 3);
+    free(csv);
+    char *table = strdup(strstr(c.out, "RUNTIME"));
+    cmd_free(&c);
+
+    /* report: the same table again from the store */
+    assert_int_equal(
+        cmd_run(&c, CMD_MS, NULL, (const char *const[]){"benchmark", "report", out, NULL}), 0);
+    assert_int_equal(count_prefixed(c.out, "bench "), 4);
+    assert_non_null(strstr(table, c.out) ? table : strstr(c.out, table));
+    cmd_free(&c);
+    /* ... with another baseline */
+    assert_int_equal(
+        cmd_run(&c, CMD_MS, NULL,
+                (const char *const[]){"benchmark", "report", "--baseline", "bench2", out, NULL}),
+        0);
+    assert_non_null(strstr(c.out, "ratio: median against runtime bench2"));
+    cmd_free(&c);
+    free(table);
+}
+
+static void test_benchmark_opcodes(void **state)
+{
+    (void)state;
+    char out[PATH_MAX], path[PATH_MAX + 64];
+    assert_int_equal(harness_tmpdir(out), 0);
+    struct cmd c;
+    assert_int_equal(
+        cmd_run(&c, CMD_MS, flags,
+                (const char *const[]){"benchmark", "--opcodes", "--runtime", "opc", "--file",
+                                      "opcode_mix.wasm", "--out", out, NULL}),
+        0);
+    /* The known mix: 5 x i32.add, memory.copy twice, memory.fill once. */
+    assert_non_null(strstr(c.out, "INSTRUCTION"));
+    snprintf(path, sizeof path, "%s/mix.csv", out);
+    char *csv = read_text(path);
+    assert_non_null(csv);
+    assert_non_null(strstr(csv, "opcode_mix.wasm,i32.add,5,"));
+    assert_non_null(strstr(csv, "opcode_mix.wasm,memory.copy,2,"));
+    assert_non_null(strstr(csv, "opcode_mix.wasm,memory.fill,1,"));
+    assert_non_null(strstr(csv, "opcode_mix.wasm,i32.trunc_sat_f32_s,1,"));
+    free(csv);
+    snprintf(path, sizeof path, "%s/mix.svg", out);
+    assert_svg_well_formed(path);
+    cmd_free(&c);
+}
+
+static void test_benchmark_interference(void **state)
+{
+    (void)state;
+    char out[PATH_MAX], path[PATH_MAX + 64];
+    assert_int_equal(harness_tmpdir(out), 0);
+    struct cmd c;
+    assert_int_equal(
+        cmd_run(&c, CMD_MS, flags,
+                (const char *const[]){"benchmark", "--interference", "2", "--runtime", "intf",
+                                      "--file", "hello.wasm", "--limit", "1", "--out", out, NULL}),
+        0);
+    assert_int_equal(count_prefixed(c.out, "intf "), 1);
+    snprintf(path, sizeof path, "%s/interference.csv", out);
+    char *csv = read_text(path);
+    assert_non_null(csv);
+    assert_non_null(strstr(csv, ",0:hello.wasm,"));
+    assert_non_null(strstr(csv, ",1:hello.wasm,"));
+    free(csv);
+    cmd_free(&c);
+}
+
+static void test_benchmark_errors(void **state)
+{
+    (void)state;
+    struct cmd c;
+    assert_int_equal(
+        cmd_run(&c, CMD_MS, flags, (const char *const[]){"benchmark", "--runtime", "bench", NULL}),
+        2);
+    assert_non_null(strstr(c.err, "--runtime and --file are needed"));
+    cmd_free(&c);
+    assert_int_equal(cmd_run(&c, CMD_MS, flags,
+                             (const char *const[]){"benchmark", "--opcodes", "--runtime", "bench",
+                                                   "--file", "hello.wasm", NULL}),
+                     1);
+    assert_non_null(strstr(c.err, "is of type benchmarking, not benchmarking/opcodes"));
+    cmd_free(&c);
+    assert_int_equal(cmd_run(&c, CMD_MS, flags,
+                             (const char *const[]){"benchmark", "--runtime", "nosuch", "--file",
+                                                   "hello.wasm", NULL}),
+                     1);
+    assert_non_null(strstr(c.err, "nosuch"));
+    cmd_free(&c);
+    assert_int_equal(cmd_run(&c, CMD_MS, NULL,
+                             (const char *const[]){"benchmark", "report", "/nonexistent", NULL}),
+                     1);
+    assert_non_null(strstr(c.err, "cannot open"));
+    cmd_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_profile_collects_each_type),
+        cmocka_unit_test(test_benchmark_campaign),
+        cmocka_unit_test(test_benchmark_opcodes),
+        cmocka_unit_test(test_benchmark_interference),
+        cmocka_unit_test(test_benchmark_errors),
     };
     return cmocka_run_group_tests(tests, setup_stack, teardown_stack);
 }
