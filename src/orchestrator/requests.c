@@ -85,21 +85,6 @@ static char *salvage_object_id(const void *payload, size_t len)
     return copy;
 }
 
-static const char *kind_of(json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "?";
-}
-
 /* Read an optional string field: absent or null leaves *out NULL. */
 static int opt_string(json_t *obj, const char *field, const char **out, char *err)
 {
@@ -107,7 +92,8 @@ static int opt_string(json_t *obj, const char *field, const char **out, char *er
     *out = NULL;
     if (!v || json_is_null(v)) return 0;
     if (!json_is_string(v)) {
-        snprintf(err, ORC_ERR_LEN, "field 'data.%s' must be a string, not %s", field, kind_of(v));
+        snprintf(err, ORC_ERR_LEN, "field 'data.%s' must be a string, not %s", field,
+                 json_kind_name(v));
         return -1;
     }
     *out = json_string_value(v);
@@ -157,7 +143,8 @@ static int check_apis(json_t *apis, char *err)
 {
     if (!apis || json_is_null(apis)) return 0;
     if (!json_is_array(apis)) {
-        snprintf(err, ORC_ERR_LEN, "field 'data.apis' must be an array, not %s", kind_of(apis));
+        snprintf(err, ORC_ERR_LEN, "field 'data.apis' must be an array, not %s",
+                 json_kind_name(apis));
         return -1;
     }
     size_t i;
@@ -165,7 +152,7 @@ static int check_apis(json_t *apis, char *err)
     json_array_foreach(apis, i, a) if (!json_is_string(a))
     {
         snprintf(err, ORC_ERR_LEN, "field 'data.apis[%zu]' must be a string, not %s", i,
-                 kind_of(a));
+                 json_kind_name(a));
         return -1;
     }
     return 0;
@@ -419,7 +406,7 @@ static int create_module(struct orc *o, json_t *data, json_t **record, char *err
     }
     json_t *pv = json_object_get(data, "parent");
     if (pv && !json_is_null(pv) && !json_is_string(pv)) {
-        snprintf(err, ORC_ERR_LEN, "field 'parent' must be a string, not %s", kind_of(pv));
+        snprintf(err, ORC_ERR_LEN, "field 'parent' must be a string, not %s", json_kind_name(pv));
         return ORC_BAD_REQUEST;
     }
     const char *parent = json_string_value(pv);
