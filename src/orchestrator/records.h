@@ -44,6 +44,9 @@ struct orc_runtime {
     char manager_uuid[UUID_STR_LEN]; /* "" when the registration named none */
     char *registration;              /* the registration data, JSON text */
     int alive;
+    /* 1 once a keepalive was heard from it: only then does silence end it
+     * (an original manager's minimal runtimes never send one). */
+    int keepalives;
     double registered_at, last_seen; /* wall clock */
     uint64_t seq;
     /* In memory only. */

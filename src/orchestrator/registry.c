@@ -297,13 +297,14 @@ static int load_runtime(void *ctx, const struct orc_runtime *src)
     r->max_nmodules = src->max_nmodules;
     snprintf(r->manager_uuid, sizeof r->manager_uuid, "%s", src->manager_uuid);
     r->alive = src->alive;
+    r->keepalives = src->keepalives;
     r->registered_at = src->registered_at;
     r->last_seen = src->last_seen;
     r->seq = src->seq;
     if (src->seq >= o->next_seq) o->next_seq = src->seq + 1;
     /* The runtime could not be heard while we were down: it gets a full
      * deadline from now. */
-    if (r->alive && o->ka_interval_sec > 0)
+    if (r->alive && r->keepalives && o->ka_interval_sec > 0)
         r->ka_deadline_ms = orc_now(o) + 3000u * (uint64_t)o->ka_interval_sec;
     return 0;
 }

@@ -198,7 +198,10 @@ static int register_runtime(struct orc *o, const char *uuid, json_t *data, json_
         slog(SLOG_INFO, "orc", "runtime %s (%s, %s, %d modules) registered", name, uuid,
              type ? type : "?", r->max_nmodules);
     r->alive = 1;
-    if (o->ka_interval_sec > 0)
+    /* Silence ends only runtimes known to send keepalives: the minimal
+     * runtimes of an original manager never do (their end is their
+     * manager's last will). */
+    if (o->ka_interval_sec > 0 && r->keepalives)
         r->ka_deadline_ms = orc_now(o) + 3000u * (uint64_t)o->ka_interval_sec;
     orc_mark_runtime(o, r);
     *details = with_ka(o, orc_runtime_json(o, r, 1));
@@ -336,6 +339,7 @@ static void on_keepalive(struct orc *o, const char *topic, const char *uuid, str
     }
     orc_count(o, "keepalive", 1);
     r->last_seen = orc_wall(o);
+    r->keepalives = 1;
     if (o->ka_interval_sec > 0)
         r->ka_deadline_ms = orc_now(o) + 3000u * (uint64_t)o->ka_interval_sec;
     orc_mark_runtime(o, r);

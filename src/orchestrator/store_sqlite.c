@@ -4,7 +4,9 @@
  *
  * Schema history (PRAGMA user_version):
  *   1  managers, runtimes, modules
- *   2  modules.restarts; outputs (the last output of each module) */
+ *   2  modules.restarts; outputs (the last output of each module)
+ *   3  runtimes.keepalives (1 once one was heard; older rows keep the old
+ *      rule: silence ends them) */
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -34,8 +36,10 @@ static const char *const migrations[] = {
     " seq INTEGER NOT NULL, queue_seq INTEGER, active INTEGER, cpu REAL, mem INTEGER);"
     "CREATE INDEX modules_by_state ON modules(state);",
     /* 1 -> 2 */
-    "ALTER TABLE modules ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0;"
-    "CREATE TABLE outputs (module TEXT PRIMARY KEY, data BLOB NOT NULL);",
+    ("ALTER TABLE modules ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0;"
+     "CREATE TABLE outputs (module TEXT PRIMARY KEY, data BLOB NOT NULL);"),
+    /* 2 -> 3 */
+    "ALTER TABLE runtimes ADD COLUMN keepalives INTEGER NOT NULL DEFAULT 1;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -145,6 +149,7 @@ static int op_put_runtime(struct store *st, const struct orc_runtime *r)
     bind_time(q, 9, r->registered_at);
     bind_time(q, 10, r->last_seen);
     sqlite3_bind_int64(q, 11, (sqlite3_int64)r->seq);
+    sqlite3_bind_int(q, 12, r->keepalives);
     int rc = run(s, q, "store runtime");
     free(apis);
     return rc;
@@ -276,8 +281,8 @@ static int load_runtimes(struct sqlite_store *s, const struct store_loader *l)
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT uuid, name, runtime_type, max_nmodules, apis, manager, "
-                           "registration, alive, registered_at, last_seen, seq FROM runtimes "
-                           "ORDER BY seq",
+                           "registration, alive, registered_at, last_seen, seq, keepalives "
+                           "FROM runtimes ORDER BY seq",
                            -1, &q, NULL) != SQLITE_OK)
         return fail(s, "load runtimes");
     int rc = 0, step;
@@ -294,6 +299,7 @@ static int load_runtimes(struct sqlite_store *s, const struct store_loader *l)
         r.registered_at = sqlite3_column_double(q, 8);
         r.last_seen = sqlite3_column_double(q, 9);
         r.seq = (uint64_t)sqlite3_column_int64(q, 10);
+        r.keepalives = sqlite3_column_int(q, 11);
         if (!r.apis) {
             snprintf(s->base.err, sizeof s->base.err, "load runtimes: out of memory");
             rc = -1;
@@ -461,8 +467,8 @@ int store_sqlite_open(const char *path, struct store **out, char err[STORE_ERR_L
                 "seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6)") == 0 &&
         prepare(s, &s->put_runtime,
                 "INSERT OR REPLACE INTO runtimes (uuid, name, runtime_type, max_nmodules, "
-                "apis, manager, registration, alive, registered_at, last_seen, seq) VALUES "
-                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)") == 0 &&
+                "apis, manager, registration, alive, registered_at, last_seen, seq, "
+                "keepalives) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)") == 0 &&
         prepare(s, &s->put_module,
                 "INSERT OR REPLACE INTO modules (uuid, name, file, data, pinned, runtime, "
                 "state, reason, status, exit_code, created_at, started_at, ended_at, runs, "

@@ -492,10 +492,50 @@ static void test_lost_runtime_and_return(void **state)
     assert_int_equal(runtime(RT1)->nlive, 1);
 }
 
+static void keepalive(const char *runtime)
+{
+    send_req(topic_of(TOPIC_KEEPALIVE, runtime), "update",
+             json_pack("{s:s, s:s}", "type", "runtime", "uuid", runtime));
+}
+
+/* An original manager's minimal runtime never sends keepalives: silence
+ * does not end it (its manager's last will does); once it has sent one,
+ * deadlines apply. */
+static void test_runtime_without_keepalives(void **state)
+{
+    (void)state;
+    reg_manager(M1, "n1");
+    reg_runtime(RT1, "quiet", 1, NULL, M1);
+    assert_int_equal(orc_tick(O), UINT64_MAX);
+    IO.now_ms += 600000;
+    orc_tick(O);
+    assert_true(runtime(RT1)->alive);
+    create("{\"name\":\"q\",\"file\":\"a.wasm\",\"parent\":\"quiet\"}");
+    assert_int_equal(module("q")->state, MOD_ALIVE);
+    /* A registration again changes nothing about that. */
+    reg_runtime(RT1, "quiet", 1, NULL, M1);
+    IO.now_ms += 600000;
+    orc_tick(O);
+    assert_true(runtime(RT1)->alive);
+    /* Its first keepalive: from now on silence ends it. */
+    keepalive(RT1);
+    assert_int_equal(orc_tick(O), IO.now_ms + 15000);
+    IO.now_ms += 15001;
+    orc_tick(O);
+    assert_false(runtime(RT1)->alive);
+    assert_int_equal(module("q")->state, MOD_KILLED);
+    /* The manager's last will ends such a runtime too. */
+    reg_runtime(RT2, "quiet2", 1, NULL, M1);
+    send_req(topic_of(TOPIC_REG, M1), "delete",
+             json_pack("{s:s, s:s, s:s}", "type", "manager", "uuid", M1, "name", "n1"));
+    assert_false(runtime(RT2)->alive);
+}
+
 static void test_keepalive_deadline(void **state)
 {
     (void)state;
     reg_runtime(RT1, "r1", 4, NULL, NULL);
+    keepalive(RT1);
     create("{\"name\":\"p\",\"file\":\"a.wasm\",\"parent\":\"r1\"}");
     IO.now_ms += 10000;
     send_req(topic_of(TOPIC_KEEPALIVE, RT1), "update",
@@ -723,6 +763,7 @@ static void test_restart_resumes_queues(void **state)
     assert_int_equal(setup_with(s), 0);
     reg_manager(M1, "n1");
     reg_runtime(RT1, "one", 1, NULL, M1);
+    keepalive(RT1); /* a runtime that sends keepalives: its deadline is kept */
     create("{\"name\":\"a\",\"file\":\"a.wasm\",\"uuid\":\"" MOD1 "\"}");
     create("{\"name\":\"b\",\"file\":\"a.wasm\",\"parent\":\"one\"}");
     create("{\"name\":\"c\",\"file\":\"a.wasm\"}");
@@ -782,6 +823,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_direct_create_without_uuid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_runtime_and_return, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keepalive_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_runtime_without_keepalives, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manager_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_failure_keeps_running, setup, teardown),
