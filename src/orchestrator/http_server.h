@@ -1,7 +1,7 @@
-/* An HTTP server (libmicrohttpd) driven by the daemon's event loop: no
- * threads of its own. libmicrohttpd runs in its external epoll mode; its
- * epoll descriptor is watched by the loop and its timeout becomes a loop
- * timer. Requests go through a REST route table (rest_router.h). */
+/* A plain HTTP/1.1 server driven by the daemon's event loop: no threads of
+ * its own, keep-alive and pipelined requests, bodies with Content-Length.
+ * Requests go through a REST route table (rest_router.h); request heads are
+ * parsed by http_request.h. */
 #ifndef STRATUS_ORCHESTRATOR_HTTP_SERVER_H
 #define STRATUS_ORCHESTRATOR_HTTP_SERVER_H
 
