@@ -115,6 +115,10 @@ json_t *orc_manager_json(const struct orc *o, const struct orc_manager *m);
 json_t *orc_runtime_json(const struct orc *o, const struct orc_runtime *r, int full);
 json_t *orc_module_json(const struct orc *o, const struct orc_module *m, int full);
 
+/* Every stored field of a module (read from the store when not in memory;
+ * valid until the next message handled). */
+const struct orc_module_detail *orc_module_detail(struct orc *o, struct orc_module *m);
+
 /* The module's kept output, oldest byte first (malloc'd into *data; caller
  * frees). */
 int orc_module_output(struct orc *o, struct orc_module *m, char **data, size_t *len);

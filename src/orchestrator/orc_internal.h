@@ -57,6 +57,7 @@ struct orc {
     int in_request;
     struct ptrvec dirty_managers, dirty_runtimes, dirty_modules;
     struct ptrvec dirty_outputs; /* modules whose output the store lacks */
+    struct ptrvec detailed;      /* modules whose detail is in memory */
     uint64_t store_errors;
 
     /* Metrics. */
@@ -88,8 +89,18 @@ int orc_add_module(struct orc *o, const char *uuid, struct orc_module **out);
 /* Replace a string field (NULL allowed). 0 or -1 on OOM. */
 int orc_set_str(char **field, const char *value);
 /* Set the module's reason from a format. */
-void orc_set_reason(struct orc_module *m, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void orc_set_reason(struct orc *o, struct orc_module *m, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The module's detail: in memory, or read from the store now (a module the
+ * store lacks gets an empty one). It stays until the end of the request (of
+ * the next one, when outside requests), or as long as the store could not
+ * take it. Never NULL. Cost: one store read when not in memory. */
+struct orc_module_detail *orc_detail(struct orc *o, struct orc_module *m);
+/* A fresh, empty detail for m (a new run), replacing what it had. */
+struct orc_module_detail *orc_detail_new(struct orc *o, struct orc_module *m);
+/* The module's name for log lines ("?" when it has none). */
+const char *orc_module_name(struct orc *o, struct orc_module *m);
 /* Track (or stop tracking) the answer to a create or delete of a module. */
 void orc_ack_set(struct orc *o, struct orc_module *m, const char *object_id, int direct,
                  int is_delete);

@@ -308,9 +308,11 @@ static void update_children(struct orc *o, struct orc_runtime *r, json_t *childr
         json_t *active = json_object_get(c, "active"),
                *cpu = json_object_get(c, "cpu_usage_percent");
         json_t *mem = json_object_get(c, "mem_usage");
-        if (json_is_boolean(active)) m->active = json_is_true(active);
-        if (json_is_number(cpu)) m->cpu_usage_percent = json_number_value(cpu);
-        if (json_is_integer(mem)) m->mem_usage = json_integer_value(mem);
+        if (!json_is_boolean(active) && !json_is_number(cpu) && !json_is_integer(mem)) continue;
+        struct orc_module_detail *d = orc_detail(o, m);
+        if (json_is_boolean(active)) d->active = json_is_true(active);
+        if (json_is_number(cpu)) d->cpu_usage_percent = json_number_value(cpu);
+        if (json_is_integer(mem)) d->mem_usage = json_integer_value(mem);
         orc_mark_module(o, m);
     }
 }
@@ -361,30 +363,27 @@ static int begin_run(struct orc *o, const char *uuid, const struct module_create
                      const char *pinned, char *text, char **apis, struct orc_module **out)
 {
     struct orc_module *m = orc_module_get(o, uuid);
-    int is_new = !m;
-    if (!text || !apis || (!m && orc_add_module(o, uuid, &m) < 0) ||
-        orc_set_str(&m->name, mc->name) < 0 || orc_set_str(&m->file, mc->file) < 0 ||
-        orc_set_str(&m->pinned, pinned) < 0) {
+    int is_new = !m, runs = 0;
+    if (!text || !apis || (!m && orc_add_module(o, uuid, &m) < 0)) {
         free(text);
         orc_strv_free(apis);
         return -1;
     }
-    free(m->data);
-    m->data = text;
+    if (!is_new) runs = orc_detail(o, m)->runs;
+    struct orc_module_detail *d = orc_detail_new(o, m);
+    if (d->unreadable || orc_set_str(&d->name, mc->name) < 0 ||
+        orc_set_str(&d->file, mc->file) < 0 || orc_set_str(&d->pinned, pinned) < 0) {
+        free(text);
+        orc_strv_free(apis);
+        return -1;
+    }
+    d->data = text;
     orc_strv_free(m->apis);
     m->apis = apis;
-    free(m->status);
-    m->status = NULL;
-    free(m->reason);
-    m->reason = NULL;
-    m->has_exit_code = 0;
-    m->started_at = m->ended_at = 0;
-    m->created_at = orc_wall(o);
-    m->runs++;
-    m->restarts = 0;
-    m->active = -1;
-    m->cpu_usage_percent = 0;
-    m->mem_usage = 0;
+    m->pinned = pinned != NULL;
+    d->created_at = orc_wall(o);
+    d->runs = runs + 1;
+    d->active = -1;
     m->wait_since_ms = orc_now(o);
     m->queue_seq = 0;
     if (!is_new) orc_module_reset_output(o, m);
@@ -460,7 +459,7 @@ static int delete_module(struct orc *o, struct orc_module *m, char *err)
     case MOD_KILLED: orc_module_end(o, m, "killed", "deleted while its runtime was away"); break;
     default:
         snprintf(err, ORC_ERR_LEN, "module %s has already ended (%s)", m->uuid,
-                 m->status ? m->status : "dead");
+                 orc_detail(o, m)->status ? orc_detail(o, m)->status : "dead");
         return ORC_CONFLICT;
     }
     return ORC_OK;
@@ -587,7 +586,7 @@ static void on_control(struct orc *o, const char *topic, struct envelope *env)
 /* The answer of a runtime's manager to a create or delete of m. */
 static void module_answered(struct orc *o, struct orc_module *m, const struct envelope *answer)
 {
-    int is_delete = m->ack_delete;
+    int is_delete = m->ack && m->ack->is_delete;
     orc_ack_clear(o, m);
     const char *result = json_string_value(json_object_get(answer->data, "result"));
     if (result && !strcmp(result, "ok")) return;
@@ -715,7 +714,7 @@ static void on_direct_create(struct orc *o, const char *topic, struct orc_runtim
                              struct envelope *env)
 {
     struct orc_module *ours = strmap_get(&o->module_by_ack, env->object_id);
-    if (ours && !ours->ack_direct) return; /* our own forward, echoed back */
+    if (ours && ours->ack && !ours->ack->direct) return; /* our own forward, echoed back */
     struct module_create mc;
     char perr[ENVELOPE_ERR_LEN];
     if (envelope_module_create_parse(env->data, &mc, perr) < 0) {
@@ -758,8 +757,9 @@ static void on_exited(struct orc *o, const char *topic, struct orc_runtime *r, s
         orc_killed_by_runtime(o, m, why);
         return;
     }
-    m->has_exit_code = json_is_integer(code);
-    m->exit_code = json_is_integer(code) ? (int)json_integer_value(code) : 0;
+    struct orc_module_detail *d = orc_detail(o, m);
+    d->has_exit_code = json_is_integer(code);
+    d->exit_code = json_is_integer(code) ? (int)json_integer_value(code) : 0;
     orc_module_end(o, m, st, why);
 }
 
@@ -773,7 +773,7 @@ static void on_control_runtime(struct orc *o, const char *topic, const char *run
         on_exited(o, topic, r, env);
     } else if (!strcmp(env->action, "delete")) {
         struct orc_module *ours = strmap_get(&o->module_by_ack, env->object_id);
-        if (ours && !ours->ack_direct) return; /* our own, echoed back */
+        if (ours && ours->ack && !ours->ack->direct) return; /* our own, echoed back */
         const char *uuid = json_string_value(json_object_get(env->data, "uuid"));
         struct orc_module *m = uuid ? orc_module_get(o, uuid) : NULL;
         if (m && r && m->runtime == r && m->state == MOD_ALIVE) {
@@ -834,7 +834,7 @@ void orc_handle_message(struct orc *o, const char *topic, const void *payload, s
         if (kind == TOPIC_CONTROL_RUNTIME) {
             struct orc_module *m = strmap_get(&o->module_by_ack, env.object_id);
             orc_begin(o);
-            if (m && m->ack_direct)
+            if (m && m->ack && m->ack->direct)
                 module_answered(o, m, &env);
             else if (!m)
                 pending_direct_answered(o, topic, &env);

@@ -89,8 +89,10 @@ static int is_queued(struct orc *o, size_t i)
 static json_t *queued_item(struct orc *o, size_t i)
 {
     struct orc_module *m = orc_module_at(o, i);
-    json_t *j = orc_module_json(o, m, 0);
-    json_object_set_new(j, "reason", m->reason ? json_string(m->reason) : json_null());
+    json_t *j = orc_module_json(o, m, 0), *full = orc_module_json(o, m, 1);
+    json_t *reason = json_object_get(full, "reason");
+    json_object_set(j, "reason", reason ? reason : json_null());
+    json_decref(full);
     json_object_set_new(j, "queue", json_string(m->pinned ? "runtime" : "realm"));
     return j;
 }

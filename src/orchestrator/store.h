@@ -16,7 +16,8 @@
 /* Called once per stored record while loading, oldest first (managers, then
  * runtimes, then modules). The record's strings belong to the store and
  * live during the call; runtime pointers of modules are NULL and the
- * runtime's UUID is in runtime_uuid ("" for none). Return 0 to go on. */
+ * runtime's UUID is in runtime_uuid ("" for none); a module's detail is in
+ * m->detail. Return 0 to go on. */
 struct store_loader {
     int (*manager)(void *ctx, const struct orc_manager *m);
     int (*runtime)(void *ctx, const struct orc_runtime *r);
@@ -32,7 +33,17 @@ struct store_ops {
     void (*rollback)(struct store *s);
     int (*put_manager)(struct store *s, const struct orc_manager *m);
     int (*put_runtime)(struct store *s, const struct orc_runtime *r);
+    /* m->detail must be set: the whole record is written. */
     int (*put_module)(struct store *s, const struct orc_module *m);
+    /* The stored detail of a module into *out (strings malloc'd: the
+     * caller clears it with orc_detail_clear); *found 0 when it is not
+     * stored (out then holds defaults). */
+    int (*get_module)(struct store *s, const char *uuid, struct orc_module_detail *out, int *found);
+    /* Call hit(ctx, uuid) for each module named name (when name is not
+     * NULL) or whose UUID ends in suffix, in the order stored; hit returns
+     * 0 to go on. */
+    int (*find_modules)(struct store *s, const char *name, const char *suffix,
+                        int (*hit)(void *ctx, const char *uuid), void *ctx);
     /* Replace the kept output of a module. */
     int (*put_output)(struct store *s, const char *module_uuid, const void *data, size_t len);
     /* The kept output (malloc'd into *data, caller frees; NULL and 0 when

@@ -6,7 +6,8 @@
  *   1  managers, runtimes, modules
  *   2  modules.restarts; outputs (the last output of each module)
  *   3  runtimes.keepalives (1 once one was heard; older rows keep the old
- *      rule: silence ends them) */
+ *      rule: silence ends them); modules_by_name (names are looked up in
+ *      the store: the orchestrator keeps no module names in memory) */
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@ struct sqlite_store {
     sqlite3 *db;
     sqlite3_stmt *begin, *commit, *rollback;
     sqlite3_stmt *put_manager, *put_runtime, *put_module, *put_output, *get_output;
+    sqlite3_stmt *get_module, *find_by_name, *find_by_suffix;
 };
 
 /* Each step of the schema, applied in order in its own transaction. */
@@ -39,7 +41,8 @@ static const char *const migrations[] = {
     ("ALTER TABLE modules ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0;"
      "CREATE TABLE outputs (module TEXT PRIMARY KEY, data BLOB NOT NULL);"),
     /* 2 -> 3 */
-    "ALTER TABLE runtimes ADD COLUMN keepalives INTEGER NOT NULL DEFAULT 1;",
+    ("ALTER TABLE runtimes ADD COLUMN keepalives INTEGER NOT NULL DEFAULT 1;"
+     "CREATE INDEX modules_by_name ON modules(name);"),
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -159,31 +162,112 @@ static int op_put_module(struct store *st, const struct orc_module *m)
 {
     struct sqlite_store *s = impl(st);
     sqlite3_stmt *q = s->put_module;
+    const struct orc_module_detail *d = m->detail;
+    if (!d) {
+        snprintf(s->base.err, sizeof s->base.err, "store module %s: no detail", m->uuid);
+        return -1;
+    }
     char state[2] = {m->state, '\0'};
     bind_text(q, 1, m->uuid);
-    bind_text(q, 2, m->name);
-    bind_text(q, 3, m->file);
-    bind_text(q, 4, m->data);
-    bind_text(q, 5, m->pinned);
+    bind_text(q, 2, d->name);
+    bind_text(q, 3, d->file);
+    bind_text(q, 4, d->data ? d->data : "{}");
+    bind_text(q, 5, d->pinned);
     bind_text(q, 6, m->runtime ? m->runtime->uuid : NULL);
     bind_text(q, 7, state);
-    bind_text(q, 8, m->reason);
-    bind_text(q, 9, m->status);
-    if (m->has_exit_code)
-        sqlite3_bind_int(q, 10, m->exit_code);
+    bind_text(q, 8, d->reason);
+    bind_text(q, 9, d->status);
+    if (d->has_exit_code)
+        sqlite3_bind_int(q, 10, d->exit_code);
     else
         sqlite3_bind_null(q, 10);
-    bind_time(q, 11, m->created_at);
-    bind_time(q, 12, m->started_at);
-    bind_time(q, 13, m->ended_at);
-    sqlite3_bind_int(q, 14, m->runs);
+    bind_time(q, 11, d->created_at);
+    bind_time(q, 12, d->started_at);
+    bind_time(q, 13, d->ended_at);
+    sqlite3_bind_int(q, 14, d->runs);
     sqlite3_bind_int64(q, 15, (sqlite3_int64)m->seq);
     sqlite3_bind_int64(q, 16, (sqlite3_int64)m->queue_seq);
-    sqlite3_bind_int(q, 17, m->active);
-    sqlite3_bind_double(q, 18, m->cpu_usage_percent);
-    sqlite3_bind_int64(q, 19, (sqlite3_int64)m->mem_usage);
-    sqlite3_bind_int(q, 20, m->restarts);
+    sqlite3_bind_int(q, 17, d->active);
+    sqlite3_bind_double(q, 18, d->cpu_usage_percent);
+    sqlite3_bind_int64(q, 19, (sqlite3_int64)d->mem_usage);
+    sqlite3_bind_int(q, 20, d->restarts);
     return run(s, q, "store module");
+}
+
+/* Copy a text column (NULL stays NULL); -1 on OOM. */
+static int col_dup(sqlite3_stmt *q, int i, char **out)
+{
+    const char *v = (const char *)sqlite3_column_text(q, i);
+    *out = v ? strdup(v) : NULL;
+    return v && !*out ? -1 : 0;
+}
+
+/* The detail columns, in the order of DETAIL_COLUMNS, from column `first`. */
+#define DETAIL_COLUMNS                                                                             \
+    "name, file, data, pinned, reason, status, exit_code, created_at, started_at, ended_at, "      \
+    "runs, active, cpu, mem, restarts"
+
+static void read_detail_columns(sqlite3_stmt *q, int first, struct orc_module_detail *d)
+{
+    d->has_exit_code = sqlite3_column_type(q, first + 6) != SQLITE_NULL;
+    d->exit_code = sqlite3_column_int(q, first + 6);
+    d->created_at = sqlite3_column_double(q, first + 7);
+    d->started_at = sqlite3_column_double(q, first + 8);
+    d->ended_at = sqlite3_column_double(q, first + 9);
+    d->runs = sqlite3_column_int(q, first + 10);
+    d->active = sqlite3_column_int(q, first + 11);
+    d->cpu_usage_percent = sqlite3_column_double(q, first + 12);
+    d->mem_usage = sqlite3_column_int64(q, first + 13);
+    d->restarts = sqlite3_column_int(q, first + 14);
+}
+
+static int op_get_module(struct store *st, const char *uuid, struct orc_module_detail *d,
+                         int *found)
+{
+    struct sqlite_store *s = impl(st);
+    sqlite3_stmt *q = s->get_module;
+    memset(d, 0, sizeof *d);
+    d->active = -1;
+    *found = 0;
+    bind_text(q, 1, uuid);
+    int rc = sqlite3_step(q), ret = 0;
+    if (rc == SQLITE_ROW) {
+        *found = 1;
+        read_detail_columns(q, 0, d);
+        if (col_dup(q, 0, &d->name) < 0 || col_dup(q, 1, &d->file) < 0 ||
+            col_dup(q, 2, &d->data) < 0 || col_dup(q, 3, &d->pinned) < 0 ||
+            col_dup(q, 4, &d->reason) < 0 || col_dup(q, 5, &d->status) < 0) {
+            orc_detail_clear(d);
+            snprintf(s->base.err, sizeof s->base.err, "read module: out of memory");
+            ret = -1;
+        }
+    } else if (rc != SQLITE_DONE) {
+        ret = fail(s, "read module");
+    }
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return ret;
+}
+
+static int op_find_modules(struct store *st, const char *name, const char *suffix,
+                           int (*hit)(void *ctx, const char *uuid), void *ctx)
+{
+    struct sqlite_store *s = impl(st);
+    sqlite3_stmt *q = name ? s->find_by_name : s->find_by_suffix;
+    bind_text(q, 1, name ? name : suffix);
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *uuid = (const char *)sqlite3_column_text(q, 0);
+        /* LIKE would take '%' and '_' in the suffix as patterns: the
+         * comparison that counts is this one. */
+        size_t n = uuid ? strlen(uuid) : 0, k = strlen(name ? "" : suffix);
+        if (!uuid || (!name && (k > n || strcmp(uuid + n - k, suffix)))) continue;
+        if (hit(ctx, uuid) != 0) break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) ret = fail(s, "find modules");
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return ret;
 }
 
 static int op_put_output(struct store *st, const char *uuid, const void *data, size_t len)
@@ -317,36 +401,28 @@ static int load_modules(struct sqlite_store *s, const struct store_loader *l)
 {
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT uuid, name, file, data, pinned, runtime, state, reason, status, "
-                           "exit_code, created_at, started_at, ended_at, runs, seq, queue_seq, "
-                           "active, cpu, mem, restarts FROM modules ORDER BY seq",
+                           "SELECT " DETAIL_COLUMNS
+                           ", uuid, runtime, state, seq, queue_seq FROM modules ORDER BY seq",
                            -1, &q, NULL) != SQLITE_OK)
         return fail(s, "load modules");
     int rc = 0, step;
     while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW) {
         struct orc_module m = {0};
-        copy_uuid(m.uuid, col_text(q, 0));
-        m.name = (char *)col_text(q, 1);
-        m.file = (char *)col_text(q, 2);
-        m.data = (char *)col_text(q, 3);
-        m.pinned = (char *)col_text(q, 4);
-        const char *runtime = col_text(q, 5);
-        const char *state = col_text(q, 6);
+        struct orc_module_detail d = {0};
+        read_detail_columns(q, 0, &d);
+        d.name = (char *)col_text(q, 0);
+        d.file = (char *)col_text(q, 1);
+        d.data = (char *)col_text(q, 2);
+        d.pinned = (char *)col_text(q, 3);
+        d.reason = (char *)col_text(q, 4);
+        d.status = (char *)col_text(q, 5);
+        m.detail = &d;
+        copy_uuid(m.uuid, col_text(q, 15));
+        const char *runtime = col_text(q, 16);
+        const char *state = col_text(q, 17);
         m.state = state && *state ? state[0] : MOD_DEAD;
-        m.reason = (char *)col_text(q, 7);
-        m.status = (char *)col_text(q, 8);
-        m.has_exit_code = sqlite3_column_type(q, 9) != SQLITE_NULL;
-        m.exit_code = sqlite3_column_int(q, 9);
-        m.created_at = sqlite3_column_double(q, 10);
-        m.started_at = sqlite3_column_double(q, 11);
-        m.ended_at = sqlite3_column_double(q, 12);
-        m.runs = sqlite3_column_int(q, 13);
-        m.seq = (uint64_t)sqlite3_column_int64(q, 14);
-        m.queue_seq = (uint64_t)sqlite3_column_int64(q, 15);
-        m.active = sqlite3_column_int(q, 16);
-        m.cpu_usage_percent = sqlite3_column_double(q, 17);
-        m.mem_usage = sqlite3_column_int64(q, 18);
-        m.restarts = sqlite3_column_int(q, 19);
+        m.seq = (uint64_t)sqlite3_column_int64(q, 18);
+        m.queue_seq = (uint64_t)sqlite3_column_int64(q, 19);
         rc = l->module(l->ctx, &m, runtime ? runtime : "");
     }
     if (rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW) rc = fail(s, "load modules");
@@ -364,8 +440,9 @@ static int op_load(struct store *st, const struct store_loader *l)
 static void op_close(struct store *st)
 {
     struct sqlite_store *s = impl(st);
-    sqlite3_stmt *all[] = {s->begin,       s->commit,     s->rollback,   s->put_manager,
-                           s->put_runtime, s->put_module, s->put_output, s->get_output};
+    sqlite3_stmt *all[] = {s->begin,       s->commit,       s->rollback,      s->put_manager,
+                           s->put_runtime, s->put_module,   s->put_output,    s->get_output,
+                           s->get_module,  s->find_by_name, s->find_by_suffix};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
     sqlite3_close(s->db);
@@ -379,6 +456,8 @@ static const struct store_ops sqlite_ops = {
     .put_manager = op_put_manager,
     .put_runtime = op_put_runtime,
     .put_module = op_put_module,
+    .get_module = op_get_module,
+    .find_modules = op_find_modules,
     .put_output = op_put_output,
     .get_output = op_get_output,
     .load = op_load,
@@ -458,8 +537,11 @@ int store_sqlite_open(const char *path, struct store **out, char err[STORE_ERR_L
     /* WAL: readers never block the writer; NORMAL: a commit is durable
      * against a crash of this process (the point of a restartable
      * orchestrator), and against power loss up to the last checkpoint. */
+    /* A small page cache: module records are read back from the store
+     * (the OS keeps the file's pages), and the process stays small. */
     int ok =
-        exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "open") == 0 &&
+        exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-256;",
+             "open") == 0 &&
         migrate(s) == 0 && prepare(s, &s->begin, "BEGIN IMMEDIATE") == 0 &&
         prepare(s, &s->commit, "COMMIT") == 0 && prepare(s, &s->rollback, "ROLLBACK") == 0 &&
         prepare(s, &s->put_manager,
@@ -476,7 +558,12 @@ int store_sqlite_open(const char *path, struct store **out, char err[STORE_ERR_L
                 "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)") == 0 &&
         prepare(s, &s->put_output,
                 "INSERT OR REPLACE INTO outputs (module, data) VALUES (?1, ?2)") == 0 &&
-        prepare(s, &s->get_output, "SELECT data FROM outputs WHERE module = ?1") == 0;
+        prepare(s, &s->get_output, "SELECT data FROM outputs WHERE module = ?1") == 0 &&
+        prepare(s, &s->get_module, "SELECT " DETAIL_COLUMNS " FROM modules WHERE uuid = ?1") == 0 &&
+        prepare(s, &s->find_by_name, "SELECT uuid FROM modules WHERE name = ?1 ORDER BY seq") ==
+            0 &&
+        prepare(s, &s->find_by_suffix,
+                "SELECT uuid FROM modules WHERE uuid LIKE '%' || ?1 ORDER BY seq") == 0;
     if (!ok) {
         snprintf(err, STORE_ERR_LEN, "%s: %s", path, s->base.err);
         op_close(&s->base);

@@ -170,6 +170,12 @@ static struct orc_module *module(const char *q)
     return m;
 }
 
+/* Every stored field of the module (read from the store when not in memory). */
+static const struct orc_module_detail *detail(const char *q)
+{
+    return orc_module_detail(O, module(q));
+}
+
 static struct orc_runtime *runtime(const char *q)
 {
     struct orc_runtime *r = NULL;
@@ -361,7 +367,7 @@ static void test_delete_running_and_queued(void **state)
     assert_int_equal(module(MOD1)->state, MOD_EXITING);
     exited(RT1, MOD1, "killed", 137);
     assert_int_equal(module(MOD1)->state, MOD_DEAD);
-    assert_string_equal(module(MOD1)->status, "killed");
+    assert_string_equal(detail(MOD1)->status, "killed");
     /* The deleted queued module did not take the freed slot. */
     assert_int_equal(module(MOD2)->state, MOD_DEAD);
     assert_int_equal(runtime(RT1)->nlive, 0);
@@ -385,9 +391,9 @@ static void test_duplicate_uuid(void **state)
     exited(RT1, MOD1, "exited", 0);
     ans = create("{\"name\":\"a\",\"file\":\"a.wasm\",\"uuid\":\"" MOD1 "\"}");
     assert_string_equal(result_of(ans), "ok");
-    assert_int_equal(module(MOD1)->runs, 2);
+    assert_int_equal(detail(MOD1)->runs, 2);
     assert_int_equal(module(MOD1)->state, MOD_ALIVE);
-    assert_null(module(MOD1)->status);
+    assert_null(detail(MOD1)->status);
     assert_int_equal(count_sent(topic_of(TOPIC_CONTROL_RUNTIME, RT1), "create"), 2);
     assert_int_equal(orc_module_count(O), 1);
 }
@@ -420,7 +426,7 @@ static void test_direct_create_recorded(void **state)
     free(text);
     json_decref(fwd);
     assert_int_equal(runtime(RT1)->nlive, 1);
-    assert_int_equal(module(MOD2)->runs, 1);
+    assert_int_equal(detail(MOD2)->runs, 1);
     assert_int_equal(log_errors(), 0);
 }
 
@@ -441,7 +447,7 @@ static void test_direct_create_without_uuid(void **state)
     send_raw(topic_of(TOPIC_CONTROL_RUNTIME, RT1), text);
     assert_int_equal(orc_module_count(O), 1);
     assert_int_equal(module(MOD1)->state, MOD_ALIVE);
-    assert_string_equal(module(MOD1)->name, "anon");
+    assert_string_equal(detail(MOD1)->name, "anon");
     assert_ptr_equal(module(MOD1)->runtime, runtime(RT1));
     /* A refused one is not recorded; an unanswered one is forgotten. */
     oid = send_req(topic_of(TOPIC_CONTROL_RUNTIME, RT1), "create",
@@ -473,11 +479,11 @@ static void test_lost_runtime_and_return(void **state)
              json_pack("{s:s, s:s, s:s}", "type", "manager", "uuid", M1, "name", "n1"));
     assert_false(runtime(RT1)->alive);
     assert_int_equal(module("pinned")->state, MOD_KILLED);
-    assert_non_null(strstr(module("pinned")->reason, "its manager n1 ended"));
+    assert_non_null(strstr(detail("pinned")->reason, "its manager n1 ended"));
     /* The module we placed moved to the other node. */
     assert_int_equal(module("free")->state, MOD_ALIVE);
     assert_ptr_equal(module("free")->runtime, runtime(RT2));
-    assert_int_equal(module("free")->restarts, 1);
+    assert_int_equal(detail("free")->restarts, 1);
     /* The node returns: the pinned module is re-created once, however many
      * times the registration is repeated. */
     int creates = count_sent(topic_of(TOPIC_CONTROL_RUNTIME, RT1), "create");
@@ -488,7 +494,7 @@ static void test_lost_runtime_and_return(void **state)
     reg_runtime(RT1, "r1", 4, NULL, M1);
     reg_runtime(RT1, "r1", 4, NULL, M1);
     assert_int_equal(count_sent(topic_of(TOPIC_CONTROL_RUNTIME, RT1), "create"), creates + 1);
-    assert_int_equal(module("pinned")->restarts, 1);
+    assert_int_equal(detail("pinned")->restarts, 1);
     assert_int_equal(runtime(RT1)->nlive, 1);
 }
 
@@ -542,8 +548,8 @@ static void test_keepalive_deadline(void **state)
              json_pack("{s:s, s:s, s:[{s:s, s:b, s:f, s:i}]}", "type", "runtime", "uuid", RT1,
                        "children", "uuid", module("p")->uuid, "active", 1, "cpu_usage_percent",
                        12.5, "mem_usage", 4096));
-    assert_int_equal(module("p")->mem_usage, 4096);
-    assert_int_equal(module("p")->active, 1);
+    assert_int_equal(detail("p")->mem_usage, 4096);
+    assert_int_equal(detail("p")->active, 1);
     IO.now_ms += 14900;
     uint64_t next = orc_tick(O);
     assert_true(runtime(RT1)->alive);
@@ -552,7 +558,7 @@ static void test_keepalive_deadline(void **state)
     orc_tick(O);
     assert_false(runtime(RT1)->alive);
     assert_int_equal(module("p")->state, MOD_KILLED);
-    assert_non_null(strstr(module("p")->reason, "no keepalive"));
+    assert_non_null(strstr(detail("p")->reason, "no keepalive"));
     /* Heard again: alive, and its module re-created. */
     send_req(topic_of(TOPIC_KEEPALIVE, RT1), "update",
              json_pack("{s:s, s:s}", "type", "runtime", "uuid", RT1));
@@ -569,8 +575,8 @@ static void test_manager_answers(void **state)
     assert_int_equal(module("next")->state, MOD_QUEUED);
     answer_last(RT1, "create", 0, "cannot open missing.wasm");
     assert_int_equal(module("bad")->state, MOD_DEAD);
-    assert_string_equal(module("bad")->status, "failed");
-    assert_non_null(strstr(module("bad")->reason, "cannot open missing.wasm"));
+    assert_string_equal(detail("bad")->status, "failed");
+    assert_non_null(strstr(detail("bad")->reason, "cannot open missing.wasm"));
     /* Its slot went to the queued one, whose manager never answers. */
     assert_int_equal(module("next")->state, MOD_ALIVE);
     json_t *req = last_sent(topic_of(TOPIC_CONTROL_RUNTIME, RT1), "create", 1);

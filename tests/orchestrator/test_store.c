@@ -73,8 +73,15 @@ static int on_module(void *ctx, const struct orc_module *m, const char *runtime_
     s->modules++;
     s->module_state = m->state;
     snprintf(s->runtime_of_module, sizeof s->runtime_of_module, "%s", runtime_uuid);
-    s->exit_code = m->exit_code;
-    s->has_exit_code = m->has_exit_code;
+    s->exit_code = m->detail->exit_code;
+    s->has_exit_code = m->detail->has_exit_code;
+    return 0;
+}
+
+static int count_hit(void *ctx, const char *uuid)
+{
+    (void)uuid;
+    (*(int *)ctx)++;
     return 0;
 }
 
@@ -90,15 +97,18 @@ static void write_records(struct store *s)
                             .alive = 1,
                             .seq = 2,
                             .registration = "{}"};
+    struct orc_module_detail d = {.name = "hello",
+                                  .file = "hello.wasm",
+                                  .data = "{\"name\":\"hello\"}",
+                                  .has_exit_code = 1,
+                                  .exit_code = 7,
+                                  .runs = 2,
+                                  .active = -1};
     struct orc_module mod = {.uuid = "00000000-0000-4000-8000-00000000f001",
-                             .name = "hello",
-                             .file = "hello.wasm",
-                             .data = "{\"name\":\"hello\"}",
                              .runtime = &r,
                              .state = MOD_DEAD,
-                             .has_exit_code = 1,
-                             .exit_code = 7,
-                             .seq = 3};
+                             .seq = 3,
+                             .detail = &d};
     assert_int_equal(s->ops->begin(s), 0);
     assert_int_equal(s->ops->put_manager(s, &m), 0);
     assert_int_equal(s->ops->put_runtime(s, &r), 0);
@@ -128,6 +138,32 @@ static void test_roundtrip(void **state)
     assert_int_equal(seen.keepalives, 0); /* as written: none heard yet */
     assert_int_equal(seen.has_exit_code, 1);
     assert_int_equal(seen.exit_code, 7);
+    /* A module's detail read back alone, and searches by name and suffix. */
+    struct orc_module_detail d;
+    int found = 0;
+    assert_int_equal(s->ops->get_module(s, "00000000-0000-4000-8000-00000000f001", &d, &found), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(d.name, "hello");
+    assert_string_equal(d.file, "hello.wasm");
+    assert_string_equal(d.data, "{\"name\":\"hello\"}");
+    assert_null(d.pinned);
+    assert_int_equal(d.runs, 2);
+    assert_int_equal(d.exit_code, 7);
+    orc_detail_clear(&d);
+    assert_int_equal(s->ops->get_module(s, "00000000-0000-4000-8000-00000000f00f", &d, &found), 0);
+    assert_int_equal(found, 0);
+    assert_null(d.name);
+    int hits = 0;
+    assert_int_equal(s->ops->find_modules(s, "hello", NULL, count_hit, &hits), 0);
+    assert_int_equal(hits, 1);
+    assert_int_equal(s->ops->find_modules(s, "nobody", NULL, count_hit, &hits), 0);
+    assert_int_equal(hits, 1);
+    assert_int_equal(s->ops->find_modules(s, NULL, "f001", count_hit, &hits), 0);
+    assert_int_equal(hits, 2);
+    /* '%' and '_' are no patterns in a suffix. */
+    assert_int_equal(s->ops->find_modules(s, NULL, "%", count_hit, &hits), 0);
+    assert_int_equal(s->ops->find_modules(s, NULL, "_001", count_hit, &hits), 0);
+    assert_int_equal(hits, 2);
     char *data;
     size_t len;
     assert_int_equal(s->ops->get_output(s, "00000000-0000-4000-8000-00000000f001", &data, &len), 0);
