@@ -5,6 +5,7 @@
 #define STRATUS_ORCHESTRATOR_ORC_INTERNAL_H
 
 #include "orc.h"
+#include "record_pool.h"
 #include "records.h"
 #include "store.h"
 #include "strmap.h"
@@ -45,6 +46,7 @@ struct orc {
     struct store *store;
 
     struct ptrvec managers, runtimes, modules; /* in the order first stored */
+    struct record_pool module_pool;            /* where module records live */
     struct strmap manager_by_uuid, runtime_by_uuid, module_by_uuid;
     struct strmap module_by_ack; /* ack_oid -> module awaiting its create answer */
 

@@ -188,7 +188,6 @@ static void free_module(struct orc_module *m)
         free(m->out);
     }
     free(m->ack);
-    free(m);
 }
 
 struct orc_manager *orc_manager_get(struct orc *o, const char *uuid)
@@ -248,19 +247,19 @@ int orc_add_runtime(struct orc *o, const char *uuid, struct orc_runtime **out)
 
 int orc_add_module(struct orc *o, const char *uuid, struct orc_module **out)
 {
-    struct orc_module *m = calloc(1, sizeof *m);
+    struct orc_module *m = record_pool_alloc(&o->module_pool);
     if (!m) return -1;
     snprintf(m->uuid, sizeof m->uuid, "%s", uuid);
     m->seq = o->next_seq++;
     m->state = MOD_DEAD;
     m->out_loaded = 1; /* a new module has no output anywhere */
     if (ptrvec_push(&o->modules, m) < 0) {
-        free(m);
+        record_pool_free(&o->module_pool, m);
         return -1;
     }
     if (strmap_put(&o->module_by_uuid, m->uuid, m) < 0) {
         o->modules.n--;
-        free(m);
+        record_pool_free(&o->module_pool, m);
         return -1;
     }
     *out = m;
@@ -335,20 +334,24 @@ void orc_mark_module(struct orc *o, struct orc_module *m)
     if (ptrvec_push(&o->dirty_modules, m) == 0) m->dirty = 1;
 }
 
+/* The store's transaction opens at the end, around the writes: a request
+ * that changed nothing (an answer, a keepalive of an unknown runtime) costs
+ * the store nothing; what the request read meanwhile is what was written
+ * last, as the orchestrator is the store's only writer. */
 void orc_begin(struct orc *o)
 {
-    if (o->in_request++) return;
-    if (o->store->ops->begin(o->store) < 0) {
-        o->store_errors++;
-        slog(SLOG_ERROR, "db", "%s", store_error(o->store));
-    }
+    o->in_request++;
 }
 
 void orc_end(struct orc *o)
 {
     if (--o->in_request) return;
-    int rc = 0;
     struct store *s = o->store;
+    if (!o->dirty_managers.n && !o->dirty_runtimes.n && !o->dirty_modules.n) {
+        release_details(o);
+        return;
+    }
+    int rc = s->ops->begin(s);
     for (size_t i = 0; i < o->dirty_managers.n && !rc; i++)
         rc = s->ops->put_manager(s, o->dirty_managers.v[i]);
     for (size_t i = 0; i < o->dirty_runtimes.n && !rc; i++)
@@ -516,6 +519,7 @@ int orc_new(const struct orc_options *opt, struct store *store, struct orc **out
     o->store = store;
     o->next_seq = 1;
     o->next_queue_seq = 1;
+    record_pool_init(&o->module_pool, sizeof(struct orc_module));
     orc_list_init(&o->realm_queue);
     struct store_loader loader = {load_manager, load_runtime, load_module, o};
     orc_begin(o); /* records the load had to correct are written at its end */
@@ -544,6 +548,7 @@ void orc_free(struct orc *o)
         free_runtime(o->runtimes.v[i]);
     for (size_t i = 0; i < o->modules.n; i++)
         free_module(o->modules.v[i]);
+    record_pool_clear(&o->module_pool);
     ptrvec_free(&o->managers);
     ptrvec_free(&o->runtimes);
     ptrvec_free(&o->modules);
