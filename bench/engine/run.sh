@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Engine benchmark: runs every program natively, on the Stratus engine
-# (bench_engine) and on Node.js (V8, as a reference), checks that all three
-# print the same checksums, and prints a table of run times (best of
-# BENCH_REPS runs, default 3, each measured in-process around run()), the
-# ratios to native and their geometric means. Then the same programs built as
-# WASI commands, through `stratus exec` and through node's node:wasi, against
-# native; then the startup time of a ~100 KB wasm32-wasi module (load +
-# validate + instantiate).
+# Engine benchmark: every program natively (gcc -O2) and as a WASI command on
+# `stratus exec`, and on the peer runtimes given by environment variables:
+#   WASM3=/path/to/wasm3   WAMR=/path/to/iwasm   NODE=/path/to/node (or "none")
+# (node is looked for on PATH unless NODE=none). Each program times its own
+# run() and prints run_us=N on stderr, so start-up and compilation are not in
+# the figure. Runs are interleaved (every runtime once, then again), BENCH_REPS
+# times (default 3); the median counts. Every runtime's output must equal
+# native's. Prints per-program times and ratios to native and the geometric
+# means of the two groups (the mix, and the PolyBench-like loop nests).
 #
-# usage: bench/engine/run.sh BUILD_DIR
-# where BUILD_DIR is a release build with the bench_engine target built:
-#   CC=clang cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DSTRATUS_TESTS=OFF
-#   cmake --build build-release --target bench_engine
+# Then start-up: `stratus exec hello.wasm` against the native hello and the
+# peers (hyperfine when installed, else a plain loop), peak RSS and page
+# faults, and the same for a hello declaring 65,536 pages.
+#
+# usage: bench/engine/run.sh BUILD_DIR   (a release build, `make release`)
 set -euo pipefail
 if [ $# -lt 1 ]; then
   echo "usage: $0 BUILD_DIR" >&2
@@ -20,141 +22,141 @@ fi
 build=$(realpath "$1")
 here=$(dirname "$(realpath "$0")")
 dir=$build/bench/engine
-driver=$dir/bench_engine
+stratus=$build/src/cli/stratus
 reps=${BENCH_REPS:-3}
-programs=(fib sieve nbody mandelbrot matmul quicksort hash)
-node=$(command -v node || true)
-for f in "$driver" "$dir/wasm/startup.wasm"; do
+for f in "$stratus" "$dir/programs.sh" "$dir/wasm/hello.wasm"; do
   if [ ! -e "$f" ]; then
-    echo "run.sh: $f is missing: build the bench_engine target in $build" >&2
+    echo "run.sh: $f is missing: build $build first (make release)" >&2
     exit 2
   fi
 done
+# shellcheck source=/dev/null
+. "$dir/programs.sh" # mix=(...) nests=(...)
+node=${NODE:-$(command -v node || true)}
+[ "$node" = none ] && node=
+
+names=(native stratus)
+declare -A cmd
+cmd[native]=
+cmd[stratus]="$stratus exec"
+if [ -n "${WASM3:-}" ]; then names+=(wasm3); cmd[wasm3]=$WASM3; fi
+if [ -n "${WAMR:-}" ]; then names+=(wamr); cmd[wamr]=$WAMR; fi
+if [ -n "$node" ]; then names+=(node); cmd[node]="$node --no-warnings $here/run_node_wasi.mjs"; fi
+
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# best_run NAME CMD...: runs CMD $reps times; stdout must be the same every
-# time (kept in $tmp/NAME.out); echoes the smallest run_us reported on stderr.
-best_run() {
-  local name=$1
-  shift
-  local best=
-  for ((i = 0; i < reps; i++)); do
-    if ! "$@" >"$tmp/$name.cur" 2>"$tmp/$name.err"; then
-      echo "run.sh: $name failed: $(tail -n 3 "$tmp/$name.err")" >&2
-      echo FAIL
-      return
-    fi
-    if [ $i -gt 0 ] && ! cmp -s "$tmp/$name.cur" "$tmp/$name.out"; then
-      echo "run.sh: $name printed different output on repeat runs" >&2
-      echo FAIL
-      return
-    fi
-    mv "$tmp/$name.cur" "$tmp/$name.out"
-    local us
-    us=$(sed -n 's/^run_us=//p' "$tmp/$name.err" | tail -n 1)
-    if [ -z "$best" ] || [ "$us" -lt "$best" ]; then best=$us; fi
-  done
-  echo "$best"
+# run_once RUNTIME PROGRAM: appends run_us to $tmp/PROGRAM.RUNTIME.times and
+# checks the output against native's ("FAIL" in the times file otherwise).
+run_once() {
+  local rt=$1 p=$2 out=$tmp/$2.$1.out err=$tmp/$2.$1.err
+  local -a c
+  if [ "$rt" = native ]; then
+    c=("$dir/native/$p")
+  else
+    read -r -a c <<<"${cmd[$rt]}"
+    c+=("$dir/wasi/$p.wasm")
+  fi
+  if ! "${c[@]}" >"$out" 2>"$err"; then
+    echo "run.sh: $p on $rt failed: $(tail -n 2 "$err")" >&2
+    echo FAIL >>"$tmp/$p.$rt.times"
+    return
+  fi
+  if [ "$rt" != native ] && ! cmp -s "$out" "$tmp/$p.native.out"; then
+    echo "run.sh: $p on $rt printed other results than native" >&2
+    echo FAIL >>"$tmp/$p.$rt.times"
+    return
+  fi
+  sed -n 's/^run_us=//p' "$err" | tail -n 1 >>"$tmp/$p.$rt.times"
 }
 
-ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+median() { # FILE: the median, or FAIL if any run failed
+  if grep -q FAIL "$1"; then echo FAIL; else sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; fi
+}
 
 status=0
-printf '%-11s %10s %11s %10s %14s %12s  %s\n' program native_ms stratus_ms node_ms stratus/native node/native checksums
-log_engine=0 log_node=0 n=0 nnode=0
-for p in "${programs[@]}"; do
-  nat=$(best_run "$p.native" "$dir/native/$p")
-  eng=$(best_run "$p.stratus" "$driver" "$dir/wasm/$p.wasm")
-  js=none
-  if [ -n "$node" ]; then js=$(best_run "$p.node" "$node" "$here/run_node.cjs" "$dir/wasm/$p.wasm"); fi
-  check=same
-  if [ "$nat" = FAIL ] || [ "$eng" = FAIL ] || ! cmp -s "$tmp/$p.native.out" "$tmp/$p.stratus.out"; then
-    check="MISMATCH (stratus)"
-    status=1
-  fi
-  if [ "$js" != none ] && { [ "$js" = FAIL ] || ! cmp -s "$tmp/$p.native.out" "$tmp/$p.node.out"; }; then
-    check="$check MISMATCH (node)"
-    status=1
-  fi
-  if [ "$nat" = FAIL ] || [ "$eng" = FAIL ]; then
-    printf '%-11s %10s %11s %10s %14s %12s  %s\n' "$p" "$nat" "$eng" "$js" - - "$check"
-    continue
-  fi
-  r_eng=$(ratio "$eng" "$nat")
-  log_engine=$(awk -v s="$log_engine" -v r="$r_eng" 'BEGIN { print s + log(r) }')
-  n=$((n + 1))
-  r_js=-
-  js_ms=-
-  if [ "$js" != none ] && [ "$js" != FAIL ]; then
-    r_js=$(ratio "$js" "$nat")
-    js_ms=$(ms "$js")
-    log_node=$(awk -v s="$log_node" -v r="$r_js" 'BEGIN { print s + log(r) }')
-    nnode=$((nnode + 1))
-  fi
-  printf '%-11s %10s %11s %10s %14s %12s  %s\n' "$p" "$(ms "$nat")" "$(ms "$eng")" "$js_ms" "$r_eng" "$r_js" "$check"
-done
-if [ $n -gt 0 ]; then
-  gm_eng=$(awk -v s="$log_engine" -v n="$n" 'BEGIN { printf "%.2f", exp(s / n) }')
-  gm_node=-
-  if [ $nnode -gt 0 ]; then gm_node=$(awk -v s="$log_node" -v n="$nnode" 'BEGIN { printf "%.2f", exp(s / n) }'); fi
-  printf '%-11s %10s %11s %10s %14s %12s\n' geomean "" "" "" "$gm_eng" "$gm_node"
-fi
-
-# The same programs as WASI commands: stratus exec and node:wasi vs native.
-stratus=$build/src/cli/stratus
-if [ -x "$stratus" ]; then
-  echo
-  echo "as WASI commands (run() timed inside the program):"
-  printf '%-11s %10s %11s %10s %14s %12s  %s\n' program native_ms exec_ms node_ms exec/native node/native checksums
-  log_exec=0 log_nw=0 n=0 nnw=0
-  for p in "${programs[@]}"; do
-    nat=$(best_run "$p.native" "$dir/native/$p")
-    ex=$(best_run "$p.exec" "$stratus" exec "$dir/wasi/$p.wasm")
-    nw=none
-    if [ -n "$node" ]; then nw=$(best_run "$p.nodewasi" "$node" --no-warnings "$here/run_node_wasi.mjs" "$dir/wasi/$p.wasm"); fi
-    check=same
-    if [ "$nat" = FAIL ] || [ "$ex" = FAIL ] || ! cmp -s "$tmp/$p.native.out" "$tmp/$p.exec.out"; then
-      check="MISMATCH (exec)"
-      status=1
-    fi
-    if [ "$nw" != none ] && { [ "$nw" = FAIL ] || ! cmp -s "$tmp/$p.native.out" "$tmp/$p.nodewasi.out"; }; then
-      check="$check MISMATCH (node)"
-      status=1
-    fi
-    if [ "$nat" = FAIL ] || [ "$ex" = FAIL ]; then
-      printf '%-11s %10s %11s %10s %14s %12s  %s\n' "$p" "$nat" "$ex" "$nw" - - "$check"
-      continue
-    fi
-    r_ex=$(ratio "$ex" "$nat")
-    log_exec=$(awk -v s="$log_exec" -v r="$r_ex" 'BEGIN { print s + log(r) }')
-    n=$((n + 1))
-    r_nw=- nw_ms=-
-    if [ "$nw" != none ] && [ "$nw" != FAIL ]; then
-      r_nw=$(ratio "$nw" "$nat")
-      nw_ms=$(ms "$nw")
-      log_nw=$(awk -v s="$log_nw" -v r="$r_nw" 'BEGIN { print s + log(r) }')
-      nnw=$((nnw + 1))
-    fi
-    printf '%-11s %10s %11s %10s %14s %12s  %s\n' "$p" "$(ms "$nat")" "$(ms "$ex")" "$nw_ms" "$r_ex" "$r_nw" "$check"
+for ((r = 0; r < reps; r++)); do
+  for p in "${mix[@]}" "${nests[@]}"; do
+    for rt in "${names[@]}"; do run_once "$rt" "$p"; done
   done
-  if [ $n -gt 0 ]; then
-    gm_nw=-
-    if [ $nnw -gt 0 ]; then gm_nw=$(awk -v s="$log_nw" -v n="$nnw" 'BEGIN { printf "%.2f", exp(s / n) }'); fi
-    printf '%-11s %10s %11s %10s %14s %12s\n' geomean "" "" "" \
-      "$(awk -v s="$log_exec" -v n="$n" 'BEGIN { printf "%.2f", exp(s / n) }')" "$gm_nw"
-  fi
-else
-  echo "run.sh: no $stratus: the WASI comparison is left out (build the stratus target)" >&2
-fi
+done
 
-size=$(stat -c %s "$dir/wasm/startup.wasm")
+report() { # GROUP-NAME PROGRAMS...
+  local group=$1
+  shift
+  printf '\n%s (median of %d interleaved runs, ms; ratio to native)\n' "$group" "$reps"
+  printf '%-12s' program
+  for rt in "${names[@]}"; do printf ' %14s' "$rt"; done
+  printf '\n'
+  declare -A logsum=() count=()
+  for p in "$@"; do
+    local nat
+    nat=$(median "$tmp/$p.native.times")
+    printf '%-12s' "$p"
+    for rt in "${names[@]}"; do
+      local m
+      m=$(median "$tmp/$p.$rt.times")
+      if [ "$m" = FAIL ] || [ "$nat" = FAIL ]; then
+        printf ' %14s' FAIL
+        status=1
+        continue
+      fi
+      if [ "$rt" = native ]; then
+        printf ' %14s' "$(awk -v u="$m" 'BEGIN { printf "%.1f", u / 1000 }')"
+      else
+        local ratio
+        ratio=$(awk -v a="$m" -v b="$nat" 'BEGIN { printf "%.2f", a / b }')
+        printf ' %14s' "$(awk -v u="$m" -v r="$ratio" 'BEGIN { printf "%.0f (%.2fx)", u / 1000, r }')"
+        logsum[$rt]=$(awk -v s="${logsum[$rt]:-0}" -v r="$ratio" 'BEGIN { print s + log(r) }')
+        count[$rt]=$((${count[$rt]:-0} + 1))
+      fi
+    done
+    printf '\n'
+  done
+  printf '%-12s %14s' geomean ""
+  for rt in "${names[@]}"; do
+    [ "$rt" = native ] && continue
+    if [ "${count[$rt]:-0}" -gt 0 ]; then
+      printf ' %14s' "$(awk -v s="${logsum[$rt]}" -v n="${count[$rt]}" 'BEGIN { printf "%.2fx", exp(s / n) }')"
+    else
+      printf ' %14s' -
+    fi
+  done
+  printf '\n'
+}
+report "mix" "${mix[@]}"
+report "loop nests (PolyBench-like)" "${nests[@]}"
+
+# --- start-up ---------------------------------------------------------------
 echo
-echo "startup: load + validate + instantiate of startup.wasm ($((size / 1024)) KB, wasm32-wasi C with libc):"
-echo -n "  stratus: "
-"$driver" --startup 50 "$dir/wasm/startup.wasm" | sed 's/^ *//' || status=1
-if [ -n "$node" ]; then
-  "$node" "$here/run_node.cjs" --startup 50 "$dir/wasm/startup.wasm" || status=1
+echo "start-up: hello world (whole process)"
+starters=("native:$dir/native/hello" "stratus:$stratus exec $dir/wasm/hello.wasm"
+  "stratus-4gib:$stratus exec $dir/wasm/hello_4gib.wasm")
+[ -n "${WASM3:-}" ] && starters+=("wasm3:$WASM3 $dir/wasm/hello.wasm")
+[ -n "${WAMR:-}" ] && starters+=("wamr:$WAMR $dir/wasm/hello.wasm")
+if command -v hyperfine >/dev/null; then
+  hf=()
+  for s in "${starters[@]}"; do hf+=(-n "${s%%:*}" "${s#*:}"); done
+  hyperfine -N -w 20 -r "${BENCH_STARTUP_RUNS:-300}" --export-csv "$tmp/start.csv" "${hf[@]}" \
+    >/dev/null 2>&1 || status=1
+  # command,mean,stddev,median,user,system,min,max (seconds)
+  awk -F, 'NR == 2 { base = $4 } NR > 1 {
+    printf "  %-14s median %6.3f ms  (+%6.3f ms vs native)  mean %6.3f ms\n", $1, $4 * 1e3, ($4 - base) * 1e3, $2 * 1e3 }' \
+    "$tmp/start.csv"
+else
+  echo "  (hyperfine not installed: apt-get install hyperfine)"
 fi
+for s in "${starters[@]}"; do
+  name=${s%%:*}
+  read -r -a c <<<"${s#*:}"
+  rss=$( { /usr/bin/time -f '%M' "${c[@]}" >/dev/null; } 2>&1 | tail -n 1)
+  faults=-
+  if command -v perf >/dev/null; then
+    faults=$(perf stat -x, -e page-faults -r 20 "${c[@]}" 2>&1 >/dev/null | awk -F, '/page-faults/ { print $1 }' || true)
+  fi
+  printf '  %-14s peak RSS %6s KB  page faults %s\n' "$name" "$rss" "${faults:--}"
+done
+echo
+echo -n "in-process load + validate + instantiate of startup.wasm ($(($(stat -c %s "$dir/wasm/startup.wasm") / 1024)) KB): "
+"$dir/bench_engine" --startup 50 "$dir/wasm/startup.wasm" | sed 's/^ *//' || status=1
 exit $status

@@ -6,11 +6,13 @@
 #define STRATUS_MANAGER_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct manager_runtime_spec {
-    char *type; /* runtime type path, e.g. "test/reg" */
-    char *name; /* NULL: the type's default name */
+    char *type;              /* runtime type path, e.g. "test/reg" */
+    char *name;              /* NULL: the type's default name */
+    uint32_t max_memory_mib; /* modules' memory cap; 0: the runtime type's default */
 };
 
 struct manager_runtime_command {

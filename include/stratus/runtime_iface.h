@@ -127,6 +127,10 @@ const char *runtime_name(const struct runtime *rt);
 const char *runtime_uuid(const struct runtime *rt);
 const char *runtime_realm(const struct runtime *rt);
 const char *runtime_module_dir(const struct runtime *rt); /* may be NULL */
+/* The memory cap of the runtime's modules (MiB) from the configuration; 0:
+ * the runtime program's default for its type. */
+uint32_t runtime_max_memory(const struct runtime *rt);
+void runtime_set_max_memory(struct runtime *rt, uint32_t mib);
 const char *runtime_socket_dir(const struct runtime *rt); /* private, mode 0700 */
 const char *runtime_command(const struct runtime *rt);    /* program, or NULL */
 /* The runtime's position among the manager's runtimes (0, 1, ...): the

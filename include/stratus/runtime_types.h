@@ -18,6 +18,10 @@ struct stratus_runtime_type {
     bool profile;   /* deployed profile records at each exit */
     bool keepalive; /* keepalives with the modules' state every few seconds */
     bool channels;  /* modules may open channels (stratus.channel_open) */
+    /* Default memory cap of one module in MiB (the manager configuration's
+       runtimes[].max_memory replaces it, a create's args.max_memory may
+       lower it). */
+    unsigned max_memory_mib;
 };
 
 /* The type named `type`, or NULL. */

@@ -42,6 +42,8 @@ typedef enum sw_status {
     SW_ERR_NOMEM,      /* an allocation failed */
     SW_ERR_ARG,        /* bad argument from the embedder (wrong count/type, NULL) */
     SW_ERR_NOT_FOUND,  /* no export / definition of that name and kind */
+    SW_ERR_LIMIT,      /* over a limit of sw_limits (e.g. a memory larger than the cap) */
+    SW_ERR_IO,         /* a module file could not be read (see sw_module_load_file) */
 } sw_status;
 
 typedef enum sw_trap {
@@ -180,6 +182,19 @@ typedef struct sw_module sw_module;
  * SW_ERR_INVALID. */
 sw_status sw_module_load(const uint8_t *bytes, size_t len, sw_module **out, sw_error *err);
 
+/* Reads the file at `path` and loads it as sw_module_load does. Every
+ * failure's err->message starts with the path and says plainly what is
+ * wrong: "PATH: cannot read: No such file or directory", "PATH: is a
+ * directory, not a WebAssembly module file", "PATH: magic header not
+ * detected: this looks like WebAssembly text (.wat), ...", "PATH: type
+ * mismatch (code section, offset 0x2a)". SW_ERR_IO when the file cannot be
+ * read, else as sw_module_load. */
+sw_status sw_module_load_file(const char *path, sw_module **out, sw_error *err);
+
+/* The same for an open file descriptor (not closed; read with pread from
+ * offset 0); `name` is what messages call the file ("" for none). */
+sw_status sw_module_load_fd(int fd, const char *name, sw_module **out, sw_error *err);
+
 /* Frees a module. Instances made from it must be freed first. NULL is fine. */
 void sw_module_free(sw_module *module);
 
@@ -285,7 +300,10 @@ sw_status sw_linker_define_instance(sw_linker *linker, const char *module, sw_in
 /* Per-instance limits. Get defaults from sw_limits_default, then adjust. */
 typedef struct sw_limits {
     uint32_t max_memory_pages; /* cap on the memory this instance defines, growth included
-                                  (an imported memory keeps its owner's cap) */
+                                  (an imported memory keeps its owner's cap); default
+                                  65536, i.e. none. A module whose minimum is over it
+                                  fails to instantiate with SW_ERR_LIMIT; memory.grow
+                                  past it returns -1 (see sw_instance_limit_note) */
     uint32_t max_call_depth;   /* wasm frames; deeper -> "call stack exhausted" */
     uint32_t stack_slots;      /* value-stack size in 8-byte slots */
     uint64_t fuel;             /* 0 = unlimited; else units (one per call and per
@@ -305,6 +323,18 @@ void sw_limits_default(sw_limits *limits);
  * NULL. On success the caller owns *out (free with sw_instance_free). */
 sw_status sw_instance_new(const sw_module *module, sw_linker *linker, const sw_limits *limits,
                           sw_instance **out, sw_error *err);
+
+/* Linear memory: every memory is reserved up front (with guard regions where
+ * the address space allows: 8 GiB per memory, so that loads and stores need
+ * no bounds check) and its pages are committed only when first touched, so a
+ * module declaring 65,536 pages costs what it uses. memory.grow changes
+ * protection; the base address of a guarded memory never moves. */
+
+/* Why the instance may have run short of memory: when a memory.grow of its
+ * memory was refused by sw_limits.max_memory_pages (not by the module's own
+ * maximum), "memory.grow to N pages refused: limit M pages"; else "".
+ * Always NUL-terminates out. For exit reasons. */
+void sw_instance_limit_note(const sw_instance *instance, char *out, size_t cap);
 
 /* Frees an instance. Free instances that import from it first. NULL is fine. */
 void sw_instance_free(sw_instance *instance);
@@ -377,6 +407,20 @@ sw_status sw_instance_set_counting(sw_instance *instance, bool on);
 
 /* Copies the 256 counters into counts (accumulated since the last reset). */
 void sw_instance_counts(const sw_instance *instance, uint64_t counts[256]);
+
+/* The 0xFC-prefixed instructions, counted by sub-opcode too (their sum is
+ * counts[0xFC] of sw_instance_counts). */
+#define SW_FC_COUNT 18 /* sub-opcodes 0 (i32.trunc_sat_f32_s) .. 17 (table.fill) */
+void sw_instance_counts_fc(const sw_instance *instance, uint64_t counts[SW_FC_COUNT]);
+
+/* An opcode as the two functions below take it: the byte, or for an
+ * 0xFC-prefixed instruction SW_OPCODE_FC(sub-opcode). */
+#define SW_OPCODE_FC(sub) (0xFC00u | (uint32_t)(sub))
+
+/* The text-format name of a WebAssembly opcode ("i32.add", "br_table",
+ * "memory.copy" for SW_OPCODE_FC(10)), or NULL when no such opcode exists (or
+ * this engine does not know it: SIMD). */
+const char *sw_opcode_name(uint32_t opcode);
 void sw_instance_reset_counts(sw_instance *instance);
 
 #ifdef __cplusplus

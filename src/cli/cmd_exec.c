@@ -27,7 +27,8 @@ static void usage(FILE *out)
             "                      nothing outside it can be reached (repeatable)\n"
             "  --env NAME=VALUE    set an environment variable for the module (repeatable;\n"
             "                      the module sees no other host variables)\n"
-            "  --max-memory MIB    cap the module's linear memory at MIB mebibytes\n"
+            "  --max-memory MIB    cap the module's linear memory at MIB mebibytes (default:\n"
+            "                      none; pages are only committed when the module uses them)\n"
             "  --fuel N            stop the module with a trap after N units of fuel\n"
             "                      (one per call and loop iteration)\n"
             "  --count-opcodes     print the executed-opcode histogram to stderr at exit\n"
@@ -41,38 +42,6 @@ static void usage(FILE *out)
             EXEC_TRAPPED, EXEC_LOAD_FAILED, EXEC_USAGE);
 }
 
-static int read_file(const char *path, uint8_t **out, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return errno;
-    uint8_t *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 65536;
-            uint8_t *b = realloc(buf, cap);
-            if (!b) {
-                free(buf);
-                fclose(f);
-                return ENOMEM;
-            }
-            buf = b;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    int err = ferror(f) ? EIO : 0;
-    fclose(f);
-    if (err) {
-        free(buf);
-        return err;
-    }
-    *out = buf;
-    *len = n;
-    return 0;
-}
-
 static bool parse_u64(const char *s, uint64_t *out)
 {
     char *end;
@@ -83,212 +52,32 @@ static bool parse_u64(const char *s, uint64_t *out)
     return true;
 }
 
-/* Mnemonics for the histogram, by first opcode byte. */
-static const char *const opcode_names[256] = {
-    [0x00] = "unreachable",
-    [0x01] = "nop",
-    [0x02] = "block",
-    [0x03] = "loop",
-    [0x04] = "if",
-    [0x05] = "else",
-    [0x0B] = "end",
-    [0x0C] = "br",
-    [0x0D] = "br_if",
-    [0x0E] = "br_table",
-    [0x0F] = "return",
-    [0x10] = "call",
-    [0x11] = "call_indirect",
-    [0x1A] = "drop",
-    [0x1B] = "select",
-    [0x1C] = "select_t",
-    [0x20] = "local.get",
-    [0x21] = "local.set",
-    [0x22] = "local.tee",
-    [0x23] = "global.get",
-    [0x24] = "global.set",
-    [0x25] = "table.get",
-    [0x26] = "table.set",
-    [0x28] = "i32.load",
-    [0x29] = "i64.load",
-    [0x2A] = "f32.load",
-    [0x2B] = "f64.load",
-    [0x2C] = "i32.load8_s",
-    [0x2D] = "i32.load8_u",
-    [0x2E] = "i32.load16_s",
-    [0x2F] = "i32.load16_u",
-    [0x30] = "i64.load8_s",
-    [0x31] = "i64.load8_u",
-    [0x32] = "i64.load16_s",
-    [0x33] = "i64.load16_u",
-    [0x34] = "i64.load32_s",
-    [0x35] = "i64.load32_u",
-    [0x36] = "i32.store",
-    [0x37] = "i64.store",
-    [0x38] = "f32.store",
-    [0x39] = "f64.store",
-    [0x3A] = "i32.store8",
-    [0x3B] = "i32.store16",
-    [0x3C] = "i64.store8",
-    [0x3D] = "i64.store16",
-    [0x3E] = "i64.store32",
-    [0x3F] = "memory.size",
-    [0x40] = "memory.grow",
-    [0x41] = "i32.const",
-    [0x42] = "i64.const",
-    [0x43] = "f32.const",
-    [0x44] = "f64.const",
-    [0x45] = "i32.eqz",
-    [0x46] = "i32.eq",
-    [0x47] = "i32.ne",
-    [0x48] = "i32.lt_s",
-    [0x49] = "i32.lt_u",
-    [0x4A] = "i32.gt_s",
-    [0x4B] = "i32.gt_u",
-    [0x4C] = "i32.le_s",
-    [0x4D] = "i32.le_u",
-    [0x4E] = "i32.ge_s",
-    [0x4F] = "i32.ge_u",
-    [0x50] = "i64.eqz",
-    [0x51] = "i64.eq",
-    [0x52] = "i64.ne",
-    [0x53] = "i64.lt_s",
-    [0x54] = "i64.lt_u",
-    [0x55] = "i64.gt_s",
-    [0x56] = "i64.gt_u",
-    [0x57] = "i64.le_s",
-    [0x58] = "i64.le_u",
-    [0x59] = "i64.ge_s",
-    [0x5A] = "i64.ge_u",
-    [0x5B] = "f32.eq",
-    [0x5C] = "f32.ne",
-    [0x5D] = "f32.lt",
-    [0x5E] = "f32.gt",
-    [0x5F] = "f32.le",
-    [0x60] = "f32.ge",
-    [0x61] = "f64.eq",
-    [0x62] = "f64.ne",
-    [0x63] = "f64.lt",
-    [0x64] = "f64.gt",
-    [0x65] = "f64.le",
-    [0x66] = "f64.ge",
-    [0x67] = "i32.clz",
-    [0x68] = "i32.ctz",
-    [0x69] = "i32.popcnt",
-    [0x6A] = "i32.add",
-    [0x6B] = "i32.sub",
-    [0x6C] = "i32.mul",
-    [0x6D] = "i32.div_s",
-    [0x6E] = "i32.div_u",
-    [0x6F] = "i32.rem_s",
-    [0x70] = "i32.rem_u",
-    [0x71] = "i32.and",
-    [0x72] = "i32.or",
-    [0x73] = "i32.xor",
-    [0x74] = "i32.shl",
-    [0x75] = "i32.shr_s",
-    [0x76] = "i32.shr_u",
-    [0x77] = "i32.rotl",
-    [0x78] = "i32.rotr",
-    [0x79] = "i64.clz",
-    [0x7A] = "i64.ctz",
-    [0x7B] = "i64.popcnt",
-    [0x7C] = "i64.add",
-    [0x7D] = "i64.sub",
-    [0x7E] = "i64.mul",
-    [0x7F] = "i64.div_s",
-    [0x80] = "i64.div_u",
-    [0x81] = "i64.rem_s",
-    [0x82] = "i64.rem_u",
-    [0x83] = "i64.and",
-    [0x84] = "i64.or",
-    [0x85] = "i64.xor",
-    [0x86] = "i64.shl",
-    [0x87] = "i64.shr_s",
-    [0x88] = "i64.shr_u",
-    [0x89] = "i64.rotl",
-    [0x8A] = "i64.rotr",
-    [0x8B] = "f32.abs",
-    [0x8C] = "f32.neg",
-    [0x8D] = "f32.ceil",
-    [0x8E] = "f32.floor",
-    [0x8F] = "f32.trunc",
-    [0x90] = "f32.nearest",
-    [0x91] = "f32.sqrt",
-    [0x92] = "f32.add",
-    [0x93] = "f32.sub",
-    [0x94] = "f32.mul",
-    [0x95] = "f32.div",
-    [0x96] = "f32.min",
-    [0x97] = "f32.max",
-    [0x98] = "f32.copysign",
-    [0x99] = "f64.abs",
-    [0x9A] = "f64.neg",
-    [0x9B] = "f64.ceil",
-    [0x9C] = "f64.floor",
-    [0x9D] = "f64.trunc",
-    [0x9E] = "f64.nearest",
-    [0x9F] = "f64.sqrt",
-    [0xA0] = "f64.add",
-    [0xA1] = "f64.sub",
-    [0xA2] = "f64.mul",
-    [0xA3] = "f64.div",
-    [0xA4] = "f64.min",
-    [0xA5] = "f64.max",
-    [0xA6] = "f64.copysign",
-    [0xA7] = "i32.wrap_i64",
-    [0xA8] = "i32.trunc_f32_s",
-    [0xA9] = "i32.trunc_f32_u",
-    [0xAA] = "i32.trunc_f64_s",
-    [0xAB] = "i32.trunc_f64_u",
-    [0xAC] = "i64.extend_i32_s",
-    [0xAD] = "i64.extend_i32_u",
-    [0xAE] = "i64.trunc_f32_s",
-    [0xAF] = "i64.trunc_f32_u",
-    [0xB0] = "i64.trunc_f64_s",
-    [0xB1] = "i64.trunc_f64_u",
-    [0xB2] = "f32.convert_i32_s",
-    [0xB3] = "f32.convert_i32_u",
-    [0xB4] = "f32.convert_i64_s",
-    [0xB5] = "f32.convert_i64_u",
-    [0xB6] = "f32.demote_f64",
-    [0xB7] = "f64.convert_i32_s",
-    [0xB8] = "f64.convert_i32_u",
-    [0xB9] = "f64.convert_i64_s",
-    [0xBA] = "f64.convert_i64_u",
-    [0xBB] = "f64.promote_f32",
-    [0xBC] = "i32.reinterpret_f32",
-    [0xBD] = "i64.reinterpret_f64",
-    [0xBE] = "f32.reinterpret_i32",
-    [0xBF] = "f64.reinterpret_i64",
-    [0xC0] = "i32.extend8_s",
-    [0xC1] = "i32.extend16_s",
-    [0xC2] = "i64.extend8_s",
-    [0xC3] = "i64.extend16_s",
-    [0xC4] = "i64.extend32_s",
-    [0xD0] = "ref.null",
-    [0xD1] = "ref.is_null",
-    [0xD2] = "ref.func",
-    [0xFC] = "0xFC prefix (sat/bulk)",
-};
-
+/* The histogram, most frequent first; 0xFC-prefixed instructions by their
+ * own names (the 0xFC line is their total). */
 static void print_counts(sw_instance *inst)
 {
-    uint64_t counts[256];
+    enum { N = 256 + SW_FC_COUNT };
+    uint64_t counts[N];
+    uint32_t codes[N];
     sw_instance_counts(inst, counts);
+    sw_instance_counts_fc(inst, counts + 256);
     uint64_t total = 0;
-    for (int i = 0; i < 256; i++)
-        total += counts[i];
+    for (uint32_t i = 0; i < N; i++) {
+        codes[i] = i < 256 ? i : SW_OPCODE_FC(i - 256);
+        if (i < 256) total += counts[i];
+    }
     fprintf(stderr, "opcode histogram (%llu instructions):\n", (unsigned long long)total);
-    /* Most frequent first: repeated selection is fine for 256 entries. */
-    bool shown[256] = {false};
+    /* Repeated selection is fine for 274 entries. */
+    bool shown[N] = {false};
     for (;;) {
         int best = -1;
-        for (int i = 0; i < 256; i++)
+        for (int i = 0; i < N; i++)
             if (!shown[i] && counts[i] && (best < 0 || counts[i] > counts[best])) best = i;
         if (best < 0) break;
         shown[best] = true;
-        fprintf(stderr, "  0x%02x %-22s %14llu %6.2f%%\n", best,
-                opcode_names[best] ? opcode_names[best] : "?", (unsigned long long)counts[best],
+        const char *name = codes[best] == 0xFC ? "(0xFC prefix, all)" : sw_opcode_name(codes[best]);
+        fprintf(stderr, "  %-6s %-22s %14llu %6.2f%%\n", codes[best] < 256 ? "" : "0xFC",
+                name ? name : "?", (unsigned long long)counts[best],
                 100.0 * (double)counts[best] / (double)total);
     }
 }
@@ -390,23 +179,15 @@ static int parse_args(int argc, char **argv, struct exec_opts *o)
 
 static int run(const struct exec_opts *o)
 {
-    uint8_t *bytes;
-    size_t len;
-    int e = read_file(o->file, &bytes, &len);
-    if (e) {
-        fprintf(stderr, "stratus exec: cannot read %s: %s\n", o->file, strerror(e));
-        return EXEC_LOAD_FAILED;
-    }
     int status = EXEC_LOAD_FAILED;
     sw_error err;
     sw_module *module = NULL;
     sw_linker *linker = NULL;
     swasi_ctx *ctx = NULL;
     sw_instance *inst = NULL;
-    sw_status st = sw_module_load(bytes, len, &module, &err);
-    free(bytes);
+    sw_status st = sw_module_load_file(o->file, &module, &err);
     if (st != SW_OK) {
-        fprintf(stderr, "stratus exec: %s: %s\n", o->file, err.message);
+        fprintf(stderr, "stratus exec: %s\n", err.message);
         goto out;
     }
     swasi_config cfg;
@@ -457,6 +238,11 @@ static int run(const struct exec_opts *o)
     } else {
         fprintf(stderr, "stratus exec: %s: %s\n", o->file,
                 st == SW_ERR_NOT_FOUND ? "no _start function exported" : err.message);
+    }
+    if (status != 0) {
+        char note[160];
+        sw_instance_limit_note(inst, note, sizeof note);
+        if (note[0]) fprintf(stderr, "stratus exec: %s (--max-memory)\n", note);
     }
     if (o->count) print_counts(inst);
 out:

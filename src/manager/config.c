@@ -131,6 +131,7 @@ static int add_runtime(struct manager_config *cfg, const char *type, size_t type
     struct manager_runtime_spec *s = &r[cfg->nruntimes];
     s->type = strndup(type, type_len);
     s->name = name ? strdup(name) : NULL;
+    s->max_memory_mib = 0;
     if (!s->type || (name && !s->name)) {
         free(s->type);
         free(s->name);
@@ -233,17 +234,22 @@ static int apply_runtimes(struct manager_config *cfg, json_t *v, char *err)
         }
         json_t *type = json_object_get(item, "type");
         json_t *name = json_object_get(item, "name");
+        json_t *mem = json_object_get(item, "max_memory");
         if (!json_is_object(item) || !json_is_string(type) || json_string_length(type) == 0 ||
-            (name && !json_is_string(name))) {
+            (name && !json_is_string(name)) ||
+            (mem && (!json_is_integer(mem) || json_integer_value(mem) < 1 ||
+                     json_integer_value(mem) > 4096))) {
             snprintf(err, MANAGER_ERR_LEN,
                      "config key 'runtimes' item %zu: expected \"TYPE[:NAME]\" or "
-                     "{\"type\": string, \"name\": string}",
+                     "{\"type\": string, \"name\": string, \"max_memory\": MiB 1..4096}",
                      i);
             return -1;
         }
         if (add_runtime(cfg, json_string_value(type), json_string_length(type),
                         name ? json_string_value(name) : NULL) < 0)
             return -1;
+        if (mem)
+            cfg->runtimes[cfg->nruntimes - 1].max_memory_mib = (uint32_t)json_integer_value(mem);
     }
     return 0;
 }

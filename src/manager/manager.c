@@ -557,6 +557,7 @@ static int add_runtimes(struct manager *m)
             return -1;
         runtime_set_index(rt, (int)i);
         m->runtimes[m->nruntimes++] = rt;
+        runtime_set_max_memory(rt, cfg->runtimes[i].max_memory_mib);
         if (runtime_start(rt) < 0) return -1;
         if (reg_table_add(m->reg, json_incref(runtime_registration(rt))) < 0) return -1;
         if (subscribe_runtime(m, rt) < 0) return -1;

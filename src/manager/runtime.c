@@ -83,6 +83,7 @@ struct runtime {
         uint64_t ended_ms;
     } recent[RECENT_ENDS];
     size_t recent_next;
+    uint32_t max_memory_mib; /* told to the runtime process; 0 = its default */
 };
 
 /* ---- accessors of runtime_iface.h ---- */
@@ -90,6 +91,14 @@ struct runtime {
 const struct runtime_type *runtime_get_type(const struct runtime *rt)
 {
     return rt->type;
+}
+uint32_t runtime_max_memory(const struct runtime *rt)
+{
+    return rt->max_memory_mib;
+}
+void runtime_set_max_memory(struct runtime *rt, uint32_t mib)
+{
+    rt->max_memory_mib = mib;
 }
 const char *runtime_name(const struct runtime *rt)
 {

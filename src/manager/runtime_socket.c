@@ -332,7 +332,7 @@ static int inherited(const char *entry)
 
 /* The inherited part of environ plus the runtime's variables; the strings
  * are owned by the block. */
-static char **child_environment(struct runtime *rt, char *vars[5])
+static char **child_environment(struct runtime *rt, char *vars[6])
 {
     const struct runtime_type *type = runtime_get_type(rt);
     const char *dir = runtime_module_dir(rt);
@@ -341,15 +341,18 @@ static char **child_environment(struct runtime *rt, char *vars[5])
     if (asprintf(&vars[2], "STRATUS_RUNTIME_UUID=%s", runtime_uuid(rt)) < 0) vars[2] = NULL;
     if (asprintf(&vars[3], "STRATUS_MODULE_DIR=%s", dir ? dir : ".") < 0) vars[3] = NULL;
     if (asprintf(&vars[4], "STRATUS_REALM=%s", runtime_realm(rt)) < 0) vars[4] = NULL;
+    if (runtime_max_memory(rt) &&
+        asprintf(&vars[5], "STRATUS_RUNTIME_MAX_MEMORY=%u", runtime_max_memory(rt)) < 0)
+        vars[5] = NULL;
     size_t n = 0;
     while (environ && environ[n])
         n++;
-    char **env = calloc(n + 6, sizeof *env);
+    char **env = calloc(n + 7, sizeof *env);
     if (!env) return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (inherited(environ[i])) env[k++] = environ[i];
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         if (vars[i]) env[k++] = vars[i];
     env[k] = NULL;
     return env;
@@ -398,7 +401,7 @@ static int spawn_process(struct socket_backend *b)
              runtime_get_type(rt)->type, runtime_get_type(rt)->type);
         return -1;
     }
-    char *vars[5] = {0};
+    char *vars[6] = {0};
     char **env = child_environment(rt, vars);
     char *argv[4] = {(char *)program, b->path, NULL, NULL};
     char *shell_command = NULL;
@@ -438,7 +441,7 @@ static int spawn_process(struct socket_backend *b)
     posix_spawn_file_actions_destroy(&actions);
     free(shell_command);
     free(env);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         free(vars[i]);
     if (rc != 0) {
         slog(SLOG_ERROR, runtime_log_component(rt), "cannot run %s: %s", program, strerror(rc));

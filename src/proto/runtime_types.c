@@ -8,8 +8,10 @@ static const char *const linux_apis[] = {
     "wasm", "wasi", "channels", "stdio:in", "stdio:out", "profile:deployed", NULL};
 
 static const struct stratus_runtime_type types[] = {
-    {"linux/minimal", linux_minimal_apis, 1, "linux-minimal", "lm", false, false, false},
-    {"linux", linux_apis, 128, "linux", "lx", true, true, true},
+    /* the one module of linux/minimal may take 1 GiB, each of linux's 128
+       modules 256 MiB */
+    {"linux/minimal", linux_minimal_apis, 1, "linux-minimal", "lm", false, false, false, 1024},
+    {"linux", linux_apis, 128, "linux", "lx", true, true, true, 256},
 };
 
 const struct stratus_runtime_type *stratus_runtime_type_find(const char *type)

@@ -176,7 +176,19 @@ static json_t *run_module(struct module *m)
         result = json_pack("{s:s, s:s}", "status", "failed", "reason", "cannot set up the linker");
         goto out;
     }
-    sw_status st = sw_instance_new(module, linker, NULL, &inst, &err);
+    uint32_t cap = m->env->max_memory_mib ? m->env->max_memory_mib : 4096;
+    if (m->spec.max_memory_mib > cap) {
+        snprintf(reason, sizeof reason,
+                 "args.max_memory %u MiB is over this runtime's limit of %u MiB",
+                 m->spec.max_memory_mib, cap);
+        result = json_pack("{s:s, s:s}", "status", "failed", "reason", reason);
+        goto out;
+    }
+    if (m->spec.max_memory_mib) cap = m->spec.max_memory_mib;
+    sw_limits limits;
+    sw_limits_default(&limits);
+    limits.max_memory_pages = cap * 16;
+    sw_status st = sw_instance_new(module, linker, &limits, &inst, &err);
     if (st == SW_ERR_TRAP) {
         result = json_pack("{s:s, s:s}", "status", atomic_load(&m->killed) ? "killed" : "trapped",
                            "reason", err.message);
@@ -204,14 +216,24 @@ static json_t *run_module(struct module *m)
     m->ctx = NULL;
     pthread_mutex_unlock(&m->lock);
 
+    /* a module that ran short of memory says so in its exit reason */
+    char note[160];
+    sw_instance_limit_note(inst, note, sizeof note);
     if (atomic_load(&m->killed)) {
         result = json_pack("{s:s, s:s}", "status", "killed", "reason", "deleted");
+    } else if (st == SW_OK && code != 0 && note[0]) {
+        result =
+            json_pack("{s:s, s:i, s:s}", "status", "exited", "exit_code", code, "reason", note);
     } else if (st == SW_OK) {
         result = json_pack("{s:s, s:i}", "status", "exited", "exit_code", code);
     } else if (st == SW_ERR_TRAP) {
-        char text[sizeof err.message + 128];
+        char text[sizeof err.message + 128], full[sizeof text + 170];
         sw_error_describe(&err, text, sizeof text);
-        result = json_pack("{s:s, s:s}", "status", "trapped", "reason", text);
+        if (note[0])
+            snprintf(full, sizeof full, "%s; %s", text, note);
+        else
+            snprintf(full, sizeof full, "%s", text);
+        result = json_pack("{s:s, s:s}", "status", "trapped", "reason", full);
     } else if (st == SW_ERR_NOT_FOUND) {
         result = json_pack("{s:s, s:s}", "status", "failed", "reason",
                            "the module exports no _start function");

@@ -23,13 +23,14 @@
 
 /* Runtime-wide settings every module needs. */
 struct module_env {
-    const char *module_dir; /* real path of the module directory, or NULL */
-    const char *dir_error;  /* why there is none */
-    bool profile;           /* send a deployed profile record at exit */
-    int wake_fd;            /* eventfd the thread writes when it is finished */
-    bool channels;          /* modules get stratus.channel_open */
-    bool free_topics;       /* modules may open topics they did not declare */
-    const char *realm;      /* topic prefix (STRATUS_REALM), for the open rule */
+    const char *module_dir;  /* real path of the module directory, or NULL */
+    const char *dir_error;   /* why there is none */
+    bool profile;            /* send a deployed profile record at exit */
+    int wake_fd;             /* eventfd the thread writes when it is finished */
+    bool channels;           /* modules get stratus.channel_open */
+    bool free_topics;        /* modules may open topics they did not declare */
+    const char *realm;       /* topic prefix (STRATUS_REALM), for the open rule */
+    uint32_t max_memory_mib; /* memory cap of a module; args.max_memory may lower it */
 };
 
 struct module {

@@ -50,26 +50,6 @@ static sw_module *lookup(const struct file_key *key)
     return NULL;
 }
 
-/* Reads the whole open file. Returns 0 or an errno. */
-static int read_all(int fd, size_t size, uint8_t **out)
-{
-    uint8_t *buf = malloc(size ? size : 1);
-    if (!buf) return ENOMEM;
-    size_t n = 0;
-    while (n < size) {
-        ssize_t got = read(fd, buf + n, size - n);
-        if (got < 0 && errno == EINTR) continue;
-        if (got <= 0) {
-            int e = got < 0 ? errno : EIO; /* shrank while we read */
-            free(buf);
-            return e;
-        }
-        n += (size_t)got;
-    }
-    *out = buf;
-    return 0;
-}
-
 int module_cache_get(const char *path, sw_module **out, char *reason, size_t cap)
 {
     *out = NULL;
@@ -89,17 +69,11 @@ int module_cache_get(const char *path, sw_module **out, char *reason, size_t cap
         *out = found;
         return 0;
     }
-    uint8_t *bytes = NULL;
-    int e = read_all(fd, (size_t)st.st_size, &bytes);
-    close(fd);
-    if (e) {
-        snprintf(reason, cap, "cannot read: %s", strerror(e));
-        return -1;
-    }
     sw_module *module = NULL;
     sw_error err;
-    sw_status status = sw_module_load(bytes, (size_t)st.st_size, &module, &err);
-    free(bytes);
+    /* "" : the caller names the file itself */
+    sw_status status = sw_module_load_fd(fd, "", &module, &err);
+    close(fd);
     if (status != SW_OK) {
         snprintf(reason, cap, "%s", err.message);
         return -1;

@@ -148,7 +148,7 @@ static int take_channels(json_t *root, struct module_spec *out, char reason[SPEC
     return 0;
 }
 
-/* args.fault_crash and args.resources. */
+/* args.fault_crash, args.max_memory and args.resources. */
 static int take_policies(json_t *args, struct module_spec *out, char reason[SPEC_REASON_LEN])
 {
     json_t *fault = args ? json_object_get(args, "fault_crash") : NULL;
@@ -163,6 +163,16 @@ static int take_policies(json_t *args, struct module_spec *out, char reason[SPEC
                      "field 'args.fault_crash' must be \"ignore\" or \"restart\"");
             return -1;
         }
+    }
+    json_t *mem = args ? json_object_get(args, "max_memory") : NULL;
+    if (mem && !json_is_null(mem)) {
+        if (!json_is_integer(mem) || json_integer_value(mem) < 1 ||
+            json_integer_value(mem) > 4096) {
+            snprintf(reason, SPEC_REASON_LEN,
+                     "field 'args.max_memory' must be a whole number of MiB from 1 to 4096");
+            return -1;
+        }
+        out->max_memory_mib = (uint32_t)json_integer_value(mem);
     }
     json_t *res = args ? json_object_get(args, "resources") : NULL;
     if (!res || json_is_null(res)) return 0;

@@ -36,6 +36,7 @@ struct module_spec {
     struct spec_channel *channels;
     enum fault_policy fault;
     uint64_t period_ns, runtime_ns; /* args.resources, 0 when not asked for */
+    uint32_t max_memory_mib;        /* args.max_memory (MiB), 0 when not asked for */
 };
 
 /* Parse the payload of a create frame (a JSON object). Returns 0, or -1 with

@@ -360,6 +360,18 @@ int main(int argc, char **argv)
     rt.env.module_dir = real;
     rt.env.profile = rt.type->profile;
     rt.env.channels = rt.type->channels;
+    rt.env.max_memory_mib = rt.type->max_memory_mib;
+    const char *cap = getenv("STRATUS_RUNTIME_MAX_MEMORY");
+    if (cap && *cap) {
+        char *end;
+        unsigned long v = strtoul(cap, &end, 10);
+        if (*end || v < 1 || v > 4096)
+            rt_link_log(-1, RT_LOG_ERROR,
+                        "STRATUS_RUNTIME_MAX_MEMORY=%s is not 1..4096 (MiB); keeping %u MiB", cap,
+                        rt.env.max_memory_mib);
+        else
+            rt.env.max_memory_mib = (uint32_t)v;
+    }
     const char *free_topics = getenv("STRATUS_ALLOW_FREE_TOPICS");
     rt.env.free_topics = free_topics && *free_topics && strcmp(free_topics, "0");
     const char *realm = getenv("STRATUS_REALM");

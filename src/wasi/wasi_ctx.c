@@ -173,6 +173,15 @@ sw_status swasi_ctx_new(const swasi_config *config, swasi_ctx **out, sw_error *e
             return fail(err, SW_ERR_NOMEM, "out of memory%s%s", "", 0);
         }
         ctx->fds[fd].preopen = name;
+        struct stat st;
+        struct wasi_root *roots = realloc(ctx->roots, (ctx->nroots + 1) * sizeof *roots);
+        if (!roots || fstat(host, &st) != 0) {
+            if (roots) ctx->roots = roots;
+            swasi_ctx_free(ctx);
+            return fail(err, SW_ERR_NOMEM, "out of memory%s%s", "", 0);
+        }
+        ctx->roots = roots;
+        roots[ctx->nroots++] = (struct wasi_root){st.st_dev, st.st_ino};
     }
     for (size_t i = 0; i < config->nsockets; i++) {
         int type = 0;
@@ -203,6 +212,7 @@ void swasi_ctx_free(swasi_ctx *ctx)
     free_strings(ctx->env, ctx->envc);
     if (ctx->wake_fd >= 0) close(ctx->wake_fd);
     free(ctx->bindings);
+    free(ctx->roots);
     free(ctx);
 }
 

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "stratus/wasi.h"
 
@@ -135,6 +136,14 @@ struct swasi_ctx {
     struct wasi_fd *fds;
     uint32_t nfds;
     int wake_fd; /* eventfd, readable while the instance is interrupted */
+    /* The preopened directories as they were at start (device, inode), kept
+       even when the module closes their descriptors: path_symlink measures
+       how deep a link lies below them. */
+    struct wasi_root {
+        dev_t dev;
+        ino_t ino;
+    } * roots;
+    size_t nroots;
     struct wasi_binding *bindings;
     uint64_t max_wait_ns; /* 0, or a cap on clock waits (fuzzing only) */
     size_t nbindings;

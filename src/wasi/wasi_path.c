@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -46,6 +47,9 @@ WASI_IMPL(path_open)
     if ((oflags & ~15u) || (fdflags & ~31u)) return WE_INVAL;
     const char *path = (const char *)gptr(wc, A32(2), A32(3));
     if (!path || !gptr(wc, A32(8), 4)) return WE_FAULT;
+    /* A directory is never opened for writing, and saying O_DIRECTORY with
+       write rights asks for exactly that (POSIX: EISDIR). */
+    if ((oflags & 2) && (base & R_FD_WRITE)) return WE_ISDIR;
     base &= dir->inheriting;
     inheriting &= dir->inheriting;
 
@@ -161,12 +165,78 @@ WASI_IMPL(path_readlink)
     uint8_t *buf = gptr(wc, A32(3), buflen);
     if (!buf || !gptr(wc, A32(5), 4)) return WE_FAULT;
     WITH_PARENT(A32(0), R_PATH_READLINK, A32(1), A32(2), false, {
-        ssize_t n = readlinkat(pd, name, (char *)buf, buflen);
-        if (n < 0)
+        /* Read into our own buffer first: an absolute target is a host path
+           (the module cannot make one, see path_symlink), which the module
+           must not see, not even in part. */
+        char target[PATH_MAX];
+        ssize_t n = readlinkat(pd, name, target, sizeof target);
+        if (n < 0) {
             e = wasi_errno(errno);
-        else
+        } else if (n > 0 && target[0] == '/') {
+            e = WE_NOTCAPABLE;
+        } else {
+            if ((size_t)n > buflen) n = buflen;
+            memcpy(buf, target, (size_t)n);
             e = store_u32(wc, A32(5), (uint32_t)n);
+        }
     });
+}
+
+/* A name that ends in '/' must be an existing directory: creating a link
+ * there fails with EEXIST when something is there, else ENOENT. 0 when the
+ * path has no trailing slash. */
+static int new_name_slash(struct wasi_call *wc, uint32_t ptr, uint32_t len, int pd,
+                          const char *name)
+{
+    const char *path = (const char *)gptr(wc, ptr, len);
+    if (!path || !len || path[len - 1] != '/') return 0;
+    struct stat st;
+    return fstatat(pd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? WE_EXIST : WE_NOENT;
+}
+
+/* How many directories `dir` lies below the nearest preopened directory:
+ * walks up through ".." comparing with the preopens as they were at start.
+ * -1 when it lies below none of them. Cost: one openat and fstat per level. */
+static int depth_below_preopen(const struct swasi_ctx *ctx, int dir)
+{
+    int cur = openat(dir, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    for (int depth = 0; cur >= 0 && depth < 4096; depth++) {
+        struct stat st, up_st;
+        if (fstat(cur, &st) != 0) break;
+        for (size_t i = 0; i < ctx->nroots; i++)
+            if (ctx->roots[i].dev == st.st_dev && ctx->roots[i].ino == st.st_ino) {
+                close(cur);
+                return depth;
+            }
+        int up = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        bool top = up < 0 || fstat(up, &up_st) != 0 ||
+                   (up_st.st_dev == st.st_dev && up_st.st_ino == st.st_ino);
+        close(cur);
+        cur = up;
+        if (top) break;
+    }
+    if (cur >= 0) close(cur);
+    return -1;
+}
+
+/* Whether a relative symlink target, read from a link `depth` directories
+ * below a preopen, climbs out of it ("../outside/secret" at depth 0). Judged
+ * on the words of the target: the links it may pass through were checked
+ * the same way when they were made. */
+static bool target_leaves(const char *t, int depth)
+{
+    while (*t) {
+        const char *end = strchr(t, '/');
+        size_t n = end ? (size_t)(end - t) : strlen(t);
+        if (n == 2 && t[0] == '.' && t[1] == '.') {
+            if (--depth < 0) return true;
+        } else if (n && !(n == 1 && t[0] == '.')) {
+            depth++;
+        }
+        t += n;
+        if (*t == '/') t++;
+    }
+    return false;
 }
 
 WASI_IMPL(path_symlink)
@@ -175,9 +245,10 @@ WASI_IMPL(path_symlink)
     const char *target = (const char *)gptr(wc, A32(0), tlen);
     if (!target) return WE_FAULT;
     if (memchr(target, '\0', tlen)) return WE_INVAL;
-    /* An absolute target could never be followed inside the sandbox: refuse
-     * it now rather than leave a link that only fails later. Relative ones
-     * may climb; following them is what the resolver confines. */
+    /* An absolute target could never be followed inside the sandbox, and
+     * a relative one that climbs out of the preopen would lead any other
+     * program that follows it out of the sandbox: refuse both (ENOTCAPABLE)
+     * rather than leave such a link behind. */
     if (tlen && target[0] == '/') return WE_NOTCAPABLE;
     char *t = malloc((size_t)tlen + 1);
     if (!t) return WE_NOMEM;
@@ -189,7 +260,9 @@ WASI_IMPL(path_symlink)
     char *name;
     if (!e) e = resolve_parent(wc, dir, A32(3), A32(4), false, &pd, &name);
     if (!e) {
-        e = symlinkat(t, pd, name) ? wasi_errno(errno) : 0;
+        e = new_name_slash(wc, A32(3), A32(4), pd, name);
+        if (!e && target_leaves(t, depth_below_preopen(wc->ctx, pd))) e = WE_NOTCAPABLE;
+        if (!e) e = symlinkat(t, pd, name) ? wasi_errno(errno) : 0;
         free(name);
         close(pd);
     }
@@ -228,7 +301,8 @@ WASI_IMPL(path_link)
     int e = two_parents(wc, A32(0), R_PATH_LINK_SOURCE, A32(2), A32(3), A32(1) & 1, A32(4),
                         R_PATH_LINK_TARGET, A32(5), A32(6), pd, name);
     if (e) return e;
-    e = linkat(pd[0], name[0], pd[1], name[1], 0) ? wasi_errno(errno) : 0;
+    e = new_name_slash(wc, A32(5), A32(6), pd[1], name[1]);
+    if (!e) e = linkat(pd[0], name[0], pd[1], name[1], 0) ? wasi_errno(errno) : 0;
     free_parents(pd, name);
     return e;
 }

@@ -20,9 +20,15 @@ void sw__set_error(sw_error *err, sw_status st, const char *section, uint64_t of
     err->offset = offset;
     snprintf(err->section, sizeof err->section, "%s", section ? section : "");
     snprintf(err->reason, sizeof err->reason, "%s", reason);
+    /* the spec's wording first, then what it means when it is terse */
+    const char *plain = "";
+    if (st == SW_ERR_MALFORMED &&
+        (!strcmp(reason, "unexpected end") || !strcmp(reason, "length out of bounds") ||
+         !strcmp(reason, "unexpected end of section or function")))
+        plain = ": a length runs past the end of the file or section (is the file cut short?)";
     if (section && *section)
-        snprintf(err->message, sizeof err->message, "%s (%s section, offset 0x%llx)", reason,
-                 section, (unsigned long long)offset);
+        snprintf(err->message, sizeof err->message, "%s%s (%s section, offset 0x%llx)", reason,
+                 plain, section, (unsigned long long)offset);
     else
         snprintf(err->message, sizeof err->message, "%s", reason);
 }
@@ -622,32 +628,55 @@ static int section_rank(uint8_t id)
     return rank[id];
 }
 
+/* A bad header: the spec's wording first (what the conformance tests
+ * compare), then what the bytes look like, in plain words. */
+static void header_error(const sw_module *m, sw_error *err)
+{
+    static const uint8_t magic[4] = {0, 'a', 's', 'm'};
+    const char *reason = "unexpected end", *plain;
+    uint64_t at = m->len;
+    size_t i = 0;
+    while (i < m->len && (m->bytes[i] == ' ' || m->bytes[i] == '\t' || m->bytes[i] == '\n' ||
+                          m->bytes[i] == '\r'))
+        i++;
+    if (m->len == 0) {
+        plain = "the file is empty, not a WebAssembly module";
+    } else if (memcmp(m->bytes, magic, m->len < 4 ? m->len : 4)) {
+        reason = "magic header not detected";
+        at = 0;
+        plain = (i < m->len && (m->bytes[i] == '(' || m->bytes[i] == ';'))
+                    ? "this looks like WebAssembly text (.wat), not a binary module: "
+                      "convert it with wat2wasm"
+                    : "not a WebAssembly binary module (it does not start with \"\\0asm\")";
+    } else if (m->len < 8) {
+        plain = "the file ends inside the 8-byte module header";
+    } else {
+        reason = "unknown binary version";
+        at = 4;
+        plain = (m->bytes[4] == 0x0d || m->bytes[6] == 1)
+                    ? "a WebAssembly component or a newer binary format, not a core module "
+                      "of version 1"
+                    : "not version 1 of the WebAssembly binary format";
+    }
+    sw__set_error(err, SW_ERR_MALFORMED, "header", at, reason);
+    if (err)
+        snprintf(err->message, sizeof err->message, "%s: %s (header, offset 0x%llx)", reason, plain,
+                 (unsigned long long)at);
+}
+
 sw_status sw__decode(sw_module *m, sw_error *err)
 {
     struct dec d = {.m = m, .section = "header"};
     d.r.base = d.r.p = m->bytes;
     d.r.end = m->bytes + m->len;
     m->start = -1;
-    const uint8_t *b;
     static const uint8_t magic[4] = {0, 'a', 's', 'm'};
     static const uint8_t version[4] = {1, 0, 0, 0};
-    if (m->len < 4) {
-        sw__set_error(err, SW_ERR_MALFORMED, "header", m->len, "unexpected end");
+    if (m->len < 8 || memcmp(m->bytes, magic, 4) || memcmp(m->bytes + 4, version, 4)) {
+        header_error(m, err);
         return SW_ERR_MALFORMED;
     }
-    if (memcmp(m->bytes, magic, 4)) {
-        sw__set_error(err, SW_ERR_MALFORMED, "header", 0, "magic header not detected");
-        return SW_ERR_MALFORMED;
-    }
-    d.r.p += 4;
-    if (m->len < 8) {
-        sw__set_error(err, SW_ERR_MALFORMED, "header", m->len, "unexpected end");
-        return SW_ERR_MALFORMED;
-    }
-    if (!rd_bytes(&d.r, 4, &b) || memcmp(b, version, 4)) {
-        sw__set_error(err, SW_ERR_MALFORMED, "header", 4, "unknown binary version");
-        return SW_ERR_MALFORMED;
-    }
+    d.r.p += 8;
     int last = 0;
     bool ok = true;
     while (ok && rd_left(&d.r) > 0) {

@@ -104,7 +104,7 @@ void sw_instance_free(sw_instance *inst)
     free(inst->tables_own);
     free(inst->tables);
     if (inst->memory_own) {
-        free(inst->memory_own->data);
+        sw__memory_release(inst->memory_own);
         free(inst->memory_own);
     }
     free(inst->globals_own);
@@ -283,16 +283,23 @@ sw_status sw_instance_new(const sw_module *module, sw_linker *linker, const sw_l
         }
         inst->tables[m->ntable_imports + i] = t;
     }
+    char why[160] = "out of memory";
     if (st == SW_OK && m->nmemories > m->nmem_imports) {
         const struct mod_memory *mm = &m->memories[0];
+        uint32_t limit = inst->limits.max_memory_pages;
         inst->memory_own = calloc(1, sizeof *inst->memory_own);
         if (!inst->memory_own) {
             st = SW_ERR_NOMEM;
+        } else if (mm->min > limit) {
+            st = SW_ERR_LIMIT;
+            snprintf(why, sizeof why,
+                     "memory of %u pages (%u MiB) is over the limit of %u pages (%u MiB)", mm->min,
+                     mm->min / 16, limit, limit / 16);
+        } else if ((st = sw__memory_create(inst->memory_own, mm->min, mm->max, limit)) != SW_OK) {
+            snprintf(why, sizeof why, "cannot map a memory of %u pages (%u MiB)", mm->min,
+                     mm->min / 16);
         } else {
-            inst->memory_own->max = mm->max;
-            inst->memory_own->limit = inst->limits.max_memory_pages;
             inst->memory = inst->memory_own;
-            if (mm->min && sw__memory_grow(inst->memory_own, mm->min) < 0) st = SW_ERR_NOMEM;
         }
     }
     for (uint32_t i = 0; st == SW_OK && i < nglob_own; i++) {
@@ -305,7 +312,7 @@ sw_status sw_instance_new(const sw_module *module, sw_linker *linker, const sw_l
     }
     if (st != SW_OK) {
         sw_instance_free(inst);
-        sw__set_error(err, st, NULL, 0, "out of memory (or memory limit)");
+        sw__set_error(err, st, NULL, 0, why);
         return st;
     }
     st = instantiate_body(inst, err);
@@ -518,7 +525,13 @@ void sw_instance_counts(const sw_instance *instance, uint64_t counts[256])
     memcpy(counts, instance->counts, sizeof instance->counts);
 }
 
+void sw_instance_counts_fc(const sw_instance *instance, uint64_t counts[SW_FC_COUNT])
+{
+    memcpy(counts, instance->counts_fc, sizeof instance->counts_fc);
+}
+
 void sw_instance_reset_counts(sw_instance *instance)
 {
     memset(instance->counts, 0, sizeof instance->counts);
+    memset(instance->counts_fc, 0, sizeof instance->counts_fc);
 }

@@ -9,49 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ops.h"
 #include "stratus/wasm.h"
 
 #define SW_PAGE 65536u
 #define SW_MAX_PAGES 65536u
-
-/* Internal opcodes of the translated code for the 0xFC group: 0xE0 + sub-op. */
-#define OP_FC_BASE 0xE0
-/* Internal opcode: jump without condition (used for `else`). */
-#define OP_JMP 0x05
-/* Internal opcode: jump if an i32 slot is zero (used for `if`). */
-#define OP_BR_UNLESS 0x04
-/* Fused forms made by the fast translation only (never counted):
- * OP_IMM_BASE + op: a binary operator whose second operand is a constant;
- * OP_BRIF_BASE + op: an i32 comparison (or eqz) folded into br_if;
- * OP_BRIF_IMM_BASE + op: the same with a constant second operand. */
-#define OP_IMM_BASE 0x100
-#define OP_BRIF_BASE 0x200
-/* OP_ABS_BASE + (load - 0x28): a load from a constant address */
-#define OP_ABS_BASE 0x1C0
-#define OP_BRIF_IMM_BASE 0x280
-/* Fused f64 arithmetic, [op, dst, x, y, c] (fast translation only):
- * x*y + c, x*y - c, c - x*y, x*y*c (each step rounded, as the unfused
- * code), and [op, dst, x, addr, offset]: x * load, x + load, load - x,
- * x - load of an f64. */
-#define OP_F64_MUL_ADD 0x2E0
-#define OP_F64_MUL_SUB 0x2E1
-#define OP_F64_SUB_MUL 0x2E2
-#define OP_F64_MUL_LOAD 0x2E3
-#define OP_F64_ADD_LOAD 0x2E4
-#define OP_F64_MUL_MUL 0x2E5
-#define OP_F64_LOAD_SUB 0x2E6
-#define OP_F64_SUB_LOAD 0x2E7
-/* OP_STORE_K_BASE + (store - 0x36): a store of a constant value,
- * [op, addr, K, offset] (i64.store: K in two words), for i32.store,
- * i64.store, i32.store8 and i32.store16. */
-#define OP_STORE_K_BASE 0x2E8
-/* `mem[a + off] += x` of f64s, [op, addr, x, offset]: an f64 load feeding an
- * add whose sum is stored back to the same address (fast translation only). */
-#define OP_F64_ADD_TO_MEM 0x2F1
-#define OP_COUNT 0x300
-
-/* Internal opcode: copy one slot to another (the local.set handler). */
-#define OP_MOV 0x21
+/* Address space reserved for a guarded memory: any i32 address plus any
+ * memarg offset plus an 8-byte access ends inside it. */
+#define SW_GUARD_RESERVE ((1ull << 33) + SW_PAGE)
 
 /* A function type owned by its module: params then results in `types`. */
 struct ftype {
@@ -169,11 +134,17 @@ struct sw_module {
 
 /* --- runtime objects ------------------------------------------------- */
 
+/* A linear memory (memory.c). data[0, size) is readable and writable;
+ * when guarded, data[size, reserved) is mapped PROT_NONE and data never
+ * moves; otherwise reserved == size and growth may move data. */
 struct sw_memory_obj {
     uint8_t *data;
-    uint64_t size; /* bytes */
+    uint64_t size;     /* bytes */
+    uint64_t reserved; /* bytes of address space mapped at data */
     uint32_t pages, max;
-    uint32_t limit; /* pages the owner's limits allow */
+    uint32_t limit;   /* pages the owner's limits allow */
+    uint32_t refused; /* size in pages of the last growth the limit refused; 0 = none */
+    bool guarded;
 };
 
 struct sw_table_obj {
@@ -216,6 +187,11 @@ struct exec {
      * instance (a host function's trap: its wasm caller). */
     const uint32_t *trap_code;
     sw_instance *trap_inst;
+    /* Kept by the threaded loop for guard faults (interp_loop.inc): the
+       running function's code, its instance and that instance's memory. */
+    const uint32_t *cur_code;
+    sw_instance *cur_inst;
+    const struct sw_memory_obj *cur_mem;
 };
 
 struct sw_instance {
@@ -242,6 +218,7 @@ struct sw_instance {
     bool fuel_on;
     bool counting;
     uint64_t counts[256];
+    uint64_t counts_fc[SW_FC_COUNT];
     struct sw_instance *next_zombie; /* partial instances kept by a linker */
 };
 
@@ -250,7 +227,7 @@ struct sw_call {
     struct exec *ex;
 };
 
-/* validate.c: makes the opcode-counting code of every function of m that
+/* translate.c: makes the opcode-counting code of every function of m that
  * lacks it. Any thread; SW_OK or SW_ERR_NOMEM. */
 sw_status sw__module_ensure_counted(sw_module *m);
 
@@ -263,7 +240,7 @@ sw_status sw__decode(sw_module *m, sw_error *err);
 void sw__set_error(sw_error *err, sw_status st, const char *section, uint64_t offset,
                    const char *reason);
 
-/* validate.c: validates and translates one body into f->code. */
+/* translate.c: validates and translates one body into f->code. */
 sw_status sw__translate(sw_module *m, uint32_t defidx, const uint8_t *body, size_t len,
                         size_t body_offset, sw_error *err);
 bool sw__ftype_equal(const struct ftype *a, const struct ftype *b);
@@ -272,7 +249,29 @@ bool sw__ftype_equal(const struct ftype *a, const struct ftype *b);
 uint64_t sw__value_bits(const sw_value *v);
 sw_value sw__value_of(sw_valtype type, uint64_t bits);
 sw_status sw__call_host(sw_instance *caller, struct exec *ex, sw_func *f, uint64_t *slots);
+
+/* memory.c: a memory of min pages (zeroed, committed on touch) that may
+ * grow to max, and no further than limit (refusals are noted in `refused`).
+ * SW_OK or SW_ERR_NOMEM; release with sw__memory_release. */
+sw_status sw__memory_create(struct sw_memory_obj *m, uint32_t min, uint32_t max, uint32_t limit);
+void sw__memory_release(struct sw_memory_obj *m);
+/* Old size in pages, or -1 when refused. Cost: one mprotect (or mremap). */
 int64_t sw__memory_grow(struct sw_memory_obj *m, uint32_t delta);
+/* Set once any memory had to be made without guard regions: from then on
+   every call runs in the bounds-checking loop. */
+extern atomic_bool sw__guards_failed;
+
+/* guard_fault.c: runs loop (the threaded interpreter) so that a fault in the
+ * guard region of the memory it uses becomes an SW_TRAP_MEMORY_OOB trap.
+ * *unavailable (nothing ran) when the fault handler or this thread's
+ * alternate signal stack could not be set up. */
+sw_status sw__guarded_invoke(sw_instance *ctx, sw_func *func, uint64_t *args_results,
+                             sw_status (*loop)(sw_instance *, sw_func *, uint64_t *,
+                                               const void *const **),
+                             bool *unavailable);
+/* Around host calls from the threaded loop: faults there are not traps. */
+void *sw__guard_suspend(void);
+void sw__guard_resume(void *saved);
 int64_t sw__table_grow(struct sw_table_obj *t, uint32_t delta, uint64_t init);
 sw_trap sw__memory_init(sw_instance *inst, uint32_t seg, uint32_t d, uint32_t s, uint32_t n);
 sw_trap sw__table_init(sw_instance *inst, uint32_t seg, uint32_t table, uint32_t d, uint32_t s,

@@ -94,23 +94,6 @@ sw_status sw__call_host(sw_instance *caller, struct exec *ex, sw_func *f, uint64
     return st;
 }
 
-int64_t sw__memory_grow(struct sw_memory_obj *m, uint32_t delta)
-{
-    uint32_t old = m->pages;
-    uint64_t want = (uint64_t)old + delta;
-    uint32_t cap = m->max < m->limit ? m->max : m->limit;
-    if (want > cap || want > SW_MAX_PAGES) return -1;
-    if (delta == 0) return old;
-    uint64_t bytes = want * SW_PAGE;
-    uint8_t *p = realloc(m->data, bytes);
-    if (!p) return -1;
-    memset(p + m->size, 0, bytes - m->size);
-    m->data = p;
-    m->size = bytes;
-    m->pages = (uint32_t)want;
-    return old;
-}
-
 #define TABLE_HARD_MAX (1u << 23)
 
 int64_t sw__table_grow(struct sw_table_obj *t, uint32_t delta, uint64_t init)
@@ -150,90 +133,59 @@ sw_trap sw__table_init(sw_instance *inst, uint32_t seg, uint32_t table, uint32_t
     return SW_TRAP_NONE;
 }
 
+/* Loads and stores of guest memory as single instructions: an access that
+ * crosses the end of a guarded memory then faults before it writes anything
+ * (a byte-wise copy could write part of a store first). */
+#define MEM_READ(T, p) (((const struct { T v; } __attribute__((packed, may_alias)) *)(p))->v)
+#define MEM_WRITE(T, p, x) (((struct { T v; } __attribute__((packed, may_alias)) *)(p))->v = (x))
+
 #define RUN_NAME run_plain
+#define THREADED 1
 #define COUNTING 0
+#define CHECKED 0
 #include "interp_loop.inc"
 #undef RUN_NAME
+#undef THREADED
 #undef COUNTING
+#undef CHECKED
 
 #define RUN_NAME run_counting
+#define THREADED 0
 #define COUNTING 1
+#define CHECKED 1
 #include "interp_loop.inc"
 #undef RUN_NAME
+#undef THREADED
 #undef COUNTING
+#undef CHECKED
+
+#define RUN_NAME run_checked
+#define THREADED 0
+#define COUNTING 0
+#define CHECKED 1
+#include "interp_loop.inc"
+#undef RUN_NAME
+#undef THREADED
+#undef COUNTING
+#undef CHECKED
 
 sw_status sw__invoke(sw_instance *ctx, sw_func *func, uint64_t *args_results)
 {
     if (ctx->counting) return run_counting(ctx, func, args_results, NULL);
-    return run_plain(ctx, func, args_results, NULL);
-}
-
-/* Words per instruction of the fast code, so its opcodes can be found. */
-static size_t op_length(const uint32_t *c)
-{
-    uint32_t op = c[0];
-    if (op >= OP_F64_MUL_ADD && op <= OP_F64_SUB_LOAD) return 5;
-    if (op == OP_F64_ADD_TO_MEM) return 4;
-    if (op >= OP_STORE_K_BASE && op <= OP_STORE_K_BASE + 5)
-        return op == OP_STORE_K_BASE + 1 ? 5 : 4;
-    if (op >= OP_BRIF_IMM_BASE) return op >= OP_BRIF_IMM_BASE + 0x51 ? 8 : 7;
-    if (op >= OP_BRIF_BASE) return (op == OP_BRIF_BASE + 0x45 || op == OP_BRIF_BASE + 0x50) ? 6 : 7;
-    if (op >= OP_ABS_BASE && op <= OP_ABS_BASE + 0x0D) return 4;
-    if (op >= OP_IMM_BASE) {
-        uint32_t b = op - OP_IMM_BASE; /* i64 forms carry a 64-bit constant */
-        return b >= 0x7C || (b >= 0x51 && b <= 0x5A) ? 5 : 4;
+    const struct sw_memory_obj *m = ctx->memory;
+    if (!atomic_load_explicit(&sw__guards_failed, memory_order_relaxed) && (!m || m->guarded)) {
+        bool unavailable;
+        sw_status st = sw__guarded_invoke(ctx, func, args_results, run_plain, &unavailable);
+        if (!unavailable) return st;
     }
-    if (op >= 0x45 && op <= 0xC4) {
-        /* numeric: unary forms have one operand */
-        bool unary = op == 0x45 || op == 0x50 || (op >= 0x67 && op <= 0x69) ||
-                     (op >= 0x79 && op <= 0x7B) || (op >= 0x8B && op <= 0x91) ||
-                     (op >= 0x99 && op <= 0x9F) || op >= 0xA7;
-        return unary ? 3 : 4;
+    /* Without guard regions: the counting translation, bounds checked. */
+    if (sw__module_ensure_counted(ctx->module) != SW_OK) {
+        snprintf(ctx->ex.message, sizeof ctx->ex.message, "out of memory");
+        ctx->ex.trap = SW_TRAP_HOST;
+        ctx->ex.status = SW_ERR_TRAP;
+        return SW_ERR_TRAP;
     }
-    if (op >= 0x28 && op <= 0x3E) return 4;
-    switch (op) {
-    case 0x00:
-    case 0x01:
-    case 0x02:
-    case 0x03:
-    case 0x1A: return 1;
-    case 0x04: return 3;
-    case 0x05: return 2;
-    case 0x0C: return 5;
-    case 0x0D: return 6;
-    case 0x0E: return 5 + 2 * ((size_t)c[4] + 1);
-    case 0x0F:
-    case 0x10: return 3;
-    case 0x11:
-    case 0x1B: return 5;
-    case 0x20:
-    case 0x21:
-    case 0x22:
-    case 0x23:
-    case 0x24: return 3;
-    case 0x25:
-    case 0x26: return 4;
-    case 0x3F: return 2;
-    case 0x40:
-    case 0x41:
-    case 0x43: return 3;
-    case 0x42:
-    case 0x44: return 4;
-    case 0xD0: return 2;
-    case 0xD1:
-    case 0xD2: return 3;
-    case 0xE8: return 5;
-    case 0xE9:
-    case 0xED: return 2;
-    case 0xEA:
-    case 0xEB: return 4;
-    case 0xEC:
-    case 0xEE: return 6;
-    case 0xEF:
-    case 0xF1: return 5;
-    case 0xF0: return 3;
-    default: return op >= 0xE0 && op <= 0xE7 ? 3 : 0;
-    }
+    return run_checked(ctx, func, args_results, NULL);
 }
 
 bool sw__thread_code(uint32_t *code, size_t n)
@@ -242,7 +194,7 @@ bool sw__thread_code(uint32_t *code, size_t n)
     run_plain(NULL, NULL, NULL, &labels);
     const char *base = labels[0];
     for (size_t i = 0; i < n;) {
-        size_t len = op_length(&code[i]);
+        size_t len = sw__op_words(&code[i]);
         if (len == 0 || len > n - i || code[i] >= OP_COUNT || !labels[code[i]]) return false;
         ptrdiff_t d = (const char *)labels[code[i]] - base;
         if (d < INT32_MIN || d > INT32_MAX) return false;

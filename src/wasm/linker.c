@@ -28,7 +28,7 @@ static void free_entry(struct link_entry *e)
         break;
     case SW_EXTERN_GLOBAL: free(e->global); break;
     case SW_EXTERN_MEMORY:
-        free(e->memory->data);
+        sw__memory_release(e->memory);
         free(e->memory);
         break;
     case SW_EXTERN_TABLE:
@@ -146,15 +146,13 @@ sw_status sw_linker_define_memory(sw_linker *linker, const char *module, const c
         return SW_ERR_ARG;
     struct sw_memory_obj *m = calloc(1, sizeof *m);
     if (!m) return SW_ERR_NOMEM;
-    m->max = max;
-    m->limit = SW_MAX_PAGES;
-    if (min && sw__memory_grow(m, min) < 0) {
+    if (sw__memory_create(m, min, max, SW_MAX_PAGES) != SW_OK) {
         free(m);
         return SW_ERR_NOMEM;
     }
     struct link_entry *e = add_entry(linker, module, name, SW_EXTERN_MEMORY);
     if (!e) {
-        free(m->data);
+        sw__memory_release(m);
         free(m);
         return SW_ERR_NOMEM;
     }

@@ -40,8 +40,9 @@ static int group_setup(void **state)
 {
     (void)state;
     if (stack_broker_up(&S) || harness_tmpdir(MODDIR) || harness_tmpdir(OUTSIDE)) return -1;
-    const char *mods[] = {"exit_code.wasm", "spin.wasm",       "trap.wasm",      "big_output.wasm",
-                          "read_dir.wasm",  "chan_probe.wasm", "trap_once.wasm", "line_once.wasm"};
+    const char *mods[] = {"exit_code.wasm",  "spin.wasm",      "trap.wasm",
+                          "big_output.wasm", "read_dir.wasm",  "chan_probe.wasm",
+                          "trap_once.wasm",  "line_once.wasm", "alloc_until_refused.wasm"};
     for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++)
         if (install(RT_TEST_MODULES, mods[i])) return -1;
     const char *examples[] = {"hello.wasm", "echo.wasm", "counter.wasm", "relay.wasm"};
@@ -298,6 +299,31 @@ static void test_trap_reported(void **state)
     if (!strstr(reason, "integer divide by zero")) fail_msg("reason: %s", reason);
     /* and where: the module is built with its name section */
     if (!strstr(reason, "(in function '")) fail_msg("reason without the function: %s", reason);
+    message_free(m);
+    free(u);
+}
+
+/* args.max_memory caps the module's memory; the exit reason says the cap
+ * refused a growth, with the sizes. Over 4096 MiB is refused up front. */
+static void test_memory_cap(void **state)
+{
+    (void)state;
+    char *u = create_ok("alloc_until_refused.wasm", "{\"max_memory\": 4}");
+    struct message *m = wait_exit(u);
+    expect_status(m, "exited");
+    assert_true(json_at_equals(m->json, "data.exit_code", "3"));
+    const char *reason = json_str_at(m->json, "data.reason");
+    assert_non_null(reason);
+    if (!strstr(reason, "memory.grow to ") || !strstr(reason, " pages refused: limit 64 pages"))
+        fail_msg("reason: %s", reason);
+    message_free(m);
+    free(u);
+    u = create_ok("alloc_until_refused.wasm", "{\"max_memory\": 5000}");
+    m = wait_exit(u);
+    expect_status(m, "failed");
+    reason = json_str_at(m->json, "data.reason");
+    assert_non_null(reason);
+    if (!strstr(reason, "args.max_memory")) fail_msg("reason: %s", reason);
     message_free(m);
     free(u);
 }
@@ -784,6 +810,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stdin_round_trip, setup_minimal, teardown),
         cmocka_unit_test_setup_teardown(test_delete_busy_loop, setup_minimal, teardown),
         cmocka_unit_test_setup_teardown(test_trap_reported, setup_minimal, teardown),
+        cmocka_unit_test_setup_teardown(test_memory_cap, setup_minimal, teardown),
         cmocka_unit_test_setup_teardown(test_escaping_paths_refused, setup_minimal, teardown),
         cmocka_unit_test_setup_teardown(test_second_module_refused, setup_minimal, teardown),
         cmocka_unit_test_setup_teardown(test_runtime_killed, setup_minimal, teardown),

@@ -1,6 +1,7 @@
 ;; Stratus conformance: sequences the translator fuses into one
 ;; instruction (an f64 product feeding an add, a sub or a product, an f64
-;; load feeding arithmetic, a constant feeding a store) must behave exactly as
+;; load feeding arithmetic, a constant feeding a store, a sum feeding a load's
+;; address) must behave exactly as
 ;; the separate instructions: every step rounded (no fused multiply-add),
 ;; operands in either order, NaNs, and the traps of loads and stores.
 
@@ -140,3 +141,291 @@
 (assert_return (invoke "sub_mul_store" (f64.const 1) (f64.const 1) (i32.const 65520)) (f64.const -1))
 (assert_trap (invoke "sub_mul_store" (f64.const 1) (f64.const 1) (i32.const 65521)) "out of bounds memory access")
 (assert_trap (invoke "sub_mul_store" (f64.const 1) (f64.const 1) (i32.const 65528)) "out of bounds memory access")
+
+;; A load whose address is a sum just computed (of two values, or of a value
+;; and a constant) reads at the wrapped 32-bit sum plus the offset, exactly
+;; as the unfused add and load: sums that wrap stay in bounds, the offset
+;; added after the wrap can still trap. Every load kind.
+(module
+  (memory 1)
+  (data (i32.const 0) "\01\02\03\04\05\06\07\08\f0\f1\f2\f3\f4\f5\f6\f7")
+  (func (export "add_i32") (param i32 i32) (result i32)
+    (i32.load (i32.add (local.get 0) (local.get 1))))
+  (func (export "add_i64_off") (param i32 i32) (result i64)
+    (i64.load offset=8 (i32.add (local.get 0) (local.get 1))))
+  (func (export "addk_u8") (param i32) (result i32)
+    (i32.load8_u (i32.add (local.get 0) (i32.const 1048576))))
+  (func (export "addk_s8") (param i32) (result i32)
+    (i32.load8_s (i32.add (local.get 0) (i32.const -1))))
+  (func (export "addk_u16") (param i32) (result i32)
+    (i32.load16_u offset=2 (i32.add (local.get 0) (i32.const 4))))
+  (func (export "addk_s16") (param i32) (result i32)
+    (i32.load16_s (i32.add (local.get 0) (i32.const 8))))
+  (func (export "addk_f32") (param i32) (result i32)
+    (i32.reinterpret_f32 (f32.load (i32.add (local.get 0) (i32.const 4)))))
+  (func (export "addk_f64") (param i32) (result i64)
+    (i64.reinterpret_f64 (f64.load (i32.add (local.get 0) (i32.const 8)))))
+  (func (export "addk_i64_8s") (param i32) (result i64)
+    (i64.load8_s (i32.add (local.get 0) (i32.const 8))))
+  (func (export "addk_i64_8u") (param i32) (result i64)
+    (i64.load8_u (i32.add (local.get 0) (i32.const 8))))
+  (func (export "addk_i64_16s") (param i32) (result i64)
+    (i64.load16_s (i32.add (local.get 0) (i32.const 8))))
+  (func (export "addk_i64_16u") (param i32) (result i64)
+    (i64.load16_u (i32.add (local.get 0) (i32.const 8))))
+  (func (export "addk_i64_32s") (param i32) (result i64)
+    (i64.load32_s (i32.add (local.get 0) (i32.const 8))))
+  (func (export "addk_i64_32u") (param i32) (result i64)
+    (i64.load32_u (i32.add (local.get 0) (i32.const 8))))
+  (func (export "addk_i64") (param i32) (result i64)
+    (i64.load (i32.add (local.get 0) (i32.const 0))))
+  ;; the sum is kept in a local too: not fused, same result
+  (func (export "add_tee") (param i32 i32) (result i32) (local i32)
+    (i32.add (i32.load (local.tee 2 (i32.add (local.get 0) (local.get 1)))) (local.get 2)))
+)
+
+(assert_return (invoke "add_i32" (i32.const 2) (i32.const 2)) (i32.const 0x08070605))
+(assert_return (invoke "add_i32" (i32.const -4) (i32.const 8)) (i32.const 0x08070605))
+(assert_return (invoke "add_i32" (i32.const 0xFFFFFFF0) (i32.const 0x14)) (i32.const 0x08070605))
+(assert_trap (invoke "add_i32" (i32.const 65532) (i32.const 1)) "out of bounds memory access")
+(assert_trap (invoke "add_i32" (i32.const 0x7FFFFFFF) (i32.const 0x7FFFFFFF)) "out of bounds memory access")
+(assert_return (invoke "add_i64_off" (i32.const -8) (i32.const 8)) (i64.const 0xf7f6f5f4f3f2f1f0))
+(assert_trap (invoke "add_i64_off" (i32.const -8) (i32.const 7)) "out of bounds memory access")
+(assert_trap (invoke "add_i64_off" (i32.const 65528) (i32.const 1)) "out of bounds memory access")
+;; x + 0x100000 wraps to 3 for x = 0xFFF00003
+(assert_return (invoke "addk_u8" (i32.const 0xFFF00003)) (i32.const 4))
+(assert_trap (invoke "addk_u8" (i32.const 0)) "out of bounds memory access")
+(assert_return (invoke "addk_s8" (i32.const 9)) (i32.const -16))
+(assert_trap (invoke "addk_s8" (i32.const 0)) "out of bounds memory access")
+(assert_trap (invoke "addk_s8" (i32.const 65537)) "out of bounds memory access")
+(assert_return (invoke "addk_u16" (i32.const 0)) (i32.const 0x0807))
+(assert_return (invoke "addk_u16" (i32.const -4)) (i32.const 0x0403))
+;; the offset comes after the wrap: -6 + 4 = 0xFFFFFFFE, plus 2 is past 4 GiB
+(assert_trap (invoke "addk_u16" (i32.const -6)) "out of bounds memory access")
+(assert_trap (invoke "addk_u16" (i32.const 65529)) "out of bounds memory access")
+(assert_return (invoke "addk_s16" (i32.const 0)) (i32.const -3600))
+(assert_return (invoke "addk_f32" (i32.const -4)) (i32.const 0x04030201))
+(assert_trap (invoke "addk_f32" (i32.const 65529)) "out of bounds memory access")
+(assert_return (invoke "addk_f64" (i32.const 0)) (i64.const 0xf7f6f5f4f3f2f1f0))
+(assert_trap (invoke "addk_f64" (i32.const 65521)) "out of bounds memory access")
+(assert_return (invoke "addk_i64_8s" (i32.const 0)) (i64.const -16))
+(assert_return (invoke "addk_i64_8u" (i32.const 0)) (i64.const 0xf0))
+(assert_return (invoke "addk_i64_16s" (i32.const 0)) (i64.const -3600))
+(assert_return (invoke "addk_i64_16u" (i32.const 0)) (i64.const 0xf1f0))
+(assert_return (invoke "addk_i64_32s" (i32.const 0)) (i64.const -202182160))
+(assert_return (invoke "addk_i64_32u" (i32.const 0)) (i64.const 0xf3f2f1f0))
+(assert_trap (invoke "addk_i64_32u" (i32.const 65525)) "out of bounds memory access")
+(assert_return (invoke "addk_i64" (i32.const 0)) (i64.const 0x0807060504030201))
+(assert_trap (invoke "addk_i64" (i32.const 65529)) "out of bounds memory access")
+(assert_return (invoke "add_tee" (i32.const 2) (i32.const 2)) (i32.const 0x08070609))
+
+;; A load whose value goes straight to a store of the same width copies the
+;; bytes as they are: float bits (NaN payloads) unchanged, narrow loads cut
+;; back to their width, the load's trap first, then the store's.
+(module
+  (memory 1)
+  (data (i32.const 0) "\01\82\03\84\05\86\07\f8\01\00\a0\7f\f0\f1\f2\f3")
+  (func (export "copy8") (param i32 i32) (i32.store8 offset=1 (local.get 0) (i32.load8_s offset=2 (local.get 1))))
+  (func (export "copy8u") (param i32 i32) (i64.store8 (local.get 0) (i64.load8_u (local.get 1))))
+  (func (export "copy16") (param i32 i32) (i32.store16 (local.get 0) (i32.load16_s (local.get 1))))
+  (func (export "copy32") (param i32 i32) (f32.store (local.get 0) (f32.load (local.get 1))))
+  (func (export "copy32i") (param i32 i32) (i64.store32 (local.get 0) (i64.load32_s (local.get 1))))
+  (func (export "copy64") (param i32 i32) (f64.store offset=4 (local.get 0) (f64.load (local.get 1))))
+  (func (export "get64") (param i32) (result i64) (i64.load (local.get 0)))
+  (func (export "get8") (param i32) (result i32) (i32.load8_u (local.get 0)))
+)
+
+(invoke "copy8" (i32.const 100) (i32.const 1)) ;; byte 3 (0x84) to 101
+(assert_return (invoke "get8" (i32.const 101)) (i32.const 0x84))
+(assert_return (invoke "get8" (i32.const 100)) (i32.const 0))
+(assert_return (invoke "get8" (i32.const 102)) (i32.const 0))
+(invoke "copy8u" (i32.const 200) (i32.const 7))
+(assert_return (invoke "get64" (i32.const 200)) (i64.const 0xf8))
+(invoke "copy16" (i32.const 300) (i32.const 6))
+(assert_return (invoke "get64" (i32.const 300)) (i64.const 0xf807))
+;; the bits of a signalling NaN pattern survive (0x7fa00001)
+(invoke "copy32" (i32.const 400) (i32.const 8))
+(assert_return (invoke "get64" (i32.const 400)) (i64.const 0x7fa00001))
+(invoke "copy32i" (i32.const 500) (i32.const 12))
+(assert_return (invoke "get64" (i32.const 500)) (i64.const 0xf3f2f1f0))
+(invoke "copy64" (i32.const 596) (i32.const 8))
+(assert_return (invoke "get64" (i32.const 600)) (i64.const 0xf3f2f1f07fa00001))
+;; traps: the load first (nothing written), then the store
+(assert_trap (invoke "copy64" (i32.const 0) (i32.const 65529)) "out of bounds memory access")
+(assert_return (invoke "get64" (i32.const 4)) (i64.const 0x7fa00001f8078605))
+(assert_trap (invoke "copy64" (i32.const 65525) (i32.const 0)) "out of bounds memory access")
+(assert_trap (invoke "copy8" (i32.const 65535) (i32.const 0)) "out of bounds memory access")
+(assert_trap (invoke "copy8" (i32.const 0) (i32.const 65534)) "out of bounds memory access")
+(assert_trap (invoke "copy16" (i32.const 0) (i32.const 65535)) "out of bounds memory access")
+(assert_trap (invoke "copy32" (i32.const 65533) (i32.const 0)) "out of bounds memory access")
+
+;; Increments by constants: two in a row are one instruction, done in order
+;; (the second may read what the first wrote), and an increment followed by
+;; `br_if` while the new value differs from a constant (a counted loop) is
+;; one too; both wrap at 32 bits.
+(module
+  (func (export "two") (param i32 i32) (result i32)
+    (local.set 0 (i32.add (local.get 0) (i32.const 3)))
+    (local.set 1 (i32.add (local.get 0) (i32.const 5)))
+    (i32.add (i32.mul (local.get 0) (i32.const 1000)) (local.get 1)))
+  (func (export "two_on_stack") (param i32) (result i32)
+    (i32.sub (i32.add (local.get 0) (i32.const 10)) (i32.add (local.get 0) (i32.const -3))))
+  ;; (the parameters are masked so that every loop ends, whatever the
+  ;; arguments: the fuzz target runs these with mutated ones)
+  (func (export "count") (param $from i32) (param $to i32) (result i32) (local $n i32)
+    (local.set $from (i32.and (local.get $from) (i32.const 0xE)))
+    (loop $l
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br_if $l (i32.ne (local.tee $from (i32.add (local.get $from) (i32.const 2)))
+                        (i32.const 20))))
+    (i32.add (i32.mul (local.get $n) (i32.const 1000)) (local.get $from)))
+  ;; the loop's exit value stays on the stack across the fused back edge
+  (func (export "count_value") (param $i i32) (result i32)
+    (local.set $i (i32.and (local.get $i) (i32.const 0xF)))
+    (block $out (result i32)
+      (loop $l (result i32)
+        (i32.const 7)
+        (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const -1)))
+                          (i32.const -5))))))
+  ;; a loop that only counts: the increment and the back edge alone
+  (func (export "count1") (param $i i32) (result i32)
+    (local.set $i (i32.mul (i32.and (local.get $i) (i32.const 7)) (i32.const 3)))
+    (loop $l
+      (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 3)))
+                        (i32.const 30))))
+    (local.get $i))
+  (func (export "wrap1") (param $i i32) (result i32)
+    (local.set $i (i32.const -4))
+    (loop $l
+      (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 0x7FFFFFFF)))
+                        (i32.const 0x7FFFFFFB))))
+    (local.get $i))
+  (func (export "wrap") (param $i i32) (result i32) (local $n i32)
+    (local.set $i (i32.and (local.get $i) (i32.const 0xC0000000)))
+    (loop $l
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 0x40000000)))
+                        (i32.const 0))))
+    (local.get $n))
+)
+
+(assert_return (invoke "two" (i32.const 1) (i32.const 100)) (i32.const 4009))
+(assert_return (invoke "two" (i32.const -3) (i32.const 0)) (i32.const 5))
+(assert_return (invoke "two_on_stack" (i32.const 0x7FFFFFFF)) (i32.const 13))
+(assert_return (invoke "count" (i32.const 0) (i32.const 0)) (i32.const 10020))
+(assert_return (invoke "count" (i32.const 14) (i32.const 0)) (i32.const 3020))
+(assert_return (invoke "count" (i32.const 10) (i32.const 0)) (i32.const 5020))
+(assert_return (invoke "count_value" (i32.const 0)) (i32.const 7))
+(assert_return (invoke "count1" (i32.const 0)) (i32.const 30))
+(assert_return (invoke "count1" (i32.const 7)) (i32.const 30))
+;; -4 + 0x7FFFFFFF is 0x7FFFFFFB (wrapped): done at the first step
+(assert_return (invoke "wrap1" (i32.const -4)) (i32.const 0x7FFFFFFB))
+(assert_return (invoke "wrap" (i32.const 0)) (i32.const 4))
+(assert_return (invoke "wrap" (i32.const 0x40000000)) (i32.const 3))
+
+;; `mem[a] += y * mem[b]` of f64s: the product rounded, then the sum, mem[b]
+;; read first (its trap first), nothing written on a trap; and sums of three
+;; values (i32 wrapping, f64 rounded twice, in order).
+(module
+  (memory 1)
+  (func (export "axpy") (param $a i32) (param $b i32) (param $y f64)
+    (f64.store (local.get $a)
+      (f64.add (f64.mul (local.get $y) (f64.load (local.get $b))) (f64.load (local.get $a)))))
+  (func (export "set") (param i32 f64) (f64.store (local.get 0) (local.get 1)))
+  (func (export "get") (param i32) (result f64) (f64.load (local.get 0)))
+  (func (export "add3") (param i32 i32 i32) (result i32)
+    (i32.add (i32.add (local.get 0) (local.get 1)) (local.get 2)))
+  (func (export "add3r") (param i32 i32 i32) (result i32)
+    (i32.add (local.get 2) (i32.add (local.get 0) (local.get 1))))
+  (func (export "fadd3") (param f64 f64 f64) (result f64)
+    (f64.add (f64.add (local.get 0) (local.get 1)) (local.get 2)))
+)
+
+(invoke "set" (i32.const 8) (f64.const 1))
+(invoke "set" (i32.const 16) (f64.const 3))
+(invoke "axpy" (i32.const 8) (i32.const 16) (f64.const 2))
+(assert_return (invoke "get" (i32.const 8)) (f64.const 7))
+;; same address for both: mem[a] = y * mem[a] + mem[a]
+(invoke "axpy" (i32.const 16) (i32.const 16) (f64.const 2))
+(assert_return (invoke "get" (i32.const 16)) (f64.const 9))
+;; (1+2^-52)^2 + -(1+2^-51): 2^-104 with one rounding, 0 with two
+(invoke "set" (i32.const 24) (f64.const 0x1.0000000000001p0))
+(invoke "set" (i32.const 32) (f64.const -0x1.0000000000002p0))
+(invoke "axpy" (i32.const 32) (i32.const 24) (f64.const 0x1.0000000000001p0))
+(assert_return (invoke "get" (i32.const 32)) (f64.const 0))
+(assert_trap (invoke "axpy" (i32.const 8) (i32.const 65529) (f64.const 1)) "out of bounds memory access")
+(assert_return (invoke "get" (i32.const 8)) (f64.const 7))
+(assert_trap (invoke "axpy" (i32.const 65529) (i32.const 8) (f64.const 1)) "out of bounds memory access")
+(assert_return (invoke "add3" (i32.const 1) (i32.const 2) (i32.const 3)) (i32.const 6))
+(assert_return (invoke "add3" (i32.const 0x7FFFFFFF) (i32.const 0x7FFFFFFF) (i32.const 3)) (i32.const 1))
+(assert_return (invoke "add3r" (i32.const -1) (i32.const -2) (i32.const 10)) (i32.const 7))
+;; (2^53 + 1) + 1: each step rounds to even, 2^53 twice; one rounding would give 2^53 + 2
+(assert_return (invoke "fadd3" (f64.const 0x1p53) (f64.const 1) (f64.const 1)) (f64.const 0x1p53))
+(assert_return (invoke "fadd3" (f64.const 1) (f64.const nan) (f64.const 2)) (f64.const nan:arithmetic))
+
+;; f64 arithmetic and comparisons with a constant second operand: the
+;; constant's bits exactly (NaN, -0), operand order kept.
+(module
+  (func (export "add_k") (param f64) (result f64) (f64.add (local.get 0) (f64.const 0.5)))
+  (func (export "sub_k") (param f64) (result f64) (f64.sub (local.get 0) (f64.const 0.5)))
+  (func (export "mul_k") (param f64) (result f64) (f64.mul (local.get 0) (f64.const -0.0)))
+  (func (export "div_k") (param f64) (result f64) (f64.div (local.get 0) (f64.const 0.0)))
+  (func (export "add_nan") (param f64) (result f64) (f64.add (local.get 0) (f64.const nan:0x4)))
+  (func (export "lt_k") (param f64) (result i32) (f64.lt (local.get 0) (f64.const 4)))
+  (func (export "le_k") (param f64) (result i32) (f64.le (local.get 0) (f64.const 4)))
+  (func (export "gt_k") (param f64) (result i32) (f64.gt (local.get 0) (f64.const 4)))
+  (func (export "ge_k") (param f64) (result i32) (f64.ge (local.get 0) (f64.const 4)))
+  (func (export "eq_k") (param f64) (result i32) (f64.eq (local.get 0) (f64.const -0.0)))
+  (func (export "ne_nan") (param f64) (result i32) (f64.ne (local.get 0) (f64.const nan)))
+  (func (export "le_if") (param f64) (result i32)
+    (if (result i32) (f64.le (local.get 0) (f64.const 4)) (then (i32.const 1)) (else (i32.const 2))))
+)
+
+(assert_return (invoke "add_k" (f64.const 1)) (f64.const 1.5))
+(assert_return (invoke "sub_k" (f64.const 1)) (f64.const 0.5))
+(assert_return (invoke "sub_k" (f64.const 0.5)) (f64.const 0))
+(assert_return (invoke "mul_k" (f64.const 3)) (f64.const -0))
+(assert_return (invoke "mul_k" (f64.const -3)) (f64.const 0))
+(assert_return (invoke "div_k" (f64.const 1)) (f64.const inf))
+(assert_return (invoke "div_k" (f64.const -1)) (f64.const -inf))
+(assert_return (invoke "div_k" (f64.const 0)) (f64.const nan:arithmetic))
+(assert_return (invoke "add_nan" (f64.const 1)) (f64.const nan:arithmetic))
+(assert_return (invoke "lt_k" (f64.const 3.9)) (i32.const 1))
+(assert_return (invoke "lt_k" (f64.const 4)) (i32.const 0))
+(assert_return (invoke "le_k" (f64.const 4)) (i32.const 1))
+(assert_return (invoke "le_k" (f64.const nan)) (i32.const 0))
+(assert_return (invoke "gt_k" (f64.const 5)) (i32.const 1))
+(assert_return (invoke "gt_k" (f64.const 4)) (i32.const 0))
+(assert_return (invoke "ge_k" (f64.const 4)) (i32.const 1))
+(assert_return (invoke "ge_k" (f64.const -inf)) (i32.const 0))
+(assert_return (invoke "eq_k" (f64.const 0)) (i32.const 1))
+(assert_return (invoke "ne_nan" (f64.const 1)) (i32.const 1))
+(assert_return (invoke "ne_nan" (f64.const nan)) (i32.const 1))
+(assert_return (invoke "le_if" (f64.const 4)) (i32.const 1))
+(assert_return (invoke "le_if" (f64.const nan)) (i32.const 2))
+
+;; An f64 load at a sum with a constant feeding add/sub/mul: the sum wraps
+;; first, then the offset; operands in either order; the load's trap.
+(module
+  (memory 1)
+  (data (i32.const 8) "\00\00\00\00\00\00\08\40") ;; 3.0 at address 8
+  (func (export "mul") (param f64 i32) (result f64)
+    (f64.mul (local.get 0) (f64.load (i32.add (local.get 1) (i32.const 4)))))
+  (func (export "add") (param f64 i32) (result f64)
+    (f64.add (f64.load offset=4 (i32.add (local.get 1) (i32.const -4))) (local.get 0)))
+  (func (export "load_sub") (param f64 i32) (result f64)
+    (f64.sub (f64.load (i32.add (local.get 1) (i32.const 8))) (local.get 0)))
+  (func (export "sub_load") (param f64 i32) (result f64)
+    (f64.sub (local.get 0) (f64.load (i32.add (local.get 1) (i32.const 8)))))
+)
+
+(assert_return (invoke "mul" (f64.const 2) (i32.const 4)) (f64.const 6))
+(assert_return (invoke "mul" (f64.const 2) (i32.const -4)) (f64.const 0))
+(assert_trap (invoke "mul" (f64.const 2) (i32.const 65525)) "out of bounds memory access")
+(assert_return (invoke "add" (f64.const 1) (i32.const 8)) (f64.const 4))
+;; -4 + -4 wraps to 0xFFFFFFF8, plus offset 4 is past 4 GiB: a trap
+(assert_trap (invoke "add" (f64.const 1) (i32.const -4)) "out of bounds memory access")
+(assert_return (invoke "load_sub" (f64.const 1) (i32.const 0)) (f64.const 2))
+(assert_return (invoke "sub_load" (f64.const 1) (i32.const 0)) (f64.const -2))
+(assert_return (invoke "sub_load" (f64.const 1) (i32.const -8)) (f64.const 1))
+(assert_trap (invoke "sub_load" (f64.const 1) (i32.const 65521)) "out of bounds memory access")

@@ -2,7 +2,8 @@
  * the raw WASI calls on the preopen (fd 3), so that nothing in wasi-libc
  * filters a path before the host sees it. The runner provides data.txt, the
  * symlinks etc_link -> /etc and up -> ../outside, and checks afterwards that
- * nothing outside the sandbox changed. */
+ * nothing outside the sandbox changed. Symlinks the module makes may not
+ * point out of the preopen, and readlink shows no absolute host path. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -62,6 +63,21 @@ int main(void)
     show("open abs", try_open("abs", 1, 0));
     show("plant deep -> dir/../../outside", __wasi_path_symlink("dir/../../outside", PRE, "deep"));
     show("open deep/secret", try_open("deep/secret", 1, 0));
+    show("symlink dir/up1 -> ../data.txt (inside)",
+         __wasi_path_symlink("../data.txt", PRE, "dir/up1"));
+    show("symlink dir/up2 -> ../../outside", __wasi_path_symlink("../../outside", PRE, "dir/up2"));
+    show("symlink dir/up3 -> x/../../../outside",
+         __wasi_path_symlink("x/../../../outside", PRE, "dir/up3"));
+    show("symlink in -> ./dir/../data.txt", __wasi_path_symlink("./dir/../data.txt", PRE, "in"));
+    show("open in (inside)", try_open("in", 1, 0));
+    /* names ending in '/' must be directories (wasi-testsuite) */
+    show("symlink data.txt -> target/", __wasi_path_symlink("data.txt", PRE, "target/"));
+    show("symlink data.txt -> dir/", __wasi_path_symlink("data.txt", PRE, "dir/"));
+    show("link data.txt link/", __wasi_path_link(PRE, 0, "data.txt", PRE, "link/"));
+    __wasi_fd_t dfd;
+    show("open dir O_DIRECTORY with write rights",
+         __wasi_path_open(PRE, 0, "dir", __WASI_OFLAGS_DIRECTORY,
+                          __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE, 0, 0, &dfd));
 
     show("rename data.txt ../outside/stolen",
          __wasi_path_rename(PRE, "data.txt", PRE, "../outside/stolen"));
@@ -88,6 +104,11 @@ int main(void)
     __wasi_size_t used = 0;
     __wasi_errno_t e = __wasi_path_readlink(PRE, "up", buf, sizeof buf, &used);
     printf("%-40s errno %u [%.*s]\n", "readlink up", (unsigned)e, (int)used, buf);
+    /* etc_link -> /etc: the host's absolute path stays hidden */
+    memset(buf, 0, sizeof buf);
+    used = 0;
+    e = __wasi_path_readlink(PRE, "etc_link", buf, sizeof buf, &used);
+    printf("%-40s errno %u [%.*s]\n", "readlink etc_link", (unsigned)e, (int)used, buf);
 
     /* Rights: a read-only descriptor cannot write, a file is no directory. */
     __wasi_fd_t ro;
