@@ -1,7 +1,7 @@
 /* Unit tests of the daemons' signal watch: SIGTERM and an extra signal
  * (SIGCHLD) sent to the process arrive as calls on the event loop, once
- * each, with their numbers (pending signals come lowest number first); SIGPIPE no longer kills the process; a
- * watch freed stops reading. */
+ * each, with their numbers (pending signals come lowest number first); SIGPIPE no longer kills the
+ * process; a watch freed stops reading. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
