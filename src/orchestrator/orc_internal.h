@@ -45,10 +45,14 @@ struct orc {
     struct orc_io io;
     struct store *store;
 
-    struct ptrvec managers, runtimes, modules; /* in the order first stored */
-    struct record_pool module_pool;            /* where module records live */
+    struct ptrvec managers, runtimes; /* in the order first stored */
+    struct record_pool module_pool;   /* where module records live */
     struct strmap manager_by_uuid, runtime_by_uuid, module_by_uuid;
     struct strmap module_by_ack; /* ack_oid -> module awaiting its create answer */
+    /* Ended modules (and those read back from the store) to leave memory:
+     * every module that has not ended is in memory, ended ones only while a
+     * request or a reader has them. */
+    struct ptrvec ended;
 
     struct orc_link realm_queue; /* unpinned queued modules, oldest first */
     struct orc_pending_direct pending_direct[ORC_PENDING_DIRECT];
@@ -83,7 +87,14 @@ void orc_mark_module(struct orc *o, struct orc_module *m);
 
 struct orc_manager *orc_manager_get(struct orc *o, const char *uuid);
 struct orc_runtime *orc_runtime_get(struct orc *o, const char *uuid);
+/* A module in memory (every one that has not ended), or NULL. O(1). */
 struct orc_module *orc_module_get(struct orc *o, const char *uuid);
+/* orc_module_get, or an ended module read back from the store (in memory
+ * until the end of the request, or the next tick when outside one); NULL
+ * when the store has none. Cost: one store read for an ended module. */
+struct orc_module *orc_module_lookup(struct orc *o, const char *uuid);
+/* Put an ended module on the list of records that leave memory. */
+void orc_module_ended(struct orc *o, struct orc_module *m);
 int orc_add_manager(struct orc *o, const char *uuid, struct orc_manager **out);
 int orc_add_runtime(struct orc *o, const char *uuid, struct orc_runtime **out);
 int orc_add_module(struct orc *o, const char *uuid, struct orc_module **out);

@@ -313,6 +313,7 @@ void orc_module_end(struct orc *o, struct orc_module *m, const char *status, con
     orc_set_str(&d->reason, reason);
     d->ended_at = orc_wall(o);
     orc_mark_module(o, m);
+    orc_module_ended(o, m);
     slog(SLOG_INFO, "orc", "module %s (%s) ended: %s%s%s", orc_module_name(o, m), m->uuid,
          status ? status : "?", reason ? ": " : "", reason ? reason : "");
     if (freed) orc_slot_freed(o, freed);

@@ -6,6 +6,16 @@
 #include <string.h>
 #include <sys/mman.h>
 
+/* Under AddressSanitizer every item is a heap allocation of its own, so that
+ * a record used after it was given back is reported, not read silently. */
+#if defined(__SANITIZE_ADDRESS__)
+#define POOL_CHECKED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define POOL_CHECKED 1
+#endif
+#endif
+
 void record_pool_init(struct record_pool *p, size_t item_size)
 {
     memset(p, 0, sizeof *p);
@@ -17,6 +27,9 @@ void record_pool_init(struct record_pool *p, size_t item_size)
 
 void *record_pool_alloc(struct record_pool *p)
 {
+#ifdef POOL_CHECKED
+    return calloc(1, p->item_size);
+#endif
     if (p->free_list) {
         void *item = p->free_list;
         p->free_list = *(void **)item;
@@ -40,6 +53,10 @@ void *record_pool_alloc(struct record_pool *p)
 void record_pool_free(struct record_pool *p, void *item)
 {
     if (!item) return;
+#ifdef POOL_CHECKED
+    free(item);
+    return;
+#endif
     *(void **)item = p->free_list;
     p->free_list = item;
 }

@@ -93,6 +93,7 @@ struct orc_module {
     unsigned dirty : 1;          /* to be written at the end of the request */
     unsigned out_dirty : 1;      /* output the store lacks */
     unsigned out_loaded : 1;     /* out holds what the store had */
+    unsigned ended_listed : 1;   /* on the registry's list of records to evict */
     struct orc_runtime *runtime; /* placed on (A, E, K) or pinned to (Q) */
     char **apis;                 /* NULL-terminated; from data.apis or the default */
     uint64_t seq, queue_seq;

@@ -107,15 +107,16 @@ static void drop_detail(struct orc_module *m)
 static void read_detail(struct orc *o, const struct orc_module *m, struct orc_module_detail *d)
 {
     int found = 0;
-    memset(d, 0, sizeof *d);
-    d->active = -1;
-    if (o->store->ops->get_module(o->store, m->uuid, d, &found) < 0) {
+    struct store_module_row row;
+    if (o->store->ops->get_module(o->store, m->uuid, &row, &found) < 0) {
         o->store_errors++;
         slog(SLOG_ERROR, "db", "reading module %s: %s", m->uuid, store_error(o->store));
-        orc_detail_clear(d);
+        memset(d, 0, sizeof *d);
         d->active = -1;
         d->unreadable = 1;
+        return;
     }
+    *d = row.detail;
 }
 
 struct orc_module_detail *orc_detail(struct orc *o, struct orc_module *m)
@@ -253,17 +254,73 @@ int orc_add_module(struct orc *o, const char *uuid, struct orc_module **out)
     m->seq = o->next_seq++;
     m->state = MOD_DEAD;
     m->out_loaded = 1; /* a new module has no output anywhere */
-    if (ptrvec_push(&o->modules, m) < 0) {
-        record_pool_free(&o->module_pool, m);
-        return -1;
-    }
     if (strmap_put(&o->module_by_uuid, m->uuid, m) < 0) {
-        o->modules.n--;
         record_pool_free(&o->module_pool, m);
         return -1;
     }
     *out = m;
     return 0;
+}
+
+void orc_module_ended(struct orc *o, struct orc_module *m)
+{
+    if (m->ended_listed || ptrvec_push(&o->ended, m) < 0) return;
+    m->ended_listed = 1;
+}
+
+struct orc_module *orc_module_lookup(struct orc *o, const char *uuid)
+{
+    struct orc_module *m = orc_module_get(o, uuid);
+    if (m || !uuid_is_valid(uuid)) return m;
+    struct store_module_row row;
+    int found = 0;
+    if (o->store->ops->get_module(o->store, uuid, &row, &found) < 0) {
+        o->store_errors++;
+        slog(SLOG_ERROR, "db", "reading module %s: %s", uuid, store_error(o->store));
+        return NULL;
+    }
+    if (!found) return NULL;
+    json_t *data = row.detail.data ? json_loads(row.detail.data, 0, NULL) : NULL;
+    char **apis = orc_module_apis(data);
+    json_decref(data);
+    int pinned = row.detail.pinned != NULL;
+    orc_detail_clear(&row.detail);
+    if (!apis || orc_add_module(o, uuid, &m) < 0) {
+        orc_strv_free(apis);
+        return NULL;
+    }
+    /* Only ended modules are out of memory. */
+    m->state = MOD_DEAD;
+    m->seq = row.seq;
+    m->queue_seq = row.queue_seq;
+    m->runtime = row.runtime[0] ? orc_runtime_get(o, row.runtime) : NULL;
+    m->apis = apis;
+    m->pinned = pinned;
+    m->out_loaded = 0;
+    orc_module_ended(o, m);
+    return m;
+}
+
+/* Ended modules that nothing holds leave memory (the store has them). */
+static void evict_ended(struct orc *o)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < o->ended.n; i++) {
+        struct orc_module *m = o->ended.v[i];
+        if (m->state != MOD_DEAD) {
+            m->ended_listed = 0; /* a new run: it stays */
+            continue;
+        }
+        if (m->dirty || m->out_dirty || m->ack || m->detail) {
+            o->ended.v[kept++] = m;
+            continue;
+        }
+        strmap_del(&o->module_by_uuid, m->uuid);
+        free_module(m);
+        record_pool_free(&o->module_pool, m);
+    }
+    o->ended.n = kept;
+    if (!kept && o->ended.cap > 1024) ptrvec_free(&o->ended);
 }
 
 void orc_ack_set(struct orc *o, struct orc_module *m, const char *object_id, int direct,
@@ -349,6 +406,7 @@ void orc_end(struct orc *o)
     struct store *s = o->store;
     if (!o->dirty_managers.n && !o->dirty_runtimes.n && !o->dirty_modules.n) {
         release_details(o);
+        evict_ended(o);
         return;
     }
     int rc = s->ops->begin(s);
@@ -377,6 +435,7 @@ void orc_end(struct orc *o)
         ((struct orc_module *)o->dirty_modules.v[i])->dirty = 0;
     o->dirty_managers.n = o->dirty_runtimes.n = o->dirty_modules.n = 0;
     release_details(o);
+    evict_ended(o);
 }
 
 /* ---- loading ---- */
@@ -439,6 +498,10 @@ static int load_module(void *ctx, const struct orc_module *src, const char *runt
     struct orc *o = ctx;
     struct orc_module *m;
     const struct orc_module_detail *d = src->detail;
+    if (src->seq >= o->next_seq) o->next_seq = src->seq + 1;
+    if (src->state != MOD_ALIVE && src->state != MOD_EXITING && src->state != MOD_KILLED &&
+        src->state != MOD_QUEUED)
+        return 0; /* ended: it stays in the store */
     if (orc_add_module(o, src->uuid, &m) < 0) return -1;
     json_t *data = d->data ? json_loads(d->data, 0, NULL) : NULL;
     m->apis = orc_module_apis(data);
@@ -483,15 +546,31 @@ static int by_queue_seq(const void *a, const void *b)
     return x->queue_seq < y->queue_seq ? -1 : x->queue_seq > y->queue_seq;
 }
 
+/* Call fn for every module in memory. O(map capacity). */
+static int each_module(struct orc *o, int (*fn)(void *ctx, struct orc_module *m), void *ctx)
+{
+    const struct strmap *map = &o->module_by_uuid;
+    for (size_t i = 0; i < map->cap; i++)
+        if (map->keys[i] && fn(ctx, map->values[i]) < 0) return -1;
+    return 0;
+}
+
+static int push_any(void *ctx, struct orc_module *m)
+{
+    return ptrvec_push(ctx, m);
+}
+
+static int push_queued(void *ctx, struct orc_module *m)
+{
+    return m->state == MOD_QUEUED ? ptrvec_push(ctx, m) : 0;
+}
+
 static int restore_queues(struct orc *o)
 {
     struct ptrvec q = {0};
-    for (size_t i = 0; i < o->modules.n; i++) {
-        struct orc_module *m = o->modules.v[i];
-        if (m->state == MOD_QUEUED && ptrvec_push(&q, m) < 0) {
-            ptrvec_free(&q);
-            return -1;
-        }
+    if (each_module(o, push_queued, &q) < 0) {
+        ptrvec_free(&q);
+        return -1;
     }
     if (q.n) qsort(q.v, q.n, sizeof *q.v, by_queue_seq);
     for (size_t i = 0; i < q.n; i++) {
@@ -546,12 +625,17 @@ void orc_free(struct orc *o)
         free_manager(o->managers.v[i]);
     for (size_t i = 0; i < o->runtimes.n; i++)
         free_runtime(o->runtimes.v[i]);
-    for (size_t i = 0; i < o->modules.n; i++)
-        free_module(o->modules.v[i]);
+    struct ptrvec all = {0};
+    each_module(o, push_any, &all);
+    for (size_t i = 0; i < all.n; i++) {
+        free_module(all.v[i]);
+        record_pool_free(&o->module_pool, all.v[i]);
+    }
+    ptrvec_free(&all);
     record_pool_clear(&o->module_pool);
     ptrvec_free(&o->managers);
     ptrvec_free(&o->runtimes);
-    ptrvec_free(&o->modules);
+    ptrvec_free(&o->ended);
     ptrvec_free(&o->dirty_managers);
     ptrvec_free(&o->dirty_runtimes);
     ptrvec_free(&o->dirty_modules);
@@ -641,6 +725,12 @@ static void flush_outputs(struct orc *o)
 void orc_flush_outputs(struct orc *o)
 {
     flush_outputs(o);
+    /* Ended modules whose last output this wrote, or that a reader had read
+     * back, leave memory now. */
+    if (!o->in_request) {
+        release_details(o);
+        evict_ended(o);
+    }
 }
 
 int orc_module_output(struct orc *o, struct orc_module *m, char **data, size_t *len)
@@ -678,11 +768,27 @@ struct orc_runtime *orc_runtime_at(const struct orc *o, size_t i)
 }
 size_t orc_module_count(const struct orc *o)
 {
-    return o->modules.n;
+    return orc_module_count_in(o, 0);
 }
-struct orc_module *orc_module_at(const struct orc *o, size_t i)
+
+static int no_row(void *ctx, const struct store_module_row *r)
 {
-    return i < o->modules.n ? o->modules.v[i] : NULL;
+    (void)ctx;
+    (void)r;
+    return 0;
+}
+
+size_t orc_module_count_in(const struct orc *o, char state)
+{
+    size_t total = 0;
+    if (o->store->ops->list_modules(o->store, state, 0, 0, no_row, NULL, &total) < 0)
+        slog(SLOG_ERROR, "db", "counting modules: %s", store_error(o->store));
+    return total;
+}
+
+size_t orc_modules_in_memory(const struct orc *o)
+{
+    return o->module_by_uuid.count;
 }
 
 /* ---- lookups ---- */
@@ -737,20 +843,12 @@ static int decide(const struct orc *o, const struct ptrvec *hits, const struct l
     return ORC_CONFLICT;
 }
 
-static const char *module_uuid(const void *r)
-{
-    return ((const struct orc_module *)r)->uuid;
-}
 static void module_name(const struct orc *o, const void *r, char *buf, size_t cap)
 {
     struct orc_module_detail tmp;
     const struct orc_module_detail *d = detail_to_read(o, r, &tmp);
     snprintf(buf, cap, "%s", d->name ? d->name : "");
     if (d == &tmp) orc_detail_clear(&tmp);
-}
-static int module_live(const void *r)
-{
-    return ((const struct orc_module *)r)->state != MOD_DEAD;
 }
 static const char *runtime_uuid_of(const void *r)
 {
@@ -767,23 +865,83 @@ static int runtime_live(const void *r)
     return ((const struct orc_runtime *)r)->alive;
 }
 
+/* What a name or suffix matched, counted as the store hands the matches
+ * over (there may be many ended runs of a name): in all and live, the first
+ * few of each kept for the answer. Every live module is in memory. */
+#define HITS_SHOWN 8
 struct module_hits {
     struct orc *o;
-    struct ptrvec v;
+    size_t count, live;
+    char first[HITS_SHOWN + 1][UUID_STR_LEN]; /* the first matches */
+    struct orc_module *lives[HITS_SHOWN + 1]; /* the first live ones */
 };
+
+static void count_hit(struct module_hits *h, const char *uuid, struct orc_module *m)
+{
+    if (h->count <= HITS_SHOWN) snprintf(h->first[h->count], UUID_STR_LEN, "%s", uuid);
+    h->count++;
+    if (m && m->state != MOD_DEAD) {
+        if (h->live <= HITS_SHOWN) h->lives[h->live] = m;
+        h->live++;
+    }
+}
 
 static int module_hit(void *ctx, const char *uuid)
 {
     struct module_hits *h = ctx;
     struct orc_module *m = orc_module_get(h->o, uuid);
-    return m ? ptrvec_push(&h->v, m) : 0;
+    /* A module whose detail is in memory is counted from memory below. */
+    if (!m || !m->detail) count_hit(h, uuid, m);
+    return 0;
+}
+
+static void stored_name(struct orc *o, const char *uuid, char *buf, size_t cap)
+{
+    struct store_module_row row;
+    int found = 0;
+    buf[0] = '\0';
+    if (o->store->ops->get_module(o->store, uuid, &row, &found) == 0) {
+        snprintf(buf, cap, "%s", row.detail.name ? row.detail.name : "");
+        orc_detail_clear(&row.detail);
+    }
+}
+
+/* The decision of decide() for modules, most of which may be in the store
+ * only (ended: not live). */
+static int decide_module(struct orc *o, struct module_hits *h, const char *query, int pass,
+                         struct orc_module **out, char *err)
+{
+    if (h->count == 1 || h->live == 1) {
+        *out = h->live == 1 ? h->lives[0] : orc_module_lookup(o, h->first[0]);
+        if (*out) return ORC_OK;
+        snprintf(err, ORC_ERR_LEN, "module %s cannot be read from the store", h->first[0]);
+        return ORC_INTERNAL;
+    }
+    if (!h->count) return ORC_NOT_FOUND;
+    int n = snprintf(err, ORC_ERR_LEN, "module '%s' is ambiguous: %s matches", query,
+                     pass == 0 ? "its name" : "the UUID suffix");
+    size_t many = h->live > 1 ? h->live : h->count;
+    for (size_t i = 0; i < many && n > 0 && n < ORC_ERR_LEN; i++) {
+        if (i == HITS_SHOWN) {
+            n += snprintf(err + n, ORC_ERR_LEN - (size_t)n, ", ...");
+            break;
+        }
+        char name[128];
+        const char *uuid = h->live > 1 ? h->lives[i]->uuid : h->first[i];
+        if (h->live > 1)
+            module_name(o, h->lives[i], name, sizeof name);
+        else
+            stored_name(o, uuid, name, sizeof name);
+        n +=
+            snprintf(err + n, ORC_ERR_LEN - (size_t)n, "%s %s (%s)", i == 0 ? "" : ",", uuid, name);
+    }
+    return ORC_CONFLICT;
 }
 
 int orc_find_module(struct orc *o, const char *query, struct orc_module **out,
                     char err[ORC_ERR_LEN])
 {
-    static const struct lookup_view view = {module_uuid, module_name, module_live, "module"};
-    if ((*out = orc_module_get(o, query))) return ORC_OK;
+    if ((*out = orc_module_lookup(o, query))) return ORC_OK;
     if (!*query) {
         snprintf(err, ORC_ERR_LEN, "empty module name");
         return ORC_BAD_REQUEST;
@@ -792,27 +950,23 @@ int orc_find_module(struct orc *o, const char *query, struct orc_module **out,
      * suffixes, O(modules) there. */
     int rc = ORC_NOT_FOUND;
     for (int pass = 0; pass < 2 && rc == ORC_NOT_FOUND; pass++) {
-        struct module_hits hits = {o, {0}};
+        struct module_hits hits = {.o = o};
         if (o->store->ops->find_modules(o->store, pass == 0 ? query : NULL,
                                         pass == 1 ? query : NULL, module_hit, &hits) < 0) {
             o->store_errors++;
             snprintf(err, ORC_ERR_LEN, "the store cannot be searched: %s", store_error(o->store));
-            ptrvec_free(&hits.v);
             return ORC_INTERNAL;
         }
-        /* Records the store could not take yet are only in memory. */
+        /* Details in memory count as they are there (a record the store
+         * could not take yet is only there). */
         for (size_t i = 0; i < o->detailed.n; i++) {
             struct orc_module *m = o->detailed.v[i];
             const char *name = m->detail ? m->detail->name : NULL;
-            int hit = pass == 0 ? (name && !strcmp(name, query)) : ends_with(m->uuid, query);
-            for (size_t k = 0; hit && k < hits.v.n; k++)
-                hit = hits.v.v[k] != m;
-            if (hit) ptrvec_push(&hits.v, m);
+            int hit = m->detail &&
+                      (pass == 0 ? (name && !strcmp(name, query)) : ends_with(m->uuid, query));
+            if (hit) count_hit(&hits, m->uuid, m);
         }
-        void *rec;
-        rc = decide(o, &hits.v, &view, query, pass, &rec, err);
-        if (rc == ORC_OK) *out = rec;
-        ptrvec_free(&hits.v);
+        rc = decide_module(o, &hits, query, pass, out, err);
     }
     if (rc == ORC_NOT_FOUND) snprintf(err, ORC_ERR_LEN, "no module '%s'", query);
     return rc;
@@ -976,4 +1130,39 @@ json_t *orc_module_json_data(const struct orc *o, const struct orc_module *m, js
 const struct orc_module_detail *orc_module_detail(struct orc *o, struct orc_module *m)
 {
     return orc_detail(o, m);
+}
+
+struct page {
+    json_t *results;
+    int queued_only;
+};
+
+static int page_row(void *ctx, const struct store_module_row *r)
+{
+    struct page *p = ctx;
+    const struct orc_module_detail *d = &r->detail;
+    char state[2] = {r->state, '\0'};
+    json_t *j =
+        json_pack("{s:s, s:o, s:o, s:o, s:s}", "uuid", r->uuid, "name", str_or_null(d->name),
+                  "parent", str_or_null(r->runtime[0] ? r->runtime : NULL), "file",
+                  str_or_null(d->file), "state", state);
+    if (j && p->queued_only) {
+        json_object_set_new(j, "reason", str_or_null(d->reason));
+        json_object_set_new(j, "queue", json_string(d->pinned ? "runtime" : "realm"));
+    }
+    return j ? json_array_append_new(p->results, j) : -1;
+}
+
+json_t *orc_module_page(struct orc *o, int queued_only, size_t start, size_t limit)
+{
+    struct page p = {json_array(), queued_only};
+    size_t total = 0;
+    if (!p.results || o->store->ops->list_modules(o->store, queued_only ? MOD_QUEUED : 0, start,
+                                                  limit, page_row, &p, &total) < 0) {
+        slog(SLOG_ERROR, "db", "listing modules: %s", store_error(o->store));
+        json_decref(p.results);
+        return NULL;
+    }
+    return json_pack("{s:I, s:I, s:o}", "count", (json_int_t)total, "start", (json_int_t)start,
+                     "results", p.results);
 }

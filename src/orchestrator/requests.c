@@ -426,7 +426,7 @@ static int create_module(struct orc *o, json_t *data, json_t **record, char *err
         else if (uuid_v4_generate(uuid) < 0)
             rc = ORC_INTERNAL;
     }
-    struct orc_module *m = rc == ORC_OK ? orc_module_get(o, uuid) : NULL;
+    struct orc_module *m = rc == ORC_OK ? orc_module_lookup(o, uuid) : NULL;
     if (m && m->state != MOD_DEAD) {
         snprintf(err, ORC_ERR_LEN, "module %s already exists (state %s)", uuid,
                  orc_state_name(m->state));
@@ -628,7 +628,7 @@ static void record_direct(struct orc *o, const char *topic, struct orc_runtime *
     struct module_create mc;
     char perr[ENVELOPE_ERR_LEN];
     if (envelope_module_create_parse(data, &mc, perr) < 0 || !mc.uuid) return;
-    struct orc_module *m = orc_module_get(o, mc.uuid);
+    struct orc_module *m = orc_module_lookup(o, mc.uuid);
     if (m && m->state != MOD_DEAD) {
         /* A repeat (the manager runs it once) or a clash; either way no new record. */
         if (m->runtime != r)
@@ -794,8 +794,9 @@ static void on_control_runtime(struct orc *o, const char *topic, const char *run
 
 static void on_stdio(struct orc *o, const char *module, const void *payload, size_t len)
 {
-    struct orc_module *m = orc_module_get(o, module);
-    if (m && len) orc_module_append_output(o, m, payload, len);
+    /* An ended module's late output is kept too (read back from the store). */
+    struct orc_module *m = len ? orc_module_lookup(o, module) : NULL;
+    if (m) orc_module_append_output(o, m, payload, len);
 }
 
 /* ---- entry ---- */

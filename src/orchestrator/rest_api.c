@@ -1,6 +1,6 @@
 /* REST handlers (see rest_api.h). Lists page through records in the order
- * they were first stored: O(start + limit) for managers, runtimes and
- * modules; the queued list walks every module, O(modules). */
+ * they were first stored: O(start + limit) for managers and runtimes (in
+ * memory) and for modules (from the store, which holds the ended ones). */
 #include "rest_api.h"
 
 #include <jansson.h>
@@ -76,25 +76,22 @@ static json_t *runtime_item(struct orc *o, size_t i)
     return orc_runtime_json(o, orc_runtime_at(o, i), 0);
 }
 
-static json_t *module_item(struct orc *o, size_t i)
+/* Module lists come from the store, where ended modules are. */
+static void module_list(struct orc *o, const struct rest_request *req, struct rest_reply *reply,
+                        int queued_only)
 {
-    return orc_module_json(o, orc_module_at(o, i), 0);
-}
-
-static int is_queued(struct orc *o, size_t i)
-{
-    return orc_module_at(o, i)->state == MOD_QUEUED;
-}
-
-static json_t *queued_item(struct orc *o, size_t i)
-{
-    struct orc_module *m = orc_module_at(o, i);
-    json_t *j = orc_module_json(o, m, 0), *full = orc_module_json(o, m, 1);
-    json_t *reason = json_object_get(full, "reason");
-    json_object_set(j, "reason", reason ? reason : json_null());
-    json_decref(full);
-    json_object_set_new(j, "queue", json_string(m->pinned ? "runtime" : "realm"));
-    return j;
+    size_t start, limit;
+    char err[128];
+    if (rest_paging_parse(req->arg(req->conn, "start"), req->arg(req->conn, "limit"), &start,
+                          &limit, err) < 0) {
+        rest_reply_error(reply, 400, err);
+        return;
+    }
+    json_t *page = orc_module_page(o, queued_only, start, limit);
+    if (page)
+        reply_json(reply, 200, page);
+    else
+        rest_reply_error(reply, 500, "the module store cannot be read");
 }
 
 static void get_managers(void *ctx, const struct rest_request *req, struct rest_reply *reply)
@@ -109,12 +106,12 @@ static void get_runtimes(void *ctx, const struct rest_request *req, struct rest_
 
 static void get_modules(void *ctx, const struct rest_request *req, struct rest_reply *reply)
 {
-    list(ctx, req, reply, orc_module_count(ctx), NULL, module_item);
+    module_list(ctx, req, reply, 0);
 }
 
 static void get_queued(void *ctx, const struct rest_request *req, struct rest_reply *reply)
 {
-    list(ctx, req, reply, orc_module_count(ctx), is_queued, queued_item);
+    module_list(ctx, req, reply, 1);
 }
 
 /* ---- lookups ---- */

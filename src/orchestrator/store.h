@@ -10,6 +10,7 @@
 #define STRATUS_ORCHESTRATOR_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "records.h"
 
@@ -25,6 +26,15 @@ struct store_loader {
     void *ctx;
 };
 
+/* A module as stored, read back by get_module and list_modules. */
+struct store_module_row {
+    char uuid[UUID_STR_LEN];
+    char state;
+    uint64_t seq, queue_seq;
+    char runtime[UUID_STR_LEN]; /* "" for none */
+    struct orc_module_detail detail;
+};
+
 struct store;
 
 struct store_ops {
@@ -35,10 +45,16 @@ struct store_ops {
     int (*put_runtime)(struct store *s, const struct orc_runtime *r);
     /* m->detail must be set: the whole record is written. */
     int (*put_module)(struct store *s, const struct orc_module *m);
-    /* The stored detail of a module into *out (strings malloc'd: the
-     * caller clears it with orc_detail_clear); *found 0 when it is not
-     * stored (out then holds defaults). */
-    int (*get_module)(struct store *s, const char *uuid, struct orc_module_detail *out, int *found);
+    /* The stored module into *out (detail strings malloc'd: the caller
+     * clears them with orc_detail_clear); *found 0 when it is not stored
+     * (out then holds defaults). */
+    int (*get_module)(struct store *s, const char *uuid, struct store_module_row *out, int *found);
+    /* Rows start .. start+limit-1 of the modules in state `state` (0: all),
+     * in the order stored, to row(ctx, r) (r and its strings live during the
+     * call; return 0 to go on); *total is how many there are in all. */
+    int (*list_modules)(struct store *s, char state, size_t start, size_t limit,
+                        int (*row)(void *ctx, const struct store_module_row *r), void *ctx,
+                        size_t *total);
     /* Call hit(ctx, uuid) for each module named name (when name is not
      * NULL) or whose UUID ends in suffix, in the order stored; hit returns
      * 0 to go on. */

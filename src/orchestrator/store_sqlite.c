@@ -22,6 +22,7 @@ struct sqlite_store {
     sqlite3_stmt *begin, *commit, *rollback;
     sqlite3_stmt *put_manager, *put_runtime, *put_module, *put_output, *get_output;
     sqlite3_stmt *get_module, *find_by_name, *find_by_suffix;
+    sqlite3_stmt *count_all, *count_state, *list_all, *list_state;
 };
 
 /* Each step of the schema, applied in order in its own transaction. */
@@ -194,6 +195,16 @@ static int op_put_module(struct store *st, const struct orc_module *m)
     return run(s, q, "store module");
 }
 
+static const char *col_text(sqlite3_stmt *q, int i)
+{
+    return (const char *)sqlite3_column_text(q, i);
+}
+
+static void copy_uuid(char out[UUID_STR_LEN], const char *v)
+{
+    snprintf(out, UUID_STR_LEN, "%s", v ? v : "");
+}
+
 /* Copy a text column (NULL stays NULL); -1 on OOM. */
 static int col_dup(sqlite3_stmt *q, int i, char **out)
 {
@@ -221,19 +232,42 @@ static void read_detail_columns(sqlite3_stmt *q, int first, struct orc_module_de
     d->restarts = sqlite3_column_int(q, first + 14);
 }
 
-static int op_get_module(struct store *st, const char *uuid, struct orc_module_detail *d,
-                         int *found)
+/* The row columns: DETAIL_COLUMNS, then these. */
+#define ROW_COLUMNS DETAIL_COLUMNS ", uuid, runtime, state, seq, queue_seq"
+
+/* A row of ROW_COLUMNS; the detail's strings borrowed from the statement. */
+static void read_row(sqlite3_stmt *q, struct store_module_row *r)
+{
+    memset(r, 0, sizeof *r);
+    struct orc_module_detail *d = &r->detail;
+    read_detail_columns(q, 0, d);
+    d->name = (char *)col_text(q, 0);
+    d->file = (char *)col_text(q, 1);
+    d->data = (char *)col_text(q, 2);
+    d->pinned = (char *)col_text(q, 3);
+    d->reason = (char *)col_text(q, 4);
+    d->status = (char *)col_text(q, 5);
+    copy_uuid(r->uuid, col_text(q, 15));
+    copy_uuid(r->runtime, col_text(q, 16));
+    const char *state = col_text(q, 17);
+    r->state = state && *state ? state[0] : MOD_DEAD;
+    r->seq = (uint64_t)sqlite3_column_int64(q, 18);
+    r->queue_seq = (uint64_t)sqlite3_column_int64(q, 19);
+}
+
+static int op_get_module(struct store *st, const char *uuid, struct store_module_row *r, int *found)
 {
     struct sqlite_store *s = impl(st);
     sqlite3_stmt *q = s->get_module;
-    memset(d, 0, sizeof *d);
-    d->active = -1;
+    memset(r, 0, sizeof *r);
+    r->detail.active = -1;
     *found = 0;
     bind_text(q, 1, uuid);
     int rc = sqlite3_step(q), ret = 0;
     if (rc == SQLITE_ROW) {
         *found = 1;
-        read_detail_columns(q, 0, d);
+        read_row(q, r);
+        struct orc_module_detail *d = &r->detail;
         if (col_dup(q, 0, &d->name) < 0 || col_dup(q, 1, &d->file) < 0 ||
             col_dup(q, 2, &d->data) < 0 || col_dup(q, 3, &d->pinned) < 0 ||
             col_dup(q, 4, &d->reason) < 0 || col_dup(q, 5, &d->status) < 0) {
@@ -244,6 +278,37 @@ static int op_get_module(struct store *st, const char *uuid, struct orc_module_d
     } else if (rc != SQLITE_DONE) {
         ret = fail(s, "read module");
     }
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return ret;
+}
+
+static int op_list_modules(struct store *st, char state, size_t start, size_t limit,
+                           int (*row)(void *ctx, const struct store_module_row *r), void *ctx,
+                           size_t *total)
+{
+    struct sqlite_store *s = impl(st);
+    char st_text[2] = {state, '\0'};
+    sqlite3_stmt *c = state ? s->count_state : s->count_all;
+    if (state) bind_text(c, 1, st_text);
+    int rc = sqlite3_step(c);
+    *total = rc == SQLITE_ROW ? (size_t)sqlite3_column_int64(c, 0) : 0;
+    sqlite3_reset(c);
+    sqlite3_clear_bindings(c);
+    if (rc != SQLITE_ROW) return fail(s, "count modules");
+    if (!limit) return 0;
+    sqlite3_stmt *q = state ? s->list_state : s->list_all;
+    int i = 1;
+    if (state) bind_text(q, i++, st_text);
+    sqlite3_bind_int64(q, i++, (sqlite3_int64)limit);
+    sqlite3_bind_int64(q, i, (sqlite3_int64)start);
+    int ret = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct store_module_row r;
+        read_row(q, &r);
+        if (row(ctx, &r) != 0) break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) ret = fail(s, "list modules");
     sqlite3_reset(q);
     sqlite3_clear_bindings(q);
     return ret;
@@ -310,11 +375,6 @@ static int op_get_output(struct store *st, const char *uuid, char **data, size_t
 
 /* ---- loading ---- */
 
-static const char *col_text(sqlite3_stmt *q, int i)
-{
-    return (const char *)sqlite3_column_text(q, i);
-}
-
 static char **apis_parse(const char *text)
 {
     json_t *a = text ? json_loads(text, 0, NULL) : NULL;
@@ -329,11 +389,6 @@ static char **apis_parse(const char *text)
     }
     json_decref(a);
     return v;
-}
-
-static void copy_uuid(char out[UUID_STR_LEN], const char *v)
-{
-    snprintf(out, UUID_STR_LEN, "%s", v ? v : "");
 }
 
 static int load_managers(struct sqlite_store *s, const struct store_loader *l)
@@ -400,30 +455,20 @@ static int load_runtimes(struct sqlite_store *s, const struct store_loader *l)
 static int load_modules(struct sqlite_store *s, const struct store_loader *l)
 {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT " DETAIL_COLUMNS
-                           ", uuid, runtime, state, seq, queue_seq FROM modules ORDER BY seq",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, "SELECT " ROW_COLUMNS " FROM modules ORDER BY seq", -1, &q,
+                           NULL) != SQLITE_OK)
         return fail(s, "load modules");
     int rc = 0, step;
     while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        struct store_module_row r;
+        read_row(q, &r);
         struct orc_module m = {0};
-        struct orc_module_detail d = {0};
-        read_detail_columns(q, 0, &d);
-        d.name = (char *)col_text(q, 0);
-        d.file = (char *)col_text(q, 1);
-        d.data = (char *)col_text(q, 2);
-        d.pinned = (char *)col_text(q, 3);
-        d.reason = (char *)col_text(q, 4);
-        d.status = (char *)col_text(q, 5);
-        m.detail = &d;
-        copy_uuid(m.uuid, col_text(q, 15));
-        const char *runtime = col_text(q, 16);
-        const char *state = col_text(q, 17);
-        m.state = state && *state ? state[0] : MOD_DEAD;
-        m.seq = (uint64_t)sqlite3_column_int64(q, 18);
-        m.queue_seq = (uint64_t)sqlite3_column_int64(q, 19);
-        rc = l->module(l->ctx, &m, runtime ? runtime : "");
+        memcpy(m.uuid, r.uuid, sizeof m.uuid);
+        m.state = r.state;
+        m.seq = r.seq;
+        m.queue_seq = r.queue_seq;
+        m.detail = &r.detail;
+        rc = l->module(l->ctx, &m, r.runtime);
     }
     if (rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW) rc = fail(s, "load modules");
     sqlite3_finalize(q);
@@ -440,9 +485,10 @@ static int op_load(struct store *st, const struct store_loader *l)
 static void op_close(struct store *st)
 {
     struct sqlite_store *s = impl(st);
-    sqlite3_stmt *all[] = {s->begin,       s->commit,       s->rollback,      s->put_manager,
-                           s->put_runtime, s->put_module,   s->put_output,    s->get_output,
-                           s->get_module,  s->find_by_name, s->find_by_suffix};
+    sqlite3_stmt *all[] = {s->begin,       s->commit,       s->rollback,       s->put_manager,
+                           s->put_runtime, s->put_module,   s->put_output,     s->get_output,
+                           s->get_module,  s->find_by_name, s->find_by_suffix, s->count_all,
+                           s->count_state, s->list_all,     s->list_state};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
     sqlite3_close(s->db);
@@ -457,6 +503,7 @@ static const struct store_ops sqlite_ops = {
     .put_runtime = op_put_runtime,
     .put_module = op_put_module,
     .get_module = op_get_module,
+    .list_modules = op_list_modules,
     .find_modules = op_find_modules,
     .put_output = op_put_output,
     .get_output = op_get_output,
@@ -559,7 +606,14 @@ int store_sqlite_open(const char *path, struct store **out, char err[STORE_ERR_L
         prepare(s, &s->put_output,
                 "INSERT OR REPLACE INTO outputs (module, data) VALUES (?1, ?2)") == 0 &&
         prepare(s, &s->get_output, "SELECT data FROM outputs WHERE module = ?1") == 0 &&
-        prepare(s, &s->get_module, "SELECT " DETAIL_COLUMNS " FROM modules WHERE uuid = ?1") == 0 &&
+        prepare(s, &s->get_module, "SELECT " ROW_COLUMNS " FROM modules WHERE uuid = ?1") == 0 &&
+        prepare(s, &s->count_all, "SELECT count(*) FROM modules") == 0 &&
+        prepare(s, &s->count_state, "SELECT count(*) FROM modules WHERE state = ?1") == 0 &&
+        prepare(s, &s->list_all,
+                "SELECT " ROW_COLUMNS " FROM modules ORDER BY seq LIMIT ?1 OFFSET ?2") == 0 &&
+        prepare(s, &s->list_state,
+                "SELECT " ROW_COLUMNS
+                " FROM modules WHERE state = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3") == 0 &&
         prepare(s, &s->find_by_name, "SELECT uuid FROM modules WHERE name = ?1 ORDER BY seq") ==
             0 &&
         prepare(s, &s->find_by_suffix,

@@ -50,9 +50,15 @@ static int f_put_module(struct store *s, const struct orc_module *m)
 {
     return f_put(s) < 0 ? -1 : inner(s)->ops->put_module(inner(s), m);
 }
-static int f_get_module(struct store *s, const char *uuid, struct orc_module_detail *d, int *found)
+static int f_get_module(struct store *s, const char *uuid, struct store_module_row *r, int *found)
 {
-    return inner(s)->ops->get_module(inner(s), uuid, d, found);
+    return inner(s)->ops->get_module(inner(s), uuid, r, found);
+}
+static int f_list_modules(struct store *s, char state, size_t start, size_t limit,
+                          int (*row)(void *ctx, const struct store_module_row *r), void *ctx,
+                          size_t *total)
+{
+    return inner(s)->ops->list_modules(inner(s), state, start, limit, row, ctx, total);
 }
 static int f_find_modules(struct store *s, const char *name, const char *suffix,
                           int (*hit)(void *ctx, const char *uuid), void *ctx)
@@ -84,6 +90,7 @@ static const struct store_ops fake_ops = {
     .put_runtime = f_put_runtime,
     .put_module = f_put_module,
     .get_module = f_get_module,
+    .list_modules = f_list_modules,
     .find_modules = f_find_modules,
     .put_output = f_put_output,
     .get_output = f_get_output,

@@ -537,6 +537,82 @@ static void test_runtime_without_keepalives(void **state)
     assert_false(runtime(RT2)->alive);
 }
 
+/* An ended module leaves memory at the end of the request that ended it;
+ * the store keeps it: found by UUID, name and suffix (its record and output
+ * read back), counted, listed, and a new run of its UUID starts from it. */
+static void test_ended_modules_leave_memory(void **state)
+{
+    (void)state;
+    reg_runtime(RT1, "one", 4, NULL, NULL);
+    create("{\"name\":\"short\",\"file\":\"a.wasm\",\"uuid\":\"" MOD1 "\"}");
+    create("{\"name\":\"long\",\"file\":\"b.wasm\"}");
+    assert_int_equal(orc_modules_in_memory(O), 2);
+    send_raw(topic_of(TOPIC_STDIO, MOD1), "said it");
+    exited(RT1, MOD1, "exited", 3);
+    orc_tick(O); /* the output is written; nothing holds the record */
+    assert_int_equal(orc_modules_in_memory(O), 1);
+    assert_int_equal(orc_module_count(O), 2);
+    assert_int_equal(orc_module_count_in(O, MOD_DEAD), 1);
+    /* Read back by UUID, by name and by suffix. */
+    struct orc_module *m = module(MOD1);
+    assert_int_equal(m->state, MOD_DEAD);
+    assert_ptr_equal(m->runtime, runtime("one"));
+    json_t *rec = orc_module_json(O, m, 1);
+    assert_string_equal(json_string_value(json_object_get(rec, "name")), "short");
+    assert_string_equal(json_string_value(json_object_get(rec, "status")), "exited");
+    assert_int_equal(json_integer_value(json_object_get(rec, "exit_code")), 3);
+    json_decref(rec);
+    char *data;
+    size_t len;
+    assert_int_equal(orc_module_output(O, m, &data, &len), 0);
+    assert_int_equal(len, 7);
+    assert_memory_equal(data, "said it", 7);
+    free(data);
+    orc_tick(O);
+    assert_int_equal(orc_modules_in_memory(O), 1);
+    assert_string_equal(module("short")->uuid, MOD1);
+    orc_tick(O);
+    assert_string_equal(module("f001")->uuid, MOD1);
+    orc_tick(O);
+    /* Listed from the store, ended ones included, in order. */
+    json_t *page = orc_module_page(O, 0, 0, 10);
+    assert_int_equal(json_integer_value(json_object_get(page, "count")), 2);
+    json_t *first = json_array_get(json_object_get(page, "results"), 0);
+    assert_string_equal(json_string_value(json_object_get(first, "uuid")), MOD1);
+    assert_string_equal(json_string_value(json_object_get(first, "state")), "D");
+    assert_string_equal(json_string_value(json_object_get(first, "parent")), RT1);
+    json_decref(page);
+    /* A late line of output of the ended module is kept too. */
+    send_raw(topic_of(TOPIC_STDIO, MOD1), "!");
+    orc_tick(O);
+    assert_int_equal(orc_modules_in_memory(O), 1);
+    assert_int_equal(orc_module_output(O, module(MOD1), &data, &len), 0);
+    assert_int_equal(len, 8);
+    free(data);
+    orc_tick(O);
+    /* A new run of the UUID: back in memory, alive, its second run. */
+    json_t *ans = create("{\"name\":\"short\",\"file\":\"a.wasm\",\"uuid\":\"" MOD1 "\"}");
+    assert_string_equal(result_of(ans), "ok");
+    assert_int_equal(orc_modules_in_memory(O), 2);
+    assert_int_equal(module(MOD1)->state, MOD_ALIVE);
+    assert_int_equal(detail(MOD1)->runs, 2);
+    /* Many ended runs of one name and one live: the name finds the live one. */
+    for (int i = 0; i < 20; i++) {
+        create("{\"name\":\"many\",\"file\":\"a.wasm\"}");
+        json_t *req = last_sent(topic_of(TOPIC_CONTROL_RUNTIME, RT1), "create", 1);
+        exited(RT1, str_at(req, "data", "uuid", NULL), "exited", 0);
+    }
+    assert_int_equal(orc_modules_in_memory(O), 2);
+    create("{\"name\":\"many\",\"file\":\"a.wasm\"}");
+    assert_int_equal(module("many")->state, MOD_ALIVE);
+    char err[ORC_ERR_LEN];
+    struct orc_module *none;
+    exited(RT1, module("many")->uuid, "exited", 0);
+    assert_int_equal(orc_find_module(O, "many", &none, err), ORC_CONFLICT);
+    assert_non_null(strstr(err, "ambiguous"));
+    assert_non_null(strstr(err, "(many), ..."));
+}
+
 static void test_keepalive_deadline(void **state)
 {
     (void)state;
@@ -829,6 +905,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_direct_create_without_uuid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_runtime_and_return, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keepalive_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ended_modules_leave_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_runtime_without_keepalives, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manager_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input_changes_nothing, setup, teardown),

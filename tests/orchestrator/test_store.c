@@ -78,6 +78,14 @@ static int on_module(void *ctx, const struct orc_module *m, const char *runtime_
     return 0;
 }
 
+static int count_row(void *ctx, const struct store_module_row *r)
+{
+    assert_string_equal(r->uuid, "00000000-0000-4000-8000-00000000f001");
+    assert_string_equal(r->detail.name, "hello");
+    (*(int *)ctx)++;
+    return 0;
+}
+
 static int count_hit(void *ctx, const char *uuid)
 {
     (void)uuid;
@@ -139,10 +147,16 @@ static void test_roundtrip(void **state)
     assert_int_equal(seen.has_exit_code, 1);
     assert_int_equal(seen.exit_code, 7);
     /* A module's detail read back alone, and searches by name and suffix. */
+    struct store_module_row row;
     struct orc_module_detail d;
     int found = 0;
-    assert_int_equal(s->ops->get_module(s, "00000000-0000-4000-8000-00000000f001", &d, &found), 0);
+    assert_int_equal(s->ops->get_module(s, "00000000-0000-4000-8000-00000000f001", &row, &found),
+                     0);
     assert_int_equal(found, 1);
+    assert_int_equal(row.state, MOD_DEAD);
+    assert_int_equal(row.seq, 3);
+    assert_string_equal(row.runtime, "00000000-0000-4000-8000-000000000001");
+    d = row.detail;
     assert_string_equal(d.name, "hello");
     assert_string_equal(d.file, "hello.wasm");
     assert_string_equal(d.data, "{\"name\":\"hello\"}");
@@ -150,9 +164,21 @@ static void test_roundtrip(void **state)
     assert_int_equal(d.runs, 2);
     assert_int_equal(d.exit_code, 7);
     orc_detail_clear(&d);
-    assert_int_equal(s->ops->get_module(s, "00000000-0000-4000-8000-00000000f00f", &d, &found), 0);
+    assert_int_equal(s->ops->get_module(s, "00000000-0000-4000-8000-00000000f00f", &row, &found),
+                     0);
     assert_int_equal(found, 0);
-    assert_null(d.name);
+    assert_null(row.detail.name);
+    /* Lists and counts. */
+    size_t total = 0;
+    int rows = 0;
+    assert_int_equal(s->ops->list_modules(s, 0, 0, 10, count_row, &rows, &total), 0);
+    assert_int_equal(total, 1);
+    assert_int_equal(rows, 1);
+    assert_int_equal(s->ops->list_modules(s, MOD_DEAD, 1, 10, count_row, &rows, &total), 0);
+    assert_int_equal(total, 1);
+    assert_int_equal(rows, 1); /* start 1: past the only one */
+    assert_int_equal(s->ops->list_modules(s, MOD_QUEUED, 0, 10, count_row, &rows, &total), 0);
+    assert_int_equal(total, 0);
     int hits = 0;
     assert_int_equal(s->ops->find_modules(s, "hello", NULL, count_hit, &hits), 0);
     assert_int_equal(hits, 1);
