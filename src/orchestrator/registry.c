@@ -528,6 +528,7 @@ static int load_module(void *ctx, const struct orc_module *src, const char *runt
             orc_set_str(&mine->status, "killed");
             orc_set_reason(o, m, "its runtime is not in the store");
             orc_mark_module(o, m);
+            orc_module_ended(o, m);
             break;
         }
         orc_list_append(&m->runtime->modules, &m->on_runtime);

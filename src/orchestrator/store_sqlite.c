@@ -6,8 +6,9 @@
  *   1  managers, runtimes, modules
  *   2  modules.restarts; outputs (the last output of each module)
  *   3  runtimes.keepalives (1 once one was heard; older rows keep the old
- *      rule: silence ends them); modules_by_name (names are looked up in
- *      the store: the orchestrator keeps no module names in memory) */
+ *      rule: silence ends them); modules by name, by seq and by state and
+ *      seq (replacing by state) (names are looked up and module lists read in the store: the
+ *      orchestrator keeps no names, and no ended modules, in memory) */
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -43,7 +44,10 @@ static const char *const migrations[] = {
      "CREATE TABLE outputs (module TEXT PRIMARY KEY, data BLOB NOT NULL);"),
     /* 2 -> 3 */
     ("ALTER TABLE runtimes ADD COLUMN keepalives INTEGER NOT NULL DEFAULT 1;"
-     "CREATE INDEX modules_by_name ON modules(name);"),
+     "CREATE INDEX modules_by_name ON modules(name);"
+     "CREATE INDEX modules_by_seq ON modules(seq);"
+     "CREATE INDEX modules_by_state_seq ON modules(state, seq);"
+     "DROP INDEX modules_by_state;"),
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -599,10 +603,16 @@ int store_sqlite_open(const char *path, struct store **out, char err[STORE_ERR_L
                 "apis, manager, registration, alive, registered_at, last_seen, seq, "
                 "keepalives) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)") == 0 &&
         prepare(s, &s->put_module,
-                "INSERT OR REPLACE INTO modules (uuid, name, file, data, pinned, runtime, "
+                /* An update in place touches only the indexes of what changed
+                 * (INSERT OR REPLACE would delete and insert the row). */
+                "INSERT INTO modules (uuid, name, file, data, pinned, runtime, "
                 "state, reason, status, exit_code, created_at, started_at, ended_at, runs, "
                 "seq, queue_seq, active, cpu, mem, restarts) VALUES (?1, ?2, ?3, ?4, ?5, "
-                "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)") == 0 &&
+                "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) "
+                "ON CONFLICT(uuid) DO UPDATE SET name = ?2, file = ?3, data = ?4, pinned = ?5, "
+                "runtime = ?6, state = ?7, reason = ?8, status = ?9, exit_code = ?10, "
+                "created_at = ?11, started_at = ?12, ended_at = ?13, runs = ?14, seq = ?15, "
+                "queue_seq = ?16, active = ?17, cpu = ?18, mem = ?19, restarts = ?20") == 0 &&
         prepare(s, &s->put_output,
                 "INSERT OR REPLACE INTO outputs (module, data) VALUES (?1, ?2)") == 0 &&
         prepare(s, &s->get_output, "SELECT data FROM outputs WHERE module = ?1") == 0 &&
