@@ -34,6 +34,13 @@ static const struct subcommand subcommands[] = {
      "run a node manager: MQTT, registration, runtimes, channels"},
     {"orchestrator", NET(cmd_orchestrator_main),
      "run the orchestrator: registry, placement, queues, REST API and metrics"},
+    {"up", NET(cmd_up_main), "start a whole local stack: broker, orchestrator, manager"},
+    {"down", NET(cmd_down_main), "stop the stack of `stratus up`"},
+    {"run", NET(cmd_run_main), "run a module somewhere in the fleet (--wait: see it end)"},
+    {"stop", NET(cmd_stop_main), "stop modules"},
+    {"list", NET(cmd_list_main), "the runtimes with their modules and queues"},
+    {"status", NET(cmd_status_main), "the managers and runtimes: alive, load, last heard"},
+    {"logs", NET(cmd_logs_main), "a module's output (-f: follow it)"},
     {"exec", CORE(cmd_exec_main), "run a WebAssembly (WASI) module here and now"},
     {"spectest", CORE(cmd_spectest_main), "run a wast2json script against the engine"},
 };

@@ -2,7 +2,9 @@
  * connections, each read into a buffer until a whole request (head by
  * http_request.h, then Content-Length bytes of body) is there, routed,
  * answered, and the next request of the same connection taken (keep-alive,
- * pipelining). Its own few hundred lines instead of a library: a general
+ * pipelining), or streamed (server-sent events: the connection's answer
+ * stays open and what its writer writes goes out as it comes). Its own few
+ * hundred lines instead of a library: a general
  * HTTP library brings TLS libraries into the process (about 2.8 MiB of
  * resident pages for libmicrohttpd with GnuTLS), and this API serves plain
  * HTTP on a local address.
@@ -37,15 +39,29 @@
 
 struct http_conn;
 
+struct route_set {
+    const struct rest_route *routes;
+    size_t n;
+    void *ctx;
+};
+
 struct http_server {
     struct event_loop *loop;
     int fd;
     int port;
-    const struct rest_route *routes;
-    size_t nroutes;
-    void *ctx;
+    struct route_set sets[HTTP_ROUTE_SETS];
+    size_t nsets;
     struct http_conn *conns; /* doubly linked */
     size_t nconns;
+    loop_timer_id reap; /* closes doomed connections, outside their writers' calls */
+};
+
+/* A streamed answer: its bytes go to the connection's output. */
+struct http_stream {
+    struct http_conn *conn;
+    int ending; /* close once what was written is sent */
+    void (*on_close)(void *ctx, struct http_stream *st);
+    void *close_ctx;
 };
 
 struct http_conn {
@@ -57,8 +73,10 @@ struct http_conn {
     size_t out_len, out_off, out_cap;
     struct http_head head;
     int have_head;
-    int continued; /* "100 Continue" sent for the current request */
-    int closing;   /* close once out is written */
+    int continued;              /* "100 Continue" sent for the current request */
+    int closing;                /* close once out is written */
+    int doomed;                 /* close at the next reap */
+    struct http_stream *stream; /* a streamed answer in progress, or NULL */
     uint32_t events;
     loop_timer_id idle;
     struct http_conn *prev, *next;
@@ -67,6 +85,12 @@ struct http_conn {
 static void conn_close(struct http_conn *c)
 {
     struct http_server *s = c->s;
+    if (c->stream) {
+        struct http_stream *st = c->stream;
+        c->stream = NULL;
+        if (st->on_close) st->on_close(st->close_ctx, st);
+        free(st);
+    }
     if (c->idle) loop_timer_cancel(s->loop, c->idle);
     loop_del_fd(s->loop, c->fd);
     close(c->fd);
@@ -150,6 +174,8 @@ static const char *conn_arg(void *conn, const char *key)
     return http_head_arg(&((struct http_conn *)conn)->head, key);
 }
 
+static void start_stream(struct http_conn *c, struct rest_reply *reply);
+
 /* Route and answer the request whose head is c->head and whose body starts
  * at body. */
 static int dispatch(struct http_conn *c, const char *body)
@@ -159,11 +185,22 @@ static int dispatch(struct http_conn *c, const char *body)
     if (!h->keep_alive) c->closing = 1;
     int head_only = !strcmp(h->method, "HEAD");
     struct rest_reply reply = {0};
-    const struct rest_route *route;
+    const struct rest_route *route = NULL;
     char param[REST_PARAM_MAX];
     unsigned allowed = 0;
-    enum rest_find_result found =
-        rest_route_find(s->routes, s->nroutes, h->method, h->path, &route, param, &allowed);
+    void *ctx = NULL;
+    /* The first table that has the route serves it; a path some table has
+     * with other methods is a 405. */
+    enum rest_find_result found = REST_NO_ROUTE;
+    for (size_t i = 0; i < s->nsets && found != REST_FOUND; i++) {
+        unsigned methods = 0;
+        enum rest_find_result r = rest_route_find(s->sets[i].routes, s->sets[i].n, h->method,
+                                                  h->path, &route, param, &methods);
+        if (r == REST_FOUND) ctx = s->sets[i].ctx;
+        if (r == REST_WRONG_METHOD) allowed |= methods;
+        if (r == REST_FOUND || r == REST_BAD_PATH || found == REST_NO_ROUTE) found = r;
+    }
+    if (found == REST_NO_ROUTE && allowed) found = REST_WRONG_METHOD;
     if (found == REST_WRONG_METHOD) {
         char msg[128];
         snprintf(msg, sizeof msg, "method %.16s is not allowed here", h->method);
@@ -192,8 +229,12 @@ static int dispatch(struct http_conn *c, const char *body)
         .arg = conn_arg,
         .conn = c,
     };
-    route->fn(s->ctx, &req, &reply);
+    route->fn(ctx, &req, &reply);
     free(copy);
+    if (reply.stream && !head_only) {
+        start_stream(c, &reply);
+        return 0;
+    }
     return queue_reply(c, &reply, 0, head_only);
 }
 
@@ -206,7 +247,7 @@ static void set_events(struct http_conn *c, uint32_t events)
  * must close now. */
 static int take_requests(struct http_conn *c)
 {
-    while (!c->closing && c->out_len - c->out_off < HTTP_OUT_PAUSE) {
+    while (!c->closing && !c->stream && c->out_len - c->out_off < HTTP_OUT_PAUSE) {
         if (!c->have_head) {
             int status = 0;
             char err[128];
@@ -266,7 +307,91 @@ static void arm_idle(struct http_conn *c)
 {
     if (c->idle) loop_timer_cancel(c->s->loop, c->idle);
     c->idle = 0;
-    loop_timer_add(c->s->loop, HTTP_IDLE_MS, on_idle, c, &c->idle);
+    /* A stream waits for its writer, however long. */
+    if (!c->stream) loop_timer_add(c->s->loop, HTTP_IDLE_MS, on_idle, c, &c->idle);
+}
+
+/* ---- streams ---- */
+
+static void on_reap(void *ctx)
+{
+    struct http_server *s = ctx;
+    s->reap = 0;
+    struct http_conn *next;
+    for (struct http_conn *c = s->conns; c; c = next) {
+        next = c->next;
+        if (c->doomed) conn_close(c);
+    }
+}
+
+/* Close c soon: not now, as its stream's writer may be walking its own list
+ * of streams. */
+static void doom(struct http_conn *c)
+{
+    c->doomed = 1;
+    if (!c->s->reap) loop_timer_add(c->s->loop, 0, on_reap, c->s, &c->s->reap);
+}
+
+static uint32_t wanted_events(const struct http_conn *c, int eof)
+{
+    int pending = c->out_off < c->out_len;
+    if (c->stream) return (eof ? 0 : EPOLLIN) | (pending ? EPOLLOUT : 0);
+    return pending ? EPOLLOUT : (eof ? 0 : EPOLLIN);
+}
+
+static void start_stream(struct http_conn *c, struct rest_reply *reply)
+{
+    c->closing = 1; /* the end of the stream is the end of the connection */
+    struct http_stream *st = calloc(1, sizeof *st);
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nCache-Control: no-store\r\n"
+                     "Connection: close\r\n\r\n",
+                     reply->status ? reply->status : 200,
+                     http_status_text(reply->status ? reply->status : 200),
+                     reply->content_type ? reply->content_type : "text/event-stream");
+    if (!st || out_append(c, head, (size_t)n) < 0) {
+        free(st);
+        queue_error(c, 500, "out of memory");
+        return;
+    }
+    st->conn = c;
+    c->stream = st;
+    if (c->idle) loop_timer_cancel(c->s->loop, c->idle);
+    c->idle = 0;
+    reply->stream(reply->stream_ctx, st);
+}
+
+void http_stream_on_close(struct http_stream *st, void (*fn)(void *ctx, struct http_stream *st),
+                          void *ctx)
+{
+    st->on_close = fn;
+    st->close_ctx = ctx;
+}
+
+int http_stream_write(struct http_stream *st, const char *data, size_t n)
+{
+    struct http_conn *c = st->conn;
+    if (st->ending || c->doomed) return -1;
+    if (c->out_len - c->out_off + n > HTTP_STREAM_MAX_PENDING) {
+        slog(SLOG_WARNING, "http", "a stream's client is %u MiB behind: dropped",
+             HTTP_STREAM_MAX_PENDING >> 20);
+        doom(c);
+        return -1;
+    }
+    if (out_append(c, data, n) < 0 || flush_out(c) < 0) {
+        doom(c);
+        return -1;
+    }
+    set_events(c, wanted_events(c, 0));
+    return 0;
+}
+
+void http_stream_end(struct http_stream *st)
+{
+    struct http_conn *c = st->conn;
+    st->ending = 1;
+    if (c->out_off == c->out_len) doom(c); /* else closed once drained (on_conn) */
 }
 
 static void on_idle(void *ctx)
@@ -296,7 +421,7 @@ static int read_in(struct http_conn *c)
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
         if (n < 0) return -1;
         if (n == 0) return 1;
-        c->in_len += (size_t)n;
+        if (!c->stream) c->in_len += (size_t)n; /* a stream's client has nothing more to say */
     }
 }
 
@@ -318,7 +443,8 @@ static void on_conn(void *ctx, uint32_t events)
         return;
     }
     int pending = c->out_off < c->out_len;
-    if (!pending && (c->closing || eof)) {
+    int done = c->stream ? c->stream->ending : c->closing;
+    if (!pending && (done || eof)) {
         conn_close(c);
         return;
     }
@@ -335,7 +461,7 @@ static void on_conn(void *ctx, uint32_t events)
         c->in = NULL;
         c->in_cap = 0;
     }
-    set_events(c, pending ? EPOLLOUT : (eof ? 0 : EPOLLIN));
+    set_events(c, wanted_events(c, eof));
     if (eof && !pending) conn_close(c);
 }
 
@@ -422,9 +548,8 @@ int http_server_start(struct event_loop *loop, const char *addr, int port,
         return -1;
     }
     s->loop = loop;
-    s->routes = routes;
-    s->nroutes = nroutes;
-    s->ctx = ctx;
+    s->sets[0] = (struct route_set){routes, nroutes, ctx};
+    s->nsets = 1;
     if (listen_on(addr, port, &s->fd, &s->port, err) < 0) {
         free(s);
         return -1;
@@ -439,6 +564,14 @@ int http_server_start(struct event_loop *loop, const char *addr, int port,
     return 0;
 }
 
+int http_server_add_routes(struct http_server *s, const struct rest_route *routes, size_t nroutes,
+                           void *ctx)
+{
+    if (s->nsets == HTTP_ROUTE_SETS) return -1;
+    s->sets[s->nsets++] = (struct route_set){routes, nroutes, ctx};
+    return 0;
+}
+
 int http_server_port(const struct http_server *s)
 {
     return s->port;
@@ -448,7 +581,8 @@ void http_server_free(struct http_server *s)
 {
     if (!s) return;
     while (s->conns)
-        conn_close(s->conns);
+        conn_close(s->conns); /* open streams end: their close callbacks run */
+    if (s->reap) loop_timer_cancel(s->loop, s->reap);
     loop_del_fd(s->loop, s->fd);
     close(s->fd);
     free(s);

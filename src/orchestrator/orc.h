@@ -117,6 +117,11 @@ size_t orc_modules_in_memory(const struct orc *o);
  * or /api/queued/ with queued_only, whose items add reason and queue):
  * {"count", "start", "results"} (new reference), or NULL on a store error. */
 json_t *orc_module_page(struct orc *o, int queued_only, size_t start, size_t limit);
+/* The newest `max` modules that have ended (ended 1) or not (0), newest
+ * first, each as orc_module_json(..., 1) (borrowed by each, which returns
+ * 0 to go on). One store query. Returns 0, or -1 on a store error. */
+int orc_recent_modules(struct orc *o, int ended, size_t max, int (*each)(void *ctx, json_t *module),
+                       void *ctx);
 
 /* JSON of a record (new reference): `full` gives every stored field (the
  * lookups), otherwise the list fields (PROTOCOL.md §5). */

@@ -1167,3 +1167,38 @@ json_t *orc_module_page(struct orc *o, int queued_only, size_t start, size_t lim
     return json_pack("{s:I, s:I, s:o}", "count", (json_int_t)total, "start", (json_int_t)start,
                      "results", p.results);
 }
+
+struct recent {
+    struct orc *o;
+    int (*each)(void *ctx, json_t *module);
+    void *ctx;
+};
+
+static int recent_row(void *ctx, const struct store_module_row *r)
+{
+    struct recent *rc = ctx;
+    /* The row as a record, for the JSON of a lookup. */
+    struct orc_module m = {.state = r->state, .pinned = r->detail.pinned != NULL};
+    memcpy(m.uuid, r->uuid, sizeof m.uuid);
+    m.runtime = r->runtime[0] ? orc_runtime_get(rc->o, r->runtime) : NULL;
+    json_t *data = r->detail.data ? json_loads(r->detail.data, 0, NULL) : NULL;
+    m.apis = orc_module_apis(data);
+    json_t *j = m.apis ? module_json(&m, &r->detail, 1, data) : NULL;
+    json_decref(data);
+    orc_strv_free(m.apis);
+    if (!j) return -1;
+    int stop = rc->each(rc->ctx, j);
+    json_decref(j);
+    return stop;
+}
+
+int orc_recent_modules(struct orc *o, int ended, size_t max, int (*each)(void *ctx, json_t *module),
+                       void *ctx)
+{
+    struct recent rc = {o, each, ctx};
+    if (o->store->ops->recent_modules(o->store, ended, max, recent_row, &rc) < 0) {
+        slog(SLOG_ERROR, "db", "listing modules: %s", store_error(o->store));
+        return -1;
+    }
+    return 0;
+}

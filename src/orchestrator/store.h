@@ -55,6 +55,10 @@ struct store_ops {
     int (*list_modules)(struct store *s, char state, size_t start, size_t limit,
                         int (*row)(void *ctx, const struct store_module_row *r), void *ctx,
                         size_t *total);
+    /* The newest `max` modules that have ended (ended 1) or not (0), newest
+     * first, to row(ctx, r) as for list_modules. */
+    int (*recent_modules)(struct store *s, int ended, size_t max,
+                          int (*row)(void *ctx, const struct store_module_row *r), void *ctx);
     /* Call hit(ctx, uuid) for each module named name (when name is not
      * NULL) or whose UUID ends in suffix, in the order stored; hit returns
      * 0 to go on. */

@@ -23,7 +23,7 @@ struct sqlite_store {
     sqlite3_stmt *begin, *commit, *rollback;
     sqlite3_stmt *put_manager, *put_runtime, *put_module, *put_output, *get_output;
     sqlite3_stmt *get_module, *find_by_name, *find_by_suffix;
-    sqlite3_stmt *count_all, *count_state, *list_all, *list_state;
+    sqlite3_stmt *count_all, *count_state, *list_all, *list_state, *recent_ended, *recent_live;
 };
 
 /* Each step of the schema, applied in order in its own transaction. */
@@ -287,6 +287,24 @@ static int op_get_module(struct store *st, const char *uuid, struct store_module
     return ret;
 }
 
+static int op_recent_modules(struct store *st, int ended, size_t max,
+                             int (*row)(void *ctx, const struct store_module_row *r), void *ctx)
+{
+    struct sqlite_store *s = impl(st);
+    sqlite3_stmt *q = ended ? s->recent_ended : s->recent_live;
+    sqlite3_bind_int64(q, 1, (sqlite3_int64)max);
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct store_module_row r;
+        read_row(q, &r);
+        if (row(ctx, &r) != 0) break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) ret = fail(s, "recent modules");
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return ret;
+}
+
 static int op_list_modules(struct store *st, char state, size_t start, size_t limit,
                            int (*row)(void *ctx, const struct store_module_row *r), void *ctx,
                            size_t *total)
@@ -492,7 +510,8 @@ static void op_close(struct store *st)
     sqlite3_stmt *all[] = {s->begin,       s->commit,       s->rollback,       s->put_manager,
                            s->put_runtime, s->put_module,   s->put_output,     s->get_output,
                            s->get_module,  s->find_by_name, s->find_by_suffix, s->count_all,
-                           s->count_state, s->list_all,     s->list_state};
+                           s->count_state, s->list_all,     s->list_state,     s->recent_ended,
+                           s->recent_live};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
     sqlite3_close(s->db);
@@ -508,6 +527,7 @@ static const struct store_ops sqlite_ops = {
     .put_module = op_put_module,
     .get_module = op_get_module,
     .list_modules = op_list_modules,
+    .recent_modules = op_recent_modules,
     .find_modules = op_find_modules,
     .put_output = op_put_output,
     .get_output = op_get_output,
@@ -618,6 +638,12 @@ int store_sqlite_open(const char *path, struct store **out, char err[STORE_ERR_L
         prepare(s, &s->get_output, "SELECT data FROM outputs WHERE module = ?1") == 0 &&
         prepare(s, &s->get_module, "SELECT " ROW_COLUMNS " FROM modules WHERE uuid = ?1") == 0 &&
         prepare(s, &s->count_all, "SELECT count(*) FROM modules") == 0 &&
+        prepare(s, &s->recent_ended,
+                "SELECT " ROW_COLUMNS
+                " FROM modules WHERE state = 'D' ORDER BY seq DESC LIMIT ?1") == 0 &&
+        prepare(s, &s->recent_live,
+                "SELECT " ROW_COLUMNS " FROM modules WHERE state IN ('A', 'E', 'K', 'Q') "
+                "ORDER BY seq DESC LIMIT ?1") == 0 &&
         prepare(s, &s->count_state, "SELECT count(*) FROM modules WHERE state = ?1") == 0 &&
         prepare(s, &s->list_all,
                 "SELECT " ROW_COLUMNS " FROM modules ORDER BY seq LIMIT ?1 OFFSET ?2") == 0 &&

@@ -65,6 +65,11 @@ static int f_find_modules(struct store *s, const char *name, const char *suffix,
 {
     return inner(s)->ops->find_modules(inner(s), name, suffix, hit, ctx);
 }
+static int f_recent_modules(struct store *s, int ended, size_t max,
+                            int (*row)(void *ctx, const struct store_module_row *r), void *ctx)
+{
+    return inner(s)->ops->recent_modules(inner(s), ended, max, row, ctx);
+}
 static int f_put_output(struct store *s, const char *uuid, const void *data, size_t len)
 {
     return f_put(s) < 0 ? -1 : inner(s)->ops->put_output(inner(s), uuid, data, len);
@@ -91,6 +96,7 @@ static const struct store_ops fake_ops = {
     .put_module = f_put_module,
     .get_module = f_get_module,
     .list_modules = f_list_modules,
+    .recent_modules = f_recent_modules,
     .find_modules = f_find_modules,
     .put_output = f_put_output,
     .get_output = f_get_output,
