@@ -537,6 +537,25 @@ static void test_runtime_without_keepalives(void **state)
     assert_false(runtime(RT2)->alive);
 }
 
+struct seen_rows {
+    int n;
+    char states[8];
+    char names[8][16];
+    char uuids[8][UUID_STR_LEN];
+};
+
+static int collect_row(void *ctx, json_t *m)
+{
+    struct seen_rows *r = ctx;
+    if (r->n == 7) return 1;
+    r->states[r->n] = json_string_value(json_object_get(m, "state"))[0];
+    snprintf(r->names[r->n], sizeof r->names[0], "%s",
+             json_string_value(json_object_get(m, "name")));
+    snprintf(r->uuids[r->n], UUID_STR_LEN, "%s", json_string_value(json_object_get(m, "uuid")));
+    r->n++;
+    return 0;
+}
+
 /* An ended module leaves memory at the end of the request that ended it;
  * the store keeps it: found by UUID, name and suffix (its record and output
  * read back), counted, listed, and a new run of its UUID starts from it. */
@@ -607,10 +626,27 @@ static void test_ended_modules_leave_memory(void **state)
     assert_int_equal(module("many")->state, MOD_ALIVE);
     char err[ORC_ERR_LEN];
     struct orc_module *none;
-    exited(RT1, module("many")->uuid, "exited", 0);
+    char last[UUID_STR_LEN];
+    snprintf(last, sizeof last, "%s", module("many")->uuid);
+    exited(RT1, last, "exited", 0);
     assert_int_equal(orc_find_module(O, "many", &none, err), ORC_CONFLICT);
     assert_non_null(strstr(err, "ambiguous"));
     assert_non_null(strstr(err, "(many), ..."));
+    /* The newest modules, for the dashboard: ended ones, newest first, and
+     * the one still alive. */
+    struct seen_rows rows = {0};
+    assert_int_equal(orc_recent_modules(O, 1, 3, collect_row, &rows), 0);
+    assert_int_equal(rows.n, 3);
+    assert_string_equal(rows.states, "DDD");
+    assert_string_equal(rows.names[0], "many");
+    assert_string_equal(rows.uuids[0], last); /* the one that ended last */
+    memset(&rows, 0, sizeof rows);
+    assert_int_equal(orc_recent_modules(O, 0, 10, collect_row, &rows), 0);
+    assert_int_equal(rows.n, 2);
+    assert_string_equal(rows.states, "AA");
+    /* In the order first stored, newest first: a new run keeps its place. */
+    assert_string_equal(rows.names[0], "long");
+    assert_string_equal(rows.names[1], "short");
 }
 
 static void test_keepalive_deadline(void **state)
