@@ -287,22 +287,31 @@ static int op_get_module(struct store *st, const char *uuid, struct store_module
     return ret;
 }
 
-static int op_recent_modules(struct store *st, int ended, size_t max,
-                             int (*row)(void *ctx, const struct store_module_row *r), void *ctx)
+/* Step the bound statement q (of ROW_COLUMNS) to row() until it stops or
+ * the rows end; reset q. */
+static int each_row(struct sqlite_store *s, sqlite3_stmt *q,
+                    int (*row)(void *ctx, const struct store_module_row *r), void *ctx,
+                    const char *what)
 {
-    struct sqlite_store *s = impl(st);
-    sqlite3_stmt *q = ended ? s->recent_ended : s->recent_live;
-    sqlite3_bind_int64(q, 1, (sqlite3_int64)max);
     int rc, ret = 0;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         struct store_module_row r;
         read_row(q, &r);
         if (row(ctx, &r) != 0) break;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) ret = fail(s, "recent modules");
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) ret = fail(s, what);
     sqlite3_reset(q);
     sqlite3_clear_bindings(q);
     return ret;
+}
+
+static int op_recent_modules(struct store *st, int ended, size_t max,
+                             int (*row)(void *ctx, const struct store_module_row *r), void *ctx)
+{
+    struct sqlite_store *s = impl(st);
+    sqlite3_stmt *q = ended ? s->recent_ended : s->recent_live;
+    sqlite3_bind_int64(q, 1, (sqlite3_int64)max);
+    return each_row(s, q, row, ctx, "recent modules");
 }
 
 static int op_list_modules(struct store *st, char state, size_t start, size_t limit,
@@ -324,16 +333,7 @@ static int op_list_modules(struct store *st, char state, size_t start, size_t li
     if (state) bind_text(q, i++, st_text);
     sqlite3_bind_int64(q, i++, (sqlite3_int64)limit);
     sqlite3_bind_int64(q, i, (sqlite3_int64)start);
-    int ret = 0;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        struct store_module_row r;
-        read_row(q, &r);
-        if (row(ctx, &r) != 0) break;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) ret = fail(s, "list modules");
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
-    return ret;
+    return each_row(s, q, row, ctx, "list modules");
 }
 
 static int op_find_modules(struct store *st, const char *name, const char *suffix,
