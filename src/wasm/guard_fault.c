@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 
 #include "internal.h"
 
@@ -43,6 +44,9 @@ static pthread_key_t altstack_key;
 
 #define ALTSTACK_SIZE (64 * 1024)
 
+/* Why a guarded call was jumped back to. */
+enum { JUMP_FAULT = 1, JUMP_RAISED = 2 };
+
 static void pass_on(int sig, siginfo_t *info, void *uc)
 {
     if (previous.sa_flags & SA_SIGINFO) {
@@ -59,13 +63,30 @@ static void pass_on(int sig, siginfo_t *info, void *uc)
     signal(sig, SIG_DFL);
 }
 
+/* The instruction that faulted, so that compiled code can tell in which
+ * function (native.c); NULL where we do not know how to read it. */
+static const void *fault_pc(void *uc)
+{
+#if defined(__x86_64__)
+    return (const void *)((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+    return (const void *)((ucontext_t *)uc)->uc_mcontext.pc;
+#else
+    (void)uc;
+    return NULL;
+#endif
+}
+
 static void on_fault(int sig, siginfo_t *info, void *uc)
 {
     struct guarded_call *g = innermost;
     if (g) {
         const struct sw_memory_obj *m = g->ex->cur_mem;
         const uint8_t *a = info->si_addr;
-        if (m && m->guarded && a >= m->data && a < m->data + m->reserved) siglongjmp(g->jump, 1);
+        if (m && m->guarded && a >= m->data && a < m->data + m->reserved) {
+            g->ex->fault_pc = fault_pc(uc);
+            siglongjmp(g->jump, JUMP_FAULT);
+        }
     }
     pass_on(sig, info, uc);
 }
@@ -147,7 +168,13 @@ sw_status sw__guarded_invoke(sw_instance *ctx, sw_func *func, uint64_t *args_res
     g.ex = ex;
     g.outer = innermost;
     uint32_t base_frames = ex->nframes;
-    if (sigsetjmp(g.jump, 0)) {
+    switch (sigsetjmp(g.jump, 0)) {
+    case 0: break;
+    case JUMP_RAISED: /* sw__guard_raise: ex says what happened */
+        innermost = g.outer;
+        ex->nframes = base_frames;
+        return ex->status;
+    default: /* JUMP_FAULT */
         innermost = g.outer;
         ex->nframes = base_frames;
         ex->trap_code = ex->cur_code;
@@ -161,6 +188,16 @@ sw_status sw__guarded_invoke(sw_instance *ctx, sw_func *func, uint64_t *args_res
     sw_status st = loop(ctx, func, args_results, NULL);
     innermost = g.outer;
     return st;
+}
+
+struct exec *sw__guard_exec(void)
+{
+    return innermost ? innermost->ex : NULL;
+}
+
+void sw__guard_raise(void)
+{
+    siglongjmp(innermost->jump, JUMP_RAISED);
 }
 
 void *sw__guard_suspend(void)
