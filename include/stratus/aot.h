@@ -50,6 +50,10 @@ typedef struct swaot_config {
     const char *compiler;  /* NULL: $STRATUS_CC, else clang, gcc, cc on PATH */
     swaot_log_fn log;      /* NULL: silent */
     void *log_user;
+    /* SWAOT_AUTO compiles in the background on a thread of the handle's
+       (default); false: SWAOT_AUTO only uses what the cache has (for
+       short-lived processes, which compile in a process of their own) */
+    bool no_background;
 } swaot_config;
 
 void swaot_config_init(swaot_config *cfg);
@@ -104,6 +108,11 @@ sw_status swaot_prepare(swaot *aot, sw_module *module, swaot_engine engine, swao
  * the others find its result. */
 sw_status swaot_compile(swaot *aot, const sw_module *module, const char *out_path,
                         swaot_result *res, sw_error *err);
+
+/* The C text the compiled tier makes of `module` (to read, not to build:
+ * swaot_compile passes it to the compiler itself). *text is malloc'd and
+ * NUL-terminated; the caller frees it. */
+sw_status swaot_emit_c(const sw_module *module, char **text, size_t *len, sw_error *err);
 
 /* Waits until the background compiles started so far have ended. */
 void swaot_wait(swaot *aot);

@@ -55,6 +55,7 @@ struct swaot {
     char config_id[17];
     swaot_log_fn log;
     void *log_user;
+    bool no_background;
     pthread_mutex_t lock;
     struct bg_job *jobs;
     /* modules whose compile failed: not tried again in the background */
@@ -178,6 +179,7 @@ sw_status swaot_open(const swaot_config *cfg, swaot **out, sw_error *err)
     if (cfg) {
         a->log = cfg->log;
         a->log_user = cfg->log_user;
+        a->no_background = cfg->no_background;
     }
     pthread_mutex_init(&a->lock, NULL);
     char ids[PATH_MAX + 16];
@@ -495,7 +497,7 @@ sw_status swaot_prepare(swaot *a, sw_module *m, swaot_engine engine, swaot_resul
     if (engine == SWAOT_AUTO) {
         /* a bad entry is left to the background compile, which replaces it */
         if (force) unlink(path);
-        start_background(a, m, sha, res);
+        if (!a->no_background) start_background(a, m, sha, res);
         return SW_OK;
     }
     sw_status st = compile_into(a, m, sha, path, force, false, NULL, res, err);
@@ -555,6 +557,16 @@ sw_status swaot_compile(swaot *a, const sw_module *m, const char *out_path, swao
         }
     }
     return compile_into(a, m, sha, path, force, false, NULL, res, err);
+}
+
+sw_status swaot_emit_c(const sw_module *m, char **text, size_t *len, sw_error *err)
+{
+    uint8_t sha[SHA256_DIGEST_LEN];
+    module_sha(m, sha);
+    char why[300];
+    sw_status st = aot_emit_c(m, sha, text, len, why, sizeof why);
+    if (st != SW_OK) set_err(err, st, "cannot translate the module: %s", why);
+    return st;
 }
 
 void swaot_wait(swaot *a)

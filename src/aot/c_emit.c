@@ -142,7 +142,12 @@ static bool grow(void **p, uint32_t *cap, uint32_t need, size_t elem)
 static const char *var_of(struct fn_emitter *e, uint32_t depth, char cls, char buf[16])
 {
     snprintf(buf, 16, "s%u%c", depth, cls);
+    if (!grow((void **)&e->used, &e->capused, depth + 1, 1)) {
+        e->nomem = true; /* checked once the function is done */
+        return buf;
+    }
     e->used[depth] |= (uint8_t)class_bit(cls);
+    if (depth + 1 > e->max_depth) e->max_depth = depth + 1;
     return buf;
 }
 

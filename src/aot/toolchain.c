@@ -237,25 +237,31 @@ static void remember_version(const char *id_cache, const char *path, const struc
     if (fclose(out) != 0 || rename(tmp, id_cache) != 0) unlink(tmp);
 }
 
-/* x86-64: whether /proc/cpuinfo lists a flag. */
-static bool cpu_has(const char *flag)
+/* x86-64: whether /proc/cpuinfo lists both flags (of the first CPU). */
+static bool cpu_has_both(const char *a, const char *b)
 {
     FILE *f = fopen("/proc/cpuinfo", "re");
     if (!f) return false;
-    char line[4096];
-    bool found = false;
-    while (!found && fgets(line, sizeof line, f)) {
+    char line[8192];
+    int found = 0;
+    while (fgets(line, sizeof line, f)) {
         if (strncmp(line, "flags", 5)) continue;
-        char want[64];
-        snprintf(want, sizeof want, " %s", flag);
-        for (char *p = strstr(line, want); p && !found; p = strstr(p + 1, want)) {
-            char after = p[strlen(want)];
-            found = after == ' ' || after == '\n' || after == '\0';
+        const char *want[2] = {a, b};
+        for (int k = 0; k < 2; k++) {
+            char w[64];
+            snprintf(w, sizeof w, " %s", want[k]);
+            for (char *p = strstr(line, w); p; p = strstr(p + 1, w)) {
+                char after = p[strlen(w)];
+                if (after == ' ' || after == '\n' || after == '\0') {
+                    found++;
+                    break;
+                }
+            }
         }
         break;
     }
     fclose(f);
-    return found;
+    return found == 2;
 }
 
 int toolchain_find(const char *wanted, const char *id_cache, struct toolchain *tc, char *why,
@@ -291,7 +297,7 @@ int toolchain_find(const char *wanted, const char *id_cache, struct toolchain *t
     struct utsname u;
     if (uname(&u) != 0) snprintf(u.machine, sizeof u.machine, "unknown");
     const char *isa = "";
-    if (!strcmp(u.machine, "x86_64") && cpu_has("sse4_2") && cpu_has("popcnt"))
+    if (!strcmp(u.machine, "x86_64") && cpu_has_both("sse4_2", "popcnt"))
         isa = " -msse4.2 -mpopcnt";
     snprintf(tc->target, sizeof tc->target, "%s%s", u.machine, *isa ? "+sse4.2+popcnt" : "");
     snprintf(tc->flags, sizeof tc->flags, "%s%s%s%s", common_flags, tc->clang ? "" : " ",

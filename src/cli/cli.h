@@ -7,5 +7,6 @@ int cmd_manager_main(int argc, char **argv);
 int cmd_orchestrator_main(int argc, char **argv);
 int cmd_spectest_main(int argc, char **argv);
 int cmd_exec_main(int argc, char **argv);
+int cmd_compile_main(int argc, char **argv);
 
 #endif

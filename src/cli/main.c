@@ -35,6 +35,7 @@ static const struct subcommand subcommands[] = {
     {"orchestrator", NET(cmd_orchestrator_main),
      "run the orchestrator: registry, placement, queues, REST API and metrics"},
     {"exec", CORE(cmd_exec_main), "run a WebAssembly (WASI) module here and now"},
+    {"compile", CORE(cmd_compile_main), "compile modules to native code (the compiled tier)"},
     {"spectest", CORE(cmd_spectest_main), "run a wast2json script against the engine"},
 };
 
