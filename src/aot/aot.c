@@ -245,6 +245,7 @@ static int load_attach(sw_module *m, const uint8_t sha[SHA256_DIGEST_LEN], const
     if (rc != 0) return -1;
     struct sw_native_image ni = {
         .desc = desc, .handle = img, .func_at = elf_image_func_at, .release = elf_image_free};
+    elf_image_code(img, &ni.code_lo, &ni.code_hi);
     sw_status st = sw__module_attach_native(m, &ni, sha, why, cap);
     if (st == SW_OK) return 0;
     elf_image_free(img);

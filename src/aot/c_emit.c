@@ -5,11 +5,14 @@
  * C variable (s3i: depth 3, i32), each local another (l0.., parameters
  * first); an instruction is one assignment between them, and the C compiler's
  * register allocation and copy propagation do the rest. Blocks are labels and
- * gotos: a branch copies its values to the target's stack height and jumps;
- * `loop` labels its top, where the attention flag is tested (so do function
- * entries, with the stack check). Code after br, br_table, return and
- * unreachable is not emitted. Traps call the engine's helpers
- * (native_abi.h), which never return.
+ * gotos: a branch copies its values to the target's stack height and jumps.
+ * Code after br, br_table, return and unreachable is not emitted. Traps call
+ * the engine's helpers (native_abi.h), which never return.
+ *
+ * The code tests nothing for interrupts or the stack: an interrupt reaches
+ * compiled code as a signal, and a stack overflow faults on the thread's
+ * guard page (native.c, guard_fault.c), so loops and calls run as the C
+ * compiler makes them.
  *
  * The module passed validation, so types and stack heights are known
  * without checking again; only the decoding of immediates is repeated. */
@@ -642,11 +645,11 @@ static bool emit_call_indirect(struct fn_emitter *e, uint32_t typeidx, uint32_t 
               "\n    if (SWN_UNLIKELY(k >= T->size)) c->rt->trap(c, SWN_T_UNDEFINED_ELEMENT, %u);"
               "\n    struct sw_native_func *fn = (struct sw_native_func *)(uintptr_t)T->elems[k];"
               "\n    if (SWN_UNLIKELY(!fn)) c->rt->trap_uninitialized(c, k, %u);"
-              "\n    if (SWN_UNLIKELY(fn->type != c->types[%u] && !c->rt->type_equal(fn->type, "
-              "c->types[%u])))"
+              "\n    if (SWN_UNLIKELY(fn->type != c->types[%u] && !c->rt->type_equal(c, fn->type, "
+              "c->types[%u], %u)))"
               "\n        c->rt->trap(c, SWN_T_INDIRECT_TYPE_MISMATCH, %u);"
               "\n    if (SWN_LIKELY(fn->native_ctx == c)) ",
-              table, i, F, F, typeidx, typeidx, F);
+              table, i, F, F, typeidx, typeidx, F, F);
     /* both branches see the same stack: emit one, then put it back */
     uint32_t sp = e->sp;
     struct text_buffer target = {0};
@@ -736,7 +739,7 @@ static bool instruction(struct fn_emitter *e, bool *done)
             return false;
         struct ectl *c = cur(e);
         if (op == 0x03)
-            tb_printf(e->o, "L%ut:; SWN_LOOP(%u);", c->label, F);
+            tb_printf(e->o, "L%ut:;", c->label);
         else if (op == 0x04)
             tb_printf(e->o, "if (!%s) goto L%ue;", a, c->label);
         return true;
@@ -940,7 +943,7 @@ static bool instruction(struct fn_emitter *e, bool *done)
             return true;
         }
         var(e, top(e, 0), a);
-        tb_printf(e->o, "%s = c->rt->memory_grow(c, %s);", a, a);
+        tb_printf(e->o, "%s = c->rt->memory_grow(c, %s, %u);", a, a, F);
         return true;
     }
     case 0x41:
@@ -1017,11 +1020,11 @@ static bool instruction(struct fn_emitter *e, bool *done)
         if (sub <= 7) return emit_numeric(e, &saturating_ops[sub]);
         char n[16];
         if (sub == 9) {
-            tb_printf(e->o, "c->rt->data_drop(c, %u);", x);
+            tb_printf(e->o, "c->rt->data_drop(c, %u, %u);", x, F);
             return true;
         }
         if (sub == 13) {
-            tb_printf(e->o, "c->rt->elem_drop(c, %u);", x);
+            tb_printf(e->o, "c->rt->elem_drop(c, %u, %u);", x, F);
             return true;
         }
         if (sub == 16) {
@@ -1034,8 +1037,8 @@ static bool instruction(struct fn_emitter *e, bool *done)
             var(e, top(e, 1), a);
             e->sp -= 2;
             if (!push(e, 'i')) return false;
-            tb_printf(e->o, "%s = c->rt->table_grow(c, %u, %s, %s);", var(e, top(e, 0), d), x, a,
-                      n);
+            tb_printf(e->o, "%s = c->rt->table_grow(c, %u, %s, %s, %u);", var(e, top(e, 0), d), x,
+                      a, n, F);
             return true;
         }
         /* three operands: destination/index, source/value, count */
@@ -1162,7 +1165,6 @@ static bool emit_function(const sw_module *m, uint32_t defidx, struct text_buffe
     fn_params(o, ft);
     tb_puts(o, "\n{\n");
     if (e->uses_mem) tb_puts(o, "    uint8_t *const mem = c->mem;\n");
-    tb_puts(o, "    const unsigned char *const att = c->attention;\n");
     for (uint32_t g = 0; g < m->nglobals; g++)
         if (e->globals_used[g]) tb_printf(o, "    uint64_t *const g%u = c->globals[%u];\n", g, g);
     for (uint32_t i = ft->nparams; i < e->nlocals; i++) {
@@ -1174,8 +1176,6 @@ static bool emit_function(const sw_module *m, uint32_t defidx, struct text_buffe
         for (int k = 0; k < 5; k++)
             if (e->used[dep] & class_bit(classes[k]))
                 tb_printf(o, "    %s s%u%c = 0;\n", ctype(classes[k]), dep, classes[k]);
-    uint64_t frame = 8 * ((uint64_t)e->nlocals + e->max_depth) + 256;
-    tb_printf(o, "    (void)att;\n    SWN_ENTER(%u, %" PRIu64 "u);", e->index, frame);
     tb_append(o, body.text ? body.text : "", body.len);
     tb_puts(o, "\n}\n");
     tb_free(&body);

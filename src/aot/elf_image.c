@@ -38,6 +38,7 @@ struct elf_image {
     size_t span;
     struct func_range *funcs; /* sorted by start */
     size_t nfuncs;
+    const uint8_t *code_lo, *code_hi; /* the executable segments */
 };
 
 static int bad(char *why, size_t cap, const char *what)
@@ -241,6 +242,16 @@ int elf_image_load(const uint8_t *file, size_t len, const char *symbol, struct e
     for (uint32_t i = 0; i < eh->e_phnum; i++)
         if (ph[i].p_type == PT_LOAD && ph[i].p_filesz)
             memcpy(img->base + ph[i].p_vaddr, file + ph[i].p_offset, ph[i].p_filesz);
+    uint64_t code_lo = UINT64_MAX, code_hi = 0;
+    for (uint32_t i = 0; i < eh->e_phnum; i++)
+        if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X) && ph[i].p_memsz) {
+            if (ph[i].p_vaddr < code_lo) code_lo = ph[i].p_vaddr;
+            if (ph[i].p_vaddr + ph[i].p_memsz > code_hi) code_hi = ph[i].p_vaddr + ph[i].p_memsz;
+        }
+    if (code_hi) {
+        img->code_lo = img->base + code_lo;
+        img->code_hi = img->base + code_hi;
+    }
     uint64_t value = 0;
     if ((dyn && relocate(img, dyn, why, cap) < 0) ||
         read_symbols(img, file, len, eh, symbol, &value, why, cap) < 0 ||
@@ -272,6 +283,12 @@ int64_t elf_image_func_at(void *image, const void *pc)
     if (lo == 0) return -1;
     const struct func_range *f = &img->funcs[lo - 1];
     return a < f->end ? (int64_t)f->index : -1;
+}
+
+void elf_image_code(const struct elf_image *img, const uint8_t **lo, const uint8_t **hi)
+{
+    *lo = img->code_lo;
+    *hi = img->code_hi;
 }
 
 void elf_image_free(void *image)

@@ -24,6 +24,9 @@ int elf_image_load(const uint8_t *file, size_t len, const char *symbol, struct e
  * from the image's symbols (f12, f12.cold, ...), or -1. O(log n). */
 int64_t elf_image_func_at(void *image, const void *pc);
 
+/* Where the executable code lies: [*lo, *hi). */
+void elf_image_code(const struct elf_image *img, const uint8_t **lo, const uint8_t **hi);
+
 /* Unmaps the code. NULL is fine. */
 void elf_image_free(void *image);
 

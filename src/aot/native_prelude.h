@@ -68,20 +68,6 @@ static inline double swn_promote(float f)
     return d;
 }
 
-/* The stack pointer, for the stack-exhaustion check at function entry. */
-static inline uintptr_t swn_sp(void)
-{
-    uintptr_t sp;
-#if defined(__x86_64__)
-    __asm__("mov %%rsp, %0" : "=r"(sp));
-#elif defined(__aarch64__)
-    __asm__("mov %0, sp" : "=r"(sp));
-#else
-    sp = (uintptr_t)__builtin_frame_address(0);
-#endif
-    return sp;
-}
-
 static inline uint32_t swn_ld8(const uint8_t *p)
 {
     uint8_t v = *p;
@@ -426,17 +412,3 @@ static inline uint64_t swn_sat_u64(double x)
     if (x >= 18446744073709551616.0) return ~0ull;
     return (uint64_t)x;
 }
-
-/* Entry checks of every function: stack room, then the attention flag. */
-#define SWN_ENTER(index, frame)                                                                    \
-    do {                                                                                           \
-        if (SWN_UNLIKELY(swn_sp() < c->stack_limit + (frame)))                                     \
-            c->rt->trap(c, SWN_T_STACK_EXHAUSTED, (index));                                        \
-        if (SWN_UNLIKELY(__atomic_load_n(c->attention, __ATOMIC_RELAXED)))                         \
-            c->rt->attention(c, (index));                                                          \
-    } while (0)
-/* At every loop header. */
-#define SWN_LOOP(index)                                                                            \
-    do {                                                                                           \
-        if (SWN_UNLIKELY(__atomic_load_n(att, __ATOMIC_RELAXED))) c->rt->attention(c, (index));    \
-    } while (0)

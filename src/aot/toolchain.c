@@ -7,7 +7,10 @@
  * arithmetic flags keep WebAssembly's semantics: no contraction of a*b+c
  * (wasm rounds each), wrapping integers, no type-based aliasing (memory is
  * bytes), and no sibling calls: a wasm call that recurses forever must
- * exhaust the stack (and trap), not become a loop. On x86-64, SSE4.2 and POPCNT are used when this CPU has them
+ * exhaust the stack (and trap), not become a loop. Stack-clash protection
+ * makes every large frame touch its pages in order, so an overflow always
+ * faults on the thread's guard page (which becomes "call stack exhausted")
+ * and never jumps over it. On x86-64, SSE4.2 and POPCNT are used when this CPU has them
  * (one instruction for floor/ceil/trunc/nearest and popcnt); the target
  * string, part of the cache key, says so. */
 #define _GNU_SOURCE
@@ -37,7 +40,7 @@ extern char **environ;
 static const char common_flags[] =
     "-O2 -fPIC -shared -nostdlib -ffreestanding -fno-builtin -fno-stack-protector "
     "-fno-asynchronous-unwind-tables -fvisibility=hidden -ffp-contract=off -fno-math-errno "
-    "-fno-strict-aliasing -fwrapv -fno-optimize-sibling-calls -w -Wl,-z,defs -Wl,-z,noexecstack "
+    "-fno-strict-aliasing -fwrapv -fno-optimize-sibling-calls -fstack-clash-protection -w -Wl,-z,defs -Wl,-z,noexecstack "
     "-Wl,--build-id=none";
 static const char gcc_flags[] = "-fno-tree-loop-distribute-patterns";
 

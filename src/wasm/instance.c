@@ -504,6 +504,7 @@ void sw_instance_interrupt(sw_instance *instance)
 {
     atomic_store(&instance->interrupt, true);
     atomic_store(&instance->attention, true);
+    sw__native_kick(instance);
     sw_interrupt_hook hook = instance->hook;
     if (hook) hook(instance->hook_user);
 }

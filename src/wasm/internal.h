@@ -4,6 +4,8 @@
 #ifndef STRATUS_WASM_INTERNAL_H
 #define STRATUS_WASM_INTERNAL_H
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -209,6 +211,13 @@ struct exec {
        location is trap_code's), and the address of the last guard fault. */
     int64_t trap_func;
     const void *fault_pc;
+    /* While compiled code runs on this stack: the range of its code (a kick
+       that lands there ends the call), and the thread to kick on an
+       interrupt (native_depth > 0; both under kick_lock). */
+    const uint8_t *native_lo, *native_hi;
+    pthread_t native_thread;
+    atomic_int native_depth;
+    atomic_flag kick_lock;
 };
 
 #define SW_NO_NATIVE_FUNC (-2)
@@ -326,6 +335,16 @@ void sw__native_image_release(struct sw_native_image *img);
 /* Runs compiled func (func->native_ctx set) for ctx as sw__invoke does;
  * *unavailable (nothing ran) when this thread cannot take guard faults. */
 sw_status sw__native_invoke(sw_instance *ctx, sw_func *func, uint64_t *slots, bool *unavailable);
+
+/* native.c: an interrupt of an instance whose compiled code runs: kicks its
+ * thread with SW_KICK_SIGNAL (a signal ignored by default, so a late kick
+ * does nothing). */
+#define SW_KICK_SIGNAL SIGURG
+void sw__native_kick(sw_instance *inst);
+
+/* guard_fault.c: the lowest address of this thread's stack (0 when it
+ * cannot be known); faults just below it are stack exhaustion. */
+uintptr_t sw__guard_stack_low(void);
 
 /* guard_fault.c, for compiled code: the execution stack of the innermost
  * guarded call of this thread (NULL outside one), and the jump back to that

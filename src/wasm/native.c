@@ -5,16 +5,22 @@
  * globals, tables and functions, and the helpers below for what they do not
  * do inline (traps, imports, growth, bulk operations).
  *
- * The guarantees are the interpreter's: compiled code runs inside a guarded
- * call (guard_fault.c), so an access past the memory faults in the guard
- * region and becomes "out of bounds memory access"; every other trap calls
- * rt_trap, which records it and jumps back to the guarded call; host
- * functions run with guard faults off; a function whose frame would reach
- * the end of the thread's stack traps with "call stack exhausted" instead of
- * overflowing it; loop headers and function entries test the instance's
- * attention flag, so an interrupt ends even `while(1);`. Fuel and opcode
- * counting are the interpreter's only (sw__invoke runs the interpreter when
- * either is on). */
+ * The guarantees are the interpreter's, at no cost in the compiled code:
+ * - it runs inside a guarded call (guard_fault.c), so an access past the
+ *   memory faults in the guard region: "out of bounds memory access";
+ * - a frame that would not fit on the thread's stack faults on its guard
+ *   page (frames probe their pages in order): "call stack exhausted"; host
+ *   calls and re-entries check that room is left for them;
+ * - every other trap calls rt_trap, which records it and jumps back to the
+ *   guarded call;
+ * - an interrupt (sw_instance_interrupt, any thread) kicks the running
+ *   thread with a signal: landing in compiled code it ends the call, and
+ *   everywhere else (helpers, host functions) the interrupt flag is looked
+ *   at before returning to compiled code; so even `while(1);` ends at once,
+ *   without a test in the loop;
+ * - host functions run with guard faults off.
+ * Fuel and opcode counting are the interpreter's only (sw__invoke runs the
+ * interpreter when either is on). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stddef.h>
@@ -44,10 +50,9 @@ SAME_FIELD(struct sw_func, host, struct sw_native_func, host);
 SAME_FIELD(struct sw_func, user, struct sw_native_func, user);
 SAME_FIELD(struct sw_func, native, struct sw_native_func, native);
 SAME_FIELD(struct sw_func, native_ctx, struct sw_native_func, native_ctx);
-_Static_assert(sizeof(atomic_bool) == 1, "the attention flag is read as a byte");
 
-/* Room left on the thread's stack below the deepest compiled frame, for the
- * helpers and host functions it calls (WASI keeps its buffers small). */
+/* Room a host call or a re-entry needs on the thread's stack; below it,
+ * "call stack exhausted" (WASI keeps its buffers small). */
 #define STACK_MARGIN (256 * 1024)
 
 /* --- attaching ----------------------------------------------------------- */
@@ -140,13 +145,19 @@ static __attribute__((noreturn)) void rt_trap(struct sw_native_ctx *c, uint32_t 
     raise_trap(c, (sw_trap)trap, func, sw_trap_message((sw_trap)trap));
 }
 
-static void rt_attention(struct sw_native_ctx *c, uint32_t func)
+/* The instance the embedder called: its execution stack is the running
+ * one, and its interrupt flag counts (as in the interpreter). */
+static sw_instance *caller_of(struct exec *ex)
 {
-    /* c->attention is the flag of the instance the embedder called (see
-       sw__native_invoke): that instance's interrupt counts. */
-    const sw_instance *who =
-        (const sw_instance *)((const char *)c->attention - offsetof(sw_instance, attention));
-    if (atomic_load(&who->interrupt)) rt_trap(c, SW_TRAP_INTERRUPTED, func);
+    return (sw_instance *)((char *)ex - offsetof(sw_instance, ex));
+}
+
+/* Before a helper returns to compiled code: a pending interrupt ends the
+ * call (compiled code never looks itself). */
+static void poll(struct sw_native_ctx *c, uint32_t func)
+{
+    if (atomic_load_explicit(&caller_of(running_exec())->interrupt, memory_order_relaxed))
+        rt_trap(c, SW_TRAP_INTERRUPTED, func);
 }
 
 /* Calls any function from compiled code: a host function, another
@@ -156,9 +167,12 @@ static void call_func(struct sw_native_ctx *c, sw_func *f, uint64_t *slots, uint
 {
     sw_instance *inst = inst_of(c);
     struct exec *ex = running_exec();
-    sw_instance *ctx = (sw_instance *)((char *)ex - offsetof(sw_instance, ex));
+    sw_instance *ctx = caller_of(ex);
     const struct sw_memory_obj *mem = ex->cur_mem;
     sw_status st;
+    uintptr_t low = sw__guard_stack_low();
+    if ((uintptr_t)__builtin_frame_address(0) - low < STACK_MARGIN)
+        rt_trap(c, SW_TRAP_STACK_EXHAUSTED, func);
     if (!f->code) {
         void *guard = sw__guard_suspend(); /* a fault in host code is the host's */
         st = sw__call_host(inst, ex, f, slots);
@@ -182,6 +196,7 @@ static void call_func(struct sw_native_ctx *c, sw_func *f, uint64_t *slots, uint
     ex->cur_mem = mem;
     ex->cur_inst = inst;
     if (st != SW_OK) sw__guard_raise();
+    poll(c, func);
 }
 
 static void rt_call_index(struct sw_native_ctx *c, uint32_t index, uint64_t *slots, uint32_t func)
@@ -195,13 +210,15 @@ static void rt_call_ref(struct sw_native_ctx *c, struct sw_native_func *f, uint6
     call_func(c, (sw_func *)f, slots, func);
 }
 
-static int rt_type_equal(const void *a, const void *b)
+static int rt_type_equal(struct sw_native_ctx *c, const void *a, const void *b, uint32_t func)
 {
+    poll(c, func);
     return sw__ftype_equal(a, b);
 }
 
-static uint32_t rt_memory_grow(struct sw_native_ctx *c, uint32_t delta)
+static uint32_t rt_memory_grow(struct sw_native_ctx *c, uint32_t delta, uint32_t func)
 {
+    poll(c, func);
     return (uint32_t)sw__memory_grow(inst_of(c)->memory, delta);
 }
 
@@ -211,6 +228,7 @@ static void rt_memory_fill(struct sw_native_ctx *c, uint32_t d, uint32_t value, 
     struct sw_memory_obj *m = inst_of(c)->memory;
     if ((uint64_t)d + n > m->size) rt_trap(c, SW_TRAP_MEMORY_OOB, func);
     if (n) memset(m->data + d, (int)(uint8_t)value, n);
+    poll(c, func);
 }
 
 static void rt_memory_copy(struct sw_native_ctx *c, uint32_t d, uint32_t s, uint32_t n,
@@ -220,6 +238,7 @@ static void rt_memory_copy(struct sw_native_ctx *c, uint32_t d, uint32_t s, uint
     if ((uint64_t)s + n > m->size || (uint64_t)d + n > m->size)
         rt_trap(c, SW_TRAP_MEMORY_OOB, func);
     if (n) memmove(m->data + d, m->data + s, n);
+    poll(c, func);
 }
 
 static void rt_memory_init(struct sw_native_ctx *c, uint32_t seg, uint32_t d, uint32_t s,
@@ -227,15 +246,19 @@ static void rt_memory_init(struct sw_native_ctx *c, uint32_t seg, uint32_t d, ui
 {
     sw_trap t = sw__memory_init(inst_of(c), seg, d, s, n);
     if (t) rt_trap(c, t, func);
+    poll(c, func);
 }
 
-static void rt_data_drop(struct sw_native_ctx *c, uint32_t seg)
+static void rt_data_drop(struct sw_native_ctx *c, uint32_t seg, uint32_t func)
 {
     inst_of(c)->data_dropped[seg] = 1;
+    poll(c, func);
 }
 
-static uint32_t rt_table_grow(struct sw_native_ctx *c, uint32_t table, uint64_t init, uint32_t n)
+static uint32_t rt_table_grow(struct sw_native_ctx *c, uint32_t table, uint64_t init, uint32_t n,
+                              uint32_t func)
 {
+    poll(c, func);
     return (uint32_t)sw__table_grow(inst_of(c)->tables[table], n, init);
 }
 
@@ -246,6 +269,7 @@ static void rt_table_fill(struct sw_native_ctx *c, uint32_t table, uint32_t i, u
     if ((uint64_t)i + n > t->size) rt_trap(c, SW_TRAP_TABLE_OOB, func);
     for (uint32_t k = 0; k < n; k++)
         t->elems[i + k] = value;
+    poll(c, func);
 }
 
 static void rt_table_copy(struct sw_native_ctx *c, uint32_t dt, uint32_t st, uint32_t d,
@@ -255,6 +279,7 @@ static void rt_table_copy(struct sw_native_ctx *c, uint32_t dt, uint32_t st, uin
     if ((uint64_t)s + n > from->size || (uint64_t)d + n > to->size)
         rt_trap(c, SW_TRAP_TABLE_OOB, func);
     if (n) memmove(to->elems + d, from->elems + s, n * sizeof *to->elems);
+    poll(c, func);
 }
 
 static void rt_table_init(struct sw_native_ctx *c, uint32_t table, uint32_t seg, uint32_t d,
@@ -262,11 +287,13 @@ static void rt_table_init(struct sw_native_ctx *c, uint32_t table, uint32_t seg,
 {
     sw_trap t = sw__table_init(inst_of(c), seg, table, d, s, n);
     if (t) rt_trap(c, t, func);
+    poll(c, func);
 }
 
-static void rt_elem_drop(struct sw_native_ctx *c, uint32_t seg)
+static void rt_elem_drop(struct sw_native_ctx *c, uint32_t seg, uint32_t func)
 {
     inst_of(c)->elem_dropped[seg] = 1;
+    poll(c, func);
 }
 
 static __attribute__((noreturn)) void rt_trap_uninitialized(struct sw_native_ctx *c, uint32_t index, uint32_t func)
@@ -280,7 +307,6 @@ static __attribute__((noreturn)) void rt_trap_uninitialized(struct sw_native_ctx
 static const struct sw_native_rt runtime_helpers = {
     .trap = rt_trap,
     .trap_uninitialized = rt_trap_uninitialized,
-    .attention = rt_attention,
     .call_index = rt_call_index,
     .call_ref = rt_call_ref,
     .type_equal = rt_type_equal,
@@ -324,7 +350,6 @@ sw_status sw__native_instance_init(sw_instance *inst)
     c->tables = (struct sw_native_table **)inst->tables;
     c->funcs = (struct sw_native_func **)inst->funcs;
     c->types = types;
-    c->attention = (const unsigned char *)&inst->attention;
     c->rt = &runtime_helpers;
     c->instance = inst;
     inst->native = c;
@@ -350,25 +375,23 @@ void sw__native_instance_free(sw_instance *inst)
 
 /* --- running -------------------------------------------------------------- */
 
-static _Thread_local uintptr_t thread_stack_limit;
-
-/* The lowest address compiled frames of this thread may use, or 0 when the
- * thread's stack cannot be found (then compiled code does not run). */
-static uintptr_t stack_limit(void)
+void sw__native_kick(sw_instance *inst)
 {
-    if (thread_stack_limit) return thread_stack_limit;
-    pthread_attr_t attr;
-    void *low = NULL;
-    size_t size = 0;
-    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-        if (pthread_attr_getstack(&attr, &low, &size) != 0) low = NULL;
-        pthread_attr_destroy(&attr);
+    struct exec *ex = &inst->ex;
+    while (atomic_flag_test_and_set_explicit(&ex->kick_lock, memory_order_acquire)) {
     }
-    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-    uintptr_t bottom = (uintptr_t)low;
-    if (!low || here <= bottom || here - bottom < 2 * STACK_MARGIN) return 0;
-    thread_stack_limit = bottom + STACK_MARGIN;
-    return thread_stack_limit;
+    if (atomic_load(&ex->native_depth) > 0) pthread_kill(ex->native_thread, SW_KICK_SIGNAL);
+    atomic_flag_clear_explicit(&ex->kick_lock, memory_order_release);
+}
+
+/* Notes that this thread runs compiled code on ex (nested calls count). */
+static void enter_native(struct exec *ex, int delta)
+{
+    while (atomic_flag_test_and_set_explicit(&ex->kick_lock, memory_order_acquire)) {
+    }
+    if (delta > 0 && atomic_load(&ex->native_depth) == 0) ex->native_thread = pthread_self();
+    atomic_fetch_add(&ex->native_depth, delta);
+    atomic_flag_clear_explicit(&ex->kick_lock, memory_order_release);
 }
 
 /* The "loop" sw__guarded_invoke runs: the function's uniform entry. */
@@ -381,36 +404,56 @@ static sw_status run_compiled(sw_instance *ctx, sw_func *func, uint64_t *slots,
     return SW_OK;
 }
 
+/* A trap before any compiled code ran. */
+static sw_status trap_now(struct exec *ex, sw_instance *owner, sw_trap trap)
+{
+    ex->trap = trap;
+    ex->status = SW_ERR_TRAP;
+    ex->trap_code = NULL;
+    ex->trap_inst = owner;
+    ex->trap_func = -1;
+    snprintf(ex->message, sizeof ex->message, "%s", sw_trap_message(trap));
+    return SW_ERR_TRAP;
+}
+
 sw_status sw__native_invoke(sw_instance *ctx, sw_func *func, uint64_t *slots, bool *unavailable)
 {
     *unavailable = false;
     struct sw_native_ctx *c = func->native_ctx;
     sw_instance *owner = c->instance;
-    uintptr_t limit = stack_limit();
-    if (!limit) {
+    struct sw_native_image *img = atomic_load(&owner->module->native);
+    uintptr_t low = sw__guard_stack_low();
+    if (!low) { /* without the stack's bounds, overflows could not be caught */
         *unavailable = true;
         return SW_OK;
     }
     struct exec *ex = &ctx->ex;
-    /* The embedder's instance decides interrupts (as in the interpreter);
-       saved and put back, since calls nest (host -> wasm). */
-    const unsigned char *attention = c->attention;
+    if ((uintptr_t)__builtin_frame_address(0) - low < STACK_MARGIN)
+        return trap_now(ex, owner, SW_TRAP_STACK_EXHAUSTED);
     const struct sw_memory_obj *mem = ex->cur_mem;
     sw_instance *cur = ex->cur_inst;
-    c->attention = (const unsigned char *)&ctx->attention;
-    c->stack_limit = limit;
+    const uint8_t *lo = ex->native_lo, *hi = ex->native_hi;
     ex->cur_mem = owner->memory;
     ex->cur_inst = owner;
     ex->fault_pc = NULL;
-    sw_status st = sw__guarded_invoke(ctx, func, slots, run_compiled, unavailable);
-    if (st == SW_ERR_TRAP && ex->trap == SW_TRAP_MEMORY_OOB && ex->fault_pc &&
-        ex->trap_inst == owner) {
-        /* a guard fault in compiled code: which function */
-        struct sw_native_image *img = atomic_load(&owner->module->native);
+    ex->native_lo = img->code_lo;
+    ex->native_hi = img->code_hi;
+    /* first noted, then the flag read: an interrupt either kicks this
+       thread or is seen here */
+    enter_native(ex, 1);
+    sw_status st = atomic_load(&ctx->interrupt)
+                       ? trap_now(ex, owner, SW_TRAP_INTERRUPTED)
+                       : sw__guarded_invoke(ctx, func, slots, run_compiled, unavailable);
+    enter_native(ex, -1);
+    const uint8_t *pc = ex->fault_pc;
+    if (st == SW_ERR_TRAP && pc && ex->trap_inst == owner && pc >= img->code_lo &&
+        pc < img->code_hi) {
+        /* a fault or a kick in compiled code: which function */
         ex->trap_code = NULL;
-        ex->trap_func = img->func_at ? img->func_at(img->handle, ex->fault_pc) : -1;
+        ex->trap_func = img->func_at ? img->func_at(img->handle, pc) : -1;
     }
-    c->attention = attention;
+    ex->native_lo = lo;
+    ex->native_hi = hi;
     ex->cur_mem = mem;
     ex->cur_inst = cur;
     return st;

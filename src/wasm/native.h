@@ -16,6 +16,7 @@ struct sw_native_image {
        -1: where a guard fault happened. */
     int64_t (*func_at)(void *handle, const void *pc);
     void (*release)(void *handle); /* frees the code */
+    const uint8_t *code_lo, *code_hi; /* where the executable code lies */
 };
 
 /* Attaches img to m when it was made for it: the ABI version, the count of

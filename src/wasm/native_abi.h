@@ -49,15 +49,15 @@ struct sw_native_func { /* struct sw_func */
 /* Helpers compiled code calls; `func` is always the calling function's index
  * (imports included), for the trap's location. Arguments and results travel
  * in `slots` as the interpreter keeps them: i32 zero-extended, floats as
- * their bits, references as pointers. */
+ * their bits, references as pointers. Every helper that returns first looks
+ * at the instance's interrupt flag (and traps when it is set): compiled code
+ * itself never does (an interrupt reaches it as a signal, native.c). */
 struct sw_native_rt {
     /* Ends the call with a trap of kind `trap` (an sw_trap). */
     __attribute__((noreturn)) void (*trap)(struct sw_native_ctx *c, uint32_t trap, uint32_t func);
     /* "uninitialized element N": call_indirect of a null table entry. */
     __attribute__((noreturn)) void (*trap_uninitialized)(struct sw_native_ctx *c, uint32_t index,
                                                          uint32_t func);
-    /* The instance's attention flag was seen set: traps when interrupted. */
-    void (*attention)(struct sw_native_ctx *c, uint32_t func);
     /* Calls function `index` of the instance (an import: host or another
        instance), or function object `f` (call_indirect to anything but this
        instance's compiled code). */
@@ -65,23 +65,24 @@ struct sw_native_rt {
     void (*call_ref)(struct sw_native_ctx *c, struct sw_native_func *f, uint64_t *slots,
                      uint32_t func);
     /* 1 when two function types are the same (structurally). */
-    int (*type_equal)(const void *a, const void *b);
-    uint32_t (*memory_grow)(struct sw_native_ctx *c, uint32_t delta);
+    int (*type_equal)(struct sw_native_ctx *c, const void *a, const void *b, uint32_t func);
+    uint32_t (*memory_grow)(struct sw_native_ctx *c, uint32_t delta, uint32_t func);
     void (*memory_fill)(struct sw_native_ctx *c, uint32_t d, uint32_t value, uint32_t n,
                         uint32_t func);
     void (*memory_copy)(struct sw_native_ctx *c, uint32_t d, uint32_t s, uint32_t n,
                         uint32_t func);
     void (*memory_init)(struct sw_native_ctx *c, uint32_t seg, uint32_t d, uint32_t s, uint32_t n,
                         uint32_t func);
-    void (*data_drop)(struct sw_native_ctx *c, uint32_t seg);
-    uint32_t (*table_grow)(struct sw_native_ctx *c, uint32_t table, uint64_t init, uint32_t n);
+    void (*data_drop)(struct sw_native_ctx *c, uint32_t seg, uint32_t func);
+    uint32_t (*table_grow)(struct sw_native_ctx *c, uint32_t table, uint64_t init, uint32_t n,
+                           uint32_t func);
     void (*table_fill)(struct sw_native_ctx *c, uint32_t table, uint32_t i, uint64_t value,
                        uint32_t n, uint32_t func);
     void (*table_copy)(struct sw_native_ctx *c, uint32_t dt, uint32_t st, uint32_t d, uint32_t s,
                        uint32_t n, uint32_t func);
     void (*table_init)(struct sw_native_ctx *c, uint32_t table, uint32_t seg, uint32_t d,
                        uint32_t s, uint32_t n, uint32_t func);
-    void (*elem_drop)(struct sw_native_ctx *c, uint32_t seg);
+    void (*elem_drop)(struct sw_native_ctx *c, uint32_t seg, uint32_t func);
 };
 
 /* One per instance that runs compiled code; made and owned by the engine. */
@@ -92,8 +93,6 @@ struct sw_native_ctx {
     struct sw_native_table **tables;
     struct sw_native_func **funcs; /* every function, imports first */
     const void *const *types;      /* the module's function types, by type index */
-    const unsigned char *attention; /* nonzero: interrupt (or fuel) wants a look */
-    uintptr_t stack_limit;          /* a function whose frame would go below traps */
     const struct sw_native_rt *rt;
     void *instance; /* the sw_instance */
 };
