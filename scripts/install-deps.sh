@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Stratus needs to build, test and run.
-# Idempotent: safe to run any number of times.
+# Idempotent: safe to run any number of times. chromium and chromium-driver
+# are for the dashboard's test in a real headless browser.
 set -euo pipefail
 
 packages=(
@@ -9,6 +10,7 @@ packages=(
   libmosquitto-dev mosquitto mosquitto-clients
   libjansson-dev libcmocka-dev openssl
   libsqlite3-dev sqlite3 libmicrohttpd-dev
+  chromium chromium-driver
 )
 
 missing=()

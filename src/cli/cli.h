@@ -8,5 +8,12 @@ int cmd_orchestrator_main(int argc, char **argv);
 int cmd_spectest_main(int argc, char **argv);
 int cmd_exec_main(int argc, char **argv);
 int cmd_compile_main(int argc, char **argv);
+int cmd_run_main(int argc, char **argv);
+int cmd_stop_main(int argc, char **argv);
+int cmd_list_main(int argc, char **argv);
+int cmd_status_main(int argc, char **argv);
+int cmd_logs_main(int argc, char **argv);
+int cmd_up_main(int argc, char **argv);
+int cmd_down_main(int argc, char **argv);
 
 #endif

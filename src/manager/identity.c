@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "state_dir.h"
+
 struct identity {
     char path[PATH_MAX];
     int lock_fd; /* {path}.lock, locked while the manager runs */
@@ -21,43 +23,7 @@ struct identity {
 
 char *identity_default_dir(const char *configured)
 {
-    if (configured && *configured) return strdup(configured);
-    const char *env = getenv("STRATUS_STATE_DIR");
-    if (env && *env) return strdup(env);
-    char *out = NULL;
-    const char *xdg = getenv("XDG_STATE_HOME");
-    if (xdg && *xdg) {
-        if (asprintf(&out, "%s/stratus", xdg) < 0) return NULL;
-        return out;
-    }
-    const char *home = getenv("HOME");
-    if (home && *home) {
-        if (asprintf(&out, "%s/.local/state/stratus", home) < 0) return NULL;
-        return out;
-    }
-    return NULL;
-}
-
-/* mkdir -p with mode 0700 for the directories it creates. */
-static int make_dirs(const char *dir)
-{
-    char buf[PATH_MAX];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof buf) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(buf, dir, n + 1);
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-            *p = '\0';
-            if (mkdir(buf, 0700) < 0 && errno != EEXIST) return -1;
-            *p = c;
-            if (!c) break;
-        }
-    }
-    return 0;
+    return state_dir_default(configured);
 }
 
 /* Names become file names: anything but [A-Za-z0-9._-] turns into '_'. */
@@ -139,7 +105,7 @@ int identity_open(const char *dir, const char *name, const char *uuid_override,
         snprintf(err, IDENTITY_ERR_LEN, "state directory path too long");
         goto fail;
     }
-    if (make_dirs(dir) < 0) {
+    if (state_dir_make(dir) < 0) {
         snprintf(err, IDENTITY_ERR_LEN, "cannot create state directory %s: %s", dir,
                  strerror(errno));
         goto fail;

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dashboard.h"
 #include "event_loop.h"
 #include "http_server.h"
 #include "mq_link.h"
@@ -45,6 +46,7 @@ struct daemon {
     struct store *store;
     struct orc *orc;
     struct http_server *http;
+    struct dashboard *dashboard;
     int sigfd;
     loop_timer_id tick_timer;
     uint64_t last_trim_ms;
@@ -254,19 +256,26 @@ static int setup(struct daemon *d)
         slog(SLOG_ERROR, "http", "%s", herr);
         return -1;
     }
+    if (dashboard_new(d->loop, d->orc, &d->dashboard) < 0 ||
+        http_server_add_routes(d->http, dashboard_routes, dashboard_nroutes, d->dashboard) < 0) {
+        slog(SLOG_ERROR, "http", "cannot set up the dashboard");
+        return -1;
+    }
     slog(SLOG_INFO, "orc",
          "orchestrator in realm %s; broker %s:%d; database %s (%zu managers, %zu runtimes, %zu "
          "modules); keepalive %d s",
          d->realm, mo.host, cfg->port, db, orc_manager_count(d->orc), orc_runtime_count(d->orc),
          orc_module_count(d->orc), cfg->keepalive);
-    slog(SLOG_INFO, "http", "REST API on http://%s:%d/", http_addr, http_server_port(d->http));
+    slog(SLOG_INFO, "http", "REST API on http://%s:%d/api/, dashboard on http://%s:%d/", http_addr,
+         http_server_port(d->http), http_addr, http_server_port(d->http));
     arm_tick(d, orc_tick(d->orc));
     return mq_link_start(d->mq);
 }
 
 static void teardown(struct daemon *d)
 {
-    http_server_free(d->http);
+    http_server_free(d->http); /* ends the dashboard's streams */
+    dashboard_free(d->dashboard);
     mq_waiter_free(d->waiter);
     while (d->pending) {
         struct pending_answer *p = d->pending;

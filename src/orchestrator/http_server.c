@@ -16,15 +16,35 @@
 #include "rest_api.h"
 #include "slog.h"
 
+struct route_set {
+    const struct rest_route *routes;
+    size_t n;
+    void *ctx;
+};
+
+struct http_stream {
+    struct http_server *server;
+    struct MHD_Connection *conn;
+    char *buf; /* pending bytes are buf[off, len) */
+    size_t off, len, cap;
+    int suspended;
+    int ending;  /* end once drained */
+    int dropped; /* end now, as an error */
+    void (*on_close)(void *ctx, struct http_stream *st);
+    void *close_ctx;
+    struct http_stream *prev, *next;
+};
+
 struct http_server {
     struct event_loop *loop;
     struct MHD_Daemon *mhd;
     int epoll_fd;
     int port;
     loop_timer_id timer;
-    const struct rest_route *routes;
-    size_t nroutes;
-    void *ctx;
+    struct route_set sets[HTTP_ROUTE_SETS];
+    size_t nsets;
+    struct http_stream *streams;
+    int kick; /* a connection was resumed: run libmicrohttpd before waiting */
 };
 
 /* One request's body as it arrives. */
@@ -106,6 +126,124 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct rest_reply *r
     return rc;
 }
 
+/* ---- streams ---- */
+
+static void stream_resume(struct http_stream *st)
+{
+    if (!st->suspended) return;
+    st->suspended = 0;
+    MHD_resume_connection(st->conn);
+    st->server->kick = 1;
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct http_stream *st = cls;
+    if (st->dropped) return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (st->off < st->len) {
+        size_t n = st->len - st->off < max ? st->len - st->off : max;
+        memcpy(buf, st->buf + st->off, n);
+        st->off += n;
+        if (st->off == st->len) st->off = st->len = 0;
+        return (ssize_t)n;
+    }
+    if (st->ending) return MHD_CONTENT_READER_END_OF_STREAM;
+    /* Nothing to send: sleep until http_stream_write wakes the connection. */
+    st->suspended = 1;
+    MHD_suspend_connection(st->conn);
+    return 0;
+}
+
+/* The response is destroyed: the connection has ended. */
+static void stream_gone(void *cls)
+{
+    struct http_stream *st = cls;
+    if (st->on_close) st->on_close(st->close_ctx, st);
+    struct http_server *s = st->server;
+    if (st->prev)
+        st->prev->next = st->next;
+    else if (s->streams == st)
+        s->streams = st->next;
+    if (st->next) st->next->prev = st->prev;
+    free(st->buf);
+    free(st);
+}
+
+void http_stream_on_close(struct http_stream *st, void (*fn)(void *ctx, struct http_stream *st),
+                          void *ctx)
+{
+    st->on_close = fn;
+    st->close_ctx = ctx;
+}
+
+int http_stream_write(struct http_stream *st, const char *data, size_t n)
+{
+    if (st->ending || st->dropped) return -1;
+    if (st->len - st->off + n > HTTP_STREAM_MAX_PENDING) {
+        slog(SLOG_WARNING, "http", "a stream's client is %u MiB behind: dropped",
+             HTTP_STREAM_MAX_PENDING >> 20);
+        st->dropped = 1;
+        stream_resume(st);
+        return -1;
+    }
+    if (st->off && st->len + n > st->cap) {
+        memmove(st->buf, st->buf + st->off, st->len - st->off);
+        st->len -= st->off;
+        st->off = 0;
+    }
+    if (st->len + n > st->cap) {
+        size_t cap = st->cap ? st->cap : 4096;
+        while (cap < st->len + n)
+            cap *= 2;
+        char *p = realloc(st->buf, cap);
+        if (!p) {
+            st->dropped = 1;
+            stream_resume(st);
+            return -1;
+        }
+        st->buf = p;
+        st->cap = cap;
+    }
+    memcpy(st->buf + st->len, data, n);
+    st->len += n;
+    stream_resume(st);
+    return 0;
+}
+
+void http_stream_end(struct http_stream *st)
+{
+    st->ending = 1;
+    stream_resume(st);
+}
+
+/* Queue a streamed answer and hand the stream to the route's writer. */
+static enum MHD_Result send_stream(struct http_server *s, struct MHD_Connection *c,
+                                   struct rest_reply *reply)
+{
+    struct http_stream *st = calloc(1, sizeof *st);
+    if (!st) return MHD_NO;
+    st->server = s;
+    st->conn = c;
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, st, stream_gone);
+    if (!resp) {
+        free(st);
+        return MHD_NO;
+    }
+    st->next = s->streams;
+    if (s->streams) s->streams->prev = st;
+    s->streams = st;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            reply->content_type ? reply->content_type : "text/event-stream");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    enum MHD_Result rc = MHD_queue_response(c, (unsigned)reply->status, resp);
+    /* On failure this frees the stream (stream_gone) before any writer saw it. */
+    MHD_destroy_response(resp);
+    if (rc == MHD_YES) reply->stream(reply->stream_ctx, st);
+    return rc;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -129,11 +267,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         rest_reply_error(&reply, 413, "the request body is larger than 1 MiB");
         return send_reply(c, &reply, 0);
     }
-    const struct rest_route *route;
+    const struct rest_route *route = NULL;
     char param[REST_PARAM_MAX];
-    unsigned allowed;
-    enum rest_find_result found =
-        rest_route_find(s->routes, s->nroutes, method, url, &route, param, &allowed);
+    unsigned allowed = 0;
+    void *ctx = NULL;
+    /* The first table that has the route serves it; a path some table has
+     * with other methods is a 405. */
+    enum rest_find_result found = REST_NO_ROUTE;
+    for (size_t i = 0; i < s->nsets && found != REST_FOUND; i++) {
+        unsigned methods;
+        enum rest_find_result r =
+            rest_route_find(s->sets[i].routes, s->sets[i].n, method, url, &route, param, &methods);
+        if (r == REST_FOUND) ctx = s->sets[i].ctx;
+        if (r == REST_WRONG_METHOD) allowed |= methods;
+        if (r == REST_FOUND || r == REST_BAD_PATH || found == REST_NO_ROUTE) found = r;
+    }
+    if (found == REST_NO_ROUTE && allowed) found = REST_WRONG_METHOD;
     if (found == REST_WRONG_METHOD) {
         char msg[128];
         snprintf(msg, sizeof msg, "method %.16s is not allowed here", method);
@@ -154,7 +303,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .arg = get_arg,
         .conn = c,
     };
-    route->fn(s->ctx, &req, &reply);
+    route->fn(ctx, &req, &reply);
+    if (reply.stream) return send_stream(s, c, &reply);
     return send_reply(c, &reply, 0);
 }
 
@@ -195,6 +345,11 @@ static void on_prepare(void *ctx)
 {
     struct http_server *s = ctx;
     MHD_UNSIGNED_LONG_LONG ms;
+    /* Resumed connections are served at once, not at the next event. */
+    for (int i = 0; s->kick && i < 4; i++) {
+        s->kick = 0;
+        run_mhd(s);
+    }
     if (s->timer) loop_timer_cancel(s->loop, s->timer);
     s->timer = 0;
     if (MHD_get_timeout(s->mhd, &ms) == MHD_YES)
@@ -222,11 +377,10 @@ int http_server_start(struct event_loop *loop, const char *addr, int port,
         return -1;
     }
     s->loop = loop;
-    s->routes = routes;
-    s->nroutes = nroutes;
-    s->ctx = ctx;
+    s->sets[0] = (struct route_set){routes, nroutes, ctx};
+    s->nsets = 1;
     s->epoll_fd = -1;
-    unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     s->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, s,
                               MHD_OPTION_EXTERNAL_LOGGER, on_log, s, MHD_OPTION_SOCK_ADDR,
@@ -254,6 +408,14 @@ int http_server_start(struct event_loop *loop, const char *addr, int port,
     return 0;
 }
 
+int http_server_add_routes(struct http_server *s, const struct rest_route *routes, size_t nroutes,
+                           void *ctx)
+{
+    if (s->nsets == HTTP_ROUTE_SETS) return -1;
+    s->sets[s->nsets++] = (struct route_set){routes, nroutes, ctx};
+    return 0;
+}
+
 int http_server_port(const struct http_server *s)
 {
     return s->port;
@@ -265,6 +427,12 @@ void http_server_free(struct http_server *s)
     loop_del_prepare(s->loop, on_prepare, s);
     if (s->timer) loop_timer_cancel(s->loop, s->timer);
     if (s->epoll_fd >= 0) loop_del_fd(s->loop, s->epoll_fd);
+    /* No connection may be suspended when the daemon stops. */
+    for (struct http_stream *st = s->streams; st; st = st->next) {
+        st->dropped = 1;
+        stream_resume(st);
+    }
+    if (s->mhd && s->kick) MHD_run(s->mhd);
     if (s->mhd) MHD_stop_daemon(s->mhd);
     free(s);
 }

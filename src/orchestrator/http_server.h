@@ -1,7 +1,9 @@
 /* An HTTP server (libmicrohttpd) driven by the daemon's event loop: no
  * threads of its own. libmicrohttpd runs in its external epoll mode; its
  * epoll descriptor is watched by the loop and its timeout becomes a loop
- * timer. Requests go through a REST route table (rest_router.h). */
+ * timer. Requests go through REST route tables (rest_router.h); answers are
+ * buffered in full, or streamed (server-sent events) through a suspended
+ * connection that is resumed when there is something to send. */
 #ifndef STRATUS_ORCHESTRATOR_HTTP_SERVER_H
 #define STRATUS_ORCHESTRATOR_HTTP_SERVER_H
 
@@ -21,8 +23,33 @@ struct http_server;
 int http_server_start(struct event_loop *loop, const char *addr, int port,
                       const struct rest_route *routes, size_t nroutes, void *ctx,
                       struct http_server **out, char err[HTTP_ERR_LEN]);
+/* Serve another table of routes, searched after the first, its handlers
+ * called with ctx (e.g. the dashboard's). At most HTTP_ROUTE_SETS tables. */
+#define HTTP_ROUTE_SETS 4
+int http_server_add_routes(struct http_server *s, const struct rest_route *routes, size_t nroutes,
+                           void *ctx);
 /* The port listened on. */
 int http_server_port(const struct http_server *s);
+/* Ends every open stream (their close callbacks run), then stops. */
 void http_server_free(struct http_server *s);
+
+/* ---- streamed answers (rest_reply.stream) ----
+ * A stream is owned by the server; the writer holds it from the
+ * rest_reply.stream call until its close callback, after which it is gone.
+ * Data written is kept until the client has read it (at most
+ * HTTP_STREAM_MAX_PENDING bytes; a client that falls further behind is
+ * dropped). While nothing is pending the connection is suspended, so an
+ * open stream costs no polling. */
+#define HTTP_STREAM_MAX_PENDING (8u << 20)
+
+/* Called once when the stream ends (the client left, it was dropped, or
+ * the server stops). */
+void http_stream_on_close(struct http_stream *st, void (*fn)(void *ctx, struct http_stream *st),
+                          void *ctx);
+/* Queue n bytes. Returns 0, or -1 when the stream is ending (too far
+ * behind, or out of memory). */
+int http_stream_write(struct http_stream *st, const char *data, size_t n);
+/* End the stream once what was written has been sent. */
+void http_stream_end(struct http_stream *st);
 
 #endif

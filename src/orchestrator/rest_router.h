@@ -34,11 +34,18 @@ struct rest_request {
     void *conn;
 };
 
+struct http_stream;
+
 struct rest_reply {
     int status;
     char *body; /* malloc'd; the server frees it */
     size_t len;
     const char *content_type; /* static string */
+    /* A streamed answer (server-sent events): when set, the body is left
+     * open after the headers, and the server calls stream(stream_ctx, s)
+     * with the stream to write to (http_server.h). body must be NULL. */
+    void (*stream)(void *stream_ctx, struct http_stream *s);
+    void *stream_ctx;
 };
 
 typedef void (*rest_handler_fn)(void *ctx, const struct rest_request *req,
