@@ -276,8 +276,8 @@ static void boundary(struct fn_emitter *e)
     if (!e->analysing) return;
     for (uint32_t i = 0; i < e->nholders; i++) {
         uint32_t h = e->holders[i];
-        uint32_t *g = (h & HOLDER_LOCAL) ? &e->lgrp[h & ~HOLDER_LOCAL]
-                                          : (h < e->sp ? &e->grp[h] : NULL);
+        uint32_t *g =
+            (h & HOLDER_LOCAL) ? &e->lgrp[h & ~HOLDER_LOCAL] : (h < e->sp ? &e->grp[h] : NULL);
         if (!g) continue;
         if (pending(e, *g)) keep(e, *g);
         *g = 0;
@@ -405,15 +405,42 @@ struct numeric_op {
     const char *expr;
 };
 
-#define CMP32S(op) {'i', 'i', 2, "(uint32_t)((int32_t)@1 " op " (int32_t)@2)"}
-#define CMP32U(op) {'i', 'i', 2, "(uint32_t)(@1 " op " @2)"}
-#define CMP64S(op) {'i', 'j', 2, "(uint32_t)((int64_t)@1 " op " (int64_t)@2)"}
-#define CMP64U(op) {'i', 'j', 2, "(uint32_t)(@1 " op " @2)"}
-#define CMPF(cls, op) {'i', cls, 2, "(uint32_t)(@1 " op " @2)"}
-#define BIN(cls, op) {cls, cls, 2, "@1 " op " @2"}
-#define CALL2(cls, fn) {cls, cls, 2, fn "(@1, @2)"}
-#define TRAP2(cls, fn) {cls, cls, 2, fn "(c, @1, @2, @F)"}
-#define UN(res, arg, expr) {res, arg, 1, expr}
+#define CMP32S(op)                                                                                 \
+    {                                                                                              \
+        'i', 'i', 2, "(uint32_t)((int32_t)@1 " op " (int32_t)@2)"                                  \
+    }
+#define CMP32U(op)                                                                                 \
+    {                                                                                              \
+        'i', 'i', 2, "(uint32_t)(@1 " op " @2)"                                                    \
+    }
+#define CMP64S(op)                                                                                 \
+    {                                                                                              \
+        'i', 'j', 2, "(uint32_t)((int64_t)@1 " op " (int64_t)@2)"                                  \
+    }
+#define CMP64U(op)                                                                                 \
+    {                                                                                              \
+        'i', 'j', 2, "(uint32_t)(@1 " op " @2)"                                                    \
+    }
+#define CMPF(cls, op)                                                                              \
+    {                                                                                              \
+        'i', cls, 2, "(uint32_t)(@1 " op " @2)"                                                    \
+    }
+#define BIN(cls, op)                                                                               \
+    {                                                                                              \
+        cls, cls, 2, "@1 " op " @2"                                                                \
+    }
+#define CALL2(cls, fn)                                                                             \
+    {                                                                                              \
+        cls, cls, 2, fn "(@1, @2)"                                                                 \
+    }
+#define TRAP2(cls, fn)                                                                             \
+    {                                                                                              \
+        cls, cls, 2, fn "(c, @1, @2, @F)"                                                          \
+    }
+#define UN(res, arg, expr)                                                                         \
+    {                                                                                              \
+        res, arg, 1, expr                                                                          \
+    }
 
 static const struct numeric_op numeric_ops[0xC5 - 0x45] = {
     /* 0x45 */ UN('i', 'i', "(uint32_t)(@1 == 0)"),
@@ -587,22 +614,37 @@ static const struct numeric_op memory_ops[0x3F - 0x28] = {
  * constant, so that the C compiler drops the computation of x. */
 static bool folds_with(uint8_t opcode, uint64_t k)
 {
-    bool w = opcode >= 0x50 && opcode <= 0x5A; /* i64 comparisons */
+    bool w = opcode >= 0x50 && opcode <= 0x5A;  /* i64 comparisons */
     bool w2 = opcode >= 0x7C && opcode <= 0x8A; /* i64 arithmetic */
     uint64_t ones = (w || w2) ? ~0ull : 0xFFFFFFFFull;
     uint64_t smin = (w || w2) ? 1ull << 63 : 1ull << 31, smax = smin - 1;
     switch (opcode) {
-    case 0x6C: case 0x7E: /* mul */
-    case 0x71: case 0x83: /* and */ return k == 0;
-    case 0x72: case 0x84: /* or */ return k == ones;
-    case 0x6F: case 0x70: case 0x81: case 0x82: /* rem: by 1 or -1 */
-        return k == 1 || k == ones;
-    case 0x48: case 0x4A: case 0x4C: case 0x4E: /* signed comparisons */
-    case 0x53: case 0x55: case 0x57: case 0x59:
-        return k == smin || k == smax;
-    case 0x49: case 0x4B: case 0x4D: case 0x4F: /* unsigned comparisons */
-    case 0x54: case 0x56: case 0x58: case 0x5A:
-        return k == 0 || k == ones;
+    case 0x6C:
+    case 0x7E: /* mul */
+    case 0x71:
+    case 0x83: /* and */ return k == 0;
+    case 0x72:
+    case 0x84: /* or */ return k == ones;
+    case 0x6F:
+    case 0x70:
+    case 0x81:
+    case 0x82: /* rem: by 1 or -1 */ return k == 1 || k == ones;
+    case 0x48:
+    case 0x4A:
+    case 0x4C:
+    case 0x4E: /* signed comparisons */
+    case 0x53:
+    case 0x55:
+    case 0x57:
+    case 0x59: return k == smin || k == smax;
+    case 0x49:
+    case 0x4B:
+    case 0x4D:
+    case 0x4F: /* unsigned comparisons */
+    case 0x54:
+    case 0x56:
+    case 0x58:
+    case 0x5A: return k == 0 || k == ones;
     default: return false;
     }
 }
@@ -1274,9 +1316,7 @@ static bool instruction(struct fn_emitter *e, bool *done)
         var(e, top(e, 2), a);
         e->sp -= 3;
         switch (sub) {
-        case 8:
-            tb_printf(e->o, "c->rt->memory_init(c, %u, %s, %s, %s, %u);", x, a, b, n, F);
-            break;
+        case 8: tb_printf(e->o, "c->rt->memory_init(c, %u, %s, %s, %s, %u);", x, a, b, n, F); break;
         case 10: tb_printf(e->o, "c->rt->memory_copy(c, %s, %s, %s, %u);", a, b, n, F); break;
         case 11: tb_printf(e->o, "c->rt->memory_fill(c, %s, %s, %s, %u);", a, b, n, F); break;
         case 12:
@@ -1285,9 +1325,7 @@ static bool instruction(struct fn_emitter *e, bool *done)
         case 14:
             tb_printf(e->o, "c->rt->table_copy(c, %u, %u, %s, %s, %s, %u);", x, y, a, b, n, F);
             break;
-        case 17:
-            tb_printf(e->o, "c->rt->table_fill(c, %u, %s, %s, %s, %u);", x, a, b, n, F);
-            break;
+        case 17: tb_printf(e->o, "c->rt->table_fill(c, %u, %s, %s, %s, %u);", x, a, b, n, F); break;
         }
         return true;
     }
@@ -1330,7 +1368,8 @@ static bool emit_body(const sw_module *m, uint32_t defidx, struct fn_emitter *e,
     e->m = m;
     e->index = m->nfunc_imports + defidx;
     e->o = body;
-    e->r = (struct reader){.base = m->bytes, .p = m->bytes + mf->body_at,
+    e->r = (struct reader){.base = m->bytes,
+                           .p = m->bytes + mf->body_at,
                            .end = m->bytes + mf->body_at + mf->body_len};
     e->sp = 0;
     e->max_depth = 0;
