@@ -45,6 +45,7 @@ static const struct subcommand subcommands[] = {
     {"benchmark", NET(cmd_benchmark_main),
      "run runtimes x files x engines campaigns; tables and plots (report DIR)"},
     {"exec", CORE(cmd_exec_main), "run a WebAssembly (WASI) module here and now"},
+    {"compile", CORE(cmd_compile_main), "compile modules to native code (the compiled tier)"},
     {"spectest", CORE(cmd_spectest_main), "run a wast2json script against the engine"},
 };
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "slog.h"
+#include "stratus/envelope.h"
 #include "stratus/manager.h"
 #include "stratus/runtime_iface.h"
 
@@ -209,26 +210,11 @@ static int set_mqtt(struct manager_config *cfg, const char *text, char *err)
     return set_string(&cfg->host, text);
 }
 
-static const char *json_kind(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "?";
-}
-
 static int want_string(json_t *v, const char *key, char **field, char *err)
 {
     if (!json_is_string(v)) {
         snprintf(err, MANAGER_ERR_LEN, "config key '%s' must be a string, not %s", key,
-                 json_kind(v));
+                 json_kind_name(v));
         return -1;
     }
     return set_string(field, json_string_value(v));

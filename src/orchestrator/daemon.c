@@ -5,12 +5,9 @@
 #include <errno.h>
 #include <malloc.h>
 #include <mosquitto.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +18,7 @@
 #include "mq_request.h"
 #include "orc.h"
 #include "rest_api.h"
+#include "signal_watch.h"
 #include "slog.h"
 #include "store.h"
 #include "stratus/orchestrator.h"
@@ -47,7 +45,7 @@ struct daemon {
     struct orc *orc;
     struct http_server *http;
     struct dashboard *dashboard;
-    int sigfd;
+    struct signal_watch *signals;
     loop_timer_id tick_timer;
     uint64_t last_trim_ms;
     struct pending_answer *pending; /* requests whose answers are awaited */
@@ -167,28 +165,11 @@ static void on_connected(void *ctx)
     orc_connected(d->orc);
 }
 
-static void on_signal(void *ctx, uint32_t events)
+static void on_signal(void *ctx, int signo)
 {
-    (void)events;
     struct daemon *d = ctx;
-    struct signalfd_siginfo si;
-    while (read(d->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
-        slog(SLOG_INFO, "orc", "%s: shutting down", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
-        loop_stop(d->loop);
-    }
-}
-
-static int setup_signals(struct daemon *d)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) return -1;
-    signal(SIGPIPE, SIG_IGN);
-    d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (d->sigfd < 0) return -1;
-    return loop_add_fd(d->loop, d->sigfd, EPOLLIN, on_signal, d);
+    slog(SLOG_INFO, "orc", "%s: shutting down", signal_watch_name(signo));
+    loop_stop(d->loop);
 }
 
 /* The topics the orchestrator listens to, as filters of the layout. */
@@ -213,7 +194,8 @@ static int setup(struct daemon *d)
     const struct orchestrator_config *cfg = d->cfg;
     d->realm = cfg->realm ? cfg->realm : "realm";
     const char *db = cfg->db ? cfg->db : "stratus.db";
-    if (loop_new(&d->loop) < 0 || setup_signals(d) < 0) return -1;
+    if (loop_new(&d->loop) < 0 || signal_watch_start(d->loop, NULL, on_signal, d, &d->signals) < 0)
+        return -1;
     char err[ORC_ERR_LEN];
     if (store_sqlite_open(db, &d->store, err) < 0) {
         slog(SLOG_ERROR, "db", "%s", err);
@@ -288,7 +270,7 @@ static void teardown(struct daemon *d)
     }
     orc_free(d->orc); /* writes pending output */
     if (d->store) d->store->ops->close(d->store);
-    if (d->sigfd >= 0) close(d->sigfd);
+    signal_watch_free(d->signals);
     loop_free(d->loop);
 }
 
@@ -296,7 +278,7 @@ int orchestrator_run(const struct orchestrator_config *cfg)
 {
     slog_set_level(cfg->log_level);
     mosquitto_lib_init();
-    struct daemon d = {.cfg = cfg, .sigfd = -1};
+    struct daemon d = {.cfg = cfg};
     int code = 0;
     if (setup(&d) < 0) {
         slog(SLOG_ERROR, "orc", "could not start the orchestrator");

@@ -95,8 +95,8 @@ static size_t add_placeholder(struct text *t, const char *p, const char *file, c
     return len;
 }
 
-int external_argv_build(const char *template, const char *file, const char *dir,
-                        char *const *args, char ***argv, char *reason, size_t cap)
+int external_argv_build(const char *template, const char *file, const char *dir, char *const *args,
+                        char ***argv, char *reason, size_t cap)
 {
     struct words w = {0};
     *argv = NULL;

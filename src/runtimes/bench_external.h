@@ -20,14 +20,14 @@
  * words of args (NULL-terminated, may be NULL), elsewhere {args} is them
  * joined by spaces. Returns 0, or -1 with a reason (an empty template,
  * an open quote, too many words, no memory). O(length of the result). */
-int external_argv_build(const char *template, const char *file, const char *dir,
-                        char *const *args, char ***argv, char *reason, size_t cap);
+int external_argv_build(const char *template, const char *file, const char *dir, char *const *args,
+                        char ***argv, char *reason, size_t cap);
 void external_argv_free(char **argv);
 
 struct external_run {
-    char **argv;        /* from external_argv_build; borrowed */
-    const char *dir;    /* working directory */
-    char **env;         /* extra NAME=value entries (NULL-terminated, may be NULL) */
+    char **argv;          /* from external_argv_build; borrowed */
+    const char *dir;      /* working directory */
+    char **env;           /* extra NAME=value entries (NULL-terminated, may be NULL) */
     uint64_t deadline_us; /* CLOCK_MONOTONIC µs; 0: none */
     atomic_bool *killed;  /* checked every few ms */
     int (*output)(void *user, const uint8_t *buf, size_t len);

@@ -18,23 +18,38 @@
 
 #define REASON_LEN 256
 
-/* An engine of a run: the built-in interpreter, or a command template. */
+/* An engine of a run: a tier of the built-in engine, or a command
+ * template. */
 struct engine {
     const char *name;
     const char *command; /* NULL: built in */
+    swaot_engine tier;   /* of the built-in engine */
 };
 
-/* Names of the built-in engine. The compiled tier ("aot") joins the list
- * when the engine has it. */
-static const char *const builtin_engines[] = {"stratus", "interp"};
+/* The built-in engine's names: "stratus" (the default) and "interp" are
+ * the interpreter, "aot" compiled code (compiled before the first run when
+ * the cache lacks it), "auto" what the cache has. */
+static const struct {
+    const char *name;
+    swaot_engine tier;
+} builtin_engines[] = {
+    {"stratus", SWAOT_INTERP},
+    {"interp", SWAOT_INTERP},
+    {"aot", SWAOT_AOT},
+    {"auto", SWAOT_AUTO},
+};
 
 static int engine_find(const struct module_env *env, const char *name, struct engine *out,
                        char *reason)
 {
     out->name = name;
     out->command = NULL;
+    out->tier = SWAOT_INTERP;
     for (size_t i = 0; i < sizeof builtin_engines / sizeof builtin_engines[0]; i++)
-        if (!strcmp(name, builtin_engines[i])) return 0;
+        if (!strcmp(name, builtin_engines[i].name)) {
+            out->tier = builtin_engines[i].tier;
+            return 0;
+        }
     const char *cmd = json_string_value(json_object_get(env->engines, name));
     if (cmd) {
         out->command = cmd;
@@ -46,16 +61,17 @@ static int engine_find(const struct module_env *env, const char *name, struct en
     json_t *v;
     json_object_foreach(env->engines, key, v) if (n < sizeof known - 1) n +=
         (size_t)snprintf(known + n, sizeof known - n, ", %s", key);
-    snprintf(reason, REASON_LEN, "no engine '%.64s' on this runtime (engines: stratus, interp%s)",
-             name, known);
+    snprintf(reason, REASON_LEN,
+             "no engine '%.64s' on this runtime (engines: stratus, interp, aot, auto%s)", name,
+             known);
     return -1;
 }
 
 /* One module file of a series with what its runs need. */
 struct target {
-    const char *file;    /* as given */
-    char *path;          /* real path */
-    sw_module *module;   /* loaded, when a built-in engine runs it */
+    const char *file;  /* as given */
+    char *path;        /* real path */
+    sw_module *module; /* loaded, when a built-in engine runs it */
 };
 
 struct series {
@@ -146,6 +162,7 @@ static enum run_end run_once(struct series *s, struct target *t, const struct en
         rq->argc = argc;
         rq->argv = argv;
         rq->count = count;
+        rq->tier = count ? SWAOT_INTERP : e->tier; /* only the interpreter counts */
         rq->stop = &s->dog.cut[slot];
         bench_watchdog_arm(&s->dog, slot, deadline);
         json_t *result = module_run_instance(m, t->module, rq);
@@ -270,9 +287,9 @@ static json_t *run_series(struct series *s, struct target *t)
     if (end == RUN_KILLED)
         return json_pack("{s:s, s:s, s:I}", "status", "killed", "reason", "deleted", "runs",
                          (json_int_t)done);
-    json_t *exit = json_pack("{s:s, s:i, s:I, s:I}", "status", "exited", "exit_code",
-                             failed ? 1 : 0, "runs", (json_int_t)done, "failed",
-                             (json_int_t)failed);
+    json_t *exit =
+        json_pack("{s:s, s:i, s:I, s:I}", "status", "exited", "exit_code", failed ? 1 : 0, "runs",
+                  (json_int_t)done, "failed", (json_int_t)failed);
     if (end == RUN_CUT_BY_LIMIT && exit) {
         char why[128];
         snprintf(why, sizeof why, "args.limit (%g s) reached after %zu of %u runs",
@@ -312,9 +329,9 @@ static json_t *run_opcodes(struct series *s, struct target *t)
         free(rec);
     }
     free(rq);
-    json_t *exit = json_pack("{s:s, s:i, s:I, s:I}", "status", "exited", "exit_code",
-                             end == RUN_OK ? 0 : 1, "runs", (json_int_t)1, "failed",
-                             (json_int_t)(end != RUN_OK));
+    json_t *exit =
+        json_pack("{s:s, s:i, s:I, s:I}", "status", "exited", "exit_code", end == RUN_OK ? 0 : 1,
+                  "runs", (json_int_t)1, "failed", (json_int_t)(end != RUN_OK));
     if (end != RUN_OK && exit) json_object_set_new(exit, "reason", json_string(reason));
     return exit;
 }
@@ -348,7 +365,8 @@ static void *loop_thread(void *arg)
         }
         if (l->n == l->cap) {
             size_t cap = l->cap ? 2 * l->cap : 64;
-            uint32_t *grown = cap <= PROFILE_RUNS_MAX ? realloc(l->walls, cap * sizeof *grown) : NULL;
+            uint32_t *grown =
+                cap <= PROFILE_RUNS_MAX ? realloc(l->walls, cap * sizeof *grown) : NULL;
             if (!grown) {
                 l->oom = true;
                 break;
@@ -368,7 +386,8 @@ static json_t *run_interference(struct series *s, struct target *t, size_t n)
     memset(loopers, 0, sizeof loopers);
     for (size_t i = 0; i < n; i++) {
         loopers[i] = (struct looper){.s = s, .t = &t[i], .slot = (int)i};
-        loopers[i].started = pthread_create(&loopers[i].thread, NULL, loop_thread, &loopers[i]) == 0;
+        loopers[i].started =
+            pthread_create(&loopers[i].thread, NULL, loop_thread, &loopers[i]) == 0;
         if (!loopers[i].started) module_kill(m); /* ends the others too */
     }
     for (size_t i = 0; i < n; i++)
@@ -395,9 +414,9 @@ static json_t *run_interference(struct series *s, struct target *t, size_t n)
     if (atomic_load(&m->killed))
         return json_pack("{s:s, s:s, s:I}", "status", "killed", "reason", "deleted", "runs",
                          (json_int_t)total);
-    json_t *exit = json_pack("{s:s, s:i, s:I, s:I}", "status", "exited", "exit_code",
-                             failed || oom ? 1 : 0, "runs", (json_int_t)total, "failed",
-                             (json_int_t)failed);
+    json_t *exit =
+        json_pack("{s:s, s:i, s:I, s:I}", "status", "exited", "exit_code", failed || oom ? 1 : 0,
+                  "runs", (json_int_t)total, "failed", (json_int_t)failed);
     if (oom && exit)
         json_object_set_new(exit, "reason",
                             json_string("out of memory (or threads): some series ended early"));

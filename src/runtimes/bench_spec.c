@@ -58,7 +58,7 @@ static int take_engines(json_t *engine, struct bench_spec *out)
     size_t n = json_is_array(engine) ? json_array_size(engine) : 1;
     if (!(out->engines = calloc(n, sizeof *out->engines))) return -1;
     for (size_t i = 0; i < n; i++) {
-        const char *name = json_is_array(engine) ? json_string_value(json_array_get(engine, i))
+        const char *name = json_is_array(engine)    ? json_string_value(json_array_get(engine, i))
                            : json_is_string(engine) ? json_string_value(engine)
                                                     : BENCH_DEFAULT_ENGINE;
         if (!(out->engines[i] = strdup(name))) return -1;
@@ -104,7 +104,8 @@ int bench_spec_parse(const uint8_t *payload, size_t len, struct bench_spec *out,
     json_t *root = json_loadb((const char *)payload, len, JSON_REJECT_DUPLICATES, NULL);
     char err[ENVELOPE_ERR_LEN];
     if (!json_is_object(root) || module_create_check(root, err) < 0) {
-        snprintf(reason, reason_cap, "%s", json_is_object(root) ? err : "create message is not a JSON object");
+        snprintf(reason, reason_cap, "%s",
+                 json_is_object(root) ? err : "create message is not a JSON object");
         json_decref(root);
         return -1;
     }

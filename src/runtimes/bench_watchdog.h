@@ -16,9 +16,9 @@
 struct bench_watchdog {
     struct module *m;
     pthread_t thread;
-    bool running, stop;                   /* under m->lock */
-    uint64_t deadline_us[MODULE_SLOTS];   /* CLOCK_MONOTONIC µs, 0: none; under m->lock */
-    atomic_bool cut[MODULE_SLOTS];        /* the slot's run was interrupted at its deadline */
+    bool running, stop;                 /* under m->lock */
+    uint64_t deadline_us[MODULE_SLOTS]; /* CLOCK_MONOTONIC µs, 0: none; under m->lock */
+    atomic_bool cut[MODULE_SLOTS];      /* the slot's run was interrupted at its deadline */
 };
 
 /* Start the thread. 0 or -1. */

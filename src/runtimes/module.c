@@ -116,6 +116,29 @@ static void send_profile(struct module *m, uint64_t wall_us)
     rt_link_send(control_h1(m->index), FRAME_PROFILE, rec, sizeof rec);
 }
 
+/* args.engine: compiled code for the module when the tier asked for has or
+ * makes it (stratus/aot.h). A module that cannot be compiled runs in the
+ * interpreter, and the module log says why; the exit record says which
+ * tier ran. */
+static void prepare_tier(struct module *m, sw_module *module, swaot_engine tier)
+{
+    if (!m->env->aot || tier == SWAOT_INTERP) return;
+    sw_error err;
+    swaot_result res;
+    if (swaot_prepare(m->env->aot, module, tier, &res, &err) != SW_OK)
+        rt_link_log(m->index, RT_LOG_WARNING, "args.engine \"aot\": %s; running in the interpreter",
+                    err.message);
+    else if (res.compiled)
+        rt_link_log(m->index, RT_LOG_INFO, "compiled %s to native code in %.0f ms", m->spec.file,
+                    res.compile_ms);
+}
+
+/* The exit record's "engine": the tier the module's code ran in. */
+static void note_tier(json_t *result, bool native)
+{
+    if (result) json_object_set_new(result, "engine", json_string(native ? "aot" : "interp"));
+}
+
 static json_t *failed(const char *reason)
 {
     return json_pack("{s:s, s:s}", "status", "failed", "reason", reason);
@@ -161,6 +184,7 @@ json_t *module_run_instance(struct module *m, sw_module *module, struct run_requ
     swasi_preopen *preopens = calloc(m->spec.ndirs + 1, sizeof *preopens);
     char **hosts = calloc(m->spec.ndirs + 1, sizeof *hosts);
     int slot = rq->slot;
+    prepare_tier(m, module, rq->tier);
     if (!preopens || !hosts) {
         result = failed("out of memory");
         goto out;
@@ -233,8 +257,7 @@ json_t *module_run_instance(struct module *m, sw_module *module, struct run_requ
     pthread_mutex_lock(&m->lock);
     m->inst[slot] = inst;
     m->ctx[slot] = ctx;
-    if (atomic_load(&m->killed) || (rq->stop && atomic_load(rq->stop)))
-        sw_instance_interrupt(inst);
+    if (atomic_load(&m->killed) || (rq->stop && atomic_load(rq->stop))) sw_instance_interrupt(inst);
     pthread_mutex_unlock(&m->lock);
     if (slot == 0) note_memory(m);
 
@@ -254,10 +277,12 @@ json_t *module_run_instance(struct module *m, sw_module *module, struct run_requ
         sw_instance_counts_fc(inst, rq->counts_fc);
     }
 
+    bool native = sw_instance_native(inst);
     /* a module that ran short of memory says so in its exit reason */
     char note[160];
     sw_instance_limit_note(inst, note, sizeof note);
     result = run_result(m, st, code, &err, note);
+    note_tier(result, native);
 out:
     sw_instance_free(inst);
     sw_linker_free(linker);
@@ -303,7 +328,8 @@ static json_t *run_module(struct module *m)
     char *path;
     json_t *result;
     if (module_load(m, m->spec.file, &module, &path, &result) < 0) return result;
-    struct run_request rq = {.argc = m->spec.argc, .argv = m->spec.argv};
+    struct run_request rq = {
+        .argc = m->spec.argc, .argv = m->spec.argv, .tier = (swaot_engine)m->spec.engine};
     result = module_run_instance(m, module, &rq);
     module_cache_put(module);
     free(path);
@@ -373,8 +399,7 @@ static void *module_thread(void *arg)
                     "%s", m->reservation.message);
     }
     uint64_t t0 = now_us(CLOCK_MONOTONIC);
-    json_t *result =
-        m->env->mode == STRATUS_MODE_RUN ? run_with_restarts(m) : bench_module_run(m);
+    json_t *result = m->env->mode == STRATUS_MODE_RUN ? run_with_restarts(m) : bench_module_run(m);
     uint64_t wall = now_us(CLOCK_MONOTONIC) - t0;
     if (m->env->profile) send_profile(m, wall);
     atomic_store(&m->finishing, 1);

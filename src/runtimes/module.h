@@ -19,22 +19,24 @@
 #include "channel_host.h"
 #include "module_spec.h"
 #include "resources.h"
+#include "stratus/aot.h"
 #include "stratus/runtime_types.h"
 #include "stratus/wasi.h"
 #include "stratus/wasm.h"
 
 /* Runtime-wide settings every module needs. */
 struct module_env {
-    const char *module_dir;  /* real path of the module directory, or NULL */
-    const char *dir_error;   /* why there is none */
-    bool profile;            /* send a deployed profile record at exit */
-    int wake_fd;             /* eventfd the thread writes when it is finished */
-    bool channels;           /* modules get stratus.channel_open */
-    bool free_topics;        /* modules may open topics they did not declare */
-    const char *realm;       /* topic prefix (STRATUS_REALM), for the open rule */
-    uint32_t max_memory_mib; /* memory cap of a module; args.max_memory may lower it */
+    const char *module_dir;         /* real path of the module directory, or NULL */
+    const char *dir_error;          /* why there is none */
+    bool profile;                   /* send a deployed profile record at exit */
+    int wake_fd;                    /* eventfd the thread writes when it is finished */
+    bool channels;                  /* modules get stratus.channel_open */
+    bool free_topics;               /* modules may open topics they did not declare */
+    const char *realm;              /* topic prefix (STRATUS_REALM), for the open rule */
+    uint32_t max_memory_mib;        /* memory cap of a module; args.max_memory may lower it */
     enum stratus_runtime_mode mode; /* run once, or one of the benchmarking modes */
     json_t *engines; /* external engines {"NAME": "COMMAND"} (STRATUS_RUNTIME_ENGINES) */
+    swaot *aot;      /* the compiled tier's cache and compiler (args.engine) */
 };
 
 /* Instances one module may run at once (an interference series). */
@@ -80,9 +82,10 @@ struct module {
 struct run_request {
     int slot;
     size_t argc;
-    char **argv;        /* argv[0] included; borrowed */
-    bool count;         /* count instructions (opcode records) */
-    atomic_bool *stop;  /* when set before the instance is in its slot: interrupt at once */
+    char **argv;       /* argv[0] included; borrowed */
+    bool count;        /* count instructions (opcode records) */
+    swaot_engine tier; /* the built-in tier that runs it (args.engine) */
+    atomic_bool *stop; /* when set before the instance is in its slot: interrupt at once */
     /* Out: times of the run (0 when it never ran) and, with count, the counts. */
     uint64_t wall_us, utime_us, stime_us;
     uint64_t counts[256], counts_fc[SW_FC_COUNT];

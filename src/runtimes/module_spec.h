@@ -22,6 +22,20 @@ struct spec_channel {
 /* What to do when the module traps (args.fault_crash). */
 enum fault_policy { FAULT_IGNORE, FAULT_RESTART };
 
+/* Which tier runs the module (args.engine; stratus/aot.h's swaot_engine
+ * values): compiled code when cached, else interpreted while it compiles in
+ * the background (auto, the default); always compiled (aot); never (interp). */
+/* SPEC_ENGINE_OTHER: a name or list that is not a tier, which only the
+ * benchmarking types take (their engines, bench_spec.h); the run-once types
+ * refuse it with SPEC_ENGINE_ERROR. */
+enum spec_engine {
+    SPEC_ENGINE_INTERP = 0,
+    SPEC_ENGINE_AOT = 1,
+    SPEC_ENGINE_AUTO = 2,
+    SPEC_ENGINE_OTHER = 3
+};
+#define SPEC_ENGINE_ERROR "field 'args.engine' must be \"interp\", \"aot\" or \"auto\""
+
 /* Every string and array is owned by the spec (module_spec_free). */
 struct module_spec {
     char *uuid; /* as given, or NULL */
@@ -37,6 +51,7 @@ struct module_spec {
     enum fault_policy fault;
     uint64_t period_ns, runtime_ns; /* args.resources, 0 when not asked for */
     uint32_t max_memory_mib;        /* args.max_memory (MiB), 0 when not asked for */
+    enum spec_engine engine;        /* args.engine, default SPEC_ENGINE_AUTO */
 };
 
 /* Parse the payload of a create frame (a JSON object). Returns 0, or -1 with

@@ -151,7 +151,7 @@ static void test_limit_cuts_series(void **state)
 {
     (void)state;
     long long t0 = harness_now_ms();
-    char *u = create_ok("busy.wasm", "{\"repeat\": 100000, \"limit\": 1, \"argv\": [\"2\"]}");
+    char *u = create_ok("busy.wasm", "{\"repeat\": 100000, \"limit\": 1, \"argv\": [\"0\"]}");
     struct message *m = wait_exit(u);
     long long took = harness_now_ms() - t0;
     long long runs = exit_int(m, "data.runs");
@@ -174,7 +174,8 @@ static void test_limit_cuts_series(void **state)
 static void test_argv_lists_and_failed_run(void **state)
 {
     (void)state;
-    char *u = create_ok("exit_code.wasm", "{\"repeat\": 3, \"argv\": [[\"0\"], [\"3\"], [\"0\", \"x\"]]}");
+    char *u = create_ok("exit_code.wasm",
+                        "{\"repeat\": 3, \"argv\": [[\"0\"], [\"3\"], [\"0\", \"x\"]]}");
     struct profile_record rec;
     wait_record("benchmarking", u, &rec);
     assert_int_equal(rec.nruns, 3);
@@ -188,7 +189,8 @@ static void test_argv_lists_and_failed_run(void **state)
     assert_int_equal(exit_int(m, "data.runs"), 3);
     assert_int_equal(exit_int(m, "data.failed"), 1);
     message_free(m);
-    assert_int_equal(proc_log_wait(&S.manager, "run 2 of exit_code.wasm failed: exit code 3", WAIT_MS), 0);
+    assert_int_equal(
+        proc_log_wait(&S.manager, "run 2 of exit_code.wasm failed: exit code 3", WAIT_MS), 0);
     /* Each run had its own argv: the output shows all three. */
     char topic[256];
     snprintf(topic, sizeof topic, "%s/proc/stdio/%s", S.realm, u);
@@ -233,7 +235,8 @@ static void test_trap_and_ilimit(void **state)
     assert_int_equal(exit_int(m, "data.failed"), 2);
     assert_true(harness_now_ms() - t0 < 20000);
     message_free(m);
-    assert_int_equal(proc_log_wait(&S.manager, "failed: stopped at args.ilimit (0.3 s)", WAIT_MS), 0);
+    assert_int_equal(proc_log_wait(&S.manager, "failed: stopped at args.ilimit (0.3 s)", WAIT_MS),
+                     0);
     profile_record_free(&rec);
     free(u);
 }
@@ -323,8 +326,8 @@ static void test_external_engine(void **state)
     struct profile_record rec;
     wait_record("benchmarking", u, &rec);
     assert_int_equal(rec.nruns, 4);
-    assert_true(rec.runs[0].wall_us > 0); /* exec */
-    assert_true(rec.runs[1].wall_us > 0); /* built in */
+    assert_true(rec.runs[0].wall_us > 0);     /* exec */
+    assert_true(rec.runs[1].wall_us > 0);     /* built in */
     assert_int_equal(rec.runs[2].wall_us, 0); /* exec, exit status 5 */
     assert_true(rec.runs[3].wall_us > 0);
     /* The child's CPU time comes from wait4: a process start costs some. */
@@ -343,6 +346,25 @@ static void test_external_engine(void **state)
     assert_int_equal(rec.runs[0].wall_us, 0);
     m = wait_exit(u);
     assert_int_equal(exit_int(m, "data.failed"), 1);
+    message_free(m);
+    profile_record_free(&rec);
+    free(u);
+}
+
+/* The built-in engine's tiers by name: each run succeeds (the compiled
+ * tier falls back to the interpreter where no C compiler is found). */
+static void test_builtin_tiers(void **state)
+{
+    (void)state;
+    char *u = create_ok("exit_code.wasm", "{\"repeat\": 3, \"engine\": [\"interp\", \"aot\", "
+                                          "\"auto\"], \"argv\": [\"0\"]}");
+    struct profile_record rec;
+    wait_record("benchmarking", u, &rec);
+    assert_int_equal(rec.nruns, 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_true(rec.runs[i].wall_us > 0);
+    struct message *m = wait_exit(u);
+    assert_int_equal(exit_int(m, "data.failed"), 0);
     message_free(m);
     profile_record_free(&rec);
     free(u);
@@ -371,6 +393,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_trap_and_ilimit, setup_bench, teardown),
         cmocka_unit_test_setup_teardown(test_delete_ends_series, setup_bench, teardown),
         cmocka_unit_test_setup_teardown(test_external_engine, setup_bench, teardown),
+        cmocka_unit_test_setup_teardown(test_builtin_tiers, setup_bench, teardown),
         cmocka_unit_test_setup_teardown(test_missing_engine, setup_bench, teardown),
         cmocka_unit_test_setup_teardown(test_opcode_counts, setup_opcodes, teardown),
         cmocka_unit_test_setup_teardown(test_interference, setup_interference, teardown),
