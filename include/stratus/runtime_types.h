@@ -38,4 +38,13 @@ const struct stratus_runtime_type *stratus_runtime_type_find(const char *type);
 /* The i-th type, NULL past the end. */
 const struct stratus_runtime_type *stratus_runtime_type_at(size_t i);
 
+/* The built-in engine's names for the benchmarking types' args.engine:
+ * "stratus" (the default) and "interp" for the interpreter, "aot" and
+ * "auto" for the compiled tier (stratus/aot.h's names). An external engine
+ * of the manager's configuration may not take one of them. len: the
+ * name's length. */
+bool stratus_engine_is_builtin(const char *name, size_t len);
+/* The names as one text for messages ("stratus, interp, aot, auto"). */
+extern const char stratus_builtin_engines_text[];
+
 #endif

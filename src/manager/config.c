@@ -15,6 +15,7 @@
 #include "stratus/envelope.h"
 #include "stratus/manager.h"
 #include "stratus/runtime_iface.h"
+#include "stratus/runtime_types.h"
 
 void manager_config_init(struct manager_config *cfg)
 {
@@ -361,17 +362,15 @@ static int apply_runtime_types(struct manager_config *cfg, json_t *v, char *err)
 static int add_engine(struct manager_config *cfg, const char *name, size_t name_len,
                       const char *command, char *err)
 {
-    static const char *const builtin[] = {"stratus", "interp", "aot"};
     int ok = name_len > 0 && name_len <= 64;
     for (size_t i = 0; ok && i < name_len; i++)
         ok = isalnum((unsigned char)name[i]) || strchr("._-", name[i]);
-    for (size_t i = 0; ok && i < sizeof builtin / sizeof builtin[0]; i++)
-        ok = strlen(builtin[i]) != name_len || strncmp(builtin[i], name, name_len);
+    if (ok) ok = !stratus_engine_is_builtin(name, name_len);
     if (!ok) {
         snprintf(err, MANAGER_ERR_LEN,
                  "engine '%.*s': a name of 1..64 letters, digits, '.', '_', '-' that is not "
-                 "stratus, interp or aot",
-                 (int)(name_len > 64 ? 64 : name_len), name);
+                 "one of the built-in engine's (%s)",
+                 (int)(name_len > 64 ? 64 : name_len), name, stratus_builtin_engines_text);
         return -1;
     }
     if (!strstr(command, "{file}")) {
@@ -582,26 +581,11 @@ static int load_file(struct manager_config *cfg, const char *path, char *err)
 
 /* The flags that take a value, for both passes over argv. */
 static const char *const valued[] = {
-    "--mqtt",
-    "--realm",
-    "--name",
-    "--uuid",
-    "--runtime",
-    "--runtime-command",
-    "--engine",
-    "--module-dir",
-    "--config",
-    "--username",
-    "--password",
-    "--tls-ca",
-    "--tls-cert",
-    "--tls-key",
-    "--log-level",
-    "--reg-timeout",
-    "--state-dir",
-    "--password-file",
-    "--outbox-total",
-    "--outbox-per-module",
+    "--mqtt",           "--realm",           "--name",         "--uuid",
+    "--runtime",        "--runtime-command", "--engine",       "--module-dir",
+    "--config",         "--username",        "--password",     "--tls-ca",
+    "--tls-cert",       "--tls-key",         "--log-level",    "--reg-timeout",
+    "--state-dir",      "--password-file",   "--outbox-total", "--outbox-per-module",
     "--delete-timeout",
 };
 

@@ -36,3 +36,14 @@ const struct stratus_runtime_type *stratus_runtime_type_at(size_t i)
 {
     return i < sizeof types / sizeof types[0] ? &types[i] : NULL;
 }
+
+static const char *const builtin_engines[] = {"stratus", "interp", "aot", "auto"};
+const char stratus_builtin_engines_text[] = "stratus, interp, aot, auto";
+
+bool stratus_engine_is_builtin(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof builtin_engines / sizeof builtin_engines[0]; i++)
+        if (strlen(builtin_engines[i]) == len && !strncmp(builtin_engines[i], name, len))
+            return true;
+    return false;
+}

@@ -14,7 +14,9 @@
 #include "bench_watchdog.h"
 #include "module_cache.h"
 #include "rt_link.h"
+#include "stratus/aot.h"
 #include "stratus/profile_record.h"
+#include "stratus/runtime_types.h"
 
 #define REASON_LEN 256
 
@@ -26,30 +28,17 @@ struct engine {
     swaot_engine tier;   /* of the built-in engine */
 };
 
-/* The built-in engine's names: "stratus" (the default) and "interp" are
- * the interpreter, "aot" compiled code (compiled before the first run when
- * the cache lacks it), "auto" what the cache has. */
-static const struct {
-    const char *name;
-    swaot_engine tier;
-} builtin_engines[] = {
-    {"stratus", SWAOT_INTERP},
-    {"interp", SWAOT_INTERP},
-    {"aot", SWAOT_AOT},
-    {"auto", SWAOT_AUTO},
-};
-
 static int engine_find(const struct module_env *env, const char *name, struct engine *out,
                        char *reason)
 {
     out->name = name;
     out->command = NULL;
     out->tier = SWAOT_INTERP;
-    for (size_t i = 0; i < sizeof builtin_engines / sizeof builtin_engines[0]; i++)
-        if (!strcmp(name, builtin_engines[i].name)) {
-            out->tier = builtin_engines[i].tier;
-            return 0;
-        }
+    if (stratus_engine_is_builtin(name, strlen(name))) {
+        /* "stratus" is the interpreter; the others are the tiers' names */
+        if (swaot_engine_parse(name, &out->tier) < 0) out->tier = SWAOT_INTERP;
+        return 0;
+    }
     const char *cmd = json_string_value(json_object_get(env->engines, name));
     if (cmd) {
         out->command = cmd;
@@ -61,9 +50,8 @@ static int engine_find(const struct module_env *env, const char *name, struct en
     json_t *v;
     json_object_foreach(env->engines, key, v) if (n < sizeof known - 1) n +=
         (size_t)snprintf(known + n, sizeof known - n, ", %s", key);
-    snprintf(reason, REASON_LEN,
-             "no engine '%.64s' on this runtime (engines: stratus, interp, aot, auto%s)", name,
-             known);
+    snprintf(reason, REASON_LEN, "no engine '%.64s' on this runtime (engines: %s%s)", name,
+             stratus_builtin_engines_text, known);
     return -1;
 }
 

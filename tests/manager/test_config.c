@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "stratus/manager.h"
 
@@ -81,6 +82,35 @@ static void test_bad_flags_named(void **state)
         manager_config_init(&cfg);
         assert_int_equal(parse(&cfg, err, cases[i].a, cases[i].b, NULL), -1);
         if (!strstr(err, cases[i].needle)) fail_msg("case %zu: error '%s'", i, err);
+        manager_config_clear(&cfg);
+    }
+}
+
+/* --engine NAME=COMMAND: external engines of the benchmarking runtimes,
+ * kept as one JSON object; built-in names and templates without {file}
+ * are refused. */
+static void test_engines(void **state)
+{
+    (void)state;
+    struct manager_config cfg;
+    char err[MANAGER_ERR_LEN];
+    manager_config_init(&cfg);
+    assert_int_equal(parse(&cfg, err, "--engine", "iwasm=iwasm --dir=. {file} {args}", "--engine",
+                           "node=node run.mjs {file}", NULL),
+                     0);
+    json_t *e = json_loads(cfg.engines_json, 0, NULL);
+    assert_non_null(e);
+    assert_string_equal(json_string_value(json_object_get(e, "iwasm")),
+                        "iwasm --dir=. {file} {args}");
+    assert_non_null(json_object_get(e, "node"));
+    json_decref(e);
+    manager_config_clear(&cfg);
+    const char *bad[] = {"stratus=x {file}", "aot=x {file}", "auto=x {file}",
+                         "a/b=x {file}",     "nofile=iwasm", "=x {file}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        manager_config_init(&cfg);
+        assert_int_equal(parse(&cfg, err, "--engine", bad[i], NULL), -1);
+        if (!strstr(err, "engine")) fail_msg("case %zu: error '%s'", i, err);
         manager_config_clear(&cfg);
     }
 }
@@ -280,6 +310,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_engines),
         cmocka_unit_test(test_bad_flags_named),
         cmocka_unit_test(test_json_original_keys),
         cmocka_unit_test(test_json_errors_name_the_key),
