@@ -57,6 +57,8 @@ static void up_usage(FILE *out)
                  "                     $STRATUS_STATE_DIR, else $XDG_STATE_HOME/stratus, else\n"
                  "                     ~/.local/state/stratus)\n"
                  "  --name N           the manager's name (default \"local\")\n"
+                 "  --profile DIR      also collect every profile record into DIR\n"
+                 "                     (`stratus profile --out DIR`, docs/benchmarking.md)\n"
                  "  --detach           run in the background; `stratus down` stops it\n"
                  "  --help             this text\n");
 }
@@ -68,8 +70,9 @@ struct up {
     struct net_address mqtt, http;
     char realm[CLIENT_REALM_MAX];
     const char *name;
+    const char *profile_dir; /* --profile, or NULL */
     int own_broker, http_given, detach;
-    struct child_proc broker, orchestrator, manager;
+    struct child_proc broker, orchestrator, manager, profile;
     int sigfd;
 };
 
@@ -248,6 +251,23 @@ static int start_manager(struct up *u, char *err)
     return -1;
 }
 
+/* --profile DIR: the collector, once the orchestrator it asks is up. */
+static int start_profile(struct up *u, char *err)
+{
+    char mqtt[NET_HOST_MAX + 16], http[NET_HOST_MAX + 16], log[PATH_MAX + 32];
+    snprintf(log, sizeof log, "%s/profile.log", u->logs);
+    net_address_format(&u->mqtt, mqtt, sizeof mqtt);
+    net_address_format(&u->http, http, sizeof http);
+    char *argv[] = {u->program, "profile", "--out",  (char *)u->profile_dir,
+                    "--mqtt",   mqtt,      "--http", http,
+                    "--realm",  u->realm,  NULL};
+    if (child_proc_start(&u->profile, argv, log) < 0) {
+        snprintf(err, CLIENT_ERR_LEN, "cannot start the profile collector: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static int write_up_file(struct up *u, char *err)
 {
     char mqtt[NET_HOST_MAX + 16], http[NET_HOST_MAX + 16], url[NET_HOST_MAX + 32];
@@ -303,6 +323,7 @@ static void print_addresses(const char *up_file, FILE *out)
 
 static void stop_all(struct up *u)
 {
+    child_proc_stop(&u->profile, 3000);
     child_proc_stop(&u->manager, 8000);
     child_proc_stop(&u->orchestrator, 5000);
     child_proc_stop(&u->broker, 3000);
@@ -323,7 +344,7 @@ static const char *describe_exit(int status, char *buf, size_t cap)
  * child ended on its own. */
 static int serve(struct up *u)
 {
-    struct child_proc *children[] = {&u->broker, &u->orchestrator, &u->manager};
+    struct child_proc *children[] = {&u->broker, &u->orchestrator, &u->manager, &u->profile};
     for (;;) {
         struct signalfd_siginfo si;
         ssize_t n = read(u->sigfd, &si, sizeof si);
@@ -335,7 +356,7 @@ static int serve(struct up *u)
             fprintf(stderr, "stratus up: %s: stopping the stack\n", strsignal((int)si.ssi_signo));
             return 0;
         }
-        for (size_t i = 0; i < 3; i++) {
+        for (size_t i = 0; i < 4; i++) {
             int was = children[i]->pid > 0;
             if (was && child_proc_reap(children[i])) {
                 char how[64];
@@ -415,7 +436,7 @@ static int detach(struct up *u)
 static int parse_up_args(int argc, char **argv, struct up *u, const char **state_dir_flag,
                          const char **db_flag, const char **module_dir_flag)
 {
-    enum { O_MQTT = 1, O_HTTP, O_REALM, O_DB, O_MODDIR, O_STATE, O_NAME, O_DETACH };
+    enum { O_MQTT = 1, O_HTTP, O_REALM, O_DB, O_MODDIR, O_STATE, O_NAME, O_DETACH, O_PROFILE };
     static const struct option longopts[] = {{"mqtt", required_argument, NULL, O_MQTT},
                                              {"http", required_argument, NULL, O_HTTP},
                                              {"realm", required_argument, NULL, O_REALM},
@@ -424,6 +445,7 @@ static int parse_up_args(int argc, char **argv, struct up *u, const char **state
                                              {"state-dir", required_argument, NULL, O_STATE},
                                              {"name", required_argument, NULL, O_NAME},
                                              {"detach", no_argument, NULL, O_DETACH},
+                                             {"profile", required_argument, NULL, O_PROFILE},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     char aerr[NET_ADDRESS_ERR_LEN];
@@ -457,6 +479,7 @@ static int parse_up_args(int argc, char **argv, struct up *u, const char **state
         case O_STATE: *state_dir_flag = optarg; break;
         case O_NAME: u->name = optarg; break;
         case O_DETACH: u->detach = 1; break;
+        case O_PROFILE: u->profile_dir = optarg; break;
         case 'h': up_usage(stdout); return 1;
         default:
             fprintf(stderr, "stratus up: unknown or incomplete option '%s'\n", argv[optind - 1]);
@@ -482,6 +505,7 @@ int client_up_main(int argc, char **argv)
     u.broker.what = "broker";
     u.orchestrator.what = "orchestrator";
     u.manager.what = "manager";
+    u.profile.what = "profile collector";
     const char *state_flag = NULL, *db_flag = NULL, *moddir_flag = NULL;
     int rc = parse_up_args(argc, argv, &u, &state_flag, &db_flag, &moddir_flag);
     if (rc) return rc == 1 ? 0 : rc;
@@ -532,7 +556,8 @@ int client_up_main(int argc, char **argv)
         return 1;
     }
     /* A fresh set of logs for this run. */
-    static const char *const logs[] = {"broker.log", "orchestrator.log", "manager.log"};
+    static const char *const logs[] = {"broker.log", "orchestrator.log", "manager.log",
+                                       "profile.log"};
     for (size_t i = 0; i < sizeof logs / sizeof logs[0]; i++) {
         char p[PATH_MAX + 32];
         snprintf(p, sizeof p, "%s/%s", u.logs, logs[i]);
@@ -541,11 +566,13 @@ int client_up_main(int argc, char **argv)
     char err[CLIENT_ERR_LEN];
     int code = 1;
     if ((u.own_broker && start_broker(&u, err) < 0) || start_orchestrator(&u, err) < 0 ||
-        start_manager(&u, err) < 0 || write_up_file(&u, err) < 0) {
+        start_manager(&u, err) < 0 || (u.profile_dir && start_profile(&u, err) < 0) ||
+        write_up_file(&u, err) < 0) {
         fprintf(stderr, "stratus up: %s\n", err);
         goto out;
     }
     print_addresses(u.up_file, stdout);
+    if (u.profile_dir) printf("  profiles    collected into %s\n", u.profile_dir);
     printf("Ctrl-C stops everything.\n");
     fflush(stdout);
     code = serve(&u);

@@ -269,10 +269,55 @@ static void test_existing_broker(void **state)
     broker_stop(&b);
 }
 
+/* --profile DIR: the collector runs with the stack and stores the deployed
+ * records of the linux runtime's modules, and stops with it. */
+static void test_up_profile(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX], csv[PATH_MAX + 32];
+    assert_int_equal(harness_tmpdir(dir), 0);
+    snprintf(csv, sizeof csv, "%s/deployed.csv", dir);
+    struct cmd up;
+    assert_int_equal(cmd_start(&up, NULL,
+                               (const char *const[]){"up", "--module-dir", moddir, "--http",
+                                                     "127.0.0.1:0", "--profile", dir, NULL}),
+                     0);
+    assert_int_equal(cmd_wait_output(&up, "Ctrl-C stops everything.", UP_MS), 0);
+    assert_non_null(strstr(up.out, "profiles    collected into"));
+    /* The collector may subscribe a moment after `up` is ready: run until
+     * a record of hello is stored. */
+    int stored = 0;
+    for (int i = 0; i < 20 && !stored; i++) {
+        struct cmd c;
+        assert_int_equal(cmd_run(&c, CMD_MS, NULL,
+                                 (const char *const[]){"run", "--wait", "--runtime", "linux",
+                                                       "hello.wasm", NULL}),
+                         0);
+        cmd_free(&c);
+        for (int k = 0; k < 20 && !stored; k++) {
+            FILE *f = fopen(csv, "r");
+            char line[2048];
+            while (f && fgets(line, sizeof line, f))
+                stored |= strstr(line, ",linux,linux,") && strstr(line, ",hello.wasm,");
+            if (f) fclose(f);
+            if (!stored) usleep(100000);
+        }
+    }
+    assert_true(stored);
+    pid_t pids[MAX_PIDS];
+    int n = descendants(up.pid, pids, MAX_PIDS);
+    assert_true(n >= 6); /* the collector as well */
+    kill(up.pid, SIGTERM);
+    assert_int_equal(cmd_finish(&up, UP_MS), 0);
+    assert_int_equal(all_gone(pids + 1, n, GONE_MS), 0);
+    cmd_free(&up);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_up_sigterm),
+        cmocka_unit_test(test_up_profile),
         cmocka_unit_test(test_up_ctrl_c),
         cmocka_unit_test(test_up_sigkill),
         cmocka_unit_test_teardown(test_detach_and_down, kill_detached),
