@@ -337,6 +337,7 @@ static int start_item(struct client_session *s, struct campaign *c, size_t i)
         fprintf(stderr, "%sstratus benchmark: %s refused on %s: %s\n", c->tty ? "\r\033[K" : "",
                 m->name, c->rts[it->runtime].name, reason ? reason : "no reason");
         module_watch_end(&c->watch, m, json_pack("{s:s}", "status", "refused"));
+        it->ended_ms -= BENCH_RECORD_GRACE_MS; /* no record will come */
     }
     json_decref(answer);
     return 0;
