@@ -861,6 +861,24 @@ static void test_aot_traps(void **state)
 }
 
 /* args.max_memory holds in compiled code too, and the exit says so. */
+/* An engine name of the benchmarking types (or a list) is refused by the
+ * run-once types with the tiers they take. */
+static void test_engine_not_a_tier(void **state)
+{
+    (void)state;
+    const char *args[] = {"{\"engine\": \"exec\"}", "{\"engine\": [\"interp\"]}"};
+    for (size_t i = 0; i < 2; i++) {
+        char *u = create_ok("hello.wasm", args[i]);
+        struct message *m = wait_exit(u);
+        expect_status(m, "failed");
+        const char *reason = json_str_at(m->json, "data.reason");
+        if (!reason || !strstr(reason, "'args.engine' must be"))
+            fail_msg("reason: %s", reason ? reason : "none");
+        message_free(m);
+        free(u);
+    }
+}
+
 static void test_aot_memory_cap(void **state)
 {
     (void)state;
@@ -1039,6 +1057,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_aot_delete_busy_loop, setup_minimal, teardown),
         cmocka_unit_test_setup_teardown(test_aot_traps, setup_minimal, teardown),
         cmocka_unit_test_setup_teardown(test_aot_memory_cap, setup_minimal, teardown),
+        cmocka_unit_test_setup_teardown(test_engine_not_a_tier, setup_minimal, teardown),
         cmocka_unit_test_setup_teardown(test_auto_compiles_in_background, setup_minimal, teardown),
         cmocka_unit_test_setup_teardown(test_aot_keepalive_and_profile, setup_linux, teardown),
         cmocka_unit_test_setup_teardown(test_no_compiler_interprets, setup_no_compiler, teardown),

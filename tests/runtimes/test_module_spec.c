@@ -82,6 +82,16 @@ static void test_channels_and_policies(void **state)
     assert_int_equal(s.runtime_ns, 2000000);
     module_spec_free(&s);
 
+    /* engines of the benchmarking types are not tiers: left for them */
+    assert_int_equal(parse("{\"file\": \"m.wasm\", \"args\": {\"engine\": \"iwasm\"}}", &s, reason),
+                     0);
+    assert_int_equal(s.engine, SPEC_ENGINE_OTHER);
+    module_spec_free(&s);
+    assert_int_equal(parse("{\"file\": \"m.wasm\", \"args\": {\"engine\": \"aot\"}}", &s, reason),
+                     0);
+    assert_int_equal(s.engine, SPEC_ENGINE_AOT);
+    module_spec_free(&s);
+
     assert_int_equal(parse("{\"file\": \"m.wasm\"}", &s, reason), 0);
     assert_int_equal(s.nchannels, 0);
     assert_int_equal(s.fault, FAULT_IGNORE);
