@@ -44,6 +44,22 @@ void bench_stats_compute(unsigned *wall_us, size_t n, struct bench_stats *out)
     out->stddev = k > 1 ? sqrt(sq / (double)(k - 1)) : 0;
 }
 
+/* Write the plot to dir/name. */
+static int plot_file_write(const char *dir, const char *name, const struct bar_plot *p,
+                           char err[CLIENT_ERR_LEN])
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *svg = fopen(path, "w");
+    int rc = -1;
+    if (svg) {
+        rc = svg_bar_plot_write(p, svg);
+        if (fclose(svg)) rc = -1;
+    }
+    if (rc < 0) snprintf(err, CLIENT_ERR_LEN, "cannot write %s", path);
+    return rc;
+}
+
 /* ---- timing rows ---- */
 
 struct row {
@@ -293,14 +309,8 @@ chosen:;
                          files,
                          (const char *const *)series,
                          grid};
-    snprintf(path, sizeof path, "%s/summary.svg", dir);
-    FILE *svg = fopen(path, "w");
-    if (svg) {
-        rc = svg_bar_plot_write(&p, svg);
-        if (fclose(svg)) rc = -1;
-    }
+    rc = plot_file_write(dir, "summary.svg", &p, err);
     free(grid);
-    if (rc < 0) snprintf(err, CLIENT_ERR_LEN, "cannot write %s", path);
 plot_out:
     if (rc < 0 && !err[0]) snprintf(err, CLIENT_ERR_LEN, "out of memory");
     if (series)
@@ -418,14 +428,8 @@ static int write_mix(sqlite3 *db, const char *dir, FILE *out, size_t *nrows,
         }
     }
     struct bar_plot p = {"instruction mix: times executed", "count", nf, nn, files, names, grid};
-    snprintf(path, sizeof path, "%s/mix.svg", dir);
-    FILE *svg = fopen(path, "w");
-    if (svg) {
-        rc = svg_bar_plot_write(&p, svg);
-        if (fclose(svg)) rc = -1;
-    }
+    rc = plot_file_write(dir, "mix.svg", &p, err);
     free(grid);
-    if (rc < 0) snprintf(err, CLIENT_ERR_LEN, "cannot write %s", path);
 out:
     sqlite3_finalize(st);
     for (size_t i = 0; i < n; i++) {

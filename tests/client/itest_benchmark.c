@@ -44,10 +44,7 @@ static const char *flags[] = {"--mqtt", mqtt_flag, "--http", http_flag, "--realm
 
 static int copy_in(const char *from_dir, const char *name)
 {
-    char from[PATH_MAX + 64], to[PATH_MAX + 64];
-    snprintf(from, sizeof from, "%s/%s", from_dir, name);
-    snprintf(to, sizeof to, "%s/%s", moddir, name);
-    return harness_copy_file(from, to);
+    return harness_copy_into(from_dir, name, moddir);
 }
 
 static int setup_stack(void **state)
@@ -407,29 +404,28 @@ static void test_benchmark_interference(void **state)
 static void test_benchmark_errors(void **state)
 {
     (void)state;
-    struct cmd c;
-    assert_int_equal(
-        cmd_run(&c, CMD_MS, flags, (const char *const[]){"benchmark", "--runtime", "bench", NULL}),
-        2);
-    assert_non_null(strstr(c.err, "--runtime and --file are needed"));
-    cmd_free(&c);
-    assert_int_equal(cmd_run(&c, CMD_MS, flags,
-                             (const char *const[]){"benchmark", "--opcodes", "--runtime", "bench",
-                                                   "--file", "hello.wasm", NULL}),
-                     1);
-    assert_non_null(strstr(c.err, "is of type benchmarking, not benchmarking/opcodes"));
-    cmd_free(&c);
-    assert_int_equal(cmd_run(&c, CMD_MS, flags,
-                             (const char *const[]){"benchmark", "--runtime", "nosuch", "--file",
-                                                   "hello.wasm", NULL}),
-                     1);
-    assert_non_null(strstr(c.err, "nosuch"));
-    cmd_free(&c);
-    assert_int_equal(cmd_run(&c, CMD_MS, NULL,
-                             (const char *const[]){"benchmark", "report", "/nonexistent", NULL}),
-                     1);
-    assert_non_null(strstr(c.err, "cannot open"));
-    cmd_free(&c);
+    struct {
+        int stack; /* with the stack's flags */
+        const char *argv[8];
+        int status;
+        const char *needle;
+    } cases[] = {
+        {1, {"benchmark", "--runtime", "bench"}, 2, "--runtime and --file are needed"},
+        {1,
+         {"benchmark", "--opcodes", "--runtime", "bench", "--file", "hello.wasm"},
+         1,
+         "is of type benchmarking, not benchmarking/opcodes"},
+        {1, {"benchmark", "--runtime", "nosuch", "--file", "hello.wasm"}, 1, "nosuch"},
+        {1, {"benchmark", "--runtime", "bench", "--file", "a:b"}, 2, "bad --file"},
+        {0, {"benchmark", "report", "/nonexistent"}, 1, "cannot open"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct cmd c;
+        int status = cmd_run(&c, CMD_MS, cases[i].stack ? flags : NULL, cases[i].argv);
+        if (status != cases[i].status || !strstr(c.err, cases[i].needle))
+            fail_msg("case %zu: status %d, stderr: %s", i, status, c.err);
+        cmd_free(&c);
+    }
 }
 
 int main(void)

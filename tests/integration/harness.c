@@ -239,6 +239,14 @@ int harness_copy_file(const char *from, const char *to)
     return rc;
 }
 
+int harness_copy_into(const char *from_dir, const char *name, const char *to_dir)
+{
+    char from[PATH_MAX + 64], to[PATH_MAX + 64];
+    snprintf(from, sizeof from, "%s/%s", from_dir, name);
+    snprintf(to, sizeof to, "%s/%s", to_dir, name);
+    return harness_copy_file(from, to);
+}
+
 pid_t harness_read_pidfile(const char *path, int timeout_ms)
 {
     long long end = harness_now_ms() + timeout_ms;

@@ -122,6 +122,8 @@ void harness_reap(void);
 
 /* Copies a file (created or truncated at `to`); 0 or -1. */
 int harness_copy_file(const char *from, const char *to);
+/* Copies from_dir/name to to_dir/name (a module into a module directory). */
+int harness_copy_into(const char *from_dir, const char *name, const char *to_dir);
 
 /* The pid written in a file (by a process that may not have written it
  * yet), waiting up to timeout_ms; -1 if none came. */

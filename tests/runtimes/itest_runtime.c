@@ -30,10 +30,7 @@ static char *RT;               /* uuid of the current test's runtime */
 
 static int install(const char *dir, const char *name)
 {
-    char from[PATH_MAX + 64], to[PATH_MAX + 64];
-    snprintf(from, sizeof from, "%s/%s", dir, name);
-    snprintf(to, sizeof to, "%s/%s", MODDIR, name);
-    return harness_copy_file(from, to);
+    return harness_copy_into(dir, name, MODDIR);
 }
 
 static int group_setup(void **state)
