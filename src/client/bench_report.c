@@ -194,9 +194,55 @@ static void ms(char *buf, size_t cap, double us)
     snprintf(buf, cap, "%.3f", us / 1000.0);
 }
 
+/* The position of the first row with the same value of a field, so rows
+ * sort in the order their files, engines and runtimes first appeared. */
+static size_t first_seen(const struct rows *rs, size_t i, int field)
+{
+    const struct row *r = &rs->v[i];
+    for (size_t j = 0; j < i; j++) {
+        const struct row *o = &rs->v[j];
+        if (field == 0 && !strcmp(o->file, r->file)) return j;
+        if (field == 1 && !strcmp(o->engine, r->engine)) return j;
+        if (field == 2 && !strcmp(o->runtime, r->runtime)) return j;
+    }
+    return i;
+}
+
+struct row_key {
+    size_t file, engine, runtime;
+    struct row row;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+    const struct row_key *x = a, *y = b;
+    if (x->file != y->file) return x->file < y->file ? -1 : 1;
+    if (x->engine != y->engine) return x->engine < y->engine ? -1 : 1;
+    return x->runtime < y->runtime ? -1 : x->runtime > y->runtime;
+}
+
+/* Rows grouped by file, then engine, then runtime. O(rows^2). */
+static int rows_sort(struct rows *rs)
+{
+    struct row_key *k = calloc(rs->n ? rs->n : 1, sizeof *k);
+    if (!k) return -1;
+    for (size_t i = 0; i < rs->n; i++)
+        k[i] = (struct row_key){first_seen(rs, i, 0), first_seen(rs, i, 1), first_seen(rs, i, 2),
+                                rs->v[i]};
+    qsort(k, rs->n, sizeof *k, key_cmp);
+    for (size_t i = 0; i < rs->n; i++)
+        rs->v[i] = k[i].row;
+    free(k);
+    return 0;
+}
+
 static int write_times(const char *dir, struct rows *rs, const char *baseline, FILE *out,
                        char err[CLIENT_ERR_LEN])
 {
+    if (rows_sort(rs) < 0) {
+        snprintf(err, CLIENT_ERR_LEN, "out of memory");
+        return -1;
+    }
     for (size_t i = 0; i < rs->n; i++)
         bench_stats_compute(rs->v[i].wall, rs->v[i].n, &rs->v[i].st);
     /* The baseline: an engine or runtime name. */

@@ -2,6 +2,7 @@
 #include "svg_plot.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define PLOT_W_MIN 640
@@ -36,6 +37,15 @@ static void xml_text(FILE *out, const char *s)
 static const char *const palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
                                       "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
 #define PALETTE (sizeof palette / sizeof palette[0])
+
+/* Series s of n: the palette's colour, or hues spread round the wheel when
+ * there are more series than colours. buf: at least 32 bytes. */
+static const char *series_colour(size_t s, size_t n, char *buf)
+{
+    if (n <= PALETTE) return palette[s];
+    snprintf(buf, 32, "hsl(%zu,55%%,%d%%)", s * 360 / n, s % 2 ? 40 : 60);
+    return buf;
+}
 
 struct axis {
     int log;
@@ -100,6 +110,7 @@ int svg_bar_plot_write(const struct bar_plot *p, FILE *out)
     double width = MARGIN_L + plot_w + MARGIN_R;
     if (width < PLOT_W_MIN) width = PLOT_W_MIN;
     double base = a.top + a.height;
+    char colour[32];
     fprintf(out,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%d\" "
@@ -126,9 +137,10 @@ int svg_bar_plot_write(const struct bar_plot *p, FILE *out)
             fprintf(out,
                     "<rect x=\"%.1f\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" fill=\"%s\">"
                     "<title>",
-                    x, y, BAR_W - 2, base - y, palette[s % PALETTE]);
+                    x, y, BAR_W - 2, base - y, series_colour(s, p->nseries, colour));
             xml_text(out, p->series[s]);
             fprintf(out, ": %.4g (%.4g .. %.4g)</title></rect>\n", b->value, b->lo, b->hi);
+            if (!(b->hi > b->lo)) continue; /* no spread to show */
             double cx = x + (BAR_W - 2) / 2.0;
             double ylo = axis_y(&a, b->lo), yhi = axis_y(&a, b->hi);
             fprintf(out,
@@ -144,13 +156,13 @@ int svg_bar_plot_write(const struct bar_plot *p, FILE *out)
     }
     fprintf(out, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n",
             MARGIN_L, base, MARGIN_L + plot_w, base);
-    double lx = width - MARGIN_R + 16;
+    double lx = MARGIN_L + plot_w + 16; /* the legend beside the bars */
     for (size_t s = 0; s < p->nseries; s++) {
         double ly = MARGIN_T + 18.0 * (double)s;
         fprintf(out,
                 "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\"/>"
                 "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">",
-                lx, ly, palette[s % PALETTE], lx + 18, ly + 10);
+                lx, ly, series_colour(s, p->nseries, colour), lx + 18, ly + 10);
         xml_text(out, p->series[s]);
         fputs("</text>\n", out);
     }
