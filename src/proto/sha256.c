@@ -68,6 +68,7 @@ void sha256_init(sha256_state *s)
 void sha256_update(sha256_state *s, const void *data, size_t len)
 {
     const uint8_t *p = data;
+    if (len == 0) return; /* data may be NULL then */
     s->length += len;
     if (s->used) {
         size_t take = 64 - s->used < len ? 64 - s->used : len;
