@@ -459,8 +459,14 @@ static int run_campaign(struct bench_options *o)
     int never = 0;
     client_session_run(s, &never, 50); /* the subscriptions are in place */
     c.start_ms = now_ms();
+    int lost = 0;
     while (c.ndone < c.nitems) {
-        if (step(s, &c) < 0) goto out;
+        if (step(s, &c) < 0) {
+            lost = 1;
+            /* No answer from the orchestrator: what is stored is reported. */
+            fprintf(stderr, "stratus benchmark: stopping; the results so far are in %s\n", o->out);
+            break;
+        }
         if (c.ndone == c.nitems) break;
         if (client_session_run(s, &never, BENCH_TICK_MS) == 2) {
             fprintf(stderr, "\nstratus benchmark: interrupted; the results so far are in %s\n",
@@ -477,7 +483,7 @@ static int run_campaign(struct bench_options *o)
         goto out;
     }
     printf("results in %s/\n", o->out);
-    code = c.ndone == c.nitems ? 0 : CLIENT_EXIT_INTERRUPTED;
+    code = lost ? 1 : c.ndone == c.nitems ? 0 : CLIENT_EXIT_INTERRUPTED;
 out:
     client_session_close(s);
     profile_store_close(c.store);
