@@ -30,6 +30,7 @@
 #include "client_cmd.h"
 #include "harness.h"
 #include "orc_stack.h"
+#include "stratus/profile_record.h"
 
 #define CMD_MS 60000
 #define WAIT_MS 30000
@@ -272,6 +273,40 @@ static void test_profile_collects_each_type(void **state)
     free(u4);
 }
 
+/* With the orchestrator out of reach, a record is stored all the same,
+ * without metadata, and the failed lookup is logged. */
+static void test_profile_without_orchestrator(void **state)
+{
+    (void)state;
+    char out[PATH_MAX], db[PATH_MAX + 32];
+    assert_int_equal(harness_tmpdir(out), 0);
+    snprintf(db, sizeof db, "%s/profile.sqlite", out);
+    char dead[64];
+    snprintf(dead, sizeof dead, "127.0.0.1:%d", harness_free_port());
+    struct cmd col;
+    assert_int_equal(cmd_start(&col, NULL,
+                               (const char *const[]){"profile", "--out", out, "--mqtt", mqtt_flag,
+                                                     "--http", dead, "--realm", REALM, NULL}),
+                     0);
+    assert_int_equal(cmd_wait_output(&col, "collecting", WAIT_MS), 0);
+    struct profile_run runs[2] = {{100, 90, 5}, {200, 180, 10}};
+    uint8_t *rec;
+    size_t len;
+    assert_int_equal(profile_encode_benchmarking(runs, 2, &rec, &len), 0);
+    client_publish(mq, REALM "/proc/profile/benchmarking/some-runtime/some-module", rec, len, 1);
+    free(rec);
+    wait_db_int(db,
+                "SELECT count(*) FROM benchmarking b JOIN records r ON b.record = r.id WHERE "
+                "r.module = 'some-module' AND r.runtime = 'some-runtime' AND r.file IS NULL",
+                2);
+    assert_int_equal(db_int(db, "SELECT sum(wall_us) FROM benchmarking"), 300);
+    kill(col.pid, SIGINT);
+    assert_int_equal(cmd_finish(&col, WAIT_MS), 0);
+    assert_non_null(strstr(col.err, "runtime some-runtime:"));
+    assert_non_null(strstr(col.err, "stored benchmarking record"));
+    cmd_free(&col);
+}
+
 /* The lines of text that start with prefix. */
 static size_t count_prefixed(const char *text, const char *prefix)
 {
@@ -432,6 +467,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_profile_collects_each_type),
+        cmocka_unit_test(test_profile_without_orchestrator),
         cmocka_unit_test(test_benchmark_campaign),
         cmocka_unit_test(test_benchmark_opcodes),
         cmocka_unit_test(test_benchmark_interference),
