@@ -248,7 +248,12 @@ static void test_profile_collects_each_type(void **state)
         if (!strstr(col.err, said[i])) fail_msg("no \"%s\" in: %s", said[i], col.err);
     cmd_free(&col);
 
-    /* A restarted collector appends, with no second header, and new ids. */
+    /* A restarted collector appends, with no second header, and new ids;
+     * a line cut short (as by a crash) is ended first. */
+    FILE *f = fopen(path, "a");
+    assert_non_null(f);
+    fputs("999,cut short", f);
+    fclose(f);
     assert_int_equal(cmd_start(&col, flags, (const char *const[]){"profile", "--out", out, NULL}),
                      0);
     assert_int_equal(cmd_wait_output(&col, "collecting", WAIT_MS), 0);
@@ -261,8 +266,9 @@ static void test_profile_collects_each_type(void **state)
     cmd_free(&col);
     csv = read_text(path);
     assert_non_null(csv);
-    assert_int_equal(count_lines(csv), 1 + 3 + 2);
+    assert_int_equal(count_lines(csv), 1 + 3 + 1 + 2);
     assert_null(strstr(csv + 1, "\nrecord,"));
+    assert_non_null(strstr(csv, "\n999,cut short\n"));
     free(csv);
     assert_int_equal(db_int(db, "SELECT count(DISTINCT id) FROM records WHERE type = "
                                 "'benchmarking'"),
