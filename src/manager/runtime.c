@@ -808,8 +808,7 @@ static void handle_profile_typed(struct runtime *rt, int index, const struct fra
     memcpy(name, type, type_len);
     name[type_len] = '\0';
     char topic[TOPIC_LAYOUT_MAX];
-    if (topic_format_profile(topic, sizeof topic, rt->host.realm, name, rt->uuid, uuid) < 0)
-        return;
+    if (topic_format_profile(topic, sizeof topic, rt->host.realm, name, rt->uuid, uuid) < 0) return;
     rt->host.publish(rt->host.ctx, topic, rec, rec_len, 0, uuid);
 }
 

@@ -42,7 +42,8 @@ static int non_empty_string(json_t *obj, const char *prefix, const char *field, 
  * bytes; name is the field's name for messages ("args.argv"). */
 static int string_list(json_t *arr, const char *name, char *err)
 {
-    if (!json_is_array(arr)) return envelope_fail(err, "field '%s' must be an array of strings", name);
+    if (!json_is_array(arr))
+        return envelope_fail(err, "field '%s' must be an array of strings", name);
     if (json_array_size(arr) > MODULE_LIST_MAX)
         return envelope_fail(err, "field '%s' has more than %d entries", name, MODULE_LIST_MAX);
     size_t i;
@@ -135,7 +136,8 @@ static int check_policies(json_t *args, char *err)
 static int check_argv(json_t *args, char *err)
 {
     json_t *argv = json_object_get(args, "argv");
-    if (!json_is_array(json_array_get(argv, 0))) return string_array(args, "args.", "argv", &argv, err);
+    if (!json_is_array(json_array_get(argv, 0)))
+        return string_array(args, "args.", "argv", &argv, err);
     if (json_array_size(argv) > MODULE_LIST_MAX)
         return envelope_fail(err, "field 'args.argv' has more than %d entries", MODULE_LIST_MAX);
     size_t i;

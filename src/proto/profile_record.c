@@ -192,9 +192,8 @@ int profile_record_decode(const char *type, const uint8_t *buf, size_t len,
         return 0;
     case PROFILE_DEPLOYED:
         if (len != DEPLOYED_LEN) return fail(err, "deployed record of %zu bytes, not 32", len);
-        out->deployed = (struct profile_deployed){get64(buf),      get32(buf + 8),
-                                                  get32(buf + 12), get32(buf + 16),
-                                                  get32(buf + 20), get32(buf + 24),
+        out->deployed = (struct profile_deployed){get64(buf),      get32(buf + 8),  get32(buf + 12),
+                                                  get32(buf + 16), get32(buf + 20), get32(buf + 24),
                                                   get32(buf + 28)};
         return 0;
     }
