@@ -58,8 +58,8 @@ static void usage(FILE *out)
             "  --opcodes          an opcode campaign (benchmarking/opcodes runtimes)\n"
             "  --shuffle          run the items in a random order\n"
             "  --baseline NAME    the engine or runtime the ratio compares with (default:\n"
-            "                     the first engine when there are several, else the first\n"
-            "                     runtime)\n"
+            "                     the first --engine when there are several, else the\n"
+            "                     first --runtime; for report DIR, the first stored)\n"
             "  --out DIR          where the results go (default: benchmark)\n"
             "%s",
             client_common_help);
@@ -478,7 +478,13 @@ static int run_campaign(struct bench_options *o)
     profile_store_close(c.store);
     c.store = NULL;
     size_t rows;
-    if (bench_report_write(o->out, o->baseline, stdout, &rows, err) < 0) {
+    /* The default baseline is the first engine (or runtime) given, whatever
+     * order --shuffle ran them in. */
+    const char *baseline = o->baseline        ? o->baseline
+                           : o->nengines > 1  ? o->engines[0]
+                           : o->nruntimes > 1 ? c.rts[0].name
+                                              : NULL;
+    if (bench_report_write(o->out, baseline, stdout, &rows, err) < 0) {
         fprintf(stderr, "stratus benchmark: %s\n", err);
         goto out;
     }
