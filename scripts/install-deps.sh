@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Stratus needs to build, test and run.
 # Idempotent: safe to run any number of times. chromium and chromium-driver
-# are for the dashboard's test in a real headless browser.
+# are for the dashboard's test in a real headless browser; python3 (its XML
+# parser) checks the SVG plots of `stratus benchmark`.
 set -euo pipefail
 
 packages=(
@@ -10,6 +11,7 @@ packages=(
   libmosquitto-dev mosquitto mosquitto-clients
   libjansson-dev libcmocka-dev openssl
   libsqlite3-dev sqlite3
+  python3
   chromium chromium-driver
 )
 
