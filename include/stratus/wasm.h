@@ -339,6 +339,13 @@ void sw_instance_limit_note(const sw_instance *instance, char *out, size_t cap);
 /* Frees an instance. Free instances that import from it first. NULL is fine. */
 void sw_instance_free(sw_instance *instance);
 
+/* The tier the instance runs in: true when its calls run compiled code (its
+ * module had compiled code attached when it was made, see
+ * include/stratus/aot.h, its memory has guard regions, and neither fuel nor
+ * opcode counting is on: those two are the interpreter's only), false when
+ * they run in the interpreter. */
+bool sw_instance_native(const sw_instance *instance);
+
 /* The module the instance was made from. */
 const sw_module *sw_instance_module(const sw_instance *instance);
 

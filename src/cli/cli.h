@@ -14,5 +14,6 @@ int cmd_status_main(int argc, char **argv);
 int cmd_logs_main(int argc, char **argv);
 int cmd_up_main(int argc, char **argv);
 int cmd_down_main(int argc, char **argv);
+int cmd_compile_main(int argc, char **argv);
 
 #endif

@@ -1,12 +1,20 @@
 /* `stratus exec`: runs a WASI module here and now, the way a runtime would
  * but without a manager, with the host directories, environment and limits
  * given on the command line. Its exit status is the module's. */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include "cli.h"
+#include "stratus/aot.h"
 #include "stratus/wasi.h"
 #include "stratus/wasm.h"
 
@@ -29,9 +37,16 @@ static void usage(FILE *out)
             "                      the module sees no other host variables)\n"
             "  --max-memory MIB    cap the module's linear memory at MIB mebibytes (default:\n"
             "                      none; pages are only committed when the module uses them)\n"
+            "  --engine interp|aot|auto\n"
+            "                      interp (default): the interpreter; aot: native code from\n"
+            "                      the compiled tier (compiled now with the system C compiler\n"
+            "                      unless `stratus compile` cached it); auto: native code when\n"
+            "                      the cache has it, else the interpreter, and the module is\n"
+            "                      compiled in the background for the next run\n"
             "  --fuel N            stop the module with a trap after N units of fuel\n"
-            "                      (one per call and loop iteration)\n"
+            "                      (one per call and loop iteration; interpreter only)\n"
             "  --count-opcodes     print the executed-opcode histogram to stderr at exit\n"
+            "                      (interpreter only)\n"
             "  --walk-paths        resolve paths without openat2 (the portable resolver)\n"
             "  --help              show this text\n"
             "\n"
@@ -89,6 +104,7 @@ struct exec_opts {
     size_t nenv;
     uint64_t max_memory_mib, fuel;
     bool count, walk_only;
+    swaot_engine engine;
     const char *file;
     int argc;
     char **argv;
@@ -156,6 +172,11 @@ static int parse_args(int argc, char **argv, struct exec_opts *o)
                 fprintf(stderr, "stratus exec: --max-memory wants 1..4096 (MiB)\n");
                 return -1;
             }
+        } else if (!strcmp(a, "--engine")) {
+            if (swaot_engine_parse(v, &o->engine)) {
+                fprintf(stderr, "stratus exec: --engine wants interp, aot or auto\n");
+                return -1;
+            }
         } else if (!strcmp(a, "--fuel")) {
             if (!parse_u64(v, &o->fuel) || o->fuel == 0) {
                 fprintf(stderr, "stratus exec: --fuel wants a positive number\n");
@@ -171,10 +192,47 @@ static int parse_args(int argc, char **argv, struct exec_opts *o)
         usage(stderr);
         return -1;
     }
+    if (o->engine == SWAOT_AOT && (o->fuel || o->count)) {
+        fprintf(stderr, "stratus exec: --fuel and --count-opcodes run in the interpreter only "
+                        "(--engine interp or auto)\n");
+        return -1;
+    }
     o->file = argv[i];
     o->argc = argc - i;
     o->argv = argv + i;
     return 0;
+}
+
+static void aot_log(void *user, swaot_log_level level, const char *message)
+{
+    (void)user;
+    if (level != SWAOT_LOG_INFO) fprintf(stderr, "stratus exec: warning: %s\n", message);
+}
+
+/* --engine auto without a cached artifact: `stratus compile` of the module
+ * in a process of its own, at low priority, detached from this one (which
+ * ends now), so that the next run finds native code. */
+static void compile_later(const char *file)
+{
+    char self[PATH_MAX], real[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0 || !realpath(file, real)) return;
+    self[n] = '\0';
+    char *argv[] = {self, "compile", "--quiet", "--", real, NULL};
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    extern char **environ;
+    pid_t pid;
+    if (posix_spawn(&pid, self, &fa, &attr, argv, environ) == 0)
+        setpriority(PRIO_PROCESS, (id_t)pid, 10);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
 }
 
 static int run(const struct exec_opts *o)
@@ -185,10 +243,26 @@ static int run(const struct exec_opts *o)
     sw_linker *linker = NULL;
     swasi_ctx *ctx = NULL;
     sw_instance *inst = NULL;
+    swaot *aot = NULL;
+    bool compile_afterwards = false;
     sw_status st = sw_module_load_file(o->file, &module, &err);
     if (st != SW_OK) {
         fprintf(stderr, "stratus exec: %s\n", err.message);
         goto out;
+    }
+    /* fuel and opcode counting are the interpreter's: auto runs there */
+    if (o->engine != SWAOT_INTERP && !o->fuel && !o->count) {
+        swaot_config acfg;
+        swaot_config_init(&acfg);
+        acfg.log = aot_log;
+        acfg.no_background = true;
+        swaot_result res;
+        if ((st = swaot_open(&acfg, &aot, &err)) != SW_OK ||
+            (st = swaot_prepare(aot, module, o->engine, &res, &err)) != SW_OK) {
+            fprintf(stderr, "stratus exec: %s: %s\n", o->file, err.message);
+            goto out;
+        }
+        compile_afterwards = !res.native && swaot_has_compiler(aot, NULL);
     }
     swasi_config cfg;
     swasi_config_init(&cfg);
@@ -245,11 +319,13 @@ static int run(const struct exec_opts *o)
         if (note[0]) fprintf(stderr, "stratus exec: %s (--max-memory)\n", note);
     }
     if (o->count) print_counts(inst);
+    if (compile_afterwards) compile_later(o->file);
 out:
     sw_instance_free(inst);
     sw_linker_free(linker);
     swasi_ctx_free(ctx);
     sw_module_free(module);
+    swaot_close(aot);
     return status;
 }
 

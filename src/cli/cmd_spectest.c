@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "stratus/aot.h"
 #include "stratus/wasm.h"
 
 /* ---------------------------------------------------------------------------
@@ -313,6 +314,7 @@ struct glue {
     struct print_user prints[NPRINTS]; /* user data of the print functions */
     sw_limits limits;                  /* for every instance the script makes */
     bool counting;                     /* turn opcode counting on in every instance */
+    swaot *aot;                        /* --engine aot: every module compiled */
 };
 
 /* max_pages: cap on memory pages per instance; 0 keeps the engine's default. */
@@ -400,7 +402,17 @@ static enum inst_result glue_instantiate(struct glue *g, sw_module *mod, sw_inst
     memset(&err, 0, sizeof err);
     *inst = NULL;
     *module_taken = false;
+    if (g->aot && swaot_prepare(g->aot, mod, SWAOT_AOT, NULL, &err) != SW_OK) {
+        snprintf(msg, msglen, "compiled tier: %s", err.message);
+        return INST_OTHER;
+    }
     sw_status st = sw_instance_new(mod, g->linker, &g->limits, inst, &err);
+    if (st == SW_OK && g->aot && !sw_instance_native(*inst)) {
+        sw_instance_free(*inst);
+        *inst = NULL;
+        snprintf(msg, msglen, "compiled tier: the instance does not run compiled code");
+        return INST_OTHER;
+    }
     if (st == SW_OK) {
         if (g->counting && sw_instance_set_counting(*inst, true) != SW_OK) {
             sw_instance_free(*inst);
@@ -1008,7 +1020,7 @@ static void run_command(struct runner *r, json_t *cmd, size_t index)
 
 static const char usage_text[] =
     "usage: stratus spectest [-v] [--strict-messages] [--max-pages N] [--count-opcodes]\n"
-    "                        FILE.json...\n"
+    "                        [--engine interp|aot] FILE.json...\n"
     "\n"
     "Runs WebAssembly test scripts converted from .wast by wast2json (wabt) against the\n"
     "Stratus engine. Module files are read from the JSON file's directory. Prints one\n"
@@ -1034,6 +1046,10 @@ static const char usage_text[] =
     "                       (default: the engine's default limit)\n"
     "  --count-opcodes      run every instance in the engine's opcode-counting mode\n"
     "                       and print how many instructions were counted\n"
+    "  --engine aot         run every module in the compiled tier: each is compiled\n"
+    "                       with the system C compiler (cached in $STRATUS_AOT_CACHE or\n"
+    "                       the user's cache) and must run compiled code; a module that\n"
+    "                       cannot be compiled fails. Default: interp (the interpreter)\n"
     "\n"
     "Exit status: 0 if nothing failed, 1 if an assertion failed, 2 on a usage error\n"
     "or an unreadable script.\n";
@@ -1043,11 +1059,20 @@ static void usage(FILE *out)
     fputs(usage_text, out);
 }
 
+/* The compiled tier's log lines (compiles, cache problems) on stderr. */
+static void aot_log(void *user, swaot_log_level level, const char *message)
+{
+    (void)user;
+    fprintf(stderr, "stratus spectest: %s%s\n", level == SWAOT_LOG_INFO ? "" : "warning: ",
+            message);
+}
+
 struct options {
     bool verbose;
     bool strict_messages;
     uint32_t max_pages; /* 0: the engine's default */
     bool count_opcodes; /* run in the engine's opcode-counting mode */
+    swaot *aot;         /* --engine aot */
 };
 
 static int run_script(const char *path, const struct options *opt, unsigned long totals[3])
@@ -1083,6 +1108,7 @@ static int run_script(const char *path, const struct options *opt, unsigned long
         return 2;
     }
     r.glue.counting = opt->count_opcodes;
+    r.glue.aot = opt->aot;
     for (size_t i = 0; i < json_array_size(commands); i++)
         run_command(&r, json_array_get(commands, i), i);
     if (opt->count_opcodes) {
@@ -1116,7 +1142,8 @@ static int run_script(const char *path, const struct options *opt, unsigned long
 
 int cmd_spectest_main(int argc, char **argv)
 {
-    struct options opt = {false, false, 0, false};
+    struct options opt = {false, false, 0, false, NULL};
+    swaot_engine engine = SWAOT_INTERP;
     int first = 1;
     for (; first < argc && argv[first][0] == '-'; first++) {
         const char *a = argv[first];
@@ -1130,6 +1157,11 @@ int cmd_spectest_main(int argc, char **argv)
             opt.strict_messages = true;
         } else if (!strcmp(a, "--count-opcodes")) {
             opt.count_opcodes = true;
+        } else if (!strcmp(a, "--engine") && first + 1 < argc) {
+            if (swaot_engine_parse(argv[++first], &engine) || engine == SWAOT_AUTO) {
+                fprintf(stderr, "stratus spectest: --engine wants interp or aot\n");
+                return 2;
+            }
         } else if (!strcmp(a, "--max-pages") && first + 1 < argc) {
             char *end;
             errno = 0;
@@ -1152,6 +1184,26 @@ int cmd_spectest_main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (engine == SWAOT_AOT) {
+        if (opt.count_opcodes) {
+            fprintf(stderr, "stratus spectest: --count-opcodes is the interpreter's only\n");
+            return 2;
+        }
+        sw_error err;
+        const char *why;
+        swaot_config cfg;
+        swaot_config_init(&cfg);
+        cfg.log = aot_log;
+        if (swaot_open(&cfg, &opt.aot, &err) != SW_OK) {
+            fprintf(stderr, "stratus spectest: %s\n", err.message);
+            return 2;
+        }
+        if (!swaot_has_compiler(opt.aot, &why)) {
+            fprintf(stderr, "stratus spectest: --engine aot: %s\n", why);
+            swaot_close(opt.aot);
+            return 2;
+        }
+    }
     unsigned long totals[3] = {0, 0, 0};
     int status = 0;
     for (int i = first; i < argc; i++) {
@@ -1159,5 +1211,6 @@ int cmd_spectest_main(int argc, char **argv)
         if (rc > status) status = rc;
     }
     printf("%lu passed, %lu failed, %lu skipped\n", totals[0], totals[1], totals[2]);
+    swaot_close(opt.aot);
     return status;
 }

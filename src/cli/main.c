@@ -42,6 +42,7 @@ static const struct subcommand subcommands[] = {
     {"status", NET(cmd_status_main), "the managers and runtimes: alive, load, last heard"},
     {"logs", NET(cmd_logs_main), "a module's output (-f: follow it)"},
     {"exec", CORE(cmd_exec_main), "run a WebAssembly (WASI) module here and now"},
+    {"compile", CORE(cmd_compile_main), "compile modules to native code (the compiled tier)"},
     {"spectest", CORE(cmd_spectest_main), "run a wast2json script against the engine"},
 };
 

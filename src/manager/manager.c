@@ -519,6 +519,11 @@ static int open_identity(struct manager *m)
     const struct manager_config *cfg = m->cfg;
     char *dir = identity_default_dir(cfg->state_dir);
     if (dir) {
+        /* The runtimes keep the compiled tier's cache in the node's state
+         * directory too, unless the environment names another. */
+        char aot[PATH_MAX];
+        if ((size_t)snprintf(aot, sizeof aot, "%s/aot", dir) < sizeof aot)
+            setenv("STRATUS_AOT_CACHE", aot, 0);
         char err[IDENTITY_ERR_LEN];
         int rc = identity_open(dir, m->name, cfg->uuid, &m->identity, err);
         free(dir);

@@ -318,6 +318,8 @@ static int inherited(const char *entry)
         "LC_CTYPE",
         "LC_MESSAGES",
         "STRATUS_ALLOW_FREE_TOPICS",
+        "STRATUS_AOT_CACHE",
+        "STRATUS_CC",
         "ASAN_OPTIONS",
         "UBSAN_OPTIONS",
         "LSAN_OPTIONS",

@@ -113,6 +113,29 @@ static void send_profile(struct module *m, uint64_t wall_us)
     rt_link_send(control_h1(m->index), FRAME_PROFILE, rec, sizeof rec);
 }
 
+/* args.engine: compiled code for the module when the tier asked for has or
+ * makes it (stratus/aot.h). A module that cannot be compiled runs in the
+ * interpreter, and the module log says why; the exit record says which
+ * tier ran. */
+static void prepare_tier(struct module *m, sw_module *module)
+{
+    if (!m->env->aot || m->spec.engine == SPEC_ENGINE_INTERP) return;
+    sw_error err;
+    swaot_result res;
+    if (swaot_prepare(m->env->aot, module, (swaot_engine)m->spec.engine, &res, &err) != SW_OK)
+        rt_link_log(m->index, RT_LOG_WARNING, "args.engine \"aot\": %s; running in the interpreter",
+                    err.message);
+    else if (res.compiled)
+        rt_link_log(m->index, RT_LOG_INFO, "compiled %s to native code in %.0f ms", m->spec.file,
+                    res.compile_ms);
+}
+
+/* The exit record's "engine": the tier the module's code ran in. */
+static void note_tier(json_t *result, bool native)
+{
+    if (result) json_object_set_new(result, "engine", json_string(native ? "aot" : "interp"));
+}
+
 /* Everything from the file to the exit status. Returns the exit JSON. */
 static json_t *run_module(struct module *m)
 {
@@ -139,6 +162,7 @@ static json_t *run_module(struct module *m)
         result = json_pack("{s:s, s:s}", "status", "failed", "reason", reason);
         goto out;
     }
+    prepare_tier(m, module);
 
     preopens = calloc(m->spec.ndirs + 1, sizeof *preopens);
     hosts = calloc(m->spec.ndirs + 1, sizeof *hosts);
@@ -216,6 +240,7 @@ static json_t *run_module(struct module *m)
     m->ctx = NULL;
     pthread_mutex_unlock(&m->lock);
 
+    bool native = sw_instance_native(inst);
     /* a module that ran short of memory says so in its exit reason */
     char note[160];
     sw_instance_limit_note(inst, note, sizeof note);
@@ -240,6 +265,7 @@ static json_t *run_module(struct module *m)
     } else {
         result = json_pack("{s:s, s:s}", "status", "failed", "reason", err.message);
     }
+    note_tier(result, native);
 out:
     sw_instance_free(inst);
     sw_linker_free(linker);

@@ -18,6 +18,7 @@
 #include "channel_host.h"
 #include "module_spec.h"
 #include "resources.h"
+#include "stratus/aot.h"
 #include "stratus/wasi.h"
 #include "stratus/wasm.h"
 
@@ -31,6 +32,7 @@ struct module_env {
     bool free_topics;        /* modules may open topics they did not declare */
     const char *realm;       /* topic prefix (STRATUS_REALM), for the open rule */
     uint32_t max_memory_mib; /* memory cap of a module; args.max_memory may lower it */
+    swaot *aot;              /* the compiled tier's cache and compiler (args.engine) */
 };
 
 struct module {

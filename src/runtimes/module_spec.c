@@ -148,9 +148,24 @@ static int take_channels(json_t *root, struct module_spec *out, char reason[SPEC
     return 0;
 }
 
-/* args.fault_crash, args.max_memory and args.resources. */
+/* args.fault_crash, args.max_memory, args.engine and args.resources. */
 static int take_policies(json_t *args, struct module_spec *out, char reason[SPEC_REASON_LEN])
 {
+    out->engine = SPEC_ENGINE_AUTO;
+    json_t *engine = args ? json_object_get(args, "engine") : NULL;
+    if (engine && !json_is_null(engine)) {
+        static const char *const names[] = {"interp", "aot", "auto"};
+        const char *e = json_string_value(engine);
+        int found = -1;
+        for (int i = 0; e && i < 3; i++)
+            if (!strcmp(e, names[i])) found = i;
+        if (found < 0) {
+            snprintf(reason, SPEC_REASON_LEN,
+                     "field 'args.engine' must be \"interp\", \"aot\" or \"auto\"");
+            return -1;
+        }
+        out->engine = (enum spec_engine)found;
+    }
     json_t *fault = args ? json_object_get(args, "fault_crash") : NULL;
     if (fault && !json_is_null(fault)) {
         const char *f = json_string_value(fault);

@@ -22,6 +22,11 @@ struct spec_channel {
 /* What to do when the module traps (args.fault_crash). */
 enum fault_policy { FAULT_IGNORE, FAULT_RESTART };
 
+/* Which tier runs the module (args.engine; stratus/aot.h's swaot_engine
+ * values): compiled code when cached, else interpreted while it compiles in
+ * the background (auto, the default); always compiled (aot); never (interp). */
+enum spec_engine { SPEC_ENGINE_INTERP = 0, SPEC_ENGINE_AOT = 1, SPEC_ENGINE_AUTO = 2 };
+
 /* Every string and array is owned by the spec (module_spec_free). */
 struct module_spec {
     char *uuid; /* as given, or NULL */
@@ -37,6 +42,7 @@ struct module_spec {
     enum fault_policy fault;
     uint64_t period_ns, runtime_ns; /* args.resources, 0 when not asked for */
     uint32_t max_memory_mib;        /* args.max_memory (MiB), 0 when not asked for */
+    enum spec_engine engine;        /* args.engine, default SPEC_ENGINE_AUTO */
 };
 
 /* Parse the payload of a create frame (a JSON object). Returns 0, or -1 with

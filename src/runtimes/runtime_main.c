@@ -270,6 +270,35 @@ static void serve(struct runtime_process *rt, struct frame_reader *reader)
     }
 }
 
+/* The compiled tier's log lines go to the runtime log. */
+static void aot_log(void *user, swaot_log_level level, const char *message)
+{
+    (void)user;
+    rt_link_log(-1,
+                level == SWAOT_LOG_INFO      ? RT_LOG_INFO
+                : level == SWAOT_LOG_WARNING ? RT_LOG_WARNING
+                                             : RT_LOG_ERROR,
+                "compiled tier: %s", message);
+}
+
+/* The compiled tier: cache from $STRATUS_AOT_CACHE (the manager sets it to
+ * its state directory's), compiler from $STRATUS_CC or PATH. Without a
+ * compiler modules are interpreted (swaot_prepare says so once). */
+static void open_compiled_tier(struct module_env *env)
+{
+    swaot_config cfg;
+    swaot_config_init(&cfg);
+    cfg.log = aot_log;
+    sw_error err;
+    if (swaot_open(&cfg, &env->aot, &err) != SW_OK) {
+        rt_link_log(-1, RT_LOG_WARNING, "compiled tier unavailable: %s", err.message);
+        env->aot = NULL;
+        return;
+    }
+    if (swaot_has_compiler(env->aot, NULL))
+        rt_link_log(-1, RT_LOG_INFO, "compiled tier: cache %s", swaot_cache_dir(env->aot));
+}
+
 static void usage(FILE *out)
 {
     fputs("usage: stratus-runtime SOCKET_PATH\n"
@@ -382,6 +411,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "stratus-runtime: out of resources\n");
         return 1;
     }
+    open_compiled_tier(&rt.env);
     rt.next_keepalive_ms = now_ms() + KEEPALIVE_MS;
     rt_link_log(-1, RT_LOG_INFO, "%s runtime ready, modules from %s", rt.type->type,
                 real ? real : "(none)");
@@ -389,6 +419,7 @@ int main(int argc, char **argv)
     serve(&rt, reader);
 
     kill_all(&rt);
+    swaot_close(rt.env.aot); /* ends background compiles */
     frame_reader_free(reader);
     close(rt.env.wake_fd);
     close(rt.sock);

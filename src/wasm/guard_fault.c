@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 
 #include "internal.h"
 
@@ -43,6 +44,16 @@ static pthread_key_t altstack_key;
 
 #define ALTSTACK_SIZE (64 * 1024)
 
+/* Why a guarded call was jumped back to. */
+enum { JUMP_FAULT = 1, JUMP_RAISED = 2, JUMP_STACK = 3, JUMP_INTERRUPTED = 4 };
+
+/* The lowest address of this thread's stack, once compiled code asked
+ * (sw__guard_stack_low); a fault just below it is a stack overflow. */
+static _Thread_local uintptr_t stack_low;
+/* How far below the stack's end an overflowing frame may touch first: with
+ * stack-clash protection (toolchain.c) the very next page. */
+#define STACK_GUARD_SPAN (1024 * 1024)
+
 static void pass_on(int sig, siginfo_t *info, void *uc)
 {
     if (previous.sa_flags & SA_SIGINFO) {
@@ -59,15 +70,58 @@ static void pass_on(int sig, siginfo_t *info, void *uc)
     signal(sig, SIG_DFL);
 }
 
+/* The instruction that faulted, so that compiled code can tell in which
+ * function (native.c); NULL where we do not know how to read it. */
+static const void *fault_pc(void *uc)
+{
+#if defined(__x86_64__)
+    return (const void *)((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+    return (const void *)((ucontext_t *)uc)->uc_mcontext.pc;
+#else
+    (void)uc;
+    return NULL;
+#endif
+}
+
 static void on_fault(int sig, siginfo_t *info, void *uc)
 {
     struct guarded_call *g = innermost;
     if (g) {
         const struct sw_memory_obj *m = g->ex->cur_mem;
         const uint8_t *a = info->si_addr;
-        if (m && m->guarded && a >= m->data && a < m->data + m->reserved) siglongjmp(g->jump, 1);
+        if (m && m->guarded && a >= m->data && a < m->data + m->reserved) {
+            g->ex->fault_pc = fault_pc(uc);
+            siglongjmp(g->jump, JUMP_FAULT);
+        }
+        /* wasm code (never a host function: those run with innermost
+           cleared) ran off the end of the thread's stack */
+        uintptr_t at = (uintptr_t)a;
+        if (stack_low && at < stack_low && stack_low - at <= STACK_GUARD_SPAN) {
+            g->ex->fault_pc = fault_pc(uc);
+            siglongjmp(g->jump, JUMP_STACK);
+        }
     }
     pass_on(sig, info, uc);
+}
+
+/* SW_KICK_SIGNAL (sw__native_kick): when the thread is running compiled
+ * code (the instruction lies in its range), the call ends with
+ * "interrupted"; anywhere else (the engine's helpers, a host function, the
+ * interpreter) nothing happens here, as those look at the interrupt flag
+ * themselves. Compiled code holds no locks and no memory of its own, so
+ * leaving it at any instruction is safe. */
+static void on_kick(int sig, siginfo_t *info, void *uc)
+{
+    (void)sig;
+    (void)info;
+    struct guarded_call *g = innermost;
+    if (!g) return;
+    const uint8_t *pc = fault_pc(uc);
+    struct exec *ex = g->ex;
+    if (!ex->native_lo || pc < ex->native_lo || pc >= ex->native_hi) return;
+    ex->fault_pc = pc;
+    siglongjmp(g->jump, JUMP_INTERRUPTED);
 }
 
 static void free_altstack(void *mem)
@@ -91,6 +145,14 @@ static bool ensure_handler(void)
     struct sigaction cur;
     if (sigaction(SIGSEGV, NULL, &cur) != 0) return false;
     if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_fault) return true;
+    /* The kick of compiled code: its default action is to ignore it, so a
+       kick that comes late does nothing either. */
+    struct sigaction kick;
+    memset(&kick, 0, sizeof kick);
+    kick.sa_sigaction = on_kick;
+    kick.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
+    sigemptyset(&kick.sa_mask);
+    if (sigaction(SW_KICK_SIGNAL, &kick, NULL) != 0) return false;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_fault;
@@ -147,20 +209,57 @@ sw_status sw__guarded_invoke(sw_instance *ctx, sw_func *func, uint64_t *args_res
     g.ex = ex;
     g.outer = innermost;
     uint32_t base_frames = ex->nframes;
-    if (sigsetjmp(g.jump, 0)) {
+    sw_trap trap;
+    switch (sigsetjmp(g.jump, 0)) {
+    case 0: break;
+    case JUMP_RAISED: /* sw__guard_raise: ex says what happened */
+        innermost = g.outer;
+        ex->nframes = base_frames;
+        return ex->status;
+    case JUMP_STACK: trap = SW_TRAP_STACK_EXHAUSTED; goto trapped;
+    case JUMP_INTERRUPTED: trap = SW_TRAP_INTERRUPTED; goto trapped;
+    default: /* JUMP_FAULT */
+        trap = SW_TRAP_MEMORY_OOB;
+    trapped:
         innermost = g.outer;
         ex->nframes = base_frames;
         ex->trap_code = ex->cur_code;
         ex->trap_inst = ex->cur_inst;
-        ex->trap = SW_TRAP_MEMORY_OOB;
+        ex->trap = trap;
         ex->status = SW_ERR_TRAP;
-        snprintf(ex->message, sizeof ex->message, "%s", sw_trap_message(SW_TRAP_MEMORY_OOB));
+        snprintf(ex->message, sizeof ex->message, "%s", sw_trap_message(trap));
         return SW_ERR_TRAP;
     }
     innermost = &g;
     sw_status st = loop(ctx, func, args_results, NULL);
     innermost = g.outer;
     return st;
+}
+
+uintptr_t sw__guard_stack_low(void)
+{
+    if (stack_low) return stack_low;
+    pthread_attr_t attr;
+    void *low = NULL;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        if (pthread_attr_getstack(&attr, &low, &size) != 0) low = NULL;
+        pthread_attr_destroy(&attr);
+    }
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    if (!low || here <= (uintptr_t)low || here - (uintptr_t)low > size) return 0;
+    stack_low = (uintptr_t)low;
+    return stack_low;
+}
+
+struct exec *sw__guard_exec(void)
+{
+    return innermost ? innermost->ex : NULL;
+}
+
+void sw__guard_raise(void)
+{
+    siglongjmp(innermost->jump, JUMP_RAISED);
 }
 
 void *sw__guard_suspend(void)

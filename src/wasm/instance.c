@@ -45,7 +45,10 @@ static void set_trap_error(sw_error *err, struct exec *ex, sw_status st)
     err->func_index = -1;
     if (ex->trap_inst) {
         const sw_module *m = ex->trap_inst->module;
-        err->func_index = sw__func_index_of_code(m, ex->trap_code);
+        /* compiled code names its function; the interpreter its code */
+        err->func_index = ex->trap_code || ex->trap_func == SW_NO_NATIVE_FUNC
+                              ? sw__func_index_of_code(m, ex->trap_code)
+                              : ex->trap_func;
         if (err->func_index >= 0)
             sw__func_name(m, (uint32_t)err->func_index, err->func_name, sizeof err->func_name);
     }
@@ -115,6 +118,7 @@ void sw_instance_free(sw_instance *inst)
     free(inst->elem_dropped);
     free(inst->ex.stack);
     free(inst->ex.frames);
+    sw__native_instance_free(inst);
     sw_module_free(inst->module);
     free(inst);
 }
@@ -124,7 +128,35 @@ const sw_module *sw_instance_module(const sw_instance *instance)
     return instance->module;
 }
 
-/* Runs func with args at the instance's current stack top. */
+/* Runs func with args copied to the instance's current stack top; its
+ * results are copied to results. */
+static sw_status run_at_top(sw_instance *ctx, sw_func *func, const uint64_t *args,
+                            uint64_t *results)
+{
+    struct exec *ex = &ctx->ex;
+    const struct ftype *t = func->type;
+    size_t need = (t->nparams > t->nresults ? t->nparams : t->nresults) + 1;
+    uint64_t *base = ex->sp;
+    if ((size_t)(ex->stack_end - base) < need) {
+        ex->trap = SW_TRAP_STACK_EXHAUSTED;
+        ex->status = SW_ERR_TRAP;
+        snprintf(ex->message, sizeof ex->message, "%s", sw_trap_message(ex->trap));
+        return SW_ERR_TRAP;
+    }
+    memcpy(base, args, t->nparams * sizeof *base);
+    ex->sp = base + need;
+    sw_status st = sw__invoke(ctx, func, base);
+    ex->sp = base;
+    if (st == SW_OK) memcpy(results, base, t->nresults * sizeof *base);
+    return st;
+}
+
+sw_status sw__call_on_stack(sw_instance *ctx, sw_func *func, uint64_t *slots)
+{
+    return run_at_top(ctx, func, slots, slots);
+}
+
+/* An embedder's call: runs func with args at the instance's stack top. */
 static sw_status run(sw_instance *ctx, sw_func *func, const uint64_t *args, uint64_t *results,
                      sw_error *err)
 {
@@ -133,27 +165,12 @@ static sw_status run(sw_instance *ctx, sw_func *func, const uint64_t *args, uint
         return SW_ERR_NOMEM;
     }
     struct exec *ex = &ctx->ex;
-    const struct ftype *t = func->type;
-    size_t need = (t->nparams > t->nresults ? t->nparams : t->nresults) + 1;
-    uint64_t *base = ex->sp;
-    if ((size_t)(ex->stack_end - base) < need) {
-        ex->trap = SW_TRAP_STACK_EXHAUSTED;
-        snprintf(ex->message, sizeof ex->message, "%s", sw_trap_message(ex->trap));
-        set_trap_error(err, ex, SW_ERR_TRAP);
-        return SW_ERR_TRAP;
-    }
-    memcpy(base, args, t->nparams * sizeof *base);
-    ex->sp = base + need;
     ex->trap_code = NULL;
     ex->trap_inst = NULL;
-    sw_status st = sw__invoke(ctx, func, base);
-    ex->sp = base;
-    if (st != SW_OK) {
-        set_trap_error(err, ex, st);
-        return st;
-    }
-    memcpy(results, base, t->nresults * sizeof *base);
-    return SW_OK;
+    ex->trap_func = SW_NO_NATIVE_FUNC;
+    sw_status st = run_at_top(ctx, func, args, results);
+    if (st != SW_OK) set_trap_error(err, ex, st);
+    return st;
 }
 
 static sw_status instantiate_body(sw_instance *inst, sw_error *err)
@@ -310,6 +327,8 @@ sw_status sw_instance_new(const sw_module *module, sw_linker *linker, const sw_l
         g->val = sw__eval_cexpr(inst, &mg->init);
         inst->globals[m->nglobal_imports + i] = g;
     }
+    /* compiled code, when the module has some: the start function runs it */
+    if (st == SW_OK) st = sw__native_instance_init(inst);
     if (st != SW_OK) {
         sw_instance_free(inst);
         sw__set_error(err, st, NULL, 0, why);
@@ -485,6 +504,7 @@ void sw_instance_interrupt(sw_instance *instance)
 {
     atomic_store(&instance->interrupt, true);
     atomic_store(&instance->attention, true);
+    sw__native_kick(instance);
     sw_interrupt_hook hook = instance->hook;
     if (hook) hook(instance->hook_user);
 }

@@ -4,6 +4,8 @@
 #ifndef STRATUS_WASM_INTERNAL_H
 #define STRATUS_WASM_INTERNAL_H
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -11,6 +13,9 @@
 
 #include "ops.h"
 #include "stratus/wasm.h"
+
+struct sw_native_image; /* compiled code of a module (native.c) */
+struct sw_native_ctx;   /* an instance's context for it (native_abi.h) */
 
 #define SW_PAGE 65536u
 #define SW_MAX_PAGES 65536u
@@ -130,6 +135,9 @@ struct sw_module {
     bool has_datacount;
     uint32_t datacount;
     uint8_t *declared_funcs; /* bitmap: functions that ref.func may name */
+    /* Compiled code of the module (the compiled tier, native.c): attached
+       once, owned by the module, used by instances made after it. */
+    _Atomic(struct sw_native_image *) native;
 };
 
 /* --- runtime objects ------------------------------------------------- */
@@ -165,6 +173,12 @@ struct sw_func {
     const struct fcode *code; /* wasm functions */
     sw_host_fn host;
     void *user;
+    /* Compiled code (native.c), when the function's instance runs it: the
+       typed entry, the instance's context and the uniform entry. These two
+       fields follow the five above in the order native_abi.h mirrors. */
+    const void *native;
+    struct sw_native_ctx *native_ctx;
+    void (*native_tramp)(struct sw_native_ctx *c, uint64_t *slots);
 };
 
 struct frame {
@@ -192,7 +206,21 @@ struct exec {
     const uint32_t *cur_code;
     sw_instance *cur_inst;
     const struct sw_memory_obj *cur_mem;
+    /* Compiled code (native.c): the index of the compiled function where
+       the last trap happened, when it was one (else SW_NO_NATIVE_FUNC: the
+       location is trap_code's), and the address of the last guard fault. */
+    int64_t trap_func;
+    const void *fault_pc;
+    /* While compiled code runs on this stack: the range of its code (a kick
+       that lands there ends the call), and the thread to kick on an
+       interrupt (native_depth > 0; both under kick_lock). */
+    const uint8_t *native_lo, *native_hi;
+    pthread_t native_thread;
+    atomic_int native_depth;
+    atomic_flag kick_lock;
 };
+
+#define SW_NO_NATIVE_FUNC (-2)
 
 struct sw_instance {
     sw_module *module;
@@ -220,6 +248,7 @@ struct sw_instance {
     uint64_t counts[256];
     uint64_t counts_fc[SW_FC_COUNT];
     struct sw_instance *next_zombie; /* partial instances kept by a linker */
+    struct sw_native_ctx *native;    /* when it runs compiled code (native.c) */
 };
 
 struct sw_call {
@@ -289,5 +318,38 @@ bool sw__thread_code(uint32_t *code, size_t n);
 
 /* interp.c: runs func with args at ex->sp; results replace them. */
 sw_status sw__invoke(sw_instance *ctx, sw_func *func, uint64_t *args_results);
+
+/* instance.c: runs func on ctx's execution stack with its arguments copied
+ * from slots (results written back there), as the embedder's calls do;
+ * ex->trap etc. describe a failure. */
+sw_status sw__call_on_stack(sw_instance *ctx, sw_func *func, uint64_t *slots);
+
+/* native.c: the compiled tier's side of the engine. */
+struct sw_native_image;
+/* Gives the instance a context for the module's compiled code when it has
+ * some and the instance can run it (memory with guard regions). SW_OK or
+ * SW_ERR_NOMEM. */
+sw_status sw__native_instance_init(sw_instance *inst);
+void sw__native_instance_free(sw_instance *inst);
+void sw__native_image_release(struct sw_native_image *img);
+/* Runs compiled func (func->native_ctx set) for ctx as sw__invoke does;
+ * *unavailable (nothing ran) when this thread cannot take guard faults. */
+sw_status sw__native_invoke(sw_instance *ctx, sw_func *func, uint64_t *slots, bool *unavailable);
+
+/* native.c: an interrupt of an instance whose compiled code runs: kicks its
+ * thread with SW_KICK_SIGNAL (a signal ignored by default, so a late kick
+ * does nothing). */
+#define SW_KICK_SIGNAL SIGURG
+void sw__native_kick(sw_instance *inst);
+
+/* guard_fault.c: the lowest address of this thread's stack (0 when it
+ * cannot be known); faults just below it are stack exhaustion. */
+uintptr_t sw__guard_stack_low(void);
+
+/* guard_fault.c, for compiled code: the execution stack of the innermost
+ * guarded call of this thread (NULL outside one), and the jump back to that
+ * call, which then returns ex->status (set by the caller). */
+struct exec *sw__guard_exec(void);
+__attribute__((noreturn)) void sw__guard_raise(void);
 
 #endif

@@ -172,6 +172,12 @@ sw_trap sw__table_init(sw_instance *inst, uint32_t seg, uint32_t table, uint32_t
 sw_status sw__invoke(sw_instance *ctx, sw_func *func, uint64_t *args_results)
 {
     if (ctx->counting) return run_counting(ctx, func, args_results, NULL);
+    /* Compiled code when there is some (never with fuel, interpreter-only). */
+    if (func->native_ctx && !ctx->fuel_on) {
+        bool unavailable;
+        sw_status st = sw__native_invoke(ctx, func, args_results, &unavailable);
+        if (!unavailable) return st;
+    }
     const struct sw_memory_obj *m = ctx->memory;
     if (!atomic_load_explicit(&sw__guards_failed, memory_order_relaxed) && (!m || m->guarded)) {
         bool unavailable;

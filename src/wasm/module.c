@@ -39,6 +39,7 @@ static void module_destroy(sw_module *m)
     free(m->elems);
     free(m->datas);
     free(m->declared_funcs);
+    sw__native_image_release(atomic_load(&m->native));
     free(m->bytes);
     free(m);
 }

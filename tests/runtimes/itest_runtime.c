@@ -42,7 +42,8 @@ static int group_setup(void **state)
     if (stack_broker_up(&S) || harness_tmpdir(MODDIR) || harness_tmpdir(OUTSIDE)) return -1;
     const char *mods[] = {"exit_code.wasm",  "spin.wasm",      "trap.wasm",
                           "big_output.wasm", "read_dir.wasm",  "chan_probe.wasm",
-                          "trap_once.wasm",  "line_once.wasm", "alloc_until_refused.wasm"};
+                          "trap_once.wasm",  "line_once.wasm", "alloc_until_refused.wasm",
+                          "oob.wasm"};
     for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++)
         if (install(RT_TEST_MODULES, mods[i])) return -1;
     const char *examples[] = {"hello.wasm", "echo.wasm", "counter.wasm", "relay.wasm"};
@@ -802,6 +803,211 @@ static void test_fault_crash_ignore(void **state)
     message_free(m);
 }
 
+/* ---- the compiled tier (args.engine) ----
+ * The manager keeps the cache in its state directory (the harness's, one per
+ * test program), so a module compiled in one test is cached for the next. */
+
+static void expect_engine(const struct message *m, const char *engine)
+{
+    if (!json_at_equals(m->json, "data.engine", engine))
+        fail_msg("exit was %s, expected engine %s", m->payload, engine);
+}
+
+/* A busy loop in compiled code ends within milliseconds of the delete: the
+ * loop header tests the interrupt flag as the interpreter's back-edge does. */
+static void test_aot_delete_busy_loop(void **state)
+{
+    (void)state;
+    char *u = create_ok("spin.wasm", "{\"engine\": \"aot\"}");
+    expect_output(u, "spinning\n");
+    long long t0 = harness_now_ms();
+    struct message *r = stack_delete(&S, RT, u);
+    assert_non_null(r);
+    assert_true(json_at_equals(r->json, "data.result", "ok"));
+    message_free(r);
+    struct message *m = wait_exit(u);
+    print_message("compiled busy loop: exited %lld ms after the delete was sent\n",
+                  harness_now_ms() - t0);
+    expect_status(m, "killed");
+    expect_engine(m, "aot");
+    message_free(m);
+    free(u);
+}
+
+/* Traps in compiled code are reported as the interpreter reports them: the
+ * kind and the function. */
+static void test_aot_traps(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file, *line, *kind;
+    } cases[] = {
+        {"trap.wasm", "about to trap\n", "integer divide by zero"},
+        {"oob.wasm", "about to read out of bounds\n", "out of bounds memory access"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *u = create_ok(cases[i].file, "{\"engine\": \"aot\"}");
+        expect_output(u, cases[i].line);
+        struct message *m = wait_exit(u);
+        expect_status(m, "trapped");
+        expect_engine(m, "aot");
+        const char *reason = json_str_at(m->json, "data.reason");
+        assert_non_null(reason);
+        if (!strstr(reason, cases[i].kind) || !strstr(reason, "(in function '"))
+            fail_msg("%s: reason: %s", cases[i].file, reason);
+        message_free(m);
+        free(u);
+    }
+}
+
+/* args.max_memory holds in compiled code too, and the exit says so. */
+static void test_aot_memory_cap(void **state)
+{
+    (void)state;
+    char *u = create_ok("alloc_until_refused.wasm", "{\"max_memory\": 4, \"engine\": \"aot\"}");
+    struct message *m = wait_exit(u);
+    expect_status(m, "exited");
+    expect_engine(m, "aot");
+    assert_true(json_at_equals(m->json, "data.exit_code", "3"));
+    const char *reason = json_str_at(m->json, "data.reason");
+    assert_non_null(reason);
+    if (!strstr(reason, " pages refused: limit 64 pages")) fail_msg("reason: %s", reason);
+    message_free(m);
+    free(u);
+}
+
+/* A copy of a module that no earlier test ran (so not in the cache): the
+ * same code with a custom section of its own appended, named `to`. */
+static void install_fresh_copy(const char *from, const char *to)
+{
+    char src[PATH_MAX + 64], dst[PATH_MAX + 64];
+    snprintf(src, sizeof src, "%s/%s", RT_TEST_MODULES, from);
+    snprintf(dst, sizeof dst, "%s/%s", MODDIR, to);
+    assert_int_equal(harness_copy_file(src, dst), 0);
+    FILE *f = fopen(dst, "ab");
+    assert_non_null(f);
+    /* id 0, size 13: name "fresh" (5 bytes), 8 bytes of the current time */
+    long long now = harness_now_us();
+    fwrite("\x00\x0e\x05" "fresh", 1, 8, f);
+    fwrite(&now, 1, 8, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* auto (the default): the first run interprets and compiles in the
+ * background; once that is done, runs are native. interp never is. */
+static void test_auto_compiles_in_background(void **state)
+{
+    (void)state;
+    install_fresh_copy("exit_code.wasm", "exit_fresh.wasm");
+    char *u = create_ok("exit_fresh.wasm", "{\"argv\": [\"5\"]}");
+    struct message *m = wait_exit(u);
+    assert_true(json_at_equals(m->json, "data.exit_code", "5"));
+    expect_engine(m, "interp");
+    message_free(m);
+    free(u);
+    if (proc_log_wait(&S.manager, "in the background", 6 * WAIT_MS))
+        fail_msg("the background compile was not logged");
+    u = create_ok("exit_fresh.wasm", "{\"argv\": [\"6\"]}");
+    m = wait_exit(u);
+    assert_true(json_at_equals(m->json, "data.exit_code", "6"));
+    expect_engine(m, "aot");
+    message_free(m);
+    free(u);
+    u = create_ok("exit_fresh.wasm", "{\"argv\": [\"7\"], \"engine\": \"interp\"}");
+    m = wait_exit(u);
+    assert_true(json_at_equals(m->json, "data.exit_code", "7"));
+    expect_engine(m, "interp");
+    message_free(m);
+    free(u);
+}
+
+/* The profile record and the keepalive children of a compiled module. */
+static void test_aot_keepalive_and_profile(void **state)
+{
+    (void)state;
+    char *spin = create_ok("spin.wasm", "{\"engine\": \"aot\"}");
+    expect_output(spin, "spinning\n");
+    char *hello = create_ok("hello.wasm", "{\"engine\": \"aot\"}");
+    expect_output(hello, "Hello from Stratus!\n");
+    struct message *m = wait_exit(hello);
+    expect_engine(m, "aot");
+    message_free(m);
+    char topic[256];
+    snprintf(topic, sizeof topic, "%s/proc/profile/deployed/%s/%s", S.realm, RT, hello);
+    struct message *p = NULL;
+    assert_int_equal(client_wait(S.client, topic, WAIT_MS, NULL, NULL, &p), 0);
+    assert_int_equal(p->len, 32);
+    const uint8_t *rec = (const uint8_t *)p->payload;
+    uint32_t ch_out = rec[28] | rec[29] << 8 | rec[30] << 16 | (uint32_t)rec[31] << 24;
+    assert_true(ch_out >= 1);
+    message_free(p);
+    snprintf(topic, sizeof topic, "%s/proc/keepalive/%s", S.realm, RT);
+    long long end = harness_now_ms() + 3 * WAIT_MS;
+    int seen = 0;
+    while (!seen && harness_now_ms() < end) {
+        struct message *k = NULL;
+        if (client_wait(S.client, topic, WAIT_MS, NULL, NULL, &k)) break;
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_at(k->json, "data.children"), i, c)
+        {
+            if (json_at_equals(c, "uuid", spin)) {
+                seen = 1;
+                assert_true(json_is_number(json_object_get(c, "cpu_usage_percent")));
+                assert_true(json_integer_value(json_object_get(c, "mem_usage")) > 0);
+            }
+        }
+        message_free(k);
+    }
+    assert_true(seen);
+    struct message *r = stack_delete(&S, RT, spin);
+    assert_non_null(r);
+    message_free(r);
+    m = wait_exit(spin);
+    expect_status(m, "killed");
+    expect_engine(m, "aot");
+    message_free(m);
+    free(spin);
+    free(hello);
+}
+
+/* A node without a C compiler interprets, says so once in its log, and the
+ * module asking for aot says so in its own. */
+static int setup_no_compiler(void **state)
+{
+    (void)state;
+    setenv("STRATUS_CC", "/nonexistent/cc", 1);
+    int rc = start_runtime("linux/minimal");
+    unsetenv("STRATUS_CC");
+    return rc;
+}
+
+static void test_no_compiler_interprets(void **state)
+{
+    (void)state;
+    char *u = create_ok("exit_code.wasm", "{\"argv\": [\"4\"], \"engine\": \"aot\"}");
+    struct message *m = wait_exit(u);
+    assert_true(json_at_equals(m->json, "data.exit_code", "4"));
+    expect_engine(m, "interp");
+    message_free(m);
+    free(u);
+    if (proc_log_wait(&S.manager, "no C compiler found", WAIT_MS))
+        fail_msg("no log line says there is no compiler");
+    u = create_ok("exit_code.wasm", "{\"argv\": [\"2\"]}");
+    m = wait_exit(u);
+    expect_engine(m, "interp");
+    message_free(m);
+    free(u);
+    char *log = proc_log_read(&S.manager);
+    assert_non_null(log);
+    int lines = 0;
+    for (const char *p = strstr(log, "modules run in the interpreter"); p;
+         p = strstr(p + 1, "modules run in the interpreter"))
+        lines++;
+    free(log);
+    assert_int_equal(lines, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -828,6 +1034,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fault_crash_restart, setup_linux, teardown),
         cmocka_unit_test_setup_teardown(test_fault_crash_ignore, setup_linux, teardown),
         cmocka_unit_test_setup_teardown(test_resources, setup_linux, teardown),
+        cmocka_unit_test_setup_teardown(test_aot_delete_busy_loop, setup_minimal, teardown),
+        cmocka_unit_test_setup_teardown(test_aot_traps, setup_minimal, teardown),
+        cmocka_unit_test_setup_teardown(test_aot_memory_cap, setup_minimal, teardown),
+        cmocka_unit_test_setup_teardown(test_auto_compiles_in_background, setup_minimal,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_aot_keepalive_and_profile, setup_linux, teardown),
+        cmocka_unit_test_setup_teardown(test_no_compiler_interprets, setup_no_compiler, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, stack_fixture_group_teardown);
 }

@@ -25,6 +25,9 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do
   exec_opts+=("$1")
   shift
 done
+# The same program in another tier (the compiled tier's variants of these
+# tests set STRATUS_TEST_ENGINE=aot).
+[ -n "${STRATUS_TEST_ENGINE:-}" ] && exec_opts+=(--engine "$STRATUS_TEST_ENGINE")
 [ $# -gt 0 ] && shift
 
 work=$(mktemp -d /tmp/stratus-wasi-test.XXXXXX) || exit 1
