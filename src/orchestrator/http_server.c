@@ -20,6 +20,7 @@ struct route_set {
     const struct rest_route *routes;
     size_t n;
     void *ctx;
+    size_t body_max; /* largest body its routes take */
 };
 
 struct http_stream {
@@ -51,6 +52,7 @@ struct http_server {
 struct request_body {
     char *buf;
     size_t len, cap;
+    size_t max; /* the route's body_max */
     int too_large;
 };
 
@@ -67,7 +69,7 @@ static void on_log(void *cls, const char *fmt, va_list ap)
 
 static int append_body(struct request_body *b, const char *data, size_t n)
 {
-    if (b->too_large || b->len + n > HTTP_BODY_MAX) {
+    if (b->too_large || b->len + n > b->max) {
         b->too_large = 1;
         return 0;
     }
@@ -244,6 +246,21 @@ static enum MHD_Result send_stream(struct http_server *s, struct MHD_Connection 
     return rc;
 }
 
+/* The body limit of the route that serves method and url (HTTP_BODY_MAX
+ * when none does: the answer is an error anyway). */
+static size_t route_body_max(const struct http_server *s, const char *method, const char *url)
+{
+    for (size_t i = 0; i < s->nsets; i++) {
+        const struct rest_route *route;
+        char param[REST_PARAM_MAX];
+        unsigned methods;
+        if (rest_route_find(s->sets[i].routes, s->sets[i].n, method, url, &route, param,
+                            &methods) == REST_FOUND)
+            return s->sets[i].body_max;
+    }
+    return HTTP_BODY_MAX;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -254,6 +271,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!body) {
         body = calloc(1, sizeof *body);
         if (!body) return MHD_NO;
+        body->max = route_body_max(s, method, url);
         *con_cls = body;
         return MHD_YES;
     }
@@ -264,7 +282,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     struct rest_reply reply = {0};
     if (body->too_large) {
-        rest_reply_error(&reply, 413, "the request body is larger than 1 MiB");
+        char msg[128];
+        snprintf(msg, sizeof msg, "the request body is larger than %zu bytes", body->max);
+        rest_reply_error(&reply, 413, msg);
         return send_reply(c, &reply, 0);
     }
     const struct rest_route *route = NULL;
@@ -377,7 +397,7 @@ int http_server_start(struct event_loop *loop, const char *addr, int port,
         return -1;
     }
     s->loop = loop;
-    s->sets[0] = (struct route_set){routes, nroutes, ctx};
+    s->sets[0] = (struct route_set){routes, nroutes, ctx, HTTP_BODY_MAX};
     s->nsets = 1;
     s->epoll_fd = -1;
     unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
@@ -408,12 +428,18 @@ int http_server_start(struct event_loop *loop, const char *addr, int port,
     return 0;
 }
 
+int http_server_add_routes_max(struct http_server *s, const struct rest_route *routes,
+                               size_t nroutes, void *ctx, size_t body_max)
+{
+    if (s->nsets == HTTP_ROUTE_SETS) return -1;
+    s->sets[s->nsets++] = (struct route_set){routes, nroutes, ctx, body_max};
+    return 0;
+}
+
 int http_server_add_routes(struct http_server *s, const struct rest_route *routes, size_t nroutes,
                            void *ctx)
 {
-    if (s->nsets == HTTP_ROUTE_SETS) return -1;
-    s->sets[s->nsets++] = (struct route_set){routes, nroutes, ctx};
-    return 0;
+    return http_server_add_routes_max(s, routes, nroutes, ctx, HTTP_BODY_MAX);
 }
 
 int http_server_port(const struct http_server *s)

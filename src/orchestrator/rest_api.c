@@ -12,7 +12,7 @@
 
 static const char json_content_type[] = "application/json";
 
-static void reply_json(struct rest_reply *reply, int status, json_t *body)
+void rest_reply_json(struct rest_reply *reply, int status, json_t *body)
 {
     reply->status = status;
     reply->content_type = json_content_type;
@@ -28,7 +28,7 @@ static void reply_json(struct rest_reply *reply, int status, json_t *body)
 
 void rest_reply_error(struct rest_reply *reply, int status, const char *message)
 {
-    reply_json(reply, status, json_pack("{s:s, s:i}", "error", message, "status", status));
+    rest_reply_json(reply, status, json_pack("{s:s, s:i}", "error", message, "status", status));
 }
 
 /* ---- lists ---- */
@@ -61,7 +61,7 @@ static void list(struct orc *o, const struct rest_request *req, struct rest_repl
             count++;
         }
     }
-    reply_json(reply, 200,
+    rest_reply_json(reply, 200,
                json_pack("{s:I, s:I, s:o}", "count", (json_int_t)count, "start", (json_int_t)start,
                          "results", results));
 }
@@ -125,7 +125,7 @@ static void get_runtime(void *ctx, const struct rest_request *req, struct rest_r
     if (rc != ORC_OK)
         rest_reply_error(reply, rc, err);
     else
-        reply_json(reply, 200, orc_runtime_json(ctx, r, 1));
+        rest_reply_json(reply, 200, orc_runtime_json(ctx, r, 1));
 }
 
 static void get_module(void *ctx, const struct rest_request *req, struct rest_reply *reply)
@@ -136,7 +136,7 @@ static void get_module(void *ctx, const struct rest_request *req, struct rest_re
     if (rc != ORC_OK)
         rest_reply_error(reply, rc, err);
     else
-        reply_json(reply, 200, orc_module_json(ctx, m, 1));
+        rest_reply_json(reply, 200, orc_module_json(ctx, m, 1));
 }
 
 static void delete_module(void *ctx, const struct rest_request *req, struct rest_reply *reply)
@@ -147,7 +147,7 @@ static void delete_module(void *ctx, const struct rest_request *req, struct rest
     if (rc != ORC_OK)
         rest_reply_error(reply, rc, err);
     else
-        reply_json(reply, 202, record);
+        rest_reply_json(reply, 202, record);
 }
 
 static void module_or_delete(void *ctx, const struct rest_request *req, struct rest_reply *reply)
@@ -198,7 +198,7 @@ static void post_module(void *ctx, const struct rest_request *req, struct rest_r
     if (rc != ORC_OK)
         rest_reply_error(reply, rc, err);
     else
-        reply_json(reply, 201, record);
+        rest_reply_json(reply, 201, record);
 }
 
 static void modules_root(void *ctx, const struct rest_request *req, struct rest_reply *reply)
@@ -226,7 +226,7 @@ static void get_metrics(void *ctx, const struct rest_request *req, struct rest_r
 static void get_healthz(void *ctx, const struct rest_request *req, struct rest_reply *reply)
 {
     (void)req;
-    reply_json(reply, 200,
+    rest_reply_json(reply, 200,
                json_pack("{s:s, s:b, s:I, s:I, s:I}", "status", "ok", "broker",
                          orc_broker_connected(ctx), "managers", (json_int_t)orc_manager_count(ctx),
                          "runtimes", (json_int_t)orc_runtime_count(ctx), "modules",
