@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "stratus/envelope.h"
+#include "stratus/file_transfer.h"
 
 static void check_module(json_t *data)
 {
@@ -15,6 +16,7 @@ static void check_module(json_t *data)
     struct module_create m;
     if (envelope_module_create_parse(data, &m, err) == 0) {
         if (!m.name || !m.file || m.data != data) abort();
+        if (m.file_sha256 && !file_hash_is_valid(m.file_sha256)) abort();
     } else if (!memchr(err, '\0', sizeof err) || !err[0]) {
         abort(); /* every refusal says why */
     }
@@ -50,7 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         static const char *envelope_tpl = "{\"object_id\":@,\"action\":@,\"type\":@,\"data\":@}";
         static const char *module_tpl =
             "{\"type\":@,\"name\":@,\"file\":@,\"uuid\":@,\"apis\":@,\"args\":@,"
-            "\"channels\":[{\"path\":@,\"mode\":@,\"topic\":@},@]}";
+            "\"channels\":[{\"path\":@,\"mode\":@,\"topic\":@},@],\"file_sha256\":@,"
+            "\"file_size\":@}";
         size_t len;
         char *text =
             fill_template(data[0] == 'E' ? envelope_tpl : module_tpl, data + 1, size - 1, &len);
