@@ -1,7 +1,8 @@
 /* `stratus files [ls|put|rm]`: the orchestrator's module store, and the
  * upload that `stratus run` does for a file that exists on this machine
- * (client_file_upload): the file is hashed here and sent only when the
- * store lacks that SHA-256. */
+ * (client_file_upload): the file is hashed here (or its hash remembered,
+ * file_hash_memo.h, when it has not changed) and sent only when the store
+ * lacks that SHA-256. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -14,23 +15,23 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "file_hash_memo.h"
 #include "http_client.h"
 #include "stratus/sha256.h"
 #include "table.h"
 
-/* Read a whole regular file (at most 4 GiB). */
-static int read_whole(const char *path, uint8_t **out, size_t *len, char *err)
+/* Read a whole regular file (at most 4 GiB); *st as it was opened. */
+static int read_whole(const char *path, uint8_t **out, size_t *len, struct stat *st, char *err)
 {
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (4ll << 30)) {
+    if (fd < 0 || fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || st->st_size > (4ll << 30)) {
         snprintf(err, CLIENT_ERR_LEN, "%s: %s", path,
                  fd < 0 || errno ? strerror(errno) : "not a regular file of at most 4 GiB");
         if (fd >= 0) close(fd);
         return -1;
     }
-    size_t size = (size_t)st.st_size;
+    size_t size = (size_t)st->st_size;
     uint8_t *buf = malloc(size ? size : 1);
     size_t got = 0;
     while (buf && got < size) {
@@ -54,17 +55,33 @@ int client_file_upload(const struct client_target *t, const char *path, char hex
                        uint64_t *size, int *uploaded, char err[CLIENT_ERR_LEN])
 {
     *uploaded = 0;
+    char route[200];
+    json_t *info = NULL;
+    int status = 0;
+    /* A file sent before and not changed since: its hash from memory, and
+     * nothing to read when the store still has it. */
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && file_hash_memo_get(path, &st, hex)) {
+        snprintf(route, sizeof route, "/api/files/%s/", hex);
+        int rc = client_rest_get(t, route, &info, &status, err);
+        json_decref(info);
+        if (rc == 0) {
+            *size = (uint64_t)st.st_size;
+            return 0;
+        }
+        if (status != 404) return -1;
+    }
     uint8_t *bytes;
     size_t len;
-    if (read_whole(path, &bytes, &len, err) < 0) return -1;
+    if (read_whole(path, &bytes, &len, &st, err) < 0) return -1;
     uint8_t digest[SHA256_DIGEST_LEN];
     sha256(bytes, len, digest);
     sha256_hex(digest, hex);
     *size = len;
-    char route[200];
+    file_hash_memo_put(path, &st, hex);
     snprintf(route, sizeof route, "/api/files/%s/", hex);
-    json_t *info = NULL;
-    int status = 0;
+    info = NULL;
+    status = 0;
     int rc = client_rest_get(t, route, &info, &status, err);
     json_decref(info);
     if (rc < 0 && status == 404) {
@@ -128,8 +145,8 @@ static int list_files(const struct client_target *t, int as_json)
         json_decref(all);
         return 0;
     }
-    static const char *const heads[] = {"SHA256", "NAME", "SIZE", "UPLOADED", "USED", "IN USE",
-                                        NULL};
+    static const char *const heads[] = {"SHA256", "NAME",   "SIZE", "UPLOADED",
+                                        "USED",   "IN USE", NULL};
     struct table tb;
     table_init(&tb, heads);
     size_t i;
@@ -142,12 +159,9 @@ static int list_files(const struct client_target *t, int as_json)
                  (long long)json_integer_value(json_object_get(f, "size")));
         format_time(json_number_value(json_object_get(f, "uploaded_at")), up, sizeof up);
         format_time(json_number_value(json_object_get(f, "used_at")), used, sizeof used);
-        const char *row[] = {hash,
-                             client_json_str(f, "name"),
-                             size,
-                             up,
-                             used,
-                             json_is_true(json_object_get(f, "in_use")) ? "yes" : "no"};
+        const char *row[] = {hash, client_json_str(f, "name"),
+                             size, up,
+                             used, json_is_true(json_object_get(f, "in_use")) ? "yes" : "no"};
         table_add(&tb, row);
     }
     if (json_array_size(all) == 0)
@@ -219,8 +233,7 @@ int client_files_main(int argc, char **argv)
     client_target_resolve(&t);
     if (!strcmp(verb, "ls") && optind == argc) return list_files(&t, as_json);
     if (!strcmp(verb, "put") && optind < argc) return put_files(&t, argc - optind, argv + optind);
-    if (!strcmp(verb, "rm") && optind < argc)
-        return remove_files(&t, argc - optind, argv + optind);
+    if (!strcmp(verb, "rm") && optind < argc) return remove_files(&t, argc - optind, argv + optind);
     usage(stderr);
     return 2;
 }
