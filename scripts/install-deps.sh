@@ -9,7 +9,7 @@ packages=(
   libclang-rt-14-dev-wasm32 wasi-libc wabt
   libmosquitto-dev mosquitto mosquitto-clients
   libjansson-dev libcmocka-dev openssl
-  libsqlite3-dev sqlite3 libmicrohttpd-dev
+  libsqlite3-dev sqlite3
   chromium chromium-driver
 )
 

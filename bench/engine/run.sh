@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Engine benchmark: every program natively (gcc -O2) and as a WASI command on
-# `stratus exec`, and on the peer runtimes given by environment variables:
+# `stratus exec` (the interpreter, "stratus") and in the compiled tier
+# (`stratus exec --engine aot`, "aot": compiled first, into a private cache,
+# with the compile time per KiB of wasm reported), and on the peer runtimes
+# given by environment variables:
 #   WASM3=/path/to/wasm3   WAMR=/path/to/iwasm   NODE=/path/to/node (or "none")
 # (node is looked for on PATH unless NODE=none). Each program times its own
 # run() and prints run_us=N on stderr, so start-up and compilation are not in
@@ -11,7 +14,11 @@
 #
 # Then start-up: `stratus exec hello.wasm` against the native hello and the
 # peers (hyperfine when installed, else a plain loop), peak RSS and page
-# faults, and the same for a hello declaring 65,536 pages.
+# faults, the same for a hello declaring 65,536 pages, and a cached compiled
+# hello (`--engine aot`, and `--engine auto` as the runtimes run it).
+#
+# AOT_CC=gcc|clang picks the compiled tier's C compiler (default: its own
+# choice, see docs/engine.md).
 #
 # usage: bench/engine/run.sh BUILD_DIR   (a release build, `make release`)
 set -euo pipefail
@@ -35,16 +42,35 @@ done
 node=${NODE:-$(command -v node || true)}
 [ "$node" = none ] && node=
 
-names=(native stratus)
+names=(native stratus aot)
 declare -A cmd
 cmd[native]=
 cmd[stratus]="$stratus exec"
+cmd[aot]="$stratus exec --engine aot"
 if [ -n "${WASM3:-}" ]; then names+=(wasm3); cmd[wasm3]=$WASM3; fi
 if [ -n "${WAMR:-}" ]; then names+=(wamr); cmd[wamr]=$WAMR; fi
 if [ -n "$node" ]; then names+=(node); cmd[node]="$node --no-warnings $here/run_node_wasi.mjs"; fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+export STRATUS_AOT_CACHE=$tmp/aot-cache
+[ -n "${AOT_CC:-}" ] && export STRATUS_CC=$AOT_CC
+
+# The compiled tier: every program compiled once before the runs, timed.
+compile_ms=0
+compile_kib=0
+for p in "${mix[@]}" "${nests[@]}"; do
+  w=$dir/wasi/$p.wasm
+  out=$("$stratus" compile "$w") || { echo "run.sh: compile of $p failed" >&2; exit 1; }
+  ms=$(sed -n 's/.*compiled in \([0-9]*\) ms.*/\1/p' <<<"$out")
+  compile_ms=$((compile_ms + ${ms:-0}))
+  compile_kib=$((compile_kib + $(stat -c %s "$w") / 1024))
+done
+"$stratus" compile "$dir/wasm/hello.wasm" >/dev/null
+compiler=$(cut -f2 "$STRATUS_AOT_CACHE/compilers" 2>/dev/null | head -n 1)
+printf 'compiled tier: %d KiB of wasm compiled in %d ms (%.1f ms per KiB) by %s\n' \
+  "$compile_kib" "$compile_ms" "$(awk -v a="$compile_ms" -v b="$compile_kib" 'BEGIN { print a / b }')" \
+  "${compiler:-?}"
 
 # run_once RUNTIME PROGRAM: appends run_us to $tmp/PROGRAM.RUNTIME.times and
 # checks the output against native's ("FAIL" in the times file otherwise).
@@ -131,7 +157,9 @@ report "loop nests (PolyBench-like)" "${nests[@]}"
 echo
 echo "start-up: hello world (whole process)"
 starters=("native:$dir/native/hello" "stratus:$stratus exec $dir/wasm/hello.wasm"
-  "stratus-4gib:$stratus exec $dir/wasm/hello_4gib.wasm")
+  "stratus-4gib:$stratus exec $dir/wasm/hello_4gib.wasm"
+  "aot-cached:$stratus exec --engine aot $dir/wasm/hello.wasm"
+  "auto-cached:$stratus exec --engine auto $dir/wasm/hello.wasm")
 [ -n "${WASM3:-}" ] && starters+=("wasm3:$WASM3 $dir/wasm/hello.wasm")
 [ -n "${WAMR:-}" ] && starters+=("wamr:$WAMR $dir/wasm/hello.wasm")
 if command -v hyperfine >/dev/null; then

@@ -8,8 +8,8 @@
  *   - placements per second, sustained: creates sent as fast as the socket
  *     takes them, until the last one is forwarded, against the same number of
  *     messages straight through the broker;
- *   - RSS of the orchestrator idle and with 10,000 modules stored (and the
- *     broker's, for scale);
+ *   - RSS of the orchestrator idle, with 10,000 modules stored, and once the
+ *     8,000 of the flood have ended (and the broker's, for scale);
  *   - REST GET latency of a module lookup with 10,000 modules stored (a new
  *     connection per request), against GET /healthz;
  *   - creates -> exited per second for hello.wasm on a real `linux` runtime
@@ -64,7 +64,8 @@ struct runtime_end {
     struct raw_mqtt *conn;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    uint64_t *rx; /* arrival time by sequence number */
+    uint64_t *rx;     /* arrival time by sequence number */
+    char (*uuid)[37]; /* module uuid by sequence number */
     size_t cap;
     size_t got, want;
     uint64_t last_rx;
@@ -117,6 +118,8 @@ static void on_publish(void *ctx, const char *topic, size_t tl, const uint8_t *p
         long s = seq_of(p, len);
         if (s >= 0 && (size_t)s < RTE.cap && !RTE.rx[s]) {
             RTE.rx[s] = t;
+            const char *u = memmem(p, len, "\"uuid\":\"", 8);
+            if (u && (size_t)(u - (const char *)p) + 8 + 36 <= len) memcpy(RTE.uuid[s], u + 8, 36);
             RTE.got++;
             RTE.last_rx = t;
         }
@@ -236,6 +239,25 @@ static void paced(const char *topic, long seq0, size_t n, uint64_t *lat)
     }
 }
 
+/* Wait until the metrics count n dead modules. 0 when they do. */
+static int wait_dead(int port, size_t n, int timeout_ms)
+{
+    char want[64];
+    snprintf(want, sizeof want, "stratus_modules{state=\"D\"} %zu\n", n);
+    long long deadline = harness_now_ms() + timeout_ms;
+    while (harness_now_ms() < deadline) {
+        struct http_answer a;
+        int hit = 0;
+        if (http_request(port, "GET", "/metrics", NULL, 0, &a) == 0) {
+            hit = a.body && strstr(a.body, want);
+            http_answer_free(&a);
+        }
+        if (hit) return 0;
+        usleep(50 * 1000);
+    }
+    return -1;
+}
+
 static void rest_latency(int port, const char *const *paths, size_t npaths, size_t n, double *med,
                          double *p99)
 {
@@ -265,6 +287,7 @@ int main(int argc, char **argv)
     size_t total = n_latency * 2 + n_modules * 2 + n_hello * 2 + 16;
     TX = calloc(total, sizeof *TX);
     RTE.rx = calloc(total, sizeof *RTE.rx);
+    RTE.uuid = calloc(total, sizeof *RTE.uuid);
     RTE.cap = total;
     pthread_mutex_init(&RTE.lock, NULL);
     pthread_cond_init(&RTE.cond, NULL);
@@ -345,6 +368,33 @@ int main(int argc, char **argv)
     const char *page[] = {"/api/modules/?start=9000&limit=100"};
     rest_latency(orc.http_port, page, 1, 200, &page_med, &page_p99);
 
+    /* The flood's modules end (the runtime reports each exit): ended modules
+     * are kept in the store. */
+    long flood0 = seq - (long)n_flood;
+    static uint8_t out[1 << 16];
+    size_t used = 0;
+    for (long i = flood0; i < seq; i++) {
+        char text[256];
+        int n = snprintf(text, sizeof text,
+                         "{\"object_id\":\"00000000-0000-4000-a000-%012ld\",\"action\":\"exited\","
+                         "\"type\":\"req\",\"data\":{\"type\":\"module\",\"uuid\":\"%.36s\","
+                         "\"status\":\"exited\",\"exit_code\":0}}",
+                         i, RTE.uuid[i]);
+        size_t k = raw_mqtt_encode_publish(out + used, sizeof out - used, REALM "/proc/control/" RT,
+                                           (const uint8_t *)text, (size_t)n);
+        if (!k) {
+            if (raw_mqtt_write(PUB, out, used)) die("publish failed");
+            used = 0;
+            k = raw_mqtt_encode_publish(out, sizeof out, REALM "/proc/control/" RT,
+                                        (const uint8_t *)text, (size_t)n);
+        }
+        used += k;
+    }
+    if (used && raw_mqtt_write(PUB, out, used)) die("publish failed");
+    if (wait_dead(orc.http_port, n_flood, 60000)) die("the flood's modules did not all end");
+    usleep(6000 * 1000); /* freed memory given back */
+    long rss_ended = rss_kib(orc.proc.pid), anon_ended = anon_kib(orc.proc.pid);
+
     /* Real hello modules on a linux runtime. */
     char moddir[PATH_MAX], from[PATH_MAX + 32], to[PATH_MAX + 32];
     if (harness_tmpdir(moddir)) die("tmpdir");
@@ -414,9 +464,12 @@ int main(int argc, char **argv)
     printf("    of which anonymous (heap; the rest is shared library pages): idle %.1f MiB, "
            "with %zu modules %.1f MiB\n",
            anon_idle / 1024.0, stored, anon_full / 1024.0);
-    printf("    restarted on the same database (%zu modules loaded): RSS %.1f MiB, anonymous %.1f "
-           "MiB\n",
-           stored, rss_restart / 1024.0, anon_restart / 1024.0);
+    printf("    after the %zu modules of the flood ended (kept in the store): RSS %.1f MiB, "
+           "anonymous %.1f MiB\n",
+           n_flood, rss_ended / 1024.0, anon_ended / 1024.0);
+    printf("    restarted on the same database (%zu modules stored, those not ended loaded): RSS "
+           "%.1f MiB, anonymous %.1f MiB\n",
+           stored + 2 * n_hello, rss_restart / 1024.0, anon_restart / 1024.0);
     printf("  REST GET /api/modules/{uuid}/ with %zu stored: median %.1f us, p99 %.1f us\n", stored,
            get_med, get_p99);
     printf("    [GET /healthz: median %.1f us, p99 %.1f us]\n", h_med, h_p99);
@@ -436,5 +489,6 @@ int main(int argc, char **argv)
     free(bufs);
     free(TX);
     free(RTE.rx);
+    free(RTE.uuid);
     return 0;
 }

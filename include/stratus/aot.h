@@ -80,10 +80,10 @@ bool swaot_has_compiler(const swaot *aot, const char **why);
 const char *swaot_cache_dir(const swaot *aot);
 
 typedef struct swaot_result {
-    bool native;      /* the module has compiled code attached */
-    bool from_cache;  /* ... that was found in the cache */
-    bool compiled;    /* this call compiled the module */
-    bool background;  /* a background compile was started (auto) */
+    bool native;       /* the module has compiled code attached */
+    bool from_cache;   /* ... that was found in the cache */
+    bool compiled;     /* this call compiled the module */
+    bool background;   /* a background compile was started (auto) */
     double compile_ms; /* translating and compiling, when compiled */
     size_t c_bytes;    /* size of the generated C */
     size_t code_bytes; /* size of the artifact */

@@ -46,6 +46,11 @@ json_t *envelope_response(const char *object_id, const char *action, int ok, jso
 /* Serialise compactly; malloc'd string the caller frees. */
 char *envelope_dump(const json_t *msg);
 
+/* What a JSON value is, for error messages ("field 'x' must be a string, not
+ * an integer"): "an object", "an array", "a string", "an integer", "a
+ * number", "a boolean" or "null". */
+const char *json_kind_name(const json_t *v);
+
 /* A module create request's data, validated. Strings point into `data`. */
 struct module_create {
     const char *uuid; /* may be NULL when absent: the caller generates one */

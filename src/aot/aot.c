@@ -185,8 +185,8 @@ sw_status swaot_open(const swaot_config *cfg, swaot **out, sw_error *err)
     char ids[PATH_MAX + 16];
     snprintf(ids, sizeof ids, "%s/compilers", a->cache_dir);
     make_dirs(a->cache_dir); /* best effort: without it nothing is cached */
-    a->have_tc = toolchain_find(cfg ? cfg->compiler : NULL, ids, &a->tc, a->no_tc,
-                                sizeof a->no_tc) == 0;
+    a->have_tc =
+        toolchain_find(cfg ? cfg->compiler : NULL, ids, &a->tc, a->no_tc, sizeof a->no_tc) == 0;
     if (a->have_tc) {
         char key[sizeof a->tc.identity + 128];
         snprintf(key, sizeof key, "abi=%d;emitter=%s;%s", SW_NATIVE_ABI_VERSION, aot_emitter_id,
@@ -384,8 +384,8 @@ static void *background_compile(void *arg)
     memset(&err, 0, sizeof err);
     if (entry_path(a, job->sha, path, sizeof path) != 0) {
         set_err(&err, SW_ERR_ARG, "cache path too long");
-    } else if (compile_into(a, job->module, job->sha, path, false, true, &job->child, &res,
-                            &err) == SW_OK) {
+    } else if (compile_into(a, job->module, job->sha, path, false, true, &job->child, &res, &err) ==
+               SW_OK) {
         char why[300];
         if (load_attach(job->module, job->sha, path, why, sizeof why) == 0) {
             if (res.compiled)
@@ -491,8 +491,7 @@ sw_status swaot_prepare(swaot *a, sw_module *m, swaot_engine engine, swaot_resul
     }
     bool force = false;
     if (rc < 0) {
-        say(a, SWAOT_LOG_WARNING, "cache entry %s is not good (%s): compiling it again", path,
-            why);
+        say(a, SWAOT_LOG_WARNING, "cache entry %s is not good (%s): compiling it again", path, why);
         force = true;
     }
     if (engine == SWAOT_AUTO) {

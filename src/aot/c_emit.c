@@ -119,7 +119,25 @@ struct fn_emitter {
     uint32_t caplabels;
     bool nomem;
     const char *bad;
+    /* Which loads must be kept (see "Dead loads" below): found by a first
+       pass over the body (analysing), used by the second. */
+    bool analysing;
+    uint32_t nloads; /* loads met so far in this pass */
+    uint32_t *uf;    /* union-find of load groups: parent of each load */
+    uint8_t *uf_keep, *uf_resolved;
+    uint8_t *keep; /* second pass: keep[load] */
+    uint32_t capuf, capkeep;
+    uint32_t *grp; /* per stack depth: the value's group (load + 1), or 0 */
+    uint8_t *cst;  /* per stack depth: the value is a constant, kv[d] */
+    uint64_t *kv;
+    uint32_t capgrp;
+    uint32_t *lgrp; /* per local */
+    uint32_t caplgrp;
+    uint32_t *holders; /* depths, or locals | HOLDER_LOCAL, that got a group */
+    uint32_t nholders, capholders;
 };
+
+#define HOLDER_LOCAL 0x80000000u
 
 static bool fail(struct fn_emitter *e, const char *why)
 {
@@ -163,11 +181,17 @@ static const char *var(struct fn_emitter *e, uint32_t depth, char buf[16])
 static bool push(struct fn_emitter *e, char cls)
 {
     uint32_t need = e->sp + 1;
+    uint32_t capgrp = e->capgrp, capkv = e->capgrp;
     if (!grow((void **)&e->stk, &e->capstk, need, 1) ||
-        !grow((void **)&e->used, &e->capused, need, 1)) {
+        !grow((void **)&e->used, &e->capused, need, 1) ||
+        !grow((void **)&e->grp, &e->capgrp, need, sizeof *e->grp) ||
+        !grow((void **)&e->cst, &capgrp, need, 1) ||
+        !grow((void **)&e->kv, &capkv, need, sizeof *e->kv)) {
         e->nomem = true;
         return false;
     }
+    e->grp[e->sp] = 0;
+    e->cst[e->sp] = 0;
     e->stk[e->sp++] = cls;
     if (e->sp > e->max_depth) e->max_depth = e->sp;
     return true;
@@ -176,6 +200,112 @@ static bool push(struct fn_emitter *e, char cls)
 static bool push_type(struct fn_emitter *e, sw_valtype t)
 {
     return push(e, class_of(t));
+}
+
+/* --- Dead loads ----------------------------------------------------------
+ * A wasm load traps even when nothing uses its value, but the C compiler
+ * drops a load whose value is unused, and may move a load into the branch
+ * that uses it. Where that could happen, the load is "kept" (its value goes
+ * through an empty asm, native_prelude.h), which costs the optimiser its
+ * freedom (no vectorisation of that loop). The first pass over a body finds
+ * the loads that need it: every value carries the group of loads it was
+ * computed from (union-find over load numbers); a group is safe once its
+ * value is consumed, in the same straight-line code, by an operation the C
+ * compiler must perform (a store, a call's argument, a branch condition, a
+ * global.set, a bulk operation); it is kept when its value is dropped,
+ * overwritten in a local, returned, mixed with a constant or with itself
+ * (x*0, x-x fold away), chosen by select, or still unconsumed at any
+ * control flow (a branch, a label, a call). */
+
+static uint32_t find(struct fn_emitter *e, uint32_t g)
+{
+    uint32_t r = g - 1;
+    while (e->uf[r] != r)
+        r = e->uf[r] = e->uf[e->uf[r]];
+    return r;
+}
+
+static uint32_t unite(struct fn_emitter *e, uint32_t a, uint32_t b)
+{
+    if (!a || !b) return a ? a : b;
+    uint32_t ra = find(e, a), rb = find(e, b);
+    if (ra == rb) return a;
+    e->uf[rb] = ra;
+    e->uf_keep[ra] |= e->uf_keep[rb];
+    e->uf_resolved[ra] = e->uf_resolved[ra] && e->uf_resolved[rb];
+    return ra + 1;
+}
+
+static void sink(struct fn_emitter *e, uint32_t g)
+{
+    if (e->analysing && g) e->uf_resolved[find(e, g)] = 1;
+}
+
+static void keep(struct fn_emitter *e, uint32_t g)
+{
+    if (e->analysing && g) e->uf_keep[find(e, g)] = 1;
+}
+
+static bool pending(struct fn_emitter *e, uint32_t g)
+{
+    return e->analysing && g && !e->uf_resolved[find(e, g)];
+}
+
+/* Notes that a stack depth or a local holds a group now. */
+static void hold(struct fn_emitter *e, uint32_t holder)
+{
+    if (!e->analysing) return;
+    if (!grow((void **)&e->holders, &e->capholders, e->nholders + 1, sizeof *e->holders)) {
+        e->nomem = true;
+        return;
+    }
+    e->holders[e->nholders++] = holder;
+}
+
+/* Sets the group of the value at depth d. */
+static void set_group(struct fn_emitter *e, uint32_t d, uint32_t g)
+{
+    if (!e->analysing) return;
+    e->grp[d] = g;
+    if (g) hold(e, d);
+}
+
+/* Control flow: every group not yet consumed is kept. */
+static void boundary(struct fn_emitter *e)
+{
+    if (!e->analysing) return;
+    for (uint32_t i = 0; i < e->nholders; i++) {
+        uint32_t h = e->holders[i];
+        uint32_t *g =
+            (h & HOLDER_LOCAL) ? &e->lgrp[h & ~HOLDER_LOCAL] : (h < e->sp ? &e->grp[h] : NULL);
+        if (!g) continue;
+        if (pending(e, *g)) keep(e, *g);
+        *g = 0;
+    }
+    e->nholders = 0;
+}
+
+/* A new load: its number, in the group of its address. */
+static uint32_t new_load(struct fn_emitter *e, uint32_t addr_group, bool *kept)
+{
+    uint32_t id = e->nloads++;
+    *kept = true;
+    if (!e->analysing) {
+        *kept = id < e->capkeep ? e->keep[id] != 0 : true;
+        return 0;
+    }
+    uint32_t cap = e->capuf, cap2 = e->capuf, cap3 = e->capuf;
+    if (!grow((void **)&e->uf, &e->capuf, id + 1, sizeof *e->uf) ||
+        !grow((void **)&e->uf_keep, &cap2, id + 1, 1) ||
+        !grow((void **)&e->uf_resolved, &cap3, id + 1, 1)) {
+        e->nomem = true;
+        return 0;
+    }
+    (void)cap;
+    e->uf[id] = id;
+    e->uf_keep[id] = 0;
+    e->uf_resolved[id] = 0;
+    return unite(e, id + 1, addr_group);
 }
 
 /* The depth of the value `n` below the top (0 = the top). */
@@ -275,15 +405,42 @@ struct numeric_op {
     const char *expr;
 };
 
-#define CMP32S(op) {'i', 'i', 2, "(uint32_t)((int32_t)@1 " op " (int32_t)@2)"}
-#define CMP32U(op) {'i', 'i', 2, "(uint32_t)(@1 " op " @2)"}
-#define CMP64S(op) {'i', 'j', 2, "(uint32_t)((int64_t)@1 " op " (int64_t)@2)"}
-#define CMP64U(op) {'i', 'j', 2, "(uint32_t)(@1 " op " @2)"}
-#define CMPF(cls, op) {'i', cls, 2, "(uint32_t)(@1 " op " @2)"}
-#define BIN(cls, op) {cls, cls, 2, "@1 " op " @2"}
-#define CALL2(cls, fn) {cls, cls, 2, fn "(@1, @2)"}
-#define TRAP2(cls, fn) {cls, cls, 2, fn "(c, @1, @2, @F)"}
-#define UN(res, arg, expr) {res, arg, 1, expr}
+#define CMP32S(op)                                                                                 \
+    {                                                                                              \
+        'i', 'i', 2, "(uint32_t)((int32_t)@1 " op " (int32_t)@2)"                                  \
+    }
+#define CMP32U(op)                                                                                 \
+    {                                                                                              \
+        'i', 'i', 2, "(uint32_t)(@1 " op " @2)"                                                    \
+    }
+#define CMP64S(op)                                                                                 \
+    {                                                                                              \
+        'i', 'j', 2, "(uint32_t)((int64_t)@1 " op " (int64_t)@2)"                                  \
+    }
+#define CMP64U(op)                                                                                 \
+    {                                                                                              \
+        'i', 'j', 2, "(uint32_t)(@1 " op " @2)"                                                    \
+    }
+#define CMPF(cls, op)                                                                              \
+    {                                                                                              \
+        'i', cls, 2, "(uint32_t)(@1 " op " @2)"                                                    \
+    }
+#define BIN(cls, op)                                                                               \
+    {                                                                                              \
+        cls, cls, 2, "@1 " op " @2"                                                                \
+    }
+#define CALL2(cls, fn)                                                                             \
+    {                                                                                              \
+        cls, cls, 2, fn "(@1, @2)"                                                                 \
+    }
+#define TRAP2(cls, fn)                                                                             \
+    {                                                                                              \
+        cls, cls, 2, fn "(c, @1, @2, @F)"                                                          \
+    }
+#define UN(res, arg, expr)                                                                         \
+    {                                                                                              \
+        res, arg, 1, expr                                                                          \
+    }
 
 static const struct numeric_op numeric_ops[0xC5 - 0x45] = {
     /* 0x45 */ UN('i', 'i', "(uint32_t)(@1 == 0)"),
@@ -453,19 +610,77 @@ static const struct numeric_op memory_ops[0x3F - 0x28] = {
 };
 
 /* Emits `dst = expr(operands);` for a numeric-like instruction. */
-static bool emit_numeric(struct fn_emitter *e, const struct numeric_op *op)
+/* Whether `x op K` (K the constant operand, either side) can fold to a
+ * constant, so that the C compiler drops the computation of x. */
+static bool folds_with(uint8_t opcode, uint64_t k)
+{
+    bool w = opcode >= 0x50 && opcode <= 0x5A;  /* i64 comparisons */
+    bool w2 = opcode >= 0x7C && opcode <= 0x8A; /* i64 arithmetic */
+    uint64_t ones = (w || w2) ? ~0ull : 0xFFFFFFFFull;
+    uint64_t smin = (w || w2) ? 1ull << 63 : 1ull << 31, smax = smin - 1;
+    switch (opcode) {
+    case 0x6C:
+    case 0x7E: /* mul */
+    case 0x71:
+    case 0x83: /* and */ return k == 0;
+    case 0x72:
+    case 0x84: /* or */ return k == ones;
+    case 0x6F:
+    case 0x70:
+    case 0x81:
+    case 0x82: /* rem: by 1 or -1 */ return k == 1 || k == ones;
+    case 0x48:
+    case 0x4A:
+    case 0x4C:
+    case 0x4E: /* signed comparisons */
+    case 0x53:
+    case 0x55:
+    case 0x57:
+    case 0x59: return k == smin || k == smax;
+    case 0x49:
+    case 0x4B:
+    case 0x4D:
+    case 0x4F: /* unsigned comparisons */
+    case 0x54:
+    case 0x56:
+    case 0x58:
+    case 0x5A: return k == 0 || k == ones;
+    default: return false;
+    }
+}
+
+/* Emits `dst = expr(operands);` for a numeric-like instruction (wasm
+ * opcode `opcode`, or 0 for the 0xFC ones). */
+static bool emit_numeric(struct fn_emitter *e, const struct numeric_op *op, uint8_t opcode)
 {
     char a[16], b[16], d[16];
     const char *x = "", *y = "";
+    uint32_t ga = 0, gb = 0, g;
+    bool folds = false;
     if (op->n == 2) {
-        y = var(e, top(e, 0), b);
-        x = var(e, top(e, 1), a);
+        uint32_t ta = top(e, 1), tb = top(e, 0);
+        y = var(e, tb, b);
+        x = var(e, ta, a);
+        ga = e->grp[ta];
+        gb = e->grp[tb];
+        folds = (e->cst[ta] && folds_with(opcode, e->kv[ta])) ||
+                (e->cst[tb] && folds_with(opcode, e->kv[tb])) ||
+                (e->analysing && ga && gb && find(e, ga) == find(e, gb));
         e->sp -= 2;
     } else {
+        ga = e->grp[top(e, 0)];
         x = var(e, top(e, 0), a);
         e->sp -= 1;
     }
+    if (folds) {
+        keep(e, ga);
+        keep(e, gb);
+        g = 0;
+    } else {
+        g = e->analysing ? unite(e, ga, gb) : 0;
+    }
     if (!push(e, op->res)) return false;
+    set_group(e, top(e, 0), g);
     tb_printf(e->o, "%s = ", var(e, top(e, 0), d));
     expand(e->o, op->expr, x, y, e->index);
     tb_puts(e->o, ";");
@@ -478,15 +693,28 @@ static bool emit_memory(struct fn_emitter *e, uint8_t opcode, uint32_t offset)
     char a[16], v[16], d[16], addr[64];
     e->uses_mem = true;
     if (opcode <= 0x35) {
+        bool kept;
+        uint32_t g = new_load(e, e->grp[top(e, 0)], &kept);
         snprintf(addr, sizeof addr, "mem + ((uint64_t)%s + %" PRIu32 "u)", var(e, top(e, 0), a),
                  offset);
         e->sp--;
         if (!push(e, op->res)) return false;
+        set_group(e, top(e, 0), g);
         tb_printf(e->o, "%s = ", var(e, top(e, 0), d));
-        expand(e->o, op->expr, addr, "", e->index);
+        /* kept loads: swn_kld* instead of swn_ld* */
+        const char *at = strstr(op->expr, "swn_ld");
+        if (kept && at) {
+            tb_append(e->o, op->expr, (size_t)(at - op->expr));
+            tb_puts(e->o, "swn_k");
+            expand(e->o, at + 4, addr, "", e->index);
+        } else {
+            expand(e->o, op->expr, addr, "", e->index);
+        }
         tb_puts(e->o, ";");
         return true;
     }
+    sink(e, e->grp[top(e, 0)]);
+    sink(e, e->grp[top(e, 1)]);
     var(e, top(e, 0), v);
     snprintf(addr, sizeof addr, "mem + ((uint64_t)%s + %" PRIu32 "u)", var(e, top(e, 1), a),
              offset);
@@ -620,6 +848,9 @@ static bool emit_call(struct fn_emitter *e, uint32_t idx)
     if (idx >= m->nfuncs) return fail(e, "unknown function");
     const struct ftype *ft = &m->types[m->func_types[idx]];
     if (e->sp < ft->nparams) return fail(e, "stack underflow");
+    for (uint32_t k = 0; k < ft->nparams; k++)
+        sink(e, e->grp[e->sp - 1 - k]);
+    boundary(e);
     if (idx < m->nfunc_imports) {
         char helper[96];
         snprintf(helper, sizeof helper, "c->rt->call_index(c, %u, a, %u)", idx, e->index);
@@ -636,9 +867,12 @@ static bool emit_call_indirect(struct fn_emitter *e, uint32_t typeidx, uint32_t 
     if (typeidx >= m->ntypes || table >= m->ntables) return fail(e, "bad call_indirect");
     const struct ftype *ft = &m->types[typeidx];
     char i[16];
+    if (e->sp < ft->nparams + 1) return fail(e, "stack underflow");
+    for (uint32_t k = 0; k <= ft->nparams; k++)
+        sink(e, e->grp[e->sp - 1 - k]);
+    boundary(e);
     var(e, top(e, 0), i);
     e->sp--;
-    if (e->sp < ft->nparams) return fail(e, "stack underflow");
     uint32_t F = e->index;
     tb_printf(e->o,
               "{ struct sw_native_table *T = c->tables[%u]; uint32_t k = %s;"
@@ -717,6 +951,7 @@ static bool instruction(struct fn_emitter *e, bool *done)
     switch (op) {
     case 0x00: /* unreachable */
         if (dead) return true;
+        boundary(e);
         tb_printf(e->o, "c->rt->trap(c, SWN_T_UNREACHABLE, %u);", F);
         set_dead(e);
         return true;
@@ -732,9 +967,11 @@ static bool instruction(struct fn_emitter *e, bool *done)
             return true;
         }
         if (op == 0x04) {
+            sink(e, e->grp[top(e, 0)]);
             var(e, top(e, 0), a);
             e->sp--;
         }
+        boundary(e);
         if (!push_ctl(e, op == 0x02 ? K_BLOCK : op == 0x03 ? K_LOOP : K_IF, np, p, nr, r))
             return false;
         struct ectl *c = cur(e);
@@ -748,6 +985,7 @@ static bool instruction(struct fn_emitter *e, bool *done)
         if (e->skip) return true;
         struct ectl *c = cur(e);
         if (c->kind != K_IF) return fail(e, "else outside if");
+        boundary(e);
         if (!c->dead) {
             line(e);
             tb_printf(e->o, "goto L%u;", c->label);
@@ -767,6 +1005,7 @@ static bool instruction(struct fn_emitter *e, bool *done)
             e->skip--;
             return true;
         }
+        boundary(e);
         struct ectl *c = cur(e);
         if (c->kind == K_IF && !c->has_else) {
             line(e);
@@ -799,12 +1038,15 @@ static bool instruction(struct fn_emitter *e, bool *done)
         if (dead) return true;
         if (depth >= e->nctls) return fail(e, "unknown label");
         if (op == 0x0D) {
+            sink(e, e->grp[top(e, 0)]);
             tb_printf(e->o, "if (%s) { ", var(e, top(e, 0), a));
             e->sp--;
+            boundary(e);
             branch(e, depth);
             tb_puts(e->o, " }");
             return true;
         }
+        boundary(e);
         branch(e, depth);
         set_dead(e);
         return true;
@@ -821,8 +1063,10 @@ static bool instruction(struct fn_emitter *e, bool *done)
             if (!rd_u32(&e->r, &e->labels[i]) || e->labels[i] >= e->nctls)
                 return fail(e, "bad br_table");
         if (dead) return true;
+        sink(e, e->grp[top(e, 0)]);
         tb_printf(e->o, "switch (%s) {", var(e, top(e, 0), a));
         e->sp--;
+        boundary(e);
         for (uint32_t i = 0; i <= n; i++) {
             if (i < n)
                 tb_printf(e->o, "\n    case %u: ", i);
@@ -836,6 +1080,7 @@ static bool instruction(struct fn_emitter *e, bool *done)
     }
     case 0x0F:
         if (dead) return true;
+        boundary(e);
         emit_return(e, func_type(e));
         set_dead(e);
         return true;
@@ -853,6 +1098,7 @@ static bool instruction(struct fn_emitter *e, bool *done)
     }
     case 0x1A:
         if (dead) return true;
+        keep(e, e->grp[top(e, 0)]);
         e->sp--;
         return true;
     case 0x1B:
@@ -864,11 +1110,15 @@ static bool instruction(struct fn_emitter *e, bool *done)
         }
         if (dead) return true;
         char cc[16];
+        sink(e, e->grp[top(e, 0)]);
+        keep(e, e->grp[top(e, 1)]);
+        keep(e, e->grp[top(e, 2)]);
         var(e, top(e, 0), cc);
         var(e, top(e, 1), b);
         var(e, top(e, 2), a);
         tb_printf(e->o, "%s = %s ? %s : %s;", a, cc, a, b);
         e->sp -= 2;
+        set_group(e, top(e, 0), 0);
         return true;
     }
     case 0x20:
@@ -879,8 +1129,14 @@ static bool instruction(struct fn_emitter *e, bool *done)
         if (dead) return true;
         if (op == 0x20) {
             if (!push_type(e, e->locals[x])) return false;
+            set_group(e, top(e, 0), e->analysing ? e->lgrp[x] : 0);
             tb_printf(e->o, "%s = l%u;", var(e, top(e, 0), d), x);
             return true;
+        }
+        if (e->analysing) {
+            if (pending(e, e->lgrp[x])) keep(e, e->lgrp[x]); /* overwritten unused */
+            e->lgrp[x] = e->grp[top(e, 0)];
+            if (e->lgrp[x]) hold(e, x | HOLDER_LOCAL);
         }
         tb_printf(e->o, "l%u = %s;", x, var(e, top(e, 0), a));
         if (op == 0x21) e->sp--;
@@ -902,6 +1158,7 @@ static bool instruction(struct fn_emitter *e, bool *done)
             tb_puts(e->o, ";");
             return true;
         }
+        sink(e, e->grp[top(e, 0)]);
         tb_printf(e->o, "*g%u = ", x);
         to_slot(e->o, cls, var(e, top(e, 0), a));
         tb_puts(e->o, ";");
@@ -913,6 +1170,8 @@ static bool instruction(struct fn_emitter *e, bool *done)
         uint32_t t;
         if (!rd_u32(&e->r, &t) || t >= m->ntables) return fail(e, "bad table");
         if (dead) return true;
+        sink(e, e->grp[top(e, 0)]);
+        if (op == 0x26) sink(e, e->grp[top(e, 1)]);
         if (op == 0x25) {
             var(e, top(e, 0), a);
             e->sp--;
@@ -942,6 +1201,8 @@ static bool instruction(struct fn_emitter *e, bool *done)
             tb_printf(e->o, "%s = c->memory->pages;", var(e, top(e, 0), d));
             return true;
         }
+        sink(e, e->grp[top(e, 0)]);
+        set_group(e, top(e, 0), 0);
         var(e, top(e, 0), a);
         tb_printf(e->o, "%s = c->rt->memory_grow(c, %s, %u);", a, a, F);
         return true;
@@ -952,6 +1213,8 @@ static bool instruction(struct fn_emitter *e, bool *done)
         if (!rd_sleb(&e->r, op == 0x41 ? 32 : 64, &v)) return fail(e, "bad constant");
         if (dead) return true;
         if (!push(e, op == 0x41 ? 'i' : 'j')) return false;
+        e->cst[top(e, 0)] = 1;
+        e->kv[top(e, 0)] = op == 0x41 ? (uint32_t)v : (uint64_t)v;
         if (op == 0x41)
             tb_printf(e->o, "%s = %" PRIu32 "u;", var(e, top(e, 0), d), (uint32_t)v);
         else
@@ -985,8 +1248,10 @@ static bool instruction(struct fn_emitter *e, bool *done)
     case 0xD1:
         if (dead) return true;
         var(e, top(e, 0), a);
+        uint32_t g = e->grp[top(e, 0)];
         e->sp--;
         if (!push(e, 'i')) return false;
+        set_group(e, top(e, 0), g);
         tb_printf(e->o, "%s = (uint32_t)(%s == 0);", var(e, top(e, 0), d), a);
         return true;
     case 0xD2: {
@@ -1017,7 +1282,7 @@ static bool instruction(struct fn_emitter *e, bool *done)
         }
         if (!ok) return fail(e, "bad 0xFC instruction");
         if (dead) return true;
-        if (sub <= 7) return emit_numeric(e, &saturating_ops[sub]);
+        if (sub <= 7) return emit_numeric(e, &saturating_ops[sub], 0);
         char n[16];
         if (sub == 9) {
             tb_printf(e->o, "c->rt->data_drop(c, %u, %u);", x, F);
@@ -1033,6 +1298,8 @@ static bool instruction(struct fn_emitter *e, bool *done)
             return true;
         }
         if (sub == 15) { /* table.grow: init, n -> old size */
+            sink(e, e->grp[top(e, 0)]);
+            sink(e, e->grp[top(e, 1)]);
             var(e, top(e, 0), n);
             var(e, top(e, 1), a);
             e->sp -= 2;
@@ -1042,14 +1309,14 @@ static bool instruction(struct fn_emitter *e, bool *done)
             return true;
         }
         /* three operands: destination/index, source/value, count */
+        for (uint32_t k = 0; k < 3; k++)
+            sink(e, e->grp[top(e, k)]);
         var(e, top(e, 0), n);
         var(e, top(e, 1), b);
         var(e, top(e, 2), a);
         e->sp -= 3;
         switch (sub) {
-        case 8:
-            tb_printf(e->o, "c->rt->memory_init(c, %u, %s, %s, %s, %u);", x, a, b, n, F);
-            break;
+        case 8: tb_printf(e->o, "c->rt->memory_init(c, %u, %s, %s, %s, %u);", x, a, b, n, F); break;
         case 10: tb_printf(e->o, "c->rt->memory_copy(c, %s, %s, %s, %u);", a, b, n, F); break;
         case 11: tb_printf(e->o, "c->rt->memory_fill(c, %s, %s, %s, %u);", a, b, n, F); break;
         case 12:
@@ -1058,9 +1325,7 @@ static bool instruction(struct fn_emitter *e, bool *done)
         case 14:
             tb_printf(e->o, "c->rt->table_copy(c, %u, %u, %s, %s, %s, %u);", x, y, a, b, n, F);
             break;
-        case 17:
-            tb_printf(e->o, "c->rt->table_fill(c, %u, %s, %s, %s, %u);", x, a, b, n, F);
-            break;
+        case 17: tb_printf(e->o, "c->rt->table_fill(c, %u, %s, %s, %s, %u);", x, a, b, n, F); break;
         }
         return true;
     }
@@ -1074,7 +1339,7 @@ static bool instruction(struct fn_emitter *e, bool *done)
     }
     if (op >= 0x45 && op <= 0xC4) {
         if (dead) return true;
-        return emit_numeric(e, &numeric_ops[op - 0x45]);
+        return emit_numeric(e, &numeric_ops[op - 0x45], op);
     }
     return fail(e, "unknown instruction");
 }
@@ -1094,17 +1359,17 @@ static const char *fn_return_type(const struct ftype *ft)
     return ft->nresults == 1 ? ctype(class_of(ft->types[ft->nparams])) : "void";
 }
 
-/* One function: its body into `body`, then the whole definition into o. */
-static bool emit_function(const sw_module *m, uint32_t defidx, struct text_buffer *o,
-                          struct fn_emitter *e, char *why, size_t cap)
+/* One pass over function defidx's body, its C into `body`. */
+static bool emit_body(const sw_module *m, uint32_t defidx, struct fn_emitter *e,
+                      struct text_buffer *body)
 {
     const struct mod_func *mf = &m->funcs[defidx];
     const struct ftype *ft = &m->types[mf->typeidx];
-    struct text_buffer body = {0};
     e->m = m;
     e->index = m->nfunc_imports + defidx;
-    e->o = &body;
-    e->r = (struct reader){.base = m->bytes, .p = m->bytes + mf->body_at,
+    e->o = body;
+    e->r = (struct reader){.base = m->bytes,
+                           .p = m->bytes + mf->body_at,
                            .end = m->bytes + mf->body_at + mf->body_len};
     e->sp = 0;
     e->max_depth = 0;
@@ -1113,6 +1378,8 @@ static bool emit_function(const sw_module *m, uint32_t defidx, struct text_buffe
     e->skip = 0;
     e->uses_mem = false;
     e->bad = NULL;
+    e->nloads = 0;
+    e->nholders = 0;
     memset(e->globals_used, 0, m->nglobals + 1);
     if (e->capused) memset(e->used, 0, e->capused);
 
@@ -1129,10 +1396,15 @@ static bool emit_function(const sw_module *m, uint32_t defidx, struct text_buffe
         if (total > 1000000) ok = false;
     }
     if (ok) {
-        e->locals = realloc(e->locals, (size_t)(total + 1) * sizeof *e->locals);
-        if (!e->locals) {
+        sw_valtype *l = realloc(e->locals, (size_t)(total + 1) * sizeof *e->locals);
+        uint32_t *g = realloc(e->lgrp, (size_t)(total + 1) * sizeof *e->lgrp);
+        if (l) e->locals = l;
+        if (g) e->lgrp = g;
+        if (!l || !g) {
             e->nomem = true;
             ok = false;
+        } else {
+            memset(e->lgrp, 0, (size_t)(total + 1) * sizeof *e->lgrp);
         }
     }
     if (ok) {
@@ -1153,7 +1425,32 @@ static bool emit_function(const sw_module *m, uint32_t defidx, struct text_buffe
     bool done = false;
     while (ok && !done)
         ok = instruction(e, &done);
-    if (!ok || body.failed || e->nomem) {
+    boundary(e); /* what the locals hold at the end was never used */
+    return ok && !body->failed && !e->nomem;
+}
+
+/* One function: the dead-load pass, then its definition into o. */
+static bool emit_function(const sw_module *m, uint32_t defidx, struct text_buffer *o,
+                          struct fn_emitter *e, char *why, size_t cap)
+{
+    const struct ftype *ft = &m->types[m->funcs[defidx].typeidx];
+    struct text_buffer scratch = {0}, body = {0};
+    e->analysing = true;
+    bool ok = emit_body(m, defidx, e, &scratch);
+    tb_free(&scratch);
+    if (ok) {
+        uint32_t capkeep = e->capkeep;
+        if (!grow((void **)&e->keep, &capkeep, e->nloads + 1, 1)) {
+            e->nomem = true;
+            ok = false;
+        }
+        e->capkeep = capkeep;
+        for (uint32_t i = 0; ok && i < e->nloads; i++)
+            e->keep[i] = e->uf_keep[find(e, i + 1)];
+    }
+    e->analysing = false;
+    if (ok) ok = emit_body(m, defidx, e, &body);
+    if (!ok) {
         tb_free(&body);
         if (e->nomem || body.failed) return false;
         snprintf(why, cap, "func[%u]: %s", e->index, e->bad ? e->bad : "cannot translate");
@@ -1270,6 +1567,15 @@ sw_status aot_emit_c(const sw_module *m, const uint8_t sha256[32], char **text, 
     }
     free(e.globals_used);
     free(e.locals);
+    free(e.lgrp);
+    free(e.uf);
+    free(e.uf_keep);
+    free(e.uf_resolved);
+    free(e.keep);
+    free(e.grp);
+    free(e.cst);
+    free(e.kv);
+    free(e.holders);
     free(e.stk);
     free(e.used);
     free(e.ctls);

@@ -88,8 +88,8 @@ static int read_symbols(struct elf_image *img, const uint8_t *file, size_t len,
     size_t nfuncs = 0, capfuncs = 0;
     for (uint32_t s = 0; s < eh->e_shnum; s++) {
         if (sh[s].sh_type != SHT_SYMTAB && sh[s].sh_type != SHT_DYNSYM) continue;
-        if (sh[s].sh_entsize != sizeof(Elf64_Sym) || sh[s].sh_offset % 8 || !within(sh[s].sh_offset, sh[s].sh_size, len) ||
-            sh[s].sh_link >= eh->e_shnum)
+        if (sh[s].sh_entsize != sizeof(Elf64_Sym) || sh[s].sh_offset % 8 ||
+            !within(sh[s].sh_offset, sh[s].sh_size, len) || sh[s].sh_link >= eh->e_shnum)
             return bad(why, cap, "bad symbol table");
         const Elf64_Shdr *strs = &sh[sh[s].sh_link];
         if (!within(strs->sh_offset, strs->sh_size, len) || strs->sh_size == 0 ||

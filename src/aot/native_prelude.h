@@ -5,10 +5,10 @@
  *
  * Memory accesses are single instructions (a fixed-size memcpy, which the
  * compiler makes one load or store), so an access that crosses the end of
- * the memory faults in the guard region before it writes anything. Every
- * load's value is kept by an empty asm, so the C compiler never drops a
- * load whose value is unused, or moves it into a branch: a wasm load traps
- * even when nothing reads what it loaded. */
+ * the memory faults in the guard region before it writes anything. A load
+ * whose value the C compiler might drop or move into a branch (the
+ * translator finds which, c_emit.c) is kept by an empty asm: a wasm load
+ * traps even when nothing reads what it loaded. */
 
 #define SWN_LIKELY(x) __builtin_expect(!!(x), 1)
 #define SWN_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -68,33 +68,39 @@ static inline double swn_promote(float f)
     return d;
 }
 
-static inline uint32_t swn_ld8(const uint8_t *p)
-{
-    uint8_t v = *p;
-    SWN_KEEP(v);
-    return v;
-}
-static inline uint32_t swn_ld16(const uint8_t *p)
-{
-    uint16_t v;
-    __builtin_memcpy(&v, p, 2);
-    SWN_KEEP(v);
-    return v;
-}
-static inline uint32_t swn_ld32(const uint8_t *p)
-{
-    uint32_t v;
-    __builtin_memcpy(&v, p, 4);
-    SWN_KEEP(v);
-    return v;
-}
-static inline uint64_t swn_ld64(const uint8_t *p)
-{
-    uint64_t v;
-    __builtin_memcpy(&v, p, 8);
-    SWN_KEEP(v);
-    return v;
-}
+#define SWN_LOADS(name, keep)                                                                      \
+    static inline uint32_t name##8(const uint8_t *p)                                               \
+    {                                                                                              \
+        uint8_t v = *p;                                                                            \
+        keep(v);                                                                                   \
+        return v;                                                                                  \
+    }                                                                                              \
+    static inline uint32_t name##16(const uint8_t *p)                                              \
+    {                                                                                              \
+        uint16_t v;                                                                                \
+        __builtin_memcpy(&v, p, 2);                                                                \
+        keep(v);                                                                                   \
+        return v;                                                                                  \
+    }                                                                                              \
+    static inline uint32_t name##32(const uint8_t *p)                                              \
+    {                                                                                              \
+        uint32_t v;                                                                                \
+        __builtin_memcpy(&v, p, 4);                                                                \
+        keep(v);                                                                                   \
+        return v;                                                                                  \
+    }                                                                                              \
+    static inline uint64_t name##64(const uint8_t *p)                                              \
+    {                                                                                              \
+        uint64_t v;                                                                                \
+        __builtin_memcpy(&v, p, 8);                                                                \
+        keep(v);                                                                                   \
+        return v;                                                                                  \
+    }
+/* swn_ld*: loads whose value is used (the translator proved it);
+   swn_kld*: loads kept whatever the compiler finds */
+#define SWN_NO_KEEP(v) ((void)(v))
+SWN_LOADS(swn_ld, SWN_NO_KEEP)
+SWN_LOADS(swn_kld, SWN_KEEP)
 static inline void swn_st8(uint8_t *p, uint8_t v)
 {
     *p = v;

@@ -40,7 +40,8 @@ extern char **environ;
 static const char common_flags[] =
     "-O2 -fPIC -shared -nostdlib -ffreestanding -fno-builtin -fno-stack-protector "
     "-fno-asynchronous-unwind-tables -fvisibility=hidden -ffp-contract=off -fno-math-errno "
-    "-fno-strict-aliasing -fwrapv -fno-optimize-sibling-calls -fstack-clash-protection -w -Wl,-z,defs -Wl,-z,noexecstack "
+    "-fno-strict-aliasing -fwrapv -fno-optimize-sibling-calls -fstack-clash-protection -w "
+    "-Wl,-z,defs -Wl,-z,noexecstack "
     "-Wl,--build-id=none";
 static const char gcc_flags[] = "-fno-tree-loop-distribute-patterns";
 

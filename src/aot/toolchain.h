@@ -10,10 +10,10 @@
 #include <sys/types.h>
 
 struct toolchain {
-    char path[1024];    /* the compiler's real path */
-    char version[256];  /* first line of `--version` */
-    char target[64];    /* machine and the instruction-set extensions used */
-    char flags[512];    /* everything passed besides the files */
+    char path[1024];     /* the compiler's real path */
+    char version[256];   /* first line of `--version` */
+    char target[64];     /* machine and the instruction-set extensions used */
+    char flags[512];     /* everything passed besides the files */
     char identity[2048]; /* all of the above: what a cache key holds */
     bool clang;
 };

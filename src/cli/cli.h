@@ -7,6 +7,7 @@ int cmd_manager_main(int argc, char **argv);
 int cmd_orchestrator_main(int argc, char **argv);
 int cmd_spectest_main(int argc, char **argv);
 int cmd_exec_main(int argc, char **argv);
+int cmd_compile_main(int argc, char **argv);
 int cmd_run_main(int argc, char **argv);
 int cmd_stop_main(int argc, char **argv);
 int cmd_list_main(int argc, char **argv);
@@ -15,6 +16,5 @@ int cmd_logs_main(int argc, char **argv);
 int cmd_files_main(int argc, char **argv);
 int cmd_up_main(int argc, char **argv);
 int cmd_down_main(int argc, char **argv);
-int cmd_compile_main(int argc, char **argv);
 
 #endif

@@ -54,8 +54,7 @@ static void log_line(void *user, swaot_log_level level, const char *message)
 {
     const struct compile_opts *o = user;
     if (level == SWAOT_LOG_INFO && o->quiet) return;
-    fprintf(stderr, "stratus compile: %s%s\n", level == SWAOT_LOG_INFO ? "" : "warning: ",
-            message);
+    fprintf(stderr, "stratus compile: %s%s\n", level == SWAOT_LOG_INFO ? "" : "warning: ", message);
 }
 
 static bool is_dir(const char *path)
@@ -106,8 +105,8 @@ static int compile_one(swaot *aot, const char *file, const char *out_file, bool 
             printf("%s: %s (in the cache already, %zu KiB)\n", file, res.path,
                    res.code_bytes / 1024);
         else
-            printf("%s: %s (compiled in %.0f ms: %zu KiB of C, %zu KiB of code)\n", file,
-                   res.path, res.compile_ms, res.c_bytes / 1024, res.code_bytes / 1024);
+            printf("%s: %s (compiled in %.0f ms: %zu KiB of C, %zu KiB of code)\n", file, res.path,
+                   res.compile_ms, res.c_bytes / 1024, res.code_bytes / 1024);
     }
     return 0;
 }

@@ -1063,8 +1063,8 @@ static void usage(FILE *out)
 static void aot_log(void *user, swaot_log_level level, const char *message)
 {
     (void)user;
-    fprintf(stderr, "stratus spectest: %s%s\n", level == SWAOT_LOG_INFO ? "" : "warning: ",
-            message);
+    fprintf(stderr, "stratus spectest: %s%s\n",
+            level == SWAOT_LOG_INFO ? "" : "warning: ", message);
 }
 
 struct options {

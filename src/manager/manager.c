@@ -13,8 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,6 +26,7 @@
 #include "outbox.h"
 #include "registration.h"
 #include "runtime.h"
+#include "signal_watch.h"
 #include "stratus/envelope.h"
 #include "stratus/manager.h"
 #include "stratus/topic.h"
@@ -52,7 +51,7 @@ struct manager {
     const char *realm, *name;
     char socket_dir[PATH_MAX];
     char *spill_path; /* the outbox's spill file, or NULL */
-    int sigfd;
+    struct signal_watch *signals;
     loop_timer_id reg_timer;
     int shutting_down;
     int unregistered; /* shutdown deletes published */
@@ -342,17 +341,13 @@ static void reap_children(struct manager *m)
     }
 }
 
-static void on_signal(void *ctx, uint32_t events)
+static void on_signal(void *ctx, int signo)
 {
-    (void)events;
     struct manager *m = ctx;
-    struct signalfd_siginfo si;
-    while (read(m->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIGCHLD)
-            reap_children(m);
-        else
-            begin_shutdown(m, si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
-    }
+    if (signo == SIGCHLD)
+        reap_children(m);
+    else
+        begin_shutdown(m, signal_watch_name(signo));
 }
 
 /* ---- set-up ---- */
@@ -464,16 +459,8 @@ static void record_socket_dir(struct manager *m)
 
 static int setup_signals(struct manager *m)
 {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGCHLD);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) return -1;
-    signal(SIGPIPE, SIG_IGN);
-    m->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (m->sigfd < 0) return -1;
-    return loop_add_fd(m->loop, m->sigfd, EPOLLIN, on_signal, m);
+    static const int also[] = {SIGCHLD, 0};
+    return signal_watch_start(m->loop, also, on_signal, m, &m->signals);
 }
 
 static int subscribe_runtime(struct manager *m, struct runtime *rt)
@@ -743,7 +730,7 @@ static void teardown(struct manager *m)
     if (m->mq) mq_link_free(m->mq);
     reg_table_free(m->reg);
     channels_free(m->channels);
-    if (m->sigfd > 0) close(m->sigfd);
+    signal_watch_free(m->signals);
     loop_free(m->loop);
     if (m->socket_dir[0] && m->identity) {
         char record[PATH_MAX + 16];
@@ -789,7 +776,7 @@ int manager_run(const struct manager_config *cfg)
         return 2;
     }
     mosquitto_lib_init();
-    struct manager m = {.cfg = cfg, .sigfd = -1};
+    struct manager m = {.cfg = cfg};
     int code = 0;
     if (setup(&m) < 0) {
         slog(SLOG_ERROR, "mgr", "could not start the manager");

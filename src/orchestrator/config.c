@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net_address.h"
 #include "slog.h"
 #include "stratus/orchestrator.h"
 
@@ -25,10 +26,9 @@ void orchestrator_config_init(struct orchestrator_config *cfg)
 
 void orchestrator_config_clear(struct orchestrator_config *cfg)
 {
-    char **strings[] = {&cfg->host,      &cfg->realm,    &cfg->db,
-                        &cfg->http_addr, &cfg->username, &cfg->password,
-                        &cfg->tls_ca,    &cfg->tls_cert, &cfg->tls_key,
-                        &cfg->files_dir};
+    char **strings[] = {&cfg->host,     &cfg->realm,    &cfg->db,     &cfg->http_addr,
+                        &cfg->username, &cfg->password, &cfg->tls_ca, &cfg->tls_cert,
+                        &cfg->tls_key,  &cfg->files_dir};
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
         free(*strings[i]);
     orchestrator_config_init(cfg);
@@ -63,41 +63,29 @@ static int parse_size(const char *text, long long *out)
     errno = 0;
     long long v = strtoll(text, &end, 10);
     if (errno || end == text || v < 1) return -1;
-    int shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20
-                : *end == 'G' || *end == 'g'                                   ? 30
-                                                                               : 0;
+    int shift = *end == 'K' || *end == 'k'   ? 10
+                : *end == 'M' || *end == 'm' ? 20
+                : *end == 'G' || *end == 'g' ? 30
+                                             : 0;
     if (shift) end++;
     if (*end || v > (1ll << 40) >> shift) return -1;
     *out = v << shift;
     return 0;
 }
 
-/* "HOST:PORT" (or "[V6]:PORT") or "HOST": host into *host, port into *port. */
+/* "HOST:PORT" (or "[V6]:PORT") or "HOST" (the port kept): host into
+ * *host, port into *port; the rule is net_address_parse's. */
 static int set_address(const char *flag, const char *text, char **host, int *port, int min_port,
                        char *err)
 {
-    const char *colon = strrchr(text, ':');
-    const char *start = text, *end = colon ? colon : text + strlen(text);
-    if (text[0] == '[') {
-        const char *close = strchr(text, ']');
-        if (!close || (close[1] && close[1] != ':')) goto bad;
-        start = text + 1;
-        end = close;
-        colon = close[1] == ':' ? close + 1 : NULL;
-    } else if (colon && strchr(text, ':') != colon) {
-        colon = NULL; /* a bare IPv6 address */
-        end = text + strlen(text);
+    struct net_address a;
+    char aerr[NET_ADDRESS_ERR_LEN];
+    if (net_address_parse(flag, text, *port, min_port, &a, aerr) < 0) {
+        snprintf(err, ORCHESTRATOR_ERR_LEN, "%s", aerr);
+        return -1;
     }
-    if (end == start) goto bad;
-    if (colon && parse_int(colon + 1, min_port, 65535, port) < 0) goto bad;
-    char *h = strndup(start, (size_t)(end - start));
-    if (!h) return set_string(host, "", err);
-    free(*host);
-    *host = h;
-    return 0;
-bad:
-    snprintf(err, ORCHESTRATOR_ERR_LEN, "%s '%s': expected HOST:PORT", flag, text);
-    return -1;
+    *port = a.port;
+    return set_string(host, a.host, err);
 }
 
 static int want_string(json_t *v, const char *key, char **field, char *err)
@@ -185,8 +173,7 @@ int orchestrator_config_apply_json(struct orchestrator_config *cfg, const char *
             } else {
                 cfg->files_retention = json_number_value(v);
             }
-        }
-        else if (!strcmp(key, "log_level")) {
+        } else if (!strcmp(key, "log_level")) {
             if (!json_is_string(v) || slog_level_parse(json_string_value(v), &cfg->log_level)) {
                 snprintf(err, ORCHESTRATOR_ERR_LEN,
                          "config key 'log_level' must be debug, info, warning or error");

@@ -6,12 +6,9 @@
 #include <errno.h>
 #include <malloc.h>
 #include <mosquitto.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +22,7 @@
 #include "mq_request.h"
 #include "orc.h"
 #include "rest_api.h"
+#include "signal_watch.h"
 #include "slog.h"
 #include "store.h"
 #include "stratus/orchestrator.h"
@@ -58,7 +56,7 @@ struct daemon {
     struct files_api *files_api;
     char *files_tmp_dir; /* a private store for --db :memory:, removed at exit */
     uint64_t last_sweep_ms;
-    int sigfd;
+    struct signal_watch *signals;
     loop_timer_id tick_timer;
     uint64_t last_trim_ms;
     struct pending_answer *pending; /* requests whose answers are awaited */
@@ -229,7 +227,6 @@ static int io_connected(void *ctx)
     return d->mq && mq_link_connected(d->mq);
 }
 
-
 /* ---- loop plumbing ---- */
 
 static void on_tick(void *ctx);
@@ -274,28 +271,11 @@ static void on_connected(void *ctx)
     orc_connected(d->orc);
 }
 
-static void on_signal(void *ctx, uint32_t events)
+static void on_signal(void *ctx, int signo)
 {
-    (void)events;
     struct daemon *d = ctx;
-    struct signalfd_siginfo si;
-    while (read(d->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
-        slog(SLOG_INFO, "orc", "%s: shutting down", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
-        loop_stop(d->loop);
-    }
-}
-
-static int setup_signals(struct daemon *d)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) return -1;
-    signal(SIGPIPE, SIG_IGN);
-    d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (d->sigfd < 0) return -1;
-    return loop_add_fd(d->loop, d->sigfd, EPOLLIN, on_signal, d);
+    slog(SLOG_INFO, "orc", "%s: shutting down", signal_watch_name(signo));
+    loop_stop(d->loop);
 }
 
 /* The topics the orchestrator listens to, as filters of the layout. */
@@ -324,7 +304,8 @@ static int setup(struct daemon *d)
     const struct orchestrator_config *cfg = d->cfg;
     d->realm = cfg->realm ? cfg->realm : "realm";
     const char *db = cfg->db ? cfg->db : "stratus.db";
-    if (loop_new(&d->loop) < 0 || setup_signals(d) < 0) return -1;
+    if (loop_new(&d->loop) < 0 || signal_watch_start(d->loop, NULL, on_signal, d, &d->signals) < 0)
+        return -1;
     char err[ORC_ERR_LEN];
     if (store_sqlite_open(db, &d->store, err) < 0) {
         slog(SLOG_ERROR, "db", "%s", err);
@@ -415,7 +396,7 @@ static void teardown(struct daemon *d)
     file_store_close(d->files);
     remove_tmp_files(d);
     if (d->store) d->store->ops->close(d->store);
-    if (d->sigfd >= 0) close(d->sigfd);
+    signal_watch_free(d->signals);
     loop_free(d->loop);
 }
 
@@ -423,7 +404,7 @@ int orchestrator_run(const struct orchestrator_config *cfg)
 {
     slog_set_level(cfg->log_level);
     mosquitto_lib_init();
-    struct daemon d = {.cfg = cfg, .sigfd = -1};
+    struct daemon d = {.cfg = cfg};
     int code = 0;
     if (setup(&d) < 0) {
         slog(SLOG_ERROR, "orc", "could not start the orchestrator");

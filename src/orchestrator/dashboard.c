@@ -68,8 +68,34 @@ static const char *const runtime_keys[] = {
     "nmodules", "last_seen", "ka_interval_sec", "parent", "apis",
     NULL};
 
-/* The state as JSON text (malloc'd). Cost: O(managers + runtimes +
- * modules), with the JSON of at most the shown modules built. */
+struct shown {
+    json_t *modules; /* rows shown */
+    json_t *usage;   /* runtime uuid -> {cpu, mem} of its live modules */
+};
+
+static int show_module(void *ctx, json_t *full)
+{
+    struct shown *sh = ctx;
+    json_t *row = pick(full, module_keys);
+    const char *parent = json_string_value(json_object_get(row, "parent"));
+    if (parent && strcmp(json_string_value(json_object_get(row, "state")) ?: "", "D")) {
+        json_t *u = json_object_get(sh->usage, parent);
+        if (!u) {
+            u = json_pack("{s:f, s:I}", "cpu", 0.0, "mem", (json_int_t)0);
+            json_object_set_new(sh->usage, parent, u);
+        }
+        json_t *cpu = json_object_get(u, "cpu"), *mem = json_object_get(u, "mem");
+        json_real_set(cpu, json_real_value(cpu) +
+                               json_number_value(json_object_get(row, "cpu_usage_percent")));
+        json_integer_set(mem, json_integer_value(mem) +
+                                  json_integer_value(json_object_get(row, "mem_usage")));
+    }
+    json_array_append_new(sh->modules, row);
+    return 0;
+}
+
+/* The state as JSON text (malloc'd). Cost: O(managers + runtimes) and
+ * two store queries for the shown modules. */
 static char *build_state(struct orc *o)
 {
     json_t *root = json_object();
@@ -77,35 +103,20 @@ static char *build_state(struct orc *o)
     json_t *counts = json_pack("{s:i, s:i, s:i, s:i, s:i}", "A", 0, "E", 0, "K", 0, "Q", 0, "D", 0);
     for (size_t i = 0; i < orc_manager_count(o); i++)
         json_array_append_new(managers, orc_manager_json(o, orc_manager_at(o, i)));
-    size_t nmodules = orc_module_count(o), live = 0, ended = 0;
-    /* Runtime load from the modules shown: cpu and memory summed. */
-    json_t *usage = json_object();
-    for (size_t k = nmodules; k > 0; k--) {
-        struct orc_module *m = orc_module_at(o, k - 1);
-        char state[2] = {m->state, '\0'};
-        json_t *c = json_object_get(counts, state);
-        if (c) json_integer_set(c, json_integer_value(c) + 1);
-        int is_ended = m->state == MOD_DEAD;
-        if (is_ended ? ended >= DASHBOARD_ENDED_MAX : live >= DASHBOARD_LIVE_MAX) continue;
-        is_ended ? ended++ : live++;
-        json_t *full = orc_module_json(o, m, 1);
-        json_t *row = pick(full, module_keys);
-        json_decref(full);
-        const char *parent = json_string_value(json_object_get(row, "parent"));
-        if (parent && !is_ended) {
-            json_t *u = json_object_get(usage, parent);
-            if (!u) {
-                u = json_pack("{s:f, s:I}", "cpu", 0.0, "mem", (json_int_t)0);
-                json_object_set_new(usage, parent, u);
-            }
-            json_t *cpu = json_object_get(u, "cpu"), *mem = json_object_get(u, "mem");
-            json_real_set(cpu, json_real_value(cpu) +
-                                   json_number_value(json_object_get(row, "cpu_usage_percent")));
-            json_integer_set(mem, json_integer_value(mem) +
-                                      json_integer_value(json_object_get(row, "mem_usage")));
-        }
-        json_array_append_new(modules, row);
+    size_t nmodules = orc_module_count(o);
+    static const char states[] = {MOD_ALIVE, MOD_EXITING, MOD_KILLED, MOD_QUEUED, MOD_DEAD};
+    for (size_t k = 0; k < sizeof states; k++) {
+        char state[2] = {states[k], '\0'};
+        json_integer_set(json_object_get(counts, state),
+                         (json_int_t)orc_module_count_in(o, states[k]));
     }
+    /* Runtime load from the modules shown: cpu and memory summed. The
+     * modules come from the store, newest first: those that have not
+     * ended, then the latest ended ones. */
+    struct shown shown = {modules, json_object()};
+    orc_recent_modules(o, 0, DASHBOARD_LIVE_MAX, show_module, &shown);
+    orc_recent_modules(o, 1, DASHBOARD_ENDED_MAX, show_module, &shown);
+    json_t *usage = shown.usage;
     for (size_t i = 0; i < orc_runtime_count(o); i++) {
         json_t *full = orc_runtime_json(o, orc_runtime_at(o, i), 1);
         json_t *row = pick(full, runtime_keys);

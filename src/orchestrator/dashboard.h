@@ -9,7 +9,8 @@
  * The state is every manager and runtime, the modules that have not ended
  * (at most DASHBOARD_LIVE_MAX) and the latest ended ones (at most
  * DASHBOARD_ENDED_MAX), with the count of each state. Building it costs
- * O(modules); it is built only while a page is open. */
+ * O(managers + runtimes) and two store queries (the modules shown); it is
+ * built only while a page is open. */
 #ifndef STRATUS_ORCHESTRATOR_DASHBOARD_H
 #define STRATUS_ORCHESTRATOR_DASHBOARD_H
 

@@ -1,9 +1,9 @@
-/* An HTTP server (libmicrohttpd) driven by the daemon's event loop: no
- * threads of its own. libmicrohttpd runs in its external epoll mode; its
- * epoll descriptor is watched by the loop and its timeout becomes a loop
- * timer. Requests go through REST route tables (rest_router.h); answers are
- * buffered in full, or streamed (server-sent events) through a suspended
- * connection that is resumed when there is something to send. */
+/* A plain HTTP/1.1 server driven by the daemon's event loop: no threads of
+ * its own, keep-alive and pipelined requests, bodies with Content-Length,
+ * request heads parsed by http_request.h. Requests go through REST route
+ * tables (rest_router.h); answers are buffered in full, or streamed
+ * (server-sent events): the connection then waits, with no timer and no
+ * polling, until something is written to its stream. */
 #ifndef STRATUS_ORCHESTRATOR_HTTP_SERVER_H
 #define STRATUS_ORCHESTRATOR_HTTP_SERVER_H
 
@@ -14,7 +14,8 @@
 struct event_loop;
 struct http_server;
 
-/* Largest request body taken; larger ones are answered 413. */
+/* Largest request body taken by a route table unless it says otherwise
+ * (http_server_add_routes_max); larger ones are answered 413. */
 #define HTTP_BODY_MAX (1u << 20)
 #define HTTP_ERR_LEN 256
 

@@ -47,12 +47,10 @@ char *orc_metrics_text(struct orc *o)
 
     static const char states[] = {MOD_ALIVE, MOD_DEAD, MOD_EXITING, MOD_KILLED, MOD_QUEUED};
     size_t by_state[sizeof states] = {0}, realm_queued = 0;
-    for (size_t i = 0; i < o->modules.n; i++) {
-        struct orc_module *m = o->modules.v[i];
-        for (size_t k = 0; k < sizeof states; k++)
-            by_state[k] += m->state == states[k];
-        realm_queued += m->state == MOD_QUEUED && !m->pinned;
-    }
+    for (size_t k = 0; k < sizeof states; k++)
+        by_state[k] = orc_module_count_in(o, states[k]);
+    for (struct orc_link *l = o->realm_queue.next; l != &o->realm_queue; l = l->next)
+        realm_queued++;
     fputs("# HELP stratus_modules Modules stored, by state (A alive, D dead, E exiting, K "
           "killed, Q queued).\n# TYPE stratus_modules gauge\n",
           f);

@@ -110,14 +110,32 @@ size_t orc_manager_count(const struct orc *o);
 struct orc_manager *orc_manager_at(const struct orc *o, size_t i);
 size_t orc_runtime_count(const struct orc *o);
 struct orc_runtime *orc_runtime_at(const struct orc *o, size_t i);
+/* Modules stored (ended ones included), or those in one state; from the
+ * store, O(1) with its index. */
 size_t orc_module_count(const struct orc *o);
-struct orc_module *orc_module_at(const struct orc *o, size_t i);
+size_t orc_module_count_in(const struct orc *o, char state);
+/* Modules whose record is in memory: every one that has not ended, and
+ * ended ones a request or reader still holds. */
+size_t orc_modules_in_memory(const struct orc *o);
+/* A page of the module list in the order first stored (GET /api/modules/,
+ * or /api/queued/ with queued_only, whose items add reason and queue):
+ * {"count", "start", "results"} (new reference), or NULL on a store error. */
+json_t *orc_module_page(struct orc *o, int queued_only, size_t start, size_t limit);
+/* The newest `max` modules that have ended (ended 1) or not (0), newest
+ * first, each as orc_module_json(..., 1) (borrowed by each, which returns
+ * 0 to go on). One store query. Returns 0, or -1 on a store error. */
+int orc_recent_modules(struct orc *o, int ended, size_t max, int (*each)(void *ctx, json_t *module),
+                       void *ctx);
 
 /* JSON of a record (new reference): `full` gives every stored field (the
  * lookups), otherwise the list fields (PROTOCOL.md §5). */
 json_t *orc_manager_json(const struct orc *o, const struct orc_manager *m);
 json_t *orc_runtime_json(const struct orc *o, const struct orc_runtime *r, int full);
 json_t *orc_module_json(const struct orc *o, const struct orc_module *m, int full);
+
+/* Every stored field of a module (read from the store when not in memory;
+ * valid until the next message handled). */
+const struct orc_module_detail *orc_module_detail(struct orc *o, struct orc_module *m);
 
 /* The module's kept output, oldest byte first (malloc'd into *data; caller
  * frees). */

@@ -5,6 +5,7 @@
 #define STRATUS_ORCHESTRATOR_ORC_INTERNAL_H
 
 #include "orc.h"
+#include "record_pool.h"
 #include "records.h"
 #include "store.h"
 #include "strmap.h"
@@ -44,9 +45,14 @@ struct orc {
     struct orc_io io;
     struct store *store;
 
-    struct ptrvec managers, runtimes, modules; /* in the order first stored */
+    struct ptrvec managers, runtimes; /* in the order first stored */
+    struct record_pool module_pool;   /* where module records live */
     struct strmap manager_by_uuid, runtime_by_uuid, module_by_uuid;
     struct strmap module_by_ack; /* ack_oid -> module awaiting its create answer */
+    /* Ended modules (and those read back from the store) to leave memory:
+     * every module that has not ended is in memory, ended ones only while a
+     * request or a reader has them. */
+    struct ptrvec ended;
 
     struct orc_link realm_queue; /* unpinned queued modules, oldest first */
     struct orc_pending_direct pending_direct[ORC_PENDING_DIRECT];
@@ -57,6 +63,7 @@ struct orc {
     int in_request;
     struct ptrvec dirty_managers, dirty_runtimes, dirty_modules;
     struct ptrvec dirty_outputs; /* modules whose output the store lacks */
+    struct ptrvec detailed;      /* modules whose detail is in memory */
     uint64_t store_errors;
 
     /* Metrics. */
@@ -80,7 +87,14 @@ void orc_mark_module(struct orc *o, struct orc_module *m);
 
 struct orc_manager *orc_manager_get(struct orc *o, const char *uuid);
 struct orc_runtime *orc_runtime_get(struct orc *o, const char *uuid);
+/* A module in memory (every one that has not ended), or NULL. O(1). */
 struct orc_module *orc_module_get(struct orc *o, const char *uuid);
+/* orc_module_get, or an ended module read back from the store (in memory
+ * until the end of the request, or the next tick when outside one); NULL
+ * when the store has none. Cost: one store read for an ended module. */
+struct orc_module *orc_module_lookup(struct orc *o, const char *uuid);
+/* Put an ended module on the list of records that leave memory. */
+void orc_module_ended(struct orc *o, struct orc_module *m);
 int orc_add_manager(struct orc *o, const char *uuid, struct orc_manager **out);
 int orc_add_runtime(struct orc *o, const char *uuid, struct orc_runtime **out);
 int orc_add_module(struct orc *o, const char *uuid, struct orc_module **out);
@@ -88,8 +102,18 @@ int orc_add_module(struct orc *o, const char *uuid, struct orc_module **out);
 /* Replace a string field (NULL allowed). 0 or -1 on OOM. */
 int orc_set_str(char **field, const char *value);
 /* Set the module's reason from a format. */
-void orc_set_reason(struct orc_module *m, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void orc_set_reason(struct orc *o, struct orc_module *m, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The module's detail: in memory, or read from the store now (a module the
+ * store lacks gets an empty one). It stays until the end of the request (of
+ * the next one, when outside requests), or as long as the store could not
+ * take it. Never NULL. Cost: one store read when not in memory. */
+struct orc_module_detail *orc_detail(struct orc *o, struct orc_module *m);
+/* A fresh, empty detail for m (a new run), replacing what it had. */
+struct orc_module_detail *orc_detail_new(struct orc *o, struct orc_module *m);
+/* The module's name for log lines ("?" when it has none). */
+const char *orc_module_name(struct orc *o, struct orc_module *m);
 /* Track (or stop tracking) the answer to a create or delete of a module. */
 void orc_ack_set(struct orc *o, struct orc_module *m, const char *object_id, int direct,
                  int is_delete);

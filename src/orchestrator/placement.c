@@ -66,13 +66,13 @@ static void unplaced_reason(struct orc *o, struct orc_module *m)
     char apis[256];
     apis_text(apis, sizeof apis, m->apis);
     if (!o->connected)
-        orc_set_reason(m, "waiting for the connection to the broker");
+        orc_set_reason(o, m, "waiting for the connection to the broker");
     else if (fit_alive)
-        orc_set_reason(m, "all %d live runtimes that offer [%s] are full", fit_alive, apis);
+        orc_set_reason(o, m, "all %d live runtimes that offer [%s] are full", fit_alive, apis);
     else if (fit)
-        orc_set_reason(m, "no live runtime offers [%s] (%d that do are not alive)", apis, fit);
+        orc_set_reason(o, m, "no live runtime offers [%s] (%d that do are not alive)", apis, fit);
     else
-        orc_set_reason(m, "no runtime offers [%s]", apis);
+        orc_set_reason(o, m, "no runtime offers [%s]", apis);
 }
 
 /* Insert in queue order (queue_seq), so a module put back keeps its turn. */
@@ -94,8 +94,9 @@ static void enqueue(struct orc *o, struct orc_module *m, int keep_turn)
     if (!keep_turn || !m->queue_seq) m->queue_seq = o->next_queue_seq++;
     queue_insert(m->pinned && m->runtime ? &m->runtime->queue : &o->realm_queue, m);
     orc_mark_module(o, m);
-    slog(SLOG_INFO, "orc", "module %s (%s) queued (%s queue): %s", m->name ? m->name : "?", m->uuid,
-         m->pinned && m->runtime ? m->runtime->name : "realm", m->reason ? m->reason : "no room");
+    const char *reason = orc_detail(o, m)->reason;
+    slog(SLOG_INFO, "orc", "module %s (%s) queued (%s queue): %s", orc_module_name(o, m), m->uuid,
+         m->pinned && m->runtime ? m->runtime->name : "realm", reason ? reason : "no room");
 }
 
 void orc_observe_latency(struct orc *o, double seconds)
@@ -109,11 +110,13 @@ void orc_observe_latency(struct orc *o, double seconds)
 }
 
 /* Send the create of m to r, with its create data: `parsed` (borrowed, the
- * parsed form of m->data, which a new request has at hand) or m->data parsed
- * here. If the request cannot go out (no broker connection), -1. */
+ * parsed form of the detail's data, which a new request has at hand) or the
+ * stored data parsed here. If the request cannot go out (no broker
+ * connection), -1. */
 static int send_create(struct orc *o, struct orc_module *m, struct orc_runtime *r, json_t *parsed)
 {
-    json_t *data = parsed ? json_incref(parsed) : json_loads(m->data, 0, NULL);
+    const char *text = parsed ? NULL : orc_detail(o, m)->data;
+    json_t *data = parsed ? json_incref(parsed) : json_loads(text ? text : "", 0, NULL);
     if (!json_is_object(data)) {
         json_decref(data);
         data = json_pack("{s:s}", "uuid", m->uuid);
@@ -148,13 +151,14 @@ static int start_on(struct orc *o, struct orc_module *m, struct orc_runtime *r, 
     m->runtime = r;
     m->state = MOD_ALIVE;
     r->nlive++;
-    free(m->reason);
-    m->reason = NULL;
-    m->started_at = orc_wall(o);
-    if (resurrect) m->restarts++;
+    struct orc_module_detail *d = orc_detail(o, m);
+    free(d->reason);
+    d->reason = NULL;
+    d->started_at = orc_wall(o);
+    if (resurrect) d->restarts++;
     orc_observe_latency(o, (double)(orc_now(o) - m->wait_since_ms) / 1000.0);
     orc_mark_module(o, m);
-    slog(SLOG_INFO, "orc", "module %s (%s) %s runtime %s (%s)", m->name ? m->name : "?", m->uuid,
+    slog(SLOG_INFO, "orc", "module %s (%s) %s runtime %s (%s)", orc_module_name(o, m), m->uuid,
          resurrect ? "re-created on" : "placed on", r->name ? r->name : "?", r->uuid);
     return 0;
 }
@@ -184,11 +188,11 @@ void orc_place_new(struct orc *o, struct orc_module *m, struct orc_runtime *pinn
             start_on(o, m, pinned, 0, data) == 0)
             return;
         if (!pinned->alive)
-            orc_set_reason(m, "runtime %s is not alive", pinned->name);
+            orc_set_reason(o, m, "runtime %s is not alive", pinned->name);
         else if (!o->connected)
-            orc_set_reason(m, "waiting for the connection to the broker");
+            orc_set_reason(o, m, "waiting for the connection to the broker");
         else
-            orc_set_reason(m, "runtime %s is full (%d of %d)", pinned->name, pinned->nlive,
+            orc_set_reason(o, m, "runtime %s is full (%d of %d)", pinned->name, pinned->nlive,
                            pinned->max_nmodules);
         enqueue(o, m, 0);
         return;
@@ -208,10 +212,10 @@ void orc_record_direct(struct orc *o, struct orc_module *m, struct orc_runtime *
     m->runtime = r;
     m->state = MOD_ALIVE;
     r->nlive++;
-    m->started_at = orc_wall(o);
+    orc_detail(o, m)->started_at = orc_wall(o);
     orc_mark_module(o, m);
     slog(SLOG_INFO, "orc", "module %s (%s) was sent straight to runtime %s: recorded",
-         m->name ? m->name : "?", m->uuid, r->name ? r->name : r->uuid);
+         orc_module_name(o, m), m->uuid, r->name ? r->name : r->uuid);
 }
 
 void orc_killed_by_runtime(struct orc *o, struct orc_module *m, const char *reason)
@@ -220,10 +224,10 @@ void orc_killed_by_runtime(struct orc *o, struct orc_module *m, const char *reas
     r->nlive--;
     m->state = MOD_KILLED;
     orc_ack_clear(o, m);
-    orc_set_reason(m, "killed by its runtime: %s", reason ? reason : "no reason given");
+    orc_set_reason(o, m, "killed by its runtime: %s", reason ? reason : "no reason given");
     orc_mark_module(o, m);
     slog(SLOG_INFO, "orc", "module %s (%s) was killed on runtime %s; it waits to be re-created",
-         m->name ? m->name : "?", m->uuid, r->name ? r->name : r->uuid);
+         orc_module_name(o, m), m->uuid, r->name ? r->name : r->uuid);
     orc_slot_freed(o, r);
 }
 
@@ -249,7 +253,7 @@ static void dequeue(struct orc *o, struct orc_runtime *r)
         if (!m) return;
         orc_list_remove(&m->in_queue);
         if (start_on(o, m, r, 0, NULL) < 0) {
-            orc_set_reason(m, "waiting for the connection to the broker");
+            orc_set_reason(o, m, "waiting for the connection to the broker");
             queue_insert(m == a ? &r->queue : &o->realm_queue, m);
             orc_mark_module(o, m);
             return;
@@ -269,7 +273,7 @@ static void resurrect(struct orc *o, struct orc_runtime *r)
         if (has_room(r) && start_on(o, m, r, 1, NULL) == 0) continue;
         if (!o->connected) return; /* stays killed; retried on reconnect */
         orc_list_remove(&m->on_runtime);
-        orc_set_reason(m, "runtime %s is full (%d of %d)", r->name, r->nlive, r->max_nmodules);
+        orc_set_reason(o, m, "runtime %s is full (%d of %d)", r->name, r->nlive, r->max_nmodules);
         enqueue(o, m, 0);
     }
 }
@@ -304,11 +308,13 @@ void orc_module_end(struct orc *o, struct orc_module *m, const char *status, con
     orc_list_remove(&m->in_queue);
     orc_ack_clear(o, m);
     m->state = MOD_DEAD;
-    orc_set_str(&m->status, status);
-    orc_set_str(&m->reason, reason);
-    m->ended_at = orc_wall(o);
+    struct orc_module_detail *d = orc_detail(o, m);
+    orc_set_str(&d->status, status);
+    orc_set_str(&d->reason, reason);
+    d->ended_at = orc_wall(o);
     orc_mark_module(o, m);
-    slog(SLOG_INFO, "orc", "module %s (%s) ended: %s%s%s", m->name ? m->name : "?", m->uuid,
+    orc_module_ended(o, m);
+    slog(SLOG_INFO, "orc", "module %s (%s) ended: %s%s%s", orc_module_name(o, m), m->uuid,
          status ? status : "?", reason ? ": " : "", reason ? reason : "");
     if (freed) orc_slot_freed(o, freed);
 }
@@ -350,7 +356,7 @@ void orc_runtime_down(struct orc *o, struct orc_runtime *r, const char *why)
             r->nlive--;
             m->state = MOD_KILLED;
             orc_ack_clear(o, m);
-            orc_set_reason(m, "runtime %s ended: %s", r->name ? r->name : r->uuid, why);
+            orc_set_reason(o, m, "runtime %s ended: %s", r->name ? r->name : r->uuid, why);
             orc_mark_module(o, m);
         }
         if (m->pinned) continue; /* waits, killed, for its runtime */
@@ -365,7 +371,7 @@ void orc_runtime_down(struct orc *o, struct orc_runtime *r, const char *why)
     }
     for (struct orc_link *l = r->queue.next; l != &r->queue; l = l->next) {
         struct orc_module *m = ORC_CONTAINER(l, struct orc_module, in_queue);
-        orc_set_reason(m, "runtime %s is not alive", r->name ? r->name : r->uuid);
+        orc_set_reason(o, m, "runtime %s is not alive", r->name ? r->name : r->uuid);
         orc_mark_module(o, m);
     }
 }

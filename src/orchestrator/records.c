@@ -92,3 +92,14 @@ const char *orc_state_name(char state)
     }
     return "?";
 }
+
+void orc_detail_clear(struct orc_module_detail *d)
+{
+    free(d->name);
+    free(d->file);
+    free(d->data);
+    free(d->pinned);
+    free(d->reason);
+    free(d->status);
+    memset(d, 0, sizeof *d);
+}

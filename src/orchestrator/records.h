@@ -44,6 +44,9 @@ struct orc_runtime {
     char manager_uuid[UUID_STR_LEN]; /* "" when the registration named none */
     char *registration;              /* the registration data, JSON text */
     int alive;
+    /* 1 once a keepalive was heard from it: only then does silence end it
+     * (an original manager's minimal runtimes never send one). */
+    int keepalives;
     double registered_at, last_seen; /* wall clock */
     uint64_t seq;
     /* In memory only. */
@@ -54,37 +57,52 @@ struct orc_runtime {
     int dirty;
 };
 
-struct orc_module {
-    char uuid[UUID_STR_LEN];
+/* The part of a module's record the logic does not need at every moment:
+ * it lives in the store and is in memory only while a request changes it or
+ * a reader asks for it (orc_module_detail), so that a module costs its
+ * struct orc_module (about 150 bytes) and not its create data. */
+struct orc_module_detail {
     char *name;
     char *file;
-    char *data;                  /* the create data, JSON text (re-sent when re-created) */
-    char **apis;                 /* NULL-terminated; from data.apis or the default */
-    char *pinned;                /* the requested parent (as given) or NULL: placed freely */
-    struct orc_runtime *runtime; /* placed on (A, E, K) or pinned to (Q) */
-    char state;
+    char *data;   /* the create data, JSON text (re-sent when re-created) */
+    char *pinned; /* the requested parent (as given) or NULL: placed freely */
     char *reason; /* why it waits or ended; NULL when none */
     char *status; /* how it ended: the runtime's status */
     int has_exit_code, exit_code;
     double created_at, started_at, ended_at; /* wall clock; 0 = not yet */
     int runs;                                /* creates of this UUID that started a run */
     int restarts;                            /* re-creates after a lost runtime */
-    uint64_t seq, queue_seq;
     /* Statistics from keepalives. */
     int active; /* -1 unknown */
     double cpu_usage_percent;
     int64_t mem_usage;
-    /* In memory only. */
-    char ack_oid[UUID_STR_LEN]; /* object_id of the create awaiting its answer */
-    int ack_direct;             /* 1: sent by someone else, 0: forwarded by us */
-    int ack_delete;             /* the awaited answer is a delete's */
-    uint64_t wait_since_ms;     /* monotonic: request or enqueue time */
+    int unreadable; /* the store could not give it: never written back */
+};
+
+/* The answer awaited to a create or delete sent for a module. */
+struct orc_ack {
+    char object_id[UUID_STR_LEN];
+    int direct;    /* 1: a create sent by someone else, 0: forwarded by us */
+    int is_delete; /* the awaited answer is a delete's */
+};
+
+struct orc_module {
+    char uuid[UUID_STR_LEN];
+    char state;
+    unsigned pinned : 1;         /* placed on the runtime it asked for (detail->pinned) */
+    unsigned dirty : 1;          /* to be written at the end of the request */
+    unsigned out_dirty : 1;      /* output the store lacks */
+    unsigned out_loaded : 1;     /* out holds what the store had */
+    unsigned ended_listed : 1;   /* on the registry's list of records to evict */
+    struct orc_runtime *runtime; /* placed on (A, E, K) or pinned to (Q) */
+    char **apis;                 /* NULL-terminated; from data.apis or the default */
+    char *file_sha256;           /* data.file_sha256 (malloc'd), or NULL: a module file in use */
+    uint64_t seq, queue_seq;
+    uint64_t wait_since_ms; /* monotonic: request or enqueue time (in memory only) */
     struct orc_link on_runtime, in_queue;
-    struct output_ring out; /* last output; empty until something arrives */
-    int out_loaded;         /* out holds what the store had */
-    int out_dirty;
-    size_t index; /* position in the registry's module array */
-    int dirty;
+    struct orc_module_detail *detail; /* NULL: only in the store */
+    struct orc_ack *ack;              /* NULL: no answer awaited */
+    struct output_ring *out;          /* last output; NULL until something arrives */
 };
 
 /* Lists (intrusive, circular, with a head link). */
@@ -105,5 +123,8 @@ char **orc_default_apis(void);
 int orc_strv_covers(char *const *have, char *const *want);
 
 const char *orc_state_name(char state);
+
+/* Free the strings of d and zero it. */
+void orc_detail_clear(struct orc_module_detail *d);
 
 #endif

@@ -53,15 +53,22 @@ int orc_set_str(char **field, const char *value)
     return 0;
 }
 
-void orc_set_reason(struct orc_module *m, const char *fmt, ...)
+void orc_set_reason(struct orc *o, struct orc_module *m, const char *fmt, ...)
 {
     char *text = NULL;
     va_list ap;
     va_start(ap, fmt);
     int n = vasprintf(&text, fmt, ap);
     va_end(ap);
-    free(m->reason);
-    m->reason = n >= 0 ? text : NULL;
+    struct orc_module_detail *d = orc_detail(o, m);
+    free(d->reason);
+    d->reason = n >= 0 ? text : NULL;
+}
+
+const char *orc_module_name(struct orc *o, struct orc_module *m)
+{
+    const char *name = orc_detail(o, m)->name;
+    return name ? name : "?";
 }
 
 /* ---- records ---- */
@@ -81,17 +88,108 @@ static void free_runtime(struct orc_runtime *r)
     free(r);
 }
 
+/* Used when a detail cannot be had at all (out of memory): never written,
+ * never freed. */
+static struct orc_module_detail no_detail = {.unreadable = 1, .active = -1};
+
+static void drop_detail(struct orc_module *m)
+{
+    if (m->detail && m->detail != &no_detail) {
+        orc_detail_clear(m->detail);
+        free(m->detail);
+    }
+    m->detail = NULL;
+}
+
+/* The detail of m from the store into d (strings malloc'd). A module the
+ * store does not have (a new one, or a store that failed to write it) gets
+ * an empty detail. */
+static void read_detail(struct orc *o, const struct orc_module *m, struct orc_module_detail *d)
+{
+    int found = 0;
+    struct store_module_row row;
+    if (o->store->ops->get_module(o->store, m->uuid, &row, &found) < 0) {
+        o->store_errors++;
+        slog(SLOG_ERROR, "db", "reading module %s: %s", m->uuid, store_error(o->store));
+        memset(d, 0, sizeof *d);
+        d->active = -1;
+        d->unreadable = 1;
+        return;
+    }
+    *d = row.detail;
+}
+
+struct orc_module_detail *orc_detail(struct orc *o, struct orc_module *m)
+{
+    if (m->detail) return m->detail;
+    struct orc_module_detail *d = malloc(sizeof *d);
+    if (!d || ptrvec_push(&o->detailed, m) < 0) {
+        free(d);
+        m->detail = &no_detail;
+        slog(SLOG_ERROR, "orc", "out of memory reading module %s", m->uuid);
+        return m->detail;
+    }
+    read_detail(o, m, d);
+    m->detail = d;
+    return d;
+}
+
+struct orc_module_detail *orc_detail_new(struct orc *o, struct orc_module *m)
+{
+    if (m->detail && m->detail != &no_detail) {
+        /* Already listed in o->detailed: emptied in place. */
+        orc_detail_clear(m->detail);
+        m->detail->active = -1;
+        return m->detail;
+    }
+    m->detail = NULL;
+    struct orc_module_detail *d = calloc(1, sizeof *d);
+    if (!d || ptrvec_push(&o->detailed, m) < 0) {
+        free(d);
+        m->detail = &no_detail;
+        return m->detail;
+    }
+    d->active = -1;
+    m->detail = d;
+    return d;
+}
+
+/* Details read only to be looked at, outside requests: in tmp, which the
+ * caller clears when the returned pointer is tmp. */
+static const struct orc_module_detail *
+detail_to_read(const struct orc *o, const struct orc_module *m, struct orc_module_detail *tmp)
+{
+    if (m->detail) return m->detail;
+    read_detail((struct orc *)o, m, tmp);
+    return tmp;
+}
+
+/* Details not waiting to be written go back to the store only. */
+static void release_details(struct orc *o)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < o->detailed.n; i++) {
+        struct orc_module *m = o->detailed.v[i];
+        if (!m->detail) continue;
+        if (m->dirty && m->detail != &no_detail)
+            o->detailed.v[kept++] = m;
+        else
+            drop_detail(m);
+    }
+    o->detailed.n = kept;
+    if (!kept && o->detailed.cap > 256) ptrvec_free(&o->detailed);
+}
+
 static void free_module(struct orc_module *m)
 {
-    free(m->name);
-    free(m->file);
-    free(m->data);
+    drop_detail(m);
     orc_strv_free(m->apis);
-    free(m->pinned);
-    free(m->reason);
-    free(m->status);
-    output_ring_clear(&m->out);
-    free(m);
+    free(m->file_sha256);
+    if (m->out) {
+        output_ring_clear(m->out);
+        free(m->out);
+    }
+    free(m->ack);
 }
 
 struct orc_manager *orc_manager_get(struct orc *o, const char *uuid)
@@ -151,42 +249,104 @@ int orc_add_runtime(struct orc *o, const char *uuid, struct orc_runtime **out)
 
 int orc_add_module(struct orc *o, const char *uuid, struct orc_module **out)
 {
-    struct orc_module *m = calloc(1, sizeof *m);
+    struct orc_module *m = record_pool_alloc(&o->module_pool);
     if (!m) return -1;
     snprintf(m->uuid, sizeof m->uuid, "%s", uuid);
     m->seq = o->next_seq++;
-    m->active = -1;
     m->state = MOD_DEAD;
     m->out_loaded = 1; /* a new module has no output anywhere */
-    m->index = o->modules.n;
-    if (ptrvec_push(&o->modules, m) < 0) {
-        free(m);
-        return -1;
-    }
     if (strmap_put(&o->module_by_uuid, m->uuid, m) < 0) {
-        o->modules.n--;
-        free(m);
+        record_pool_free(&o->module_pool, m);
         return -1;
     }
     *out = m;
     return 0;
 }
 
+void orc_module_ended(struct orc *o, struct orc_module *m)
+{
+    if (m->ended_listed || ptrvec_push(&o->ended, m) < 0) return;
+    m->ended_listed = 1;
+}
+
+struct orc_module *orc_module_lookup(struct orc *o, const char *uuid)
+{
+    struct orc_module *m = orc_module_get(o, uuid);
+    if (m || !uuid_is_valid(uuid)) return m;
+    struct store_module_row row;
+    int found = 0;
+    if (o->store->ops->get_module(o->store, uuid, &row, &found) < 0) {
+        o->store_errors++;
+        slog(SLOG_ERROR, "db", "reading module %s: %s", uuid, store_error(o->store));
+        return NULL;
+    }
+    if (!found) return NULL;
+    json_t *data = row.detail.data ? json_loads(row.detail.data, 0, NULL) : NULL;
+    char **apis = orc_module_apis(data);
+    json_decref(data);
+    int pinned = row.detail.pinned != NULL;
+    orc_detail_clear(&row.detail);
+    if (!apis || orc_add_module(o, uuid, &m) < 0) {
+        orc_strv_free(apis);
+        return NULL;
+    }
+    /* Only ended modules are out of memory. */
+    m->state = MOD_DEAD;
+    m->seq = row.seq;
+    m->queue_seq = row.queue_seq;
+    m->runtime = row.runtime[0] ? orc_runtime_get(o, row.runtime) : NULL;
+    m->apis = apis;
+    m->pinned = pinned;
+    m->out_loaded = 0;
+    orc_module_ended(o, m);
+    return m;
+}
+
+/* Ended modules that nothing holds leave memory (the store has them). */
+static void evict_ended(struct orc *o)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < o->ended.n; i++) {
+        struct orc_module *m = o->ended.v[i];
+        if (m->state != MOD_DEAD) {
+            m->ended_listed = 0; /* a new run: it stays */
+            continue;
+        }
+        if (m->dirty || m->out_dirty || m->ack || m->detail) {
+            o->ended.v[kept++] = m;
+            continue;
+        }
+        strmap_del(&o->module_by_uuid, m->uuid);
+        free_module(m);
+        record_pool_free(&o->module_pool, m);
+    }
+    o->ended.n = kept;
+    if (!kept && o->ended.cap > 1024) ptrvec_free(&o->ended);
+}
+
 void orc_ack_set(struct orc *o, struct orc_module *m, const char *object_id, int direct,
                  int is_delete)
 {
     orc_ack_clear(o, m);
-    snprintf(m->ack_oid, sizeof m->ack_oid, "%s", object_id);
-    m->ack_direct = direct;
-    m->ack_delete = is_delete;
-    if (strmap_put(&o->module_by_ack, m->ack_oid, m) < 0) m->ack_oid[0] = '\0';
+    struct orc_ack *a = malloc(sizeof *a);
+    if (!a) return;
+    snprintf(a->object_id, sizeof a->object_id, "%s", object_id);
+    a->direct = direct;
+    a->is_delete = is_delete;
+    if (strmap_put(&o->module_by_ack, a->object_id, m) < 0) {
+        free(a);
+        return;
+    }
+    m->ack = a;
 }
 
 void orc_ack_clear(struct orc *o, struct orc_module *m)
 {
-    if (!m->ack_oid[0]) return;
-    if (strmap_get(&o->module_by_ack, m->ack_oid) == m) strmap_del(&o->module_by_ack, m->ack_oid);
-    m->ack_oid[0] = '\0';
+    if (!m->ack) return;
+    if (strmap_get(&o->module_by_ack, m->ack->object_id) == m)
+        strmap_del(&o->module_by_ack, m->ack->object_id);
+    free(m->ack);
+    m->ack = NULL;
 }
 
 char **orc_module_apis(json_t *data)
@@ -227,46 +387,56 @@ void orc_mark_runtime(struct orc *o, struct orc_runtime *r)
 
 void orc_mark_module(struct orc *o, struct orc_module *m)
 {
-    mark(&o->dirty_modules, &m->dirty, m);
+    if (m->dirty) return;
+    orc_detail(o, m); /* the whole record is written */
+    if (ptrvec_push(&o->dirty_modules, m) == 0) m->dirty = 1;
 }
 
+/* The store's transaction opens at the end, around the writes: a request
+ * that changed nothing (an answer, a keepalive of an unknown runtime) costs
+ * the store nothing; what the request read meanwhile is what was written
+ * last, as the orchestrator is the store's only writer. */
 void orc_begin(struct orc *o)
 {
-    if (o->in_request++) return;
-    if (o->store->ops->begin(o->store) < 0) {
-        o->store_errors++;
-        slog(SLOG_ERROR, "db", "%s", store_error(o->store));
-    }
+    o->in_request++;
 }
 
 void orc_end(struct orc *o)
 {
     if (--o->in_request) return;
-    int rc = 0;
     struct store *s = o->store;
-    for (size_t i = 0; i < o->dirty_managers.n; i++) {
-        struct orc_manager *m = o->dirty_managers.v[i];
-        m->dirty = 0;
-        if (!rc) rc = s->ops->put_manager(s, m);
+    if (!o->dirty_managers.n && !o->dirty_runtimes.n && !o->dirty_modules.n) {
+        release_details(o);
+        evict_ended(o);
+        return;
     }
-    for (size_t i = 0; i < o->dirty_runtimes.n; i++) {
-        struct orc_runtime *r = o->dirty_runtimes.v[i];
-        r->dirty = 0;
-        if (!rc) rc = s->ops->put_runtime(s, r);
-    }
-    for (size_t i = 0; i < o->dirty_modules.n; i++) {
+    int rc = s->ops->begin(s);
+    for (size_t i = 0; i < o->dirty_managers.n && !rc; i++)
+        rc = s->ops->put_manager(s, o->dirty_managers.v[i]);
+    for (size_t i = 0; i < o->dirty_runtimes.n && !rc; i++)
+        rc = s->ops->put_runtime(s, o->dirty_runtimes.v[i]);
+    for (size_t i = 0; i < o->dirty_modules.n && !rc; i++) {
         struct orc_module *m = o->dirty_modules.v[i];
-        m->dirty = 0;
-        if (!rc) rc = s->ops->put_module(s, m);
+        if (!m->detail->unreadable) rc = s->ops->put_module(s, m);
     }
-    o->dirty_managers.n = o->dirty_runtimes.n = o->dirty_modules.n = 0;
     if (!rc) rc = s->ops->commit(s);
     if (rc) {
-        /* The records in memory stay right; the store missed this change. */
+        /* The records in memory stay right (details included, so nothing
+         * is lost) and are written again at the end of the next request. */
         o->store_errors++;
         slog(SLOG_ERROR, "db", "could not store a change: %s", store_error(s));
         s->ops->rollback(s);
+        return;
     }
+    for (size_t i = 0; i < o->dirty_managers.n; i++)
+        ((struct orc_manager *)o->dirty_managers.v[i])->dirty = 0;
+    for (size_t i = 0; i < o->dirty_runtimes.n; i++)
+        ((struct orc_runtime *)o->dirty_runtimes.v[i])->dirty = 0;
+    for (size_t i = 0; i < o->dirty_modules.n; i++)
+        ((struct orc_module *)o->dirty_modules.v[i])->dirty = 0;
+    o->dirty_managers.n = o->dirty_runtimes.n = o->dirty_modules.n = 0;
+    release_details(o);
+    evict_ended(o);
 }
 
 /* ---- loading ---- */
@@ -297,45 +467,54 @@ static int load_runtime(void *ctx, const struct orc_runtime *src)
     r->max_nmodules = src->max_nmodules;
     snprintf(r->manager_uuid, sizeof r->manager_uuid, "%s", src->manager_uuid);
     r->alive = src->alive;
+    r->keepalives = src->keepalives;
     r->registered_at = src->registered_at;
     r->last_seen = src->last_seen;
     r->seq = src->seq;
     if (src->seq >= o->next_seq) o->next_seq = src->seq + 1;
     /* The runtime could not be heard while we were down: it gets a full
      * deadline from now. */
-    if (r->alive && o->ka_interval_sec > 0)
+    if (r->alive && r->keepalives && o->ka_interval_sec > 0)
         r->ka_deadline_ms = orc_now(o) + 3000u * (uint64_t)o->ka_interval_sec;
     return 0;
 }
 
+static int copy_detail(struct orc_module_detail *to, const struct orc_module_detail *from)
+{
+    *to = *from;
+    to->name = to->file = to->data = to->pinned = to->reason = to->status = NULL;
+    return orc_set_str(&to->name, from->name) < 0 || orc_set_str(&to->file, from->file) < 0 ||
+                   orc_set_str(&to->data, from->data) < 0 ||
+                   orc_set_str(&to->pinned, from->pinned) < 0 ||
+                   orc_set_str(&to->reason, from->reason) < 0 ||
+                   orc_set_str(&to->status, from->status) < 0
+               ? -1
+               : 0;
+}
+
+/* src->detail is the stored detail (borrowed); only what the logic needs is
+ * kept in memory. */
 static int load_module(void *ctx, const struct orc_module *src, const char *runtime_uuid)
 {
     struct orc *o = ctx;
     struct orc_module *m;
+    const struct orc_module_detail *d = src->detail;
+    if (src->seq >= o->next_seq) o->next_seq = src->seq + 1;
+    if (src->state != MOD_ALIVE && src->state != MOD_EXITING && src->state != MOD_KILLED &&
+        src->state != MOD_QUEUED)
+        return 0; /* ended: it stays in the store */
     if (orc_add_module(o, src->uuid, &m) < 0) return -1;
-    if (orc_set_str(&m->name, src->name) < 0 || orc_set_str(&m->file, src->file) < 0 ||
-        orc_set_str(&m->data, src->data ? src->data : "{}") < 0 ||
-        orc_set_str(&m->pinned, src->pinned) < 0 || orc_set_str(&m->reason, src->reason) < 0 ||
-        orc_set_str(&m->status, src->status) < 0)
-        return -1;
-    json_t *data = json_loads(m->data, 0, NULL);
+    json_t *data = d->data ? json_loads(d->data, 0, NULL) : NULL;
     m->apis = orc_module_apis(data);
+    const char *hash = json_string_value(json_object_get(data, "file_sha256"));
+    m->file_sha256 = hash ? strdup(hash) : NULL;
     json_decref(data);
-    if (!m->apis) return -1;
+    if (!m->apis || (hash && !m->file_sha256)) return -1;
+    m->pinned = d->pinned != NULL;
     m->runtime = *runtime_uuid ? orc_runtime_get(o, runtime_uuid) : NULL;
     m->state = src->state;
-    m->has_exit_code = src->has_exit_code;
-    m->exit_code = src->exit_code;
-    m->created_at = src->created_at;
-    m->started_at = src->started_at;
-    m->ended_at = src->ended_at;
-    m->runs = src->runs;
-    m->restarts = src->restarts;
     m->seq = src->seq;
     m->queue_seq = src->queue_seq;
-    m->active = src->active;
-    m->cpu_usage_percent = src->cpu_usage_percent;
-    m->mem_usage = src->mem_usage;
     m->out_loaded = 0;
     m->wait_since_ms = orc_now(o);
     if (src->seq >= o->next_seq) o->next_seq = src->seq + 1;
@@ -346,9 +525,13 @@ static int load_module(void *ctx, const struct orc_module *src, const char *runt
     case MOD_KILLED:
         if (!m->runtime) {
             /* Cannot happen with a consistent store; keep the record honest. */
+            struct orc_module_detail *mine = orc_detail_new(o, m);
+            if (mine->unreadable || copy_detail(mine, d) < 0) return -1;
             m->state = MOD_DEAD;
-            orc_set_str(&m->status, "killed");
-            orc_set_reason(m, "its runtime is not in the store");
+            orc_set_str(&mine->status, "killed");
+            orc_set_reason(o, m, "its runtime is not in the store");
+            orc_mark_module(o, m);
+            orc_module_ended(o, m);
             break;
         }
         orc_list_append(&m->runtime->modules, &m->on_runtime);
@@ -367,15 +550,31 @@ static int by_queue_seq(const void *a, const void *b)
     return x->queue_seq < y->queue_seq ? -1 : x->queue_seq > y->queue_seq;
 }
 
+/* Call fn for every module in memory. O(map capacity). */
+static int each_module(struct orc *o, int (*fn)(void *ctx, struct orc_module *m), void *ctx)
+{
+    const struct strmap *map = &o->module_by_uuid;
+    for (size_t i = 0; i < map->cap; i++)
+        if (map->keys[i] && fn(ctx, map->values[i]) < 0) return -1;
+    return 0;
+}
+
+static int push_any(void *ctx, struct orc_module *m)
+{
+    return ptrvec_push(ctx, m);
+}
+
+static int push_queued(void *ctx, struct orc_module *m)
+{
+    return m->state == MOD_QUEUED ? ptrvec_push(ctx, m) : 0;
+}
+
 static int restore_queues(struct orc *o)
 {
     struct ptrvec q = {0};
-    for (size_t i = 0; i < o->modules.n; i++) {
-        struct orc_module *m = o->modules.v[i];
-        if (m->state == MOD_QUEUED && ptrvec_push(&q, m) < 0) {
-            ptrvec_free(&q);
-            return -1;
-        }
+    if (each_module(o, push_queued, &q) < 0) {
+        ptrvec_free(&q);
+        return -1;
     }
     if (q.n) qsort(q.v, q.n, sizeof *q.v, by_queue_seq);
     for (size_t i = 0; i < q.n; i++) {
@@ -403,9 +602,13 @@ int orc_new(const struct orc_options *opt, struct store *store, struct orc **out
     o->store = store;
     o->next_seq = 1;
     o->next_queue_seq = 1;
+    record_pool_init(&o->module_pool, sizeof(struct orc_module));
     orc_list_init(&o->realm_queue);
     struct store_loader loader = {load_manager, load_runtime, load_module, o};
-    if (store->ops->load(store, &loader) < 0 || restore_queues(o) < 0) {
+    orc_begin(o); /* records the load had to correct are written at its end */
+    int rc = store->ops->load(store, &loader) < 0 || restore_queues(o) < 0 ? -1 : 0;
+    orc_end(o);
+    if (rc < 0) {
         snprintf(err, ORC_ERR_LEN, "loading the store: %s",
                  store_error(store)[0] ? store_error(store) : "out of memory");
         orc_free(o);
@@ -426,15 +629,22 @@ void orc_free(struct orc *o)
         free_manager(o->managers.v[i]);
     for (size_t i = 0; i < o->runtimes.n; i++)
         free_runtime(o->runtimes.v[i]);
-    for (size_t i = 0; i < o->modules.n; i++)
-        free_module(o->modules.v[i]);
+    struct ptrvec all = {0};
+    each_module(o, push_any, &all);
+    for (size_t i = 0; i < all.n; i++) {
+        free_module(all.v[i]);
+        record_pool_free(&o->module_pool, all.v[i]);
+    }
+    ptrvec_free(&all);
+    record_pool_clear(&o->module_pool);
     ptrvec_free(&o->managers);
     ptrvec_free(&o->runtimes);
-    ptrvec_free(&o->modules);
+    ptrvec_free(&o->ended);
     ptrvec_free(&o->dirty_managers);
     ptrvec_free(&o->dirty_runtimes);
     ptrvec_free(&o->dirty_modules);
     ptrvec_free(&o->dirty_outputs);
+    ptrvec_free(&o->detailed);
     strmap_clear(&o->manager_by_uuid);
     strmap_clear(&o->runtime_by_uuid);
     strmap_clear(&o->module_by_uuid);
@@ -445,8 +655,18 @@ void orc_free(struct orc *o)
 
 /* ---- output ---- */
 
+static void drop_output(struct orc_module *m)
+{
+    if (m->out) {
+        output_ring_clear(m->out);
+        free(m->out);
+        m->out = NULL;
+    }
+}
+
 static int load_output(struct orc *o, struct orc_module *m)
 {
+    if (!m->out && !(m->out = calloc(1, sizeof *m->out))) return -1;
     if (m->out_loaded) return 0;
     char *data;
     size_t len;
@@ -454,8 +674,8 @@ static int load_output(struct orc *o, struct orc_module *m)
         slog(SLOG_ERROR, "db", "%s", store_error(o->store));
         return -1;
     }
-    output_ring_clear(&m->out);
-    int rc = len ? output_ring_append(&m->out, data, len) : 0;
+    output_ring_clear(m->out);
+    int rc = len ? output_ring_append(m->out, data, len) : 0;
     free(data);
     if (rc == 0) m->out_loaded = 1;
     return rc;
@@ -463,14 +683,14 @@ static int load_output(struct orc *o, struct orc_module *m)
 
 int orc_module_append_output(struct orc *o, struct orc_module *m, const void *data, size_t len)
 {
-    if (load_output(o, m) < 0 || output_ring_append(&m->out, data, len) < 0) return -1;
+    if (load_output(o, m) < 0 || output_ring_append(m->out, data, len) < 0) return -1;
     if (!m->out_dirty && ptrvec_push(&o->dirty_outputs, m) == 0) m->out_dirty = 1;
     return 0;
 }
 
 void orc_module_reset_output(struct orc *o, struct orc_module *m)
 {
-    output_ring_clear(&m->out);
+    drop_output(m);
     m->out_loaded = 1;
     if (!m->out_dirty && ptrvec_push(&o->dirty_outputs, m) == 0) m->out_dirty = 1;
 }
@@ -486,12 +706,13 @@ static void flush_outputs(struct orc *o)
         struct orc_module *m = o->dirty_outputs.v[i];
         m->out_dirty = 0;
         if (rc) continue;
-        output_ring_copy(&m->out, buf);
-        rc = s->ops->put_output(s, m->uuid, buf, m->out.len);
+        size_t len = m->out ? m->out->len : 0;
+        if (m->out) output_ring_copy(m->out, buf);
+        rc = s->ops->put_output(s, m->uuid, buf, len);
         /* Output of ended modules is read from the store from now on, so
          * memory holds output of live modules only. */
         if (!rc && m->state == MOD_DEAD) {
-            output_ring_clear(&m->out);
+            drop_output(m);
             m->out_loaded = 0;
         }
     }
@@ -508,18 +729,24 @@ static void flush_outputs(struct orc *o)
 void orc_flush_outputs(struct orc *o)
 {
     flush_outputs(o);
+    /* Ended modules whose last output this wrote, or that a reader had read
+     * back, leave memory now. */
+    if (!o->in_request) {
+        release_details(o);
+        evict_ended(o);
+    }
 }
 
 int orc_module_output(struct orc *o, struct orc_module *m, char **data, size_t *len)
 {
     if (load_output(o, m) < 0) return -1;
-    *data = malloc(m->out.len ? m->out.len : 1);
+    *data = malloc(m->out->len ? m->out->len : 1);
     if (!*data) return -1;
-    output_ring_copy(&m->out, *data);
-    *len = m->out.len;
+    output_ring_copy(m->out, *data);
+    *len = m->out->len;
     /* An ended module's output was loaded only to be read. */
     if (m->state == MOD_DEAD && !m->out_dirty) {
-        output_ring_clear(&m->out);
+        drop_output(m);
         m->out_loaded = 0;
     }
     return 0;
@@ -545,11 +772,27 @@ struct orc_runtime *orc_runtime_at(const struct orc *o, size_t i)
 }
 size_t orc_module_count(const struct orc *o)
 {
-    return o->modules.n;
+    return orc_module_count_in(o, 0);
 }
-struct orc_module *orc_module_at(const struct orc *o, size_t i)
+
+static int no_row(void *ctx, const struct store_module_row *r)
 {
-    return i < o->modules.n ? o->modules.v[i] : NULL;
+    (void)ctx;
+    (void)r;
+    return 0;
+}
+
+size_t orc_module_count_in(const struct orc *o, char state)
+{
+    size_t total = 0;
+    if (o->store->ops->list_modules(o->store, state, 0, 0, no_row, NULL, &total) < 0)
+        slog(SLOG_ERROR, "db", "counting modules: %s", store_error(o->store));
+    return total;
+}
+
+size_t orc_modules_in_memory(const struct orc *o)
+{
+    return o->module_by_uuid.count;
 }
 
 /* ---- lookups ---- */
@@ -557,7 +800,7 @@ struct orc_module *orc_module_at(const struct orc *o, size_t i)
 /* How a lookup sees a record. */
 struct lookup_view {
     const char *(*uuid)(const void *rec);
-    const char *(*name)(const void *rec);
+    void (*name)(const struct orc *o, const void *rec, char *buf, size_t cap);
     int (*live)(const void *rec);
     const char *what; /* "module", "runtime" */
 };
@@ -568,91 +811,168 @@ static int ends_with(const char *s, const char *suffix)
     return k <= n && !memcmp(s + n - k, suffix, k);
 }
 
-/* Collect records matching by name (pass 0) or by UUID suffix (pass 1); the
- * first pass that finds any decides. */
-static int lookup(struct ptrvec *items, const struct lookup_view *v, const char *query, void **out,
-                  char *err)
+/* Decide among the records that matched the query by name (pass 0) or by
+ * UUID suffix (pass 1): ORC_OK with *out, ORC_CONFLICT listing them, or
+ * ORC_NOT_FOUND when none matched. */
+static int decide(const struct orc *o, const struct ptrvec *hits, const struct lookup_view *v,
+                  const char *query, int pass, void **out, char *err)
 {
-    if (!*query) {
-        snprintf(err, ORC_ERR_LEN, "empty %s name", v->what);
-        return ORC_BAD_REQUEST;
+    void *only_live = NULL;
+    size_t live = 0;
+    for (size_t i = 0; i < hits->n; i++)
+        if (v->live(hits->v[i])) {
+            live++;
+            only_live = hits->v[i];
+        }
+    if (hits->n == 1 || live == 1) {
+        *out = hits->n == 1 ? hits->v[0] : only_live;
+        return ORC_OK;
     }
-    for (int pass = 0; pass < 2; pass++) {
-        void *only = NULL, *only_live = NULL;
-        size_t count = 0, live = 0;
-        for (size_t i = 0; i < items->n; i++) {
-            void *rec = items->v[i];
-            const char *name = v->name(rec);
-            int hit = pass == 0 ? (name && !strcmp(name, query)) : ends_with(v->uuid(rec), query);
-            if (!hit) continue;
-            count++;
-            only = rec;
-            if (v->live(rec)) {
-                live++;
-                only_live = rec;
-            }
+    if (!hits->n) return ORC_NOT_FOUND;
+    int n = snprintf(err, ORC_ERR_LEN, "%s '%s' is ambiguous: %s matches", v->what, query,
+                     pass == 0 ? "its name" : "the UUID suffix");
+    size_t shown = 0;
+    for (size_t i = 0; i < hits->n && n > 0 && n < ORC_ERR_LEN; i++) {
+        void *rec = hits->v[i];
+        if (live > 1 && !v->live(rec)) continue;
+        if (++shown > 8) {
+            n += snprintf(err + n, ORC_ERR_LEN - (size_t)n, ", ...");
+            break;
         }
-        if (count == 1 || live == 1) {
-            *out = count == 1 ? only : only_live;
-            return ORC_OK;
-        }
-        if (count > 1) {
-            int n = snprintf(err, ORC_ERR_LEN, "%s '%s' is ambiguous: %s matches", v->what, query,
-                             pass == 0 ? "its name" : "the UUID suffix");
-            size_t shown = 0;
-            for (size_t i = 0; i < items->n && n > 0 && n < ORC_ERR_LEN; i++) {
-                void *rec = items->v[i];
-                const char *name = v->name(rec);
-                int hit =
-                    pass == 0 ? (name && !strcmp(name, query)) : ends_with(v->uuid(rec), query);
-                if (!hit || (live > 1 && !v->live(rec))) continue;
-                if (++shown > 8) {
-                    n += snprintf(err + n, ORC_ERR_LEN - (size_t)n, ", ...");
-                    break;
-                }
-                n += snprintf(err + n, ORC_ERR_LEN - (size_t)n, "%s %s (%s)", shown == 1 ? "" : ",",
-                              v->uuid(rec), name ? name : "");
-            }
-            return ORC_CONFLICT;
-        }
+        char name[128];
+        v->name(o, rec, name, sizeof name);
+        n += snprintf(err + n, ORC_ERR_LEN - (size_t)n, "%s %s (%s)", shown == 1 ? "" : ",",
+                      v->uuid(rec), name);
     }
-    snprintf(err, ORC_ERR_LEN, "no %s '%s'", v->what, query);
-    return ORC_NOT_FOUND;
+    return ORC_CONFLICT;
 }
 
-static const char *module_uuid(const void *r)
+static void module_name(const struct orc *o, const void *r, char *buf, size_t cap)
 {
-    return ((const struct orc_module *)r)->uuid;
-}
-static const char *module_name(const void *r)
-{
-    return ((const struct orc_module *)r)->name;
-}
-static int module_live(const void *r)
-{
-    return ((const struct orc_module *)r)->state != MOD_DEAD;
+    struct orc_module_detail tmp;
+    const struct orc_module_detail *d = detail_to_read(o, r, &tmp);
+    snprintf(buf, cap, "%s", d->name ? d->name : "");
+    if (d == &tmp) orc_detail_clear(&tmp);
 }
 static const char *runtime_uuid_of(const void *r)
 {
     return ((const struct orc_runtime *)r)->uuid;
 }
-static const char *runtime_name_of(const void *r)
+static void runtime_name_of(const struct orc *o, const void *r, char *buf, size_t cap)
 {
-    return ((const struct orc_runtime *)r)->name;
+    (void)o;
+    const char *name = ((const struct orc_runtime *)r)->name;
+    snprintf(buf, cap, "%s", name ? name : "");
 }
 static int runtime_live(const void *r)
 {
     return ((const struct orc_runtime *)r)->alive;
 }
 
+/* What a name or suffix matched, counted as the store hands the matches
+ * over (there may be many ended runs of a name): in all and live, the first
+ * few of each kept for the answer. Every live module is in memory. */
+#define HITS_SHOWN 8
+struct module_hits {
+    struct orc *o;
+    size_t count, live;
+    char first[HITS_SHOWN + 1][UUID_STR_LEN]; /* the first matches */
+    struct orc_module *lives[HITS_SHOWN + 1]; /* the first live ones */
+};
+
+static void count_hit(struct module_hits *h, const char *uuid, struct orc_module *m)
+{
+    if (h->count <= HITS_SHOWN) snprintf(h->first[h->count], UUID_STR_LEN, "%s", uuid);
+    h->count++;
+    if (m && m->state != MOD_DEAD) {
+        if (h->live <= HITS_SHOWN) h->lives[h->live] = m;
+        h->live++;
+    }
+}
+
+static int module_hit(void *ctx, const char *uuid)
+{
+    struct module_hits *h = ctx;
+    struct orc_module *m = orc_module_get(h->o, uuid);
+    /* A module whose detail is in memory is counted from memory below. */
+    if (!m || !m->detail) count_hit(h, uuid, m);
+    return 0;
+}
+
+static void stored_name(struct orc *o, const char *uuid, char *buf, size_t cap)
+{
+    struct store_module_row row;
+    int found = 0;
+    buf[0] = '\0';
+    if (o->store->ops->get_module(o->store, uuid, &row, &found) == 0) {
+        snprintf(buf, cap, "%s", row.detail.name ? row.detail.name : "");
+        orc_detail_clear(&row.detail);
+    }
+}
+
+/* The decision of decide() for modules, most of which may be in the store
+ * only (ended: not live). */
+static int decide_module(struct orc *o, struct module_hits *h, const char *query, int pass,
+                         struct orc_module **out, char *err)
+{
+    if (h->count == 1 || h->live == 1) {
+        *out = h->live == 1 ? h->lives[0] : orc_module_lookup(o, h->first[0]);
+        if (*out) return ORC_OK;
+        snprintf(err, ORC_ERR_LEN, "module %s cannot be read from the store", h->first[0]);
+        return ORC_INTERNAL;
+    }
+    if (!h->count) return ORC_NOT_FOUND;
+    int n = snprintf(err, ORC_ERR_LEN, "module '%s' is ambiguous: %s matches", query,
+                     pass == 0 ? "its name" : "the UUID suffix");
+    size_t many = h->live > 1 ? h->live : h->count;
+    for (size_t i = 0; i < many && n > 0 && n < ORC_ERR_LEN; i++) {
+        if (i == HITS_SHOWN) {
+            n += snprintf(err + n, ORC_ERR_LEN - (size_t)n, ", ...");
+            break;
+        }
+        char name[128];
+        const char *uuid = h->live > 1 ? h->lives[i]->uuid : h->first[i];
+        if (h->live > 1)
+            module_name(o, h->lives[i], name, sizeof name);
+        else
+            stored_name(o, uuid, name, sizeof name);
+        n +=
+            snprintf(err + n, ORC_ERR_LEN - (size_t)n, "%s %s (%s)", i == 0 ? "" : ",", uuid, name);
+    }
+    return ORC_CONFLICT;
+}
+
 int orc_find_module(struct orc *o, const char *query, struct orc_module **out,
                     char err[ORC_ERR_LEN])
 {
-    static const struct lookup_view view = {module_uuid, module_name, module_live, "module"};
-    if ((*out = orc_module_get(o, query))) return ORC_OK;
-    void *rec;
-    int rc = lookup(&o->modules, &view, query, &rec, err);
-    if (rc == ORC_OK) *out = rec;
+    if ((*out = orc_module_lookup(o, query))) return ORC_OK;
+    if (!*query) {
+        snprintf(err, ORC_ERR_LEN, "empty module name");
+        return ORC_BAD_REQUEST;
+    }
+    /* Names live in the store: it finds them (by an index), and UUID
+     * suffixes, O(modules) there. */
+    int rc = ORC_NOT_FOUND;
+    for (int pass = 0; pass < 2 && rc == ORC_NOT_FOUND; pass++) {
+        struct module_hits hits = {.o = o};
+        if (o->store->ops->find_modules(o->store, pass == 0 ? query : NULL,
+                                        pass == 1 ? query : NULL, module_hit, &hits) < 0) {
+            o->store_errors++;
+            snprintf(err, ORC_ERR_LEN, "the store cannot be searched: %s", store_error(o->store));
+            return ORC_INTERNAL;
+        }
+        /* Details in memory count as they are there (a record the store
+         * could not take yet is only there). */
+        for (size_t i = 0; i < o->detailed.n; i++) {
+            struct orc_module *m = o->detailed.v[i];
+            const char *name = m->detail ? m->detail->name : NULL;
+            int hit = m->detail &&
+                      (pass == 0 ? (name && !strcmp(name, query)) : ends_with(m->uuid, query));
+            if (hit) count_hit(&hits, m->uuid, m);
+        }
+        rc = decide_module(o, &hits, query, pass, out, err);
+    }
+    if (rc == ORC_NOT_FOUND) snprintf(err, ORC_ERR_LEN, "no module '%s'", query);
     return rc;
 }
 
@@ -662,9 +982,28 @@ int orc_find_runtime(struct orc *o, const char *query, struct orc_runtime **out,
     static const struct lookup_view view = {runtime_uuid_of, runtime_name_of, runtime_live,
                                             "runtime"};
     if ((*out = orc_runtime_get(o, query))) return ORC_OK;
-    void *rec;
-    int rc = lookup(&o->runtimes, &view, query, &rec, err);
-    if (rc == ORC_OK) *out = rec;
+    if (!*query) {
+        snprintf(err, ORC_ERR_LEN, "empty runtime name");
+        return ORC_BAD_REQUEST;
+    }
+    int rc = ORC_NOT_FOUND;
+    for (int pass = 0; pass < 2 && rc == ORC_NOT_FOUND; pass++) {
+        struct ptrvec hits = {0};
+        for (size_t i = 0; i < o->runtimes.n; i++) {
+            struct orc_runtime *r = o->runtimes.v[i];
+            int hit = pass == 0 ? (r->name && !strcmp(r->name, query)) : ends_with(r->uuid, query);
+            if (hit && ptrvec_push(&hits, r) < 0) {
+                ptrvec_free(&hits);
+                snprintf(err, ORC_ERR_LEN, "out of memory");
+                return ORC_INTERNAL;
+            }
+        }
+        void *rec;
+        rc = decide(o, &hits, &view, query, pass, &rec, err);
+        if (rc == ORC_OK) *out = rec;
+        ptrvec_free(&hits);
+    }
+    if (rc == ORC_NOT_FOUND) snprintf(err, ORC_ERR_LEN, "no runtime '%s'", query);
     return rc;
 }
 
@@ -707,14 +1046,16 @@ json_t *orc_runtime_json(const struct orc *o, const struct orc_runtime *r, int f
     json_t *children = json_array(), *queued = json_array();
     for (struct orc_link *l = r->modules.next; l != &r->modules; l = l->next) {
         struct orc_module *m = ORC_CONTAINER(l, struct orc_module, on_runtime);
-        json_array_append_new(children,
-                              json_pack("{s:s, s:s, s:s}", "uuid", m->uuid, "name",
-                                        m->name ? m->name : "", "state", orc_state_name(m->state)));
+        char name[256];
+        module_name(o, m, name, sizeof name);
+        json_array_append_new(children, json_pack("{s:s, s:s, s:s}", "uuid", m->uuid, "name", name,
+                                                  "state", orc_state_name(m->state)));
     }
     for (struct orc_link *l = r->queue.next; l != &r->queue; l = l->next) {
         struct orc_module *m = ORC_CONTAINER(l, struct orc_module, in_queue);
-        json_array_append_new(
-            queued, json_pack("{s:s, s:s}", "uuid", m->uuid, "name", m->name ? m->name : ""));
+        char name[256];
+        module_name(o, m, name, sizeof name);
+        json_array_append_new(queued, json_pack("{s:s, s:s}", "uuid", m->uuid, "name", name));
     }
     json_t *j = json_pack(
         "{s:s, s:s, s:s, s:o, s:o, s:b, s:i, s:i}", "uuid", r->uuid, "name", r->name ? r->name : "",
@@ -736,22 +1077,23 @@ json_t *orc_runtime_json(const struct orc *o, const struct orc_runtime *r, int f
     return j;
 }
 
-static json_t *module_json(const struct orc_module *m, int full, json_t *parsed)
+static json_t *module_json(const struct orc_module *m, const struct orc_module_detail *d, int full,
+                           json_t *parsed)
 {
     json_t *j =
-        json_pack("{s:s, s:o, s:o, s:o, s:s}", "uuid", m->uuid, "name", str_or_null(m->name),
+        json_pack("{s:s, s:o, s:o, s:o, s:s}", "uuid", m->uuid, "name", str_or_null(d->name),
                   "parent", str_or_null(m->runtime ? m->runtime->uuid : NULL), "file",
-                  str_or_null(m->file), "state", orc_state_name(m->state));
+                  str_or_null(d->file), "state", orc_state_name(m->state));
     if (!j || !full) return j;
-    json_t *data = parsed ? json_incref(parsed) : json_loads(m->data ? m->data : "{}", 0, NULL);
+    json_t *data = parsed ? json_incref(parsed) : json_loads(d->data ? d->data : "{}", 0, NULL);
     json_object_set_new(j, "type", json_string("module"));
     json_object_set_new(j, "parent_name",
                         str_or_null(m->runtime && m->runtime->name ? m->runtime->name : NULL));
-    json_object_set_new(j, "pinned", str_or_null(m->pinned));
-    json_object_set_new(j, "reason", str_or_null(m->reason));
-    json_object_set_new(j, "status", str_or_null(m->status));
+    json_object_set_new(j, "pinned", str_or_null(d->pinned));
+    json_object_set_new(j, "reason", str_or_null(d->reason));
+    json_object_set_new(j, "status", str_or_null(d->status));
     json_object_set_new(j, "exit_code",
-                        m->has_exit_code ? json_integer(m->exit_code) : json_null());
+                        d->has_exit_code ? json_integer(d->exit_code) : json_null());
     json_object_set_new(j, "apis", strv_json(m->apis));
     json_t *args = json_object_get(data, "args"), *channels = json_object_get(data, "channels");
     json_object_set_new(j, "args", args ? json_incref(args) : json_object());
@@ -759,26 +1101,107 @@ static json_t *module_json(const struct orc_module *m, int full, json_t *parsed)
     json_object_set_new(j, "queue",
                         m->state != MOD_QUEUED ? json_null()
                                                : json_string(m->pinned ? "runtime" : "realm"));
-    json_object_set_new(j, "created_at", time_or_null(m->created_at));
-    json_object_set_new(j, "started_at", time_or_null(m->started_at));
-    json_object_set_new(j, "ended_at", time_or_null(m->ended_at));
-    json_object_set_new(j, "runs", json_integer(m->runs));
-    json_object_set_new(j, "restarts", json_integer(m->restarts));
-    json_object_set_new(j, "active", m->active < 0 ? json_null() : json_boolean(m->active));
-    json_object_set_new(j, "cpu_usage_percent", json_real(m->cpu_usage_percent));
-    json_object_set_new(j, "mem_usage", json_integer(m->mem_usage));
+    json_object_set_new(j, "created_at", time_or_null(d->created_at));
+    json_object_set_new(j, "started_at", time_or_null(d->started_at));
+    json_object_set_new(j, "ended_at", time_or_null(d->ended_at));
+    json_object_set_new(j, "runs", json_integer(d->runs));
+    json_object_set_new(j, "restarts", json_integer(d->restarts));
+    json_object_set_new(j, "active", d->active < 0 ? json_null() : json_boolean(d->active));
+    json_object_set_new(j, "cpu_usage_percent", json_real(d->cpu_usage_percent));
+    json_object_set_new(j, "mem_usage", json_integer(d->mem_usage));
     json_decref(data);
     return j;
 }
 
 json_t *orc_module_json(const struct orc *o, const struct orc_module *m, int full)
 {
-    (void)o;
-    return module_json(m, full, NULL);
+    struct orc_module_detail tmp;
+    const struct orc_module_detail *d = detail_to_read(o, m, &tmp);
+    json_t *j = module_json(m, d, full, NULL);
+    if (d == &tmp) orc_detail_clear(&tmp);
+    return j;
 }
 
 json_t *orc_module_json_data(const struct orc *o, const struct orc_module *m, json_t *data)
 {
-    (void)o;
-    return module_json(m, 1, data);
+    struct orc_module_detail tmp;
+    const struct orc_module_detail *d = detail_to_read(o, m, &tmp);
+    json_t *j = module_json(m, d, 1, data);
+    if (d == &tmp) orc_detail_clear(&tmp);
+    return j;
+}
+
+const struct orc_module_detail *orc_module_detail(struct orc *o, struct orc_module *m)
+{
+    return orc_detail(o, m);
+}
+
+struct page {
+    json_t *results;
+    int queued_only;
+};
+
+static int page_row(void *ctx, const struct store_module_row *r)
+{
+    struct page *p = ctx;
+    const struct orc_module_detail *d = &r->detail;
+    char state[2] = {r->state, '\0'};
+    json_t *j =
+        json_pack("{s:s, s:o, s:o, s:o, s:s}", "uuid", r->uuid, "name", str_or_null(d->name),
+                  "parent", str_or_null(r->runtime[0] ? r->runtime : NULL), "file",
+                  str_or_null(d->file), "state", state);
+    if (j && p->queued_only) {
+        json_object_set_new(j, "reason", str_or_null(d->reason));
+        json_object_set_new(j, "queue", json_string(d->pinned ? "runtime" : "realm"));
+    }
+    return j ? json_array_append_new(p->results, j) : -1;
+}
+
+json_t *orc_module_page(struct orc *o, int queued_only, size_t start, size_t limit)
+{
+    struct page p = {json_array(), queued_only};
+    size_t total = 0;
+    if (!p.results || o->store->ops->list_modules(o->store, queued_only ? MOD_QUEUED : 0, start,
+                                                  limit, page_row, &p, &total) < 0) {
+        slog(SLOG_ERROR, "db", "listing modules: %s", store_error(o->store));
+        json_decref(p.results);
+        return NULL;
+    }
+    return json_pack("{s:I, s:I, s:o}", "count", (json_int_t)total, "start", (json_int_t)start,
+                     "results", p.results);
+}
+
+struct recent {
+    struct orc *o;
+    int (*each)(void *ctx, json_t *module);
+    void *ctx;
+};
+
+static int recent_row(void *ctx, const struct store_module_row *r)
+{
+    struct recent *rc = ctx;
+    /* The row as a record, for the JSON of a lookup. */
+    struct orc_module m = {.state = r->state, .pinned = r->detail.pinned != NULL};
+    memcpy(m.uuid, r->uuid, sizeof m.uuid);
+    m.runtime = r->runtime[0] ? orc_runtime_get(rc->o, r->runtime) : NULL;
+    json_t *data = r->detail.data ? json_loads(r->detail.data, 0, NULL) : NULL;
+    m.apis = orc_module_apis(data);
+    json_t *j = m.apis ? module_json(&m, &r->detail, 1, data) : NULL;
+    json_decref(data);
+    orc_strv_free(m.apis);
+    if (!j) return -1;
+    int stop = rc->each(rc->ctx, j);
+    json_decref(j);
+    return stop;
+}
+
+int orc_recent_modules(struct orc *o, int ended, size_t max, int (*each)(void *ctx, json_t *module),
+                       void *ctx)
+{
+    struct recent rc = {o, each, ctx};
+    if (o->store->ops->recent_modules(o->store, ended, max, recent_row, &rc) < 0) {
+        slog(SLOG_ERROR, "db", "listing modules: %s", store_error(o->store));
+        return -1;
+    }
+    return 0;
 }

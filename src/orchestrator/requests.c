@@ -37,13 +37,13 @@ void orc_count(struct orc *o, const char *action, int ok)
 
 int orc_file_in_use(const struct orc *o, const char *sha256)
 {
-    /* The create data is kept as compact JSON text: the field appears in
-     * it exactly so when the module names the file. */
-    char needle[FILE_HASH_HEX + 20];
-    snprintf(needle, sizeof needle, "\"file_sha256\":\"%s\"", sha256);
-    for (size_t i = 0; i < orc_module_count(o); i++) {
-        const struct orc_module *m = orc_module_at(o, i);
-        if (m->state != MOD_DEAD && m->data && strstr(m->data, needle)) return 1;
+    /* Every module that has not ended is in memory (ended ones may be
+     * too): a walk of the UUID map's slots. Cost: O(modules in memory). */
+    const struct strmap *map = &o->module_by_uuid;
+    for (size_t i = 0; i < map->cap; i++) {
+        const struct orc_module *m = map->keys[i] ? map->values[i] : NULL;
+        if (m && m->state != MOD_DEAD && m->file_sha256 && !strcmp(m->file_sha256, sha256))
+            return 1;
     }
     return 0;
 }
@@ -99,21 +99,6 @@ static char *salvage_object_id(const void *payload, size_t len)
     return copy;
 }
 
-static const char *kind_of(json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "?";
-}
-
 /* Read an optional string field: absent or null leaves *out NULL. */
 static int opt_string(json_t *obj, const char *field, const char **out, char *err)
 {
@@ -121,7 +106,8 @@ static int opt_string(json_t *obj, const char *field, const char **out, char *er
     *out = NULL;
     if (!v || json_is_null(v)) return 0;
     if (!json_is_string(v)) {
-        snprintf(err, ORC_ERR_LEN, "field 'data.%s' must be a string, not %s", field, kind_of(v));
+        snprintf(err, ORC_ERR_LEN, "field 'data.%s' must be a string, not %s", field,
+                 json_kind_name(v));
         return -1;
     }
     *out = json_string_value(v);
@@ -171,7 +157,8 @@ static int check_apis(json_t *apis, char *err)
 {
     if (!apis || json_is_null(apis)) return 0;
     if (!json_is_array(apis)) {
-        snprintf(err, ORC_ERR_LEN, "field 'data.apis' must be an array, not %s", kind_of(apis));
+        snprintf(err, ORC_ERR_LEN, "field 'data.apis' must be an array, not %s",
+                 json_kind_name(apis));
         return -1;
     }
     size_t i;
@@ -179,7 +166,7 @@ static int check_apis(json_t *apis, char *err)
     json_array_foreach(apis, i, a) if (!json_is_string(a))
     {
         snprintf(err, ORC_ERR_LEN, "field 'data.apis[%zu]' must be a string, not %s", i,
-                 kind_of(a));
+                 json_kind_name(a));
         return -1;
     }
     return 0;
@@ -225,7 +212,10 @@ static int register_runtime(struct orc *o, const char *uuid, json_t *data, json_
         slog(SLOG_INFO, "orc", "runtime %s (%s, %s, %d modules) registered", name, uuid,
              type ? type : "?", r->max_nmodules);
     r->alive = 1;
-    if (o->ka_interval_sec > 0)
+    /* Silence ends only runtimes known to send keepalives: the minimal
+     * runtimes of an original manager never do (their end is their
+     * manager's last will). */
+    if (o->ka_interval_sec > 0 && r->keepalives)
         r->ka_deadline_ms = orc_now(o) + 3000u * (uint64_t)o->ka_interval_sec;
     orc_mark_runtime(o, r);
     *details = with_ka(o, orc_runtime_json(o, r, 1));
@@ -332,9 +322,11 @@ static void update_children(struct orc *o, struct orc_runtime *r, json_t *childr
         json_t *active = json_object_get(c, "active"),
                *cpu = json_object_get(c, "cpu_usage_percent");
         json_t *mem = json_object_get(c, "mem_usage");
-        if (json_is_boolean(active)) m->active = json_is_true(active);
-        if (json_is_number(cpu)) m->cpu_usage_percent = json_number_value(cpu);
-        if (json_is_integer(mem)) m->mem_usage = json_integer_value(mem);
+        if (!json_is_boolean(active) && !json_is_number(cpu) && !json_is_integer(mem)) continue;
+        struct orc_module_detail *d = orc_detail(o, m);
+        if (json_is_boolean(active)) d->active = json_is_true(active);
+        if (json_is_number(cpu)) d->cpu_usage_percent = json_number_value(cpu);
+        if (json_is_integer(mem)) d->mem_usage = json_integer_value(mem);
         orc_mark_module(o, m);
     }
 }
@@ -363,6 +355,7 @@ static void on_keepalive(struct orc *o, const char *topic, const char *uuid, str
     }
     orc_count(o, "keepalive", 1);
     r->last_seen = orc_wall(o);
+    r->keepalives = 1;
     if (o->ka_interval_sec > 0)
         r->ka_deadline_ms = orc_now(o) + 3000u * (uint64_t)o->ka_interval_sec;
     orc_mark_runtime(o, r);
@@ -384,30 +377,30 @@ static int begin_run(struct orc *o, const char *uuid, const struct module_create
                      const char *pinned, char *text, char **apis, struct orc_module **out)
 {
     struct orc_module *m = orc_module_get(o, uuid);
-    int is_new = !m;
-    if (!text || !apis || (!m && orc_add_module(o, uuid, &m) < 0) ||
-        orc_set_str(&m->name, mc->name) < 0 || orc_set_str(&m->file, mc->file) < 0 ||
-        orc_set_str(&m->pinned, pinned) < 0) {
+    int is_new = !m, runs = 0;
+    if (!text || !apis || (!m && orc_add_module(o, uuid, &m) < 0)) {
         free(text);
         orc_strv_free(apis);
         return -1;
     }
-    free(m->data);
-    m->data = text;
+    if (!is_new) runs = orc_detail(o, m)->runs;
+    struct orc_module_detail *d = orc_detail_new(o, m);
+    if (d->unreadable || orc_set_str(&d->name, mc->name) < 0 ||
+        orc_set_str(&d->file, mc->file) < 0 || orc_set_str(&d->pinned, pinned) < 0) {
+        free(text);
+        orc_strv_free(apis);
+        return -1;
+    }
+    d->data = text;
     orc_strv_free(m->apis);
     m->apis = apis;
-    free(m->status);
-    m->status = NULL;
-    free(m->reason);
-    m->reason = NULL;
-    m->has_exit_code = 0;
-    m->started_at = m->ended_at = 0;
-    m->created_at = orc_wall(o);
-    m->runs++;
-    m->restarts = 0;
-    m->active = -1;
-    m->cpu_usage_percent = 0;
-    m->mem_usage = 0;
+    free(m->file_sha256);
+    m->file_sha256 = mc->file_sha256 ? strdup(mc->file_sha256) : NULL;
+    if (mc->file_sha256 && !m->file_sha256) return -1;
+    m->pinned = pinned != NULL;
+    d->created_at = orc_wall(o);
+    d->runs = runs + 1;
+    d->active = -1;
     m->wait_since_ms = orc_now(o);
     m->queue_seq = 0;
     if (!is_new) orc_module_reset_output(o, m);
@@ -433,7 +426,7 @@ static int create_module(struct orc *o, json_t *data, json_t **record, char *err
     }
     json_t *pv = json_object_get(data, "parent");
     if (pv && !json_is_null(pv) && !json_is_string(pv)) {
-        snprintf(err, ORC_ERR_LEN, "field 'parent' must be a string, not %s", kind_of(pv));
+        snprintf(err, ORC_ERR_LEN, "field 'parent' must be a string, not %s", json_kind_name(pv));
         return ORC_BAD_REQUEST;
     }
     if (mc.file_sha256 && o->io.file_use) {
@@ -467,7 +460,7 @@ static int create_module(struct orc *o, json_t *data, json_t **record, char *err
         else if (uuid_v4_generate(uuid) < 0)
             rc = ORC_INTERNAL;
     }
-    struct orc_module *m = rc == ORC_OK ? orc_module_get(o, uuid) : NULL;
+    struct orc_module *m = rc == ORC_OK ? orc_module_lookup(o, uuid) : NULL;
     if (m && m->state != MOD_DEAD) {
         snprintf(err, ORC_ERR_LEN, "module %s already exists (state %s)", uuid,
                  orc_state_name(m->state));
@@ -500,7 +493,7 @@ static int delete_module(struct orc *o, struct orc_module *m, char *err)
     case MOD_KILLED: orc_module_end(o, m, "killed", "deleted while its runtime was away"); break;
     default:
         snprintf(err, ORC_ERR_LEN, "module %s has already ended (%s)", m->uuid,
-                 m->status ? m->status : "dead");
+                 orc_detail(o, m)->status ? orc_detail(o, m)->status : "dead");
         return ORC_CONFLICT;
     }
     return ORC_OK;
@@ -627,7 +620,7 @@ static void on_control(struct orc *o, const char *topic, struct envelope *env)
 /* The answer of a runtime's manager to a create or delete of m. */
 static void module_answered(struct orc *o, struct orc_module *m, const struct envelope *answer)
 {
-    int is_delete = m->ack_delete;
+    int is_delete = m->ack && m->ack->is_delete;
     orc_ack_clear(o, m);
     const char *result = json_string_value(json_object_get(answer->data, "result"));
     if (result && !strcmp(result, "ok")) return;
@@ -669,7 +662,7 @@ static void record_direct(struct orc *o, const char *topic, struct orc_runtime *
     struct module_create mc;
     char perr[ENVELOPE_ERR_LEN];
     if (envelope_module_create_parse(data, &mc, perr) < 0 || !mc.uuid) return;
-    struct orc_module *m = orc_module_get(o, mc.uuid);
+    struct orc_module *m = orc_module_lookup(o, mc.uuid);
     if (m && m->state != MOD_DEAD) {
         /* A repeat (the manager runs it once) or a clash; either way no new record. */
         if (m->runtime != r)
@@ -755,7 +748,7 @@ static void on_direct_create(struct orc *o, const char *topic, struct orc_runtim
                              struct envelope *env)
 {
     struct orc_module *ours = strmap_get(&o->module_by_ack, env->object_id);
-    if (ours && !ours->ack_direct) return; /* our own forward, echoed back */
+    if (ours && ours->ack && !ours->ack->direct) return; /* our own forward, echoed back */
     struct module_create mc;
     char perr[ENVELOPE_ERR_LEN];
     if (envelope_module_create_parse(env->data, &mc, perr) < 0) {
@@ -798,8 +791,9 @@ static void on_exited(struct orc *o, const char *topic, struct orc_runtime *r, s
         orc_killed_by_runtime(o, m, why);
         return;
     }
-    m->has_exit_code = json_is_integer(code);
-    m->exit_code = json_is_integer(code) ? (int)json_integer_value(code) : 0;
+    struct orc_module_detail *d = orc_detail(o, m);
+    d->has_exit_code = json_is_integer(code);
+    d->exit_code = json_is_integer(code) ? (int)json_integer_value(code) : 0;
     orc_module_end(o, m, st, why);
 }
 
@@ -813,7 +807,7 @@ static void on_control_runtime(struct orc *o, const char *topic, const char *run
         on_exited(o, topic, r, env);
     } else if (!strcmp(env->action, "delete")) {
         struct orc_module *ours = strmap_get(&o->module_by_ack, env->object_id);
-        if (ours && !ours->ack_direct) return; /* our own, echoed back */
+        if (ours && ours->ack && !ours->ack->direct) return; /* our own, echoed back */
         const char *uuid = json_string_value(json_object_get(env->data, "uuid"));
         struct orc_module *m = uuid ? orc_module_get(o, uuid) : NULL;
         if (m && r && m->runtime == r && m->state == MOD_ALIVE) {
@@ -834,8 +828,9 @@ static void on_control_runtime(struct orc *o, const char *topic, const char *run
 
 static void on_stdio(struct orc *o, const char *module, const void *payload, size_t len)
 {
-    struct orc_module *m = orc_module_get(o, module);
-    if (m && len) orc_module_append_output(o, m, payload, len);
+    /* An ended module's late output is kept too (read back from the store). */
+    struct orc_module *m = len ? orc_module_lookup(o, module) : NULL;
+    if (m) orc_module_append_output(o, m, payload, len);
 }
 
 /* ---- entry ---- */
@@ -874,7 +869,7 @@ void orc_handle_message(struct orc *o, const char *topic, const void *payload, s
         if (kind == TOPIC_CONTROL_RUNTIME) {
             struct orc_module *m = strmap_get(&o->module_by_ack, env.object_id);
             orc_begin(o);
-            if (m && m->ack_direct)
+            if (m && m->ack && m->ack->direct)
                 module_answered(o, m, &env);
             else if (!m)
                 pending_direct_answered(o, topic, &env);

@@ -1,6 +1,6 @@
 /* REST handlers (see rest_api.h). Lists page through records in the order
- * they were first stored: O(start + limit) for managers, runtimes and
- * modules; the queued list walks every module, O(modules). */
+ * they were first stored: O(start + limit) for managers and runtimes (in
+ * memory) and for modules (from the store, which holds the ended ones). */
 #include "rest_api.h"
 
 #include <jansson.h>
@@ -34,36 +34,32 @@ void rest_reply_error(struct rest_reply *reply, int status, const char *message)
 /* ---- lists ---- */
 
 typedef json_t *(*item_json_fn)(struct orc *o, size_t i);
-typedef int (*item_keep_fn)(struct orc *o, size_t i);
 
-/* A page of items 0..total-1, those keep() takes (all when keep is NULL:
- * then only the page is visited). */
+/* ?start=&limit=, or a 400 answer and -1. */
+static int paging(const struct rest_request *req, struct rest_reply *reply, size_t *start,
+                  size_t *limit)
+{
+    char err[128];
+    if (rest_paging_parse(req->arg(req->conn, "start"), req->arg(req->conn, "limit"), start, limit,
+                          err) < 0) {
+        rest_reply_error(reply, 400, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* A page of items 0..total-1 (only the page is visited). */
 static void list(struct orc *o, const struct rest_request *req, struct rest_reply *reply,
-                 size_t total, item_keep_fn keep, item_json_fn item)
+                 size_t total, item_json_fn item)
 {
     size_t start, limit;
-    char err[128];
-    if (rest_paging_parse(req->arg(req->conn, "start"), req->arg(req->conn, "limit"), &start,
-                          &limit, err) < 0) {
-        rest_reply_error(reply, 400, err);
-        return;
-    }
+    if (paging(req, reply, &start, &limit) < 0) return;
     json_t *results = json_array();
-    size_t count = 0;
-    if (!keep) {
-        for (size_t i = start; i < total && i - start < limit; i++)
-            json_array_append_new(results, item(o, i));
-        count = total;
-    } else {
-        for (size_t i = 0; i < total; i++) {
-            if (!keep(o, i)) continue;
-            if (count >= start && count - start < limit) json_array_append_new(results, item(o, i));
-            count++;
-        }
-    }
+    for (size_t i = start; i < total && i - start < limit; i++)
+        json_array_append_new(results, item(o, i));
     rest_reply_json(reply, 200,
-               json_pack("{s:I, s:I, s:o}", "count", (json_int_t)count, "start", (json_int_t)start,
-                         "results", results));
+                    json_pack("{s:I, s:I, s:o}", "count", (json_int_t)total, "start",
+                              (json_int_t)start, "results", results));
 }
 
 static json_t *manager_item(struct orc *o, size_t i)
@@ -76,43 +72,37 @@ static json_t *runtime_item(struct orc *o, size_t i)
     return orc_runtime_json(o, orc_runtime_at(o, i), 0);
 }
 
-static json_t *module_item(struct orc *o, size_t i)
+/* Module lists come from the store, where ended modules are. */
+static void module_list(struct orc *o, const struct rest_request *req, struct rest_reply *reply,
+                        int queued_only)
 {
-    return orc_module_json(o, orc_module_at(o, i), 0);
-}
-
-static int is_queued(struct orc *o, size_t i)
-{
-    return orc_module_at(o, i)->state == MOD_QUEUED;
-}
-
-static json_t *queued_item(struct orc *o, size_t i)
-{
-    struct orc_module *m = orc_module_at(o, i);
-    json_t *j = orc_module_json(o, m, 0);
-    json_object_set_new(j, "reason", m->reason ? json_string(m->reason) : json_null());
-    json_object_set_new(j, "queue", json_string(m->pinned ? "runtime" : "realm"));
-    return j;
+    size_t start, limit;
+    if (paging(req, reply, &start, &limit) < 0) return;
+    json_t *page = orc_module_page(o, queued_only, start, limit);
+    if (page)
+        rest_reply_json(reply, 200, page);
+    else
+        rest_reply_error(reply, 500, "the module store cannot be read");
 }
 
 static void get_managers(void *ctx, const struct rest_request *req, struct rest_reply *reply)
 {
-    list(ctx, req, reply, orc_manager_count(ctx), NULL, manager_item);
+    list(ctx, req, reply, orc_manager_count(ctx), manager_item);
 }
 
 static void get_runtimes(void *ctx, const struct rest_request *req, struct rest_reply *reply)
 {
-    list(ctx, req, reply, orc_runtime_count(ctx), NULL, runtime_item);
+    list(ctx, req, reply, orc_runtime_count(ctx), runtime_item);
 }
 
 static void get_modules(void *ctx, const struct rest_request *req, struct rest_reply *reply)
 {
-    list(ctx, req, reply, orc_module_count(ctx), NULL, module_item);
+    module_list(ctx, req, reply, 0);
 }
 
 static void get_queued(void *ctx, const struct rest_request *req, struct rest_reply *reply)
 {
-    list(ctx, req, reply, orc_module_count(ctx), is_queued, queued_item);
+    module_list(ctx, req, reply, 1);
 }
 
 /* ---- lookups ---- */
@@ -227,10 +217,11 @@ static void get_healthz(void *ctx, const struct rest_request *req, struct rest_r
 {
     (void)req;
     rest_reply_json(reply, 200,
-               json_pack("{s:s, s:b, s:I, s:I, s:I}", "status", "ok", "broker",
-                         orc_broker_connected(ctx), "managers", (json_int_t)orc_manager_count(ctx),
-                         "runtimes", (json_int_t)orc_runtime_count(ctx), "modules",
-                         (json_int_t)orc_module_count(ctx)));
+                    json_pack("{s:s, s:b, s:I, s:I, s:I}", "status", "ok", "broker",
+                              orc_broker_connected(ctx), "managers",
+                              (json_int_t)orc_manager_count(ctx), "runtimes",
+                              (json_int_t)orc_runtime_count(ctx), "modules",
+                              (json_int_t)orc_module_count(ctx)));
 }
 
 const struct rest_route rest_api_routes[] = {

@@ -4,7 +4,11 @@
  *
  * Schema history (PRAGMA user_version):
  *   1  managers, runtimes, modules
- *   2  modules.restarts; outputs (the last output of each module) */
+ *   2  modules.restarts; outputs (the last output of each module)
+ *   3  runtimes.keepalives (1 once one was heard; older rows keep the old
+ *      rule: silence ends them); modules by name, by seq and by state and
+ *      seq (replacing by state) (names are looked up and module lists read in the store: the
+ *      orchestrator keeps no names, and no ended modules, in memory) */
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -18,6 +22,8 @@ struct sqlite_store {
     sqlite3 *db;
     sqlite3_stmt *begin, *commit, *rollback;
     sqlite3_stmt *put_manager, *put_runtime, *put_module, *put_output, *get_output;
+    sqlite3_stmt *get_module, *find_by_name, *find_by_suffix;
+    sqlite3_stmt *count_all, *count_state, *list_all, *list_state, *recent_ended, *recent_live;
 };
 
 /* Each step of the schema, applied in order in its own transaction. */
@@ -34,8 +40,14 @@ static const char *const migrations[] = {
     " seq INTEGER NOT NULL, queue_seq INTEGER, active INTEGER, cpu REAL, mem INTEGER);"
     "CREATE INDEX modules_by_state ON modules(state);",
     /* 1 -> 2 */
-    "ALTER TABLE modules ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0;"
-    "CREATE TABLE outputs (module TEXT PRIMARY KEY, data BLOB NOT NULL);",
+    ("ALTER TABLE modules ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0;"
+     "CREATE TABLE outputs (module TEXT PRIMARY KEY, data BLOB NOT NULL);"),
+    /* 2 -> 3 */
+    ("ALTER TABLE runtimes ADD COLUMN keepalives INTEGER NOT NULL DEFAULT 1;"
+     "CREATE INDEX modules_by_name ON modules(name);"
+     "CREATE INDEX modules_by_seq ON modules(seq);"
+     "CREATE INDEX modules_by_state_seq ON modules(state, seq);"
+     "DROP INDEX modules_by_state;"),
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -145,6 +157,7 @@ static int op_put_runtime(struct store *st, const struct orc_runtime *r)
     bind_time(q, 9, r->registered_at);
     bind_time(q, 10, r->last_seen);
     sqlite3_bind_int64(q, 11, (sqlite3_int64)r->seq);
+    sqlite3_bind_int(q, 12, r->keepalives);
     int rc = run(s, q, "store runtime");
     free(apis);
     return rc;
@@ -154,31 +167,194 @@ static int op_put_module(struct store *st, const struct orc_module *m)
 {
     struct sqlite_store *s = impl(st);
     sqlite3_stmt *q = s->put_module;
+    const struct orc_module_detail *d = m->detail;
+    if (!d) {
+        snprintf(s->base.err, sizeof s->base.err, "store module %s: no detail", m->uuid);
+        return -1;
+    }
     char state[2] = {m->state, '\0'};
     bind_text(q, 1, m->uuid);
-    bind_text(q, 2, m->name);
-    bind_text(q, 3, m->file);
-    bind_text(q, 4, m->data);
-    bind_text(q, 5, m->pinned);
+    bind_text(q, 2, d->name);
+    bind_text(q, 3, d->file);
+    bind_text(q, 4, d->data ? d->data : "{}");
+    bind_text(q, 5, d->pinned);
     bind_text(q, 6, m->runtime ? m->runtime->uuid : NULL);
     bind_text(q, 7, state);
-    bind_text(q, 8, m->reason);
-    bind_text(q, 9, m->status);
-    if (m->has_exit_code)
-        sqlite3_bind_int(q, 10, m->exit_code);
+    bind_text(q, 8, d->reason);
+    bind_text(q, 9, d->status);
+    if (d->has_exit_code)
+        sqlite3_bind_int(q, 10, d->exit_code);
     else
         sqlite3_bind_null(q, 10);
-    bind_time(q, 11, m->created_at);
-    bind_time(q, 12, m->started_at);
-    bind_time(q, 13, m->ended_at);
-    sqlite3_bind_int(q, 14, m->runs);
+    bind_time(q, 11, d->created_at);
+    bind_time(q, 12, d->started_at);
+    bind_time(q, 13, d->ended_at);
+    sqlite3_bind_int(q, 14, d->runs);
     sqlite3_bind_int64(q, 15, (sqlite3_int64)m->seq);
     sqlite3_bind_int64(q, 16, (sqlite3_int64)m->queue_seq);
-    sqlite3_bind_int(q, 17, m->active);
-    sqlite3_bind_double(q, 18, m->cpu_usage_percent);
-    sqlite3_bind_int64(q, 19, (sqlite3_int64)m->mem_usage);
-    sqlite3_bind_int(q, 20, m->restarts);
+    sqlite3_bind_int(q, 17, d->active);
+    sqlite3_bind_double(q, 18, d->cpu_usage_percent);
+    sqlite3_bind_int64(q, 19, (sqlite3_int64)d->mem_usage);
+    sqlite3_bind_int(q, 20, d->restarts);
     return run(s, q, "store module");
+}
+
+static const char *col_text(sqlite3_stmt *q, int i)
+{
+    return (const char *)sqlite3_column_text(q, i);
+}
+
+static void copy_uuid(char out[UUID_STR_LEN], const char *v)
+{
+    snprintf(out, UUID_STR_LEN, "%s", v ? v : "");
+}
+
+/* Copy a text column (NULL stays NULL); -1 on OOM. */
+static int col_dup(sqlite3_stmt *q, int i, char **out)
+{
+    const char *v = (const char *)sqlite3_column_text(q, i);
+    *out = v ? strdup(v) : NULL;
+    return v && !*out ? -1 : 0;
+}
+
+/* The detail columns, in the order of DETAIL_COLUMNS, from column `first`. */
+#define DETAIL_COLUMNS                                                                             \
+    "name, file, data, pinned, reason, status, exit_code, created_at, started_at, ended_at, "      \
+    "runs, active, cpu, mem, restarts"
+
+static void read_detail_columns(sqlite3_stmt *q, int first, struct orc_module_detail *d)
+{
+    d->has_exit_code = sqlite3_column_type(q, first + 6) != SQLITE_NULL;
+    d->exit_code = sqlite3_column_int(q, first + 6);
+    d->created_at = sqlite3_column_double(q, first + 7);
+    d->started_at = sqlite3_column_double(q, first + 8);
+    d->ended_at = sqlite3_column_double(q, first + 9);
+    d->runs = sqlite3_column_int(q, first + 10);
+    d->active = sqlite3_column_int(q, first + 11);
+    d->cpu_usage_percent = sqlite3_column_double(q, first + 12);
+    d->mem_usage = sqlite3_column_int64(q, first + 13);
+    d->restarts = sqlite3_column_int(q, first + 14);
+}
+
+/* The row columns: DETAIL_COLUMNS, then these. */
+#define ROW_COLUMNS DETAIL_COLUMNS ", uuid, runtime, state, seq, queue_seq"
+
+/* A row of ROW_COLUMNS; the detail's strings borrowed from the statement. */
+static void read_row(sqlite3_stmt *q, struct store_module_row *r)
+{
+    memset(r, 0, sizeof *r);
+    struct orc_module_detail *d = &r->detail;
+    read_detail_columns(q, 0, d);
+    d->name = (char *)col_text(q, 0);
+    d->file = (char *)col_text(q, 1);
+    d->data = (char *)col_text(q, 2);
+    d->pinned = (char *)col_text(q, 3);
+    d->reason = (char *)col_text(q, 4);
+    d->status = (char *)col_text(q, 5);
+    copy_uuid(r->uuid, col_text(q, 15));
+    copy_uuid(r->runtime, col_text(q, 16));
+    const char *state = col_text(q, 17);
+    r->state = state && *state ? state[0] : MOD_DEAD;
+    r->seq = (uint64_t)sqlite3_column_int64(q, 18);
+    r->queue_seq = (uint64_t)sqlite3_column_int64(q, 19);
+}
+
+static int op_get_module(struct store *st, const char *uuid, struct store_module_row *r, int *found)
+{
+    struct sqlite_store *s = impl(st);
+    sqlite3_stmt *q = s->get_module;
+    memset(r, 0, sizeof *r);
+    r->detail.active = -1;
+    *found = 0;
+    bind_text(q, 1, uuid);
+    int rc = sqlite3_step(q), ret = 0;
+    if (rc == SQLITE_ROW) {
+        *found = 1;
+        read_row(q, r);
+        struct orc_module_detail *d = &r->detail;
+        if (col_dup(q, 0, &d->name) < 0 || col_dup(q, 1, &d->file) < 0 ||
+            col_dup(q, 2, &d->data) < 0 || col_dup(q, 3, &d->pinned) < 0 ||
+            col_dup(q, 4, &d->reason) < 0 || col_dup(q, 5, &d->status) < 0) {
+            orc_detail_clear(d);
+            snprintf(s->base.err, sizeof s->base.err, "read module: out of memory");
+            ret = -1;
+        }
+    } else if (rc != SQLITE_DONE) {
+        ret = fail(s, "read module");
+    }
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return ret;
+}
+
+/* Step the bound statement q (of ROW_COLUMNS) to row() until it stops or
+ * the rows end; reset q. */
+static int each_row(struct sqlite_store *s, sqlite3_stmt *q,
+                    int (*row)(void *ctx, const struct store_module_row *r), void *ctx,
+                    const char *what)
+{
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct store_module_row r;
+        read_row(q, &r);
+        if (row(ctx, &r) != 0) break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) ret = fail(s, what);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return ret;
+}
+
+static int op_recent_modules(struct store *st, int ended, size_t max,
+                             int (*row)(void *ctx, const struct store_module_row *r), void *ctx)
+{
+    struct sqlite_store *s = impl(st);
+    sqlite3_stmt *q = ended ? s->recent_ended : s->recent_live;
+    sqlite3_bind_int64(q, 1, (sqlite3_int64)max);
+    return each_row(s, q, row, ctx, "recent modules");
+}
+
+static int op_list_modules(struct store *st, char state, size_t start, size_t limit,
+                           int (*row)(void *ctx, const struct store_module_row *r), void *ctx,
+                           size_t *total)
+{
+    struct sqlite_store *s = impl(st);
+    char st_text[2] = {state, '\0'};
+    sqlite3_stmt *c = state ? s->count_state : s->count_all;
+    if (state) bind_text(c, 1, st_text);
+    int rc = sqlite3_step(c);
+    *total = rc == SQLITE_ROW ? (size_t)sqlite3_column_int64(c, 0) : 0;
+    sqlite3_reset(c);
+    sqlite3_clear_bindings(c);
+    if (rc != SQLITE_ROW) return fail(s, "count modules");
+    if (!limit) return 0;
+    sqlite3_stmt *q = state ? s->list_state : s->list_all;
+    int i = 1;
+    if (state) bind_text(q, i++, st_text);
+    sqlite3_bind_int64(q, i++, (sqlite3_int64)limit);
+    sqlite3_bind_int64(q, i, (sqlite3_int64)start);
+    return each_row(s, q, row, ctx, "list modules");
+}
+
+static int op_find_modules(struct store *st, const char *name, const char *suffix,
+                           int (*hit)(void *ctx, const char *uuid), void *ctx)
+{
+    struct sqlite_store *s = impl(st);
+    sqlite3_stmt *q = name ? s->find_by_name : s->find_by_suffix;
+    bind_text(q, 1, name ? name : suffix);
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *uuid = (const char *)sqlite3_column_text(q, 0);
+        /* LIKE would take '%' and '_' in the suffix as patterns: the
+         * comparison that counts is this one. */
+        size_t n = uuid ? strlen(uuid) : 0, k = strlen(name ? "" : suffix);
+        if (!uuid || (!name && (k > n || strcmp(uuid + n - k, suffix)))) continue;
+        if (hit(ctx, uuid) != 0) break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) ret = fail(s, "find modules");
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return ret;
 }
 
 static int op_put_output(struct store *st, const char *uuid, const void *data, size_t len)
@@ -221,11 +397,6 @@ static int op_get_output(struct store *st, const char *uuid, char **data, size_t
 
 /* ---- loading ---- */
 
-static const char *col_text(sqlite3_stmt *q, int i)
-{
-    return (const char *)sqlite3_column_text(q, i);
-}
-
 static char **apis_parse(const char *text)
 {
     json_t *a = text ? json_loads(text, 0, NULL) : NULL;
@@ -240,11 +411,6 @@ static char **apis_parse(const char *text)
     }
     json_decref(a);
     return v;
-}
-
-static void copy_uuid(char out[UUID_STR_LEN], const char *v)
-{
-    snprintf(out, UUID_STR_LEN, "%s", v ? v : "");
 }
 
 static int load_managers(struct sqlite_store *s, const struct store_loader *l)
@@ -276,8 +442,8 @@ static int load_runtimes(struct sqlite_store *s, const struct store_loader *l)
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT uuid, name, runtime_type, max_nmodules, apis, manager, "
-                           "registration, alive, registered_at, last_seen, seq FROM runtimes "
-                           "ORDER BY seq",
+                           "registration, alive, registered_at, last_seen, seq, keepalives "
+                           "FROM runtimes ORDER BY seq",
                            -1, &q, NULL) != SQLITE_OK)
         return fail(s, "load runtimes");
     int rc = 0, step;
@@ -294,6 +460,7 @@ static int load_runtimes(struct sqlite_store *s, const struct store_loader *l)
         r.registered_at = sqlite3_column_double(q, 8);
         r.last_seen = sqlite3_column_double(q, 9);
         r.seq = (uint64_t)sqlite3_column_int64(q, 10);
+        r.keepalives = sqlite3_column_int(q, 11);
         if (!r.apis) {
             snprintf(s->base.err, sizeof s->base.err, "load runtimes: out of memory");
             rc = -1;
@@ -310,38 +477,20 @@ static int load_runtimes(struct sqlite_store *s, const struct store_loader *l)
 static int load_modules(struct sqlite_store *s, const struct store_loader *l)
 {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT uuid, name, file, data, pinned, runtime, state, reason, status, "
-                           "exit_code, created_at, started_at, ended_at, runs, seq, queue_seq, "
-                           "active, cpu, mem, restarts FROM modules ORDER BY seq",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, "SELECT " ROW_COLUMNS " FROM modules ORDER BY seq", -1, &q,
+                           NULL) != SQLITE_OK)
         return fail(s, "load modules");
     int rc = 0, step;
     while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        struct store_module_row r;
+        read_row(q, &r);
         struct orc_module m = {0};
-        copy_uuid(m.uuid, col_text(q, 0));
-        m.name = (char *)col_text(q, 1);
-        m.file = (char *)col_text(q, 2);
-        m.data = (char *)col_text(q, 3);
-        m.pinned = (char *)col_text(q, 4);
-        const char *runtime = col_text(q, 5);
-        const char *state = col_text(q, 6);
-        m.state = state && *state ? state[0] : MOD_DEAD;
-        m.reason = (char *)col_text(q, 7);
-        m.status = (char *)col_text(q, 8);
-        m.has_exit_code = sqlite3_column_type(q, 9) != SQLITE_NULL;
-        m.exit_code = sqlite3_column_int(q, 9);
-        m.created_at = sqlite3_column_double(q, 10);
-        m.started_at = sqlite3_column_double(q, 11);
-        m.ended_at = sqlite3_column_double(q, 12);
-        m.runs = sqlite3_column_int(q, 13);
-        m.seq = (uint64_t)sqlite3_column_int64(q, 14);
-        m.queue_seq = (uint64_t)sqlite3_column_int64(q, 15);
-        m.active = sqlite3_column_int(q, 16);
-        m.cpu_usage_percent = sqlite3_column_double(q, 17);
-        m.mem_usage = sqlite3_column_int64(q, 18);
-        m.restarts = sqlite3_column_int(q, 19);
-        rc = l->module(l->ctx, &m, runtime ? runtime : "");
+        memcpy(m.uuid, r.uuid, sizeof m.uuid);
+        m.state = r.state;
+        m.seq = r.seq;
+        m.queue_seq = r.queue_seq;
+        m.detail = &r.detail;
+        rc = l->module(l->ctx, &m, r.runtime);
     }
     if (rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW) rc = fail(s, "load modules");
     sqlite3_finalize(q);
@@ -358,8 +507,11 @@ static int op_load(struct store *st, const struct store_loader *l)
 static void op_close(struct store *st)
 {
     struct sqlite_store *s = impl(st);
-    sqlite3_stmt *all[] = {s->begin,       s->commit,     s->rollback,   s->put_manager,
-                           s->put_runtime, s->put_module, s->put_output, s->get_output};
+    sqlite3_stmt *all[] = {s->begin,       s->commit,       s->rollback,       s->put_manager,
+                           s->put_runtime, s->put_module,   s->put_output,     s->get_output,
+                           s->get_module,  s->find_by_name, s->find_by_suffix, s->count_all,
+                           s->count_state, s->list_all,     s->list_state,     s->recent_ended,
+                           s->recent_live};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
     sqlite3_close(s->db);
@@ -373,6 +525,10 @@ static const struct store_ops sqlite_ops = {
     .put_manager = op_put_manager,
     .put_runtime = op_put_runtime,
     .put_module = op_put_module,
+    .get_module = op_get_module,
+    .list_modules = op_list_modules,
+    .recent_modules = op_recent_modules,
+    .find_modules = op_find_modules,
     .put_output = op_put_output,
     .get_output = op_get_output,
     .load = op_load,
@@ -452,8 +608,11 @@ int store_sqlite_open(const char *path, struct store **out, char err[STORE_ERR_L
     /* WAL: readers never block the writer; NORMAL: a commit is durable
      * against a crash of this process (the point of a restartable
      * orchestrator), and against power loss up to the last checkpoint. */
+    /* A small page cache: module records are read back from the store
+     * (the OS keeps the file's pages), and the process stays small. */
     int ok =
-        exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "open") == 0 &&
+        exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-256;",
+             "open") == 0 &&
         migrate(s) == 0 && prepare(s, &s->begin, "BEGIN IMMEDIATE") == 0 &&
         prepare(s, &s->commit, "COMMIT") == 0 && prepare(s, &s->rollback, "ROLLBACK") == 0 &&
         prepare(s, &s->put_manager,
@@ -461,16 +620,40 @@ int store_sqlite_open(const char *path, struct store **out, char err[STORE_ERR_L
                 "seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6)") == 0 &&
         prepare(s, &s->put_runtime,
                 "INSERT OR REPLACE INTO runtimes (uuid, name, runtime_type, max_nmodules, "
-                "apis, manager, registration, alive, registered_at, last_seen, seq) VALUES "
-                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)") == 0 &&
+                "apis, manager, registration, alive, registered_at, last_seen, seq, "
+                "keepalives) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)") == 0 &&
         prepare(s, &s->put_module,
-                "INSERT OR REPLACE INTO modules (uuid, name, file, data, pinned, runtime, "
+                /* An update in place touches only the indexes of what changed
+                 * (INSERT OR REPLACE would delete and insert the row). */
+                "INSERT INTO modules (uuid, name, file, data, pinned, runtime, "
                 "state, reason, status, exit_code, created_at, started_at, ended_at, runs, "
                 "seq, queue_seq, active, cpu, mem, restarts) VALUES (?1, ?2, ?3, ?4, ?5, "
-                "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)") == 0 &&
+                "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) "
+                "ON CONFLICT(uuid) DO UPDATE SET name = ?2, file = ?3, data = ?4, pinned = ?5, "
+                "runtime = ?6, state = ?7, reason = ?8, status = ?9, exit_code = ?10, "
+                "created_at = ?11, started_at = ?12, ended_at = ?13, runs = ?14, seq = ?15, "
+                "queue_seq = ?16, active = ?17, cpu = ?18, mem = ?19, restarts = ?20") == 0 &&
         prepare(s, &s->put_output,
                 "INSERT OR REPLACE INTO outputs (module, data) VALUES (?1, ?2)") == 0 &&
-        prepare(s, &s->get_output, "SELECT data FROM outputs WHERE module = ?1") == 0;
+        prepare(s, &s->get_output, "SELECT data FROM outputs WHERE module = ?1") == 0 &&
+        prepare(s, &s->get_module, "SELECT " ROW_COLUMNS " FROM modules WHERE uuid = ?1") == 0 &&
+        prepare(s, &s->count_all, "SELECT count(*) FROM modules") == 0 &&
+        prepare(s, &s->recent_ended,
+                "SELECT " ROW_COLUMNS
+                " FROM modules WHERE state = 'D' ORDER BY seq DESC LIMIT ?1") == 0 &&
+        prepare(s, &s->recent_live,
+                "SELECT " ROW_COLUMNS " FROM modules WHERE state IN ('A', 'E', 'K', 'Q') "
+                "ORDER BY seq DESC LIMIT ?1") == 0 &&
+        prepare(s, &s->count_state, "SELECT count(*) FROM modules WHERE state = ?1") == 0 &&
+        prepare(s, &s->list_all,
+                "SELECT " ROW_COLUMNS " FROM modules ORDER BY seq LIMIT ?1 OFFSET ?2") == 0 &&
+        prepare(s, &s->list_state,
+                "SELECT " ROW_COLUMNS
+                " FROM modules WHERE state = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3") == 0 &&
+        prepare(s, &s->find_by_name, "SELECT uuid FROM modules WHERE name = ?1 ORDER BY seq") ==
+            0 &&
+        prepare(s, &s->find_by_suffix,
+                "SELECT uuid FROM modules WHERE uuid LIKE '%' || ?1 ORDER BY seq") == 0;
     if (!ok) {
         snprintf(err, STORE_ERR_LEN, "%s: %s", path, s->base.err);
         op_close(&s->base);

@@ -272,8 +272,8 @@ static void rt_table_fill(struct sw_native_ctx *c, uint32_t table, uint32_t i, u
     poll(c, func);
 }
 
-static void rt_table_copy(struct sw_native_ctx *c, uint32_t dt, uint32_t st, uint32_t d,
-                          uint32_t s, uint32_t n, uint32_t func)
+static void rt_table_copy(struct sw_native_ctx *c, uint32_t dt, uint32_t st, uint32_t d, uint32_t s,
+                          uint32_t n, uint32_t func)
 {
     struct sw_table_obj *to = inst_of(c)->tables[dt], *from = inst_of(c)->tables[st];
     if ((uint64_t)s + n > from->size || (uint64_t)d + n > to->size)
@@ -296,7 +296,8 @@ static void rt_elem_drop(struct sw_native_ctx *c, uint32_t seg, uint32_t func)
     poll(c, func);
 }
 
-static __attribute__((noreturn)) void rt_trap_uninitialized(struct sw_native_ctx *c, uint32_t index, uint32_t func)
+static __attribute__((noreturn)) void rt_trap_uninitialized(struct sw_native_ctx *c, uint32_t index,
+                                                            uint32_t func)
 {
     char message[64];
     snprintf(message, sizeof message, "%s %u", sw_trap_message(SW_TRAP_UNINITIALIZED_ELEMENT),

@@ -15,7 +15,7 @@ struct sw_native_image {
     /* The index of the function (imports included) whose code holds pc, or
        -1: where a guard fault happened. */
     int64_t (*func_at)(void *handle, const void *pc);
-    void (*release)(void *handle); /* frees the code */
+    void (*release)(void *handle);    /* frees the code */
     const uint8_t *code_lo, *code_hi; /* where the executable code lies */
 };
 

@@ -69,8 +69,7 @@ struct sw_native_rt {
     uint32_t (*memory_grow)(struct sw_native_ctx *c, uint32_t delta, uint32_t func);
     void (*memory_fill)(struct sw_native_ctx *c, uint32_t d, uint32_t value, uint32_t n,
                         uint32_t func);
-    void (*memory_copy)(struct sw_native_ctx *c, uint32_t d, uint32_t s, uint32_t n,
-                        uint32_t func);
+    void (*memory_copy)(struct sw_native_ctx *c, uint32_t d, uint32_t s, uint32_t n, uint32_t func);
     void (*memory_init)(struct sw_native_ctx *c, uint32_t seg, uint32_t d, uint32_t s, uint32_t n,
                         uint32_t func);
     void (*data_drop)(struct sw_native_ctx *c, uint32_t seg, uint32_t func);
@@ -87,9 +86,9 @@ struct sw_native_rt {
 
 /* One per instance that runs compiled code; made and owned by the engine. */
 struct sw_native_ctx {
-    uint8_t *mem;                   /* memory 0's base (guarded: it never moves), or NULL */
+    uint8_t *mem;                    /* memory 0's base (guarded: it never moves), or NULL */
     struct sw_native_memory *memory; /* memory 0, or NULL */
-    uint64_t **globals;             /* the value of every global, imports first */
+    uint64_t **globals;              /* the value of every global, imports first */
     struct sw_native_table **tables;
     struct sw_native_func **funcs; /* every function, imports first */
     const void *const *types;      /* the module's function types, by type index */

@@ -80,7 +80,8 @@ static void only_artifact(char *path, size_t cap)
     struct dirent *e;
     while ((e = readdir(d))) {
         size_t len = strlen(e->d_name);
-        if (len > 3 && !strcmp(e->d_name + len - 3, ".so")) snprintf(path, cap, "%s/%s", CACHE, e->d_name);
+        if (len > 3 && !strcmp(e->d_name + len - 3, ".so"))
+            snprintf(path, cap, "%s/%s", CACHE, e->d_name);
     }
     closedir(d);
 }
@@ -94,7 +95,9 @@ static void fresh_module(const char *name, char *path, size_t cap)
     FILE *f = fopen(path, "ab");
     assert_non_null(f);
     long long now = harness_now_us();
-    fwrite("\x00\x0e\x05" "fresh", 1, 8, f);
+    fwrite("\x00\x0e\x05"
+           "fresh",
+           1, 8, f);
     fwrite(&now, 1, 8, f);
     assert_int_equal(fclose(f), 0);
 }
@@ -288,9 +291,8 @@ static void test_fuel_is_interpreter_only(void **state)
     assert_int_equal(run_stratus(&out, "exec", "--engine", "aot", "--fuel", "100", HELLO, NULL), 2);
     if (!strstr(out, "interpreter only")) fail_msg("fuel: %s", out);
     free(out);
-    assert_int_equal(run_stratus(&out, "exec", "--engine", "auto", "--fuel", "100000000", HELLO,
-                                 NULL),
-                     0);
+    assert_int_equal(
+        run_stratus(&out, "exec", "--engine", "auto", "--fuel", "100000000", HELLO, NULL), 0);
     expect_hello(out);
     free(out);
 }

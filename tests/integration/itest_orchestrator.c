@@ -479,10 +479,21 @@ static void test_keepalive_timeout(void **state)
     assert_non_null(a);
     char *p = run("p", "rt-a", SLEEP);
     assert_int_equal(wait_module(p, "state", "A"), 0);
-    /* A stopped manager keeps its broker connection but sends nothing. */
-    assert_int_equal(proc_signal(&NODES[0], SIGSTOP), 0);
     char path[128];
     snprintf(path, sizeof path, "/api/runtimes/%s/", a);
+    /* Deadlines apply to runtimes heard sending keepalives: wait for one. */
+    long long until = harness_now_ms() + WAIT_MS;
+    int heard = 0;
+    while (!heard && harness_now_ms() < until) {
+        json_t *rt = http_get_json(ORC.http_port, path);
+        heard = json_number_value(json_object_get(rt, "last_seen")) >
+                json_number_value(json_object_get(rt, "registered_at"));
+        json_decref(rt);
+        if (!heard) usleep(100 * 1000);
+    }
+    assert_true(heard);
+    /* A stopped manager keeps its broker connection but sends nothing. */
+    assert_int_equal(proc_signal(&NODES[0], SIGSTOP), 0);
     assert_int_equal(http_wait_field(ORC.http_port, path, "alive", "false", WAIT_MS), 0);
     assert_int_equal(wait_module(p, "state", "K"), 0);
     json_t *rec = module_record(p);

@@ -1,5 +1,6 @@
-/* Test doubles for the orchestrator's logic: a store that keeps nothing but
- * counts what it is asked to write (and can be told to fail), and I/O that
+/* Test doubles for the orchestrator's logic: a store that counts what it is
+ * asked to write (and can be told to fail) and keeps it in a SQLite
+ * database in memory, and I/O that
  * captures every publish and request with a clock the test moves by hand.
  * Shared by the unit tests and the fuzz target of the request handler. */
 #ifndef STRATUS_TEST_ORC_FAKE_IO_H
@@ -14,11 +15,13 @@
 
 struct fake_store {
     struct store base;
+    struct store *inner; /* the SQLite store in memory */
     int begins, commits, rollbacks, puts;
     int fail; /* 1: every write fails */
 };
 
-/* A fresh fake store (static storage, reset by each call). */
+/* A fresh fake store (static storage, reset by each call: the previous
+ * one's records are gone). */
 struct store *fake_store_new(void);
 struct fake_store *fake_store_of(struct store *s);
 

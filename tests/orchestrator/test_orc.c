@@ -170,6 +170,12 @@ static struct orc_module *module(const char *q)
     return m;
 }
 
+/* Every stored field of the module (read from the store when not in memory). */
+static const struct orc_module_detail *detail(const char *q)
+{
+    return orc_module_detail(O, module(q));
+}
+
 static struct orc_runtime *runtime(const char *q)
 {
     struct orc_runtime *r = NULL;
@@ -361,7 +367,7 @@ static void test_delete_running_and_queued(void **state)
     assert_int_equal(module(MOD1)->state, MOD_EXITING);
     exited(RT1, MOD1, "killed", 137);
     assert_int_equal(module(MOD1)->state, MOD_DEAD);
-    assert_string_equal(module(MOD1)->status, "killed");
+    assert_string_equal(detail(MOD1)->status, "killed");
     /* The deleted queued module did not take the freed slot. */
     assert_int_equal(module(MOD2)->state, MOD_DEAD);
     assert_int_equal(runtime(RT1)->nlive, 0);
@@ -385,9 +391,9 @@ static void test_duplicate_uuid(void **state)
     exited(RT1, MOD1, "exited", 0);
     ans = create("{\"name\":\"a\",\"file\":\"a.wasm\",\"uuid\":\"" MOD1 "\"}");
     assert_string_equal(result_of(ans), "ok");
-    assert_int_equal(module(MOD1)->runs, 2);
+    assert_int_equal(detail(MOD1)->runs, 2);
     assert_int_equal(module(MOD1)->state, MOD_ALIVE);
-    assert_null(module(MOD1)->status);
+    assert_null(detail(MOD1)->status);
     assert_int_equal(count_sent(topic_of(TOPIC_CONTROL_RUNTIME, RT1), "create"), 2);
     assert_int_equal(orc_module_count(O), 1);
 }
@@ -420,7 +426,7 @@ static void test_direct_create_recorded(void **state)
     free(text);
     json_decref(fwd);
     assert_int_equal(runtime(RT1)->nlive, 1);
-    assert_int_equal(module(MOD2)->runs, 1);
+    assert_int_equal(detail(MOD2)->runs, 1);
     assert_int_equal(log_errors(), 0);
 }
 
@@ -441,7 +447,7 @@ static void test_direct_create_without_uuid(void **state)
     send_raw(topic_of(TOPIC_CONTROL_RUNTIME, RT1), text);
     assert_int_equal(orc_module_count(O), 1);
     assert_int_equal(module(MOD1)->state, MOD_ALIVE);
-    assert_string_equal(module(MOD1)->name, "anon");
+    assert_string_equal(detail(MOD1)->name, "anon");
     assert_ptr_equal(module(MOD1)->runtime, runtime(RT1));
     /* A refused one is not recorded; an unanswered one is forgotten. */
     oid = send_req(topic_of(TOPIC_CONTROL_RUNTIME, RT1), "create",
@@ -473,11 +479,11 @@ static void test_lost_runtime_and_return(void **state)
              json_pack("{s:s, s:s, s:s}", "type", "manager", "uuid", M1, "name", "n1"));
     assert_false(runtime(RT1)->alive);
     assert_int_equal(module("pinned")->state, MOD_KILLED);
-    assert_non_null(strstr(module("pinned")->reason, "its manager n1 ended"));
+    assert_non_null(strstr(detail("pinned")->reason, "its manager n1 ended"));
     /* The module we placed moved to the other node. */
     assert_int_equal(module("free")->state, MOD_ALIVE);
     assert_ptr_equal(module("free")->runtime, runtime(RT2));
-    assert_int_equal(module("free")->restarts, 1);
+    assert_int_equal(detail("free")->restarts, 1);
     /* The node returns: the pinned module is re-created once, however many
      * times the registration is repeated. */
     int creates = count_sent(topic_of(TOPIC_CONTROL_RUNTIME, RT1), "create");
@@ -488,22 +494,174 @@ static void test_lost_runtime_and_return(void **state)
     reg_runtime(RT1, "r1", 4, NULL, M1);
     reg_runtime(RT1, "r1", 4, NULL, M1);
     assert_int_equal(count_sent(topic_of(TOPIC_CONTROL_RUNTIME, RT1), "create"), creates + 1);
-    assert_int_equal(module("pinned")->restarts, 1);
+    assert_int_equal(detail("pinned")->restarts, 1);
     assert_int_equal(runtime(RT1)->nlive, 1);
+}
+
+static void keepalive(const char *runtime)
+{
+    send_req(topic_of(TOPIC_KEEPALIVE, runtime), "update",
+             json_pack("{s:s, s:s}", "type", "runtime", "uuid", runtime));
+}
+
+/* An original manager's minimal runtime never sends keepalives: silence
+ * does not end it (its manager's last will does); once it has sent one,
+ * deadlines apply. */
+static void test_runtime_without_keepalives(void **state)
+{
+    (void)state;
+    reg_manager(M1, "n1");
+    reg_runtime(RT1, "quiet", 1, NULL, M1);
+    assert_int_equal(orc_tick(O), UINT64_MAX);
+    IO.now_ms += 600000;
+    orc_tick(O);
+    assert_true(runtime(RT1)->alive);
+    create("{\"name\":\"q\",\"file\":\"a.wasm\",\"parent\":\"quiet\"}");
+    assert_int_equal(module("q")->state, MOD_ALIVE);
+    /* A registration again changes nothing about that. */
+    reg_runtime(RT1, "quiet", 1, NULL, M1);
+    IO.now_ms += 600000;
+    orc_tick(O);
+    assert_true(runtime(RT1)->alive);
+    /* Its first keepalive: from now on silence ends it. */
+    keepalive(RT1);
+    assert_int_equal(orc_tick(O), IO.now_ms + 15000);
+    IO.now_ms += 15001;
+    orc_tick(O);
+    assert_false(runtime(RT1)->alive);
+    assert_int_equal(module("q")->state, MOD_KILLED);
+    /* The manager's last will ends such a runtime too. */
+    reg_runtime(RT2, "quiet2", 1, NULL, M1);
+    send_req(topic_of(TOPIC_REG, M1), "delete",
+             json_pack("{s:s, s:s, s:s}", "type", "manager", "uuid", M1, "name", "n1"));
+    assert_false(runtime(RT2)->alive);
+}
+
+struct seen_rows {
+    int n;
+    char states[8];
+    char names[8][16];
+    char uuids[8][UUID_STR_LEN];
+};
+
+static int collect_row(void *ctx, json_t *m)
+{
+    struct seen_rows *r = ctx;
+    if (r->n == 7) return 1;
+    r->states[r->n] = json_string_value(json_object_get(m, "state"))[0];
+    snprintf(r->names[r->n], sizeof r->names[0], "%s",
+             json_string_value(json_object_get(m, "name")));
+    snprintf(r->uuids[r->n], UUID_STR_LEN, "%s", json_string_value(json_object_get(m, "uuid")));
+    r->n++;
+    return 0;
+}
+
+/* An ended module leaves memory at the end of the request that ended it;
+ * the store keeps it: found by UUID, name and suffix (its record and output
+ * read back), counted, listed, and a new run of its UUID starts from it. */
+static void test_ended_modules_leave_memory(void **state)
+{
+    (void)state;
+    reg_runtime(RT1, "one", 4, NULL, NULL);
+    create("{\"name\":\"short\",\"file\":\"a.wasm\",\"uuid\":\"" MOD1 "\"}");
+    create("{\"name\":\"long\",\"file\":\"b.wasm\"}");
+    assert_int_equal(orc_modules_in_memory(O), 2);
+    send_raw(topic_of(TOPIC_STDIO, MOD1), "said it");
+    exited(RT1, MOD1, "exited", 3);
+    orc_tick(O); /* the output is written; nothing holds the record */
+    assert_int_equal(orc_modules_in_memory(O), 1);
+    assert_int_equal(orc_module_count(O), 2);
+    assert_int_equal(orc_module_count_in(O, MOD_DEAD), 1);
+    /* Read back by UUID, by name and by suffix. */
+    struct orc_module *m = module(MOD1);
+    assert_int_equal(m->state, MOD_DEAD);
+    assert_ptr_equal(m->runtime, runtime("one"));
+    json_t *rec = orc_module_json(O, m, 1);
+    assert_string_equal(json_string_value(json_object_get(rec, "name")), "short");
+    assert_string_equal(json_string_value(json_object_get(rec, "status")), "exited");
+    assert_int_equal(json_integer_value(json_object_get(rec, "exit_code")), 3);
+    json_decref(rec);
+    char *data;
+    size_t len;
+    assert_int_equal(orc_module_output(O, m, &data, &len), 0);
+    assert_int_equal(len, 7);
+    assert_memory_equal(data, "said it", 7);
+    free(data);
+    orc_tick(O);
+    assert_int_equal(orc_modules_in_memory(O), 1);
+    assert_string_equal(module("short")->uuid, MOD1);
+    orc_tick(O);
+    assert_string_equal(module("f001")->uuid, MOD1);
+    orc_tick(O);
+    /* Listed from the store, ended ones included, in order. */
+    json_t *page = orc_module_page(O, 0, 0, 10);
+    assert_int_equal(json_integer_value(json_object_get(page, "count")), 2);
+    json_t *first = json_array_get(json_object_get(page, "results"), 0);
+    assert_string_equal(json_string_value(json_object_get(first, "uuid")), MOD1);
+    assert_string_equal(json_string_value(json_object_get(first, "state")), "D");
+    assert_string_equal(json_string_value(json_object_get(first, "parent")), RT1);
+    json_decref(page);
+    /* A late line of output of the ended module is kept too. */
+    send_raw(topic_of(TOPIC_STDIO, MOD1), "!");
+    orc_tick(O);
+    assert_int_equal(orc_modules_in_memory(O), 1);
+    assert_int_equal(orc_module_output(O, module(MOD1), &data, &len), 0);
+    assert_int_equal(len, 8);
+    free(data);
+    orc_tick(O);
+    /* A new run of the UUID: back in memory, alive, its second run. */
+    json_t *ans = create("{\"name\":\"short\",\"file\":\"a.wasm\",\"uuid\":\"" MOD1 "\"}");
+    assert_string_equal(result_of(ans), "ok");
+    assert_int_equal(orc_modules_in_memory(O), 2);
+    assert_int_equal(module(MOD1)->state, MOD_ALIVE);
+    assert_int_equal(detail(MOD1)->runs, 2);
+    /* Many ended runs of one name and one live: the name finds the live one. */
+    for (int i = 0; i < 20; i++) {
+        create("{\"name\":\"many\",\"file\":\"a.wasm\"}");
+        json_t *req = last_sent(topic_of(TOPIC_CONTROL_RUNTIME, RT1), "create", 1);
+        exited(RT1, str_at(req, "data", "uuid", NULL), "exited", 0);
+    }
+    assert_int_equal(orc_modules_in_memory(O), 2);
+    create("{\"name\":\"many\",\"file\":\"a.wasm\"}");
+    assert_int_equal(module("many")->state, MOD_ALIVE);
+    char err[ORC_ERR_LEN];
+    struct orc_module *none;
+    char last[UUID_STR_LEN];
+    snprintf(last, sizeof last, "%s", module("many")->uuid);
+    exited(RT1, last, "exited", 0);
+    assert_int_equal(orc_find_module(O, "many", &none, err), ORC_CONFLICT);
+    assert_non_null(strstr(err, "ambiguous"));
+    assert_non_null(strstr(err, "(many), ..."));
+    /* The newest modules, for the dashboard: ended ones, newest first, and
+     * the one still alive. */
+    struct seen_rows rows = {0};
+    assert_int_equal(orc_recent_modules(O, 1, 3, collect_row, &rows), 0);
+    assert_int_equal(rows.n, 3);
+    assert_string_equal(rows.states, "DDD");
+    assert_string_equal(rows.names[0], "many");
+    assert_string_equal(rows.uuids[0], last); /* the one that ended last */
+    memset(&rows, 0, sizeof rows);
+    assert_int_equal(orc_recent_modules(O, 0, 10, collect_row, &rows), 0);
+    assert_int_equal(rows.n, 2);
+    assert_string_equal(rows.states, "AA");
+    /* In the order first stored, newest first: a new run keeps its place. */
+    assert_string_equal(rows.names[0], "long");
+    assert_string_equal(rows.names[1], "short");
 }
 
 static void test_keepalive_deadline(void **state)
 {
     (void)state;
     reg_runtime(RT1, "r1", 4, NULL, NULL);
+    keepalive(RT1);
     create("{\"name\":\"p\",\"file\":\"a.wasm\",\"parent\":\"r1\"}");
     IO.now_ms += 10000;
     send_req(topic_of(TOPIC_KEEPALIVE, RT1), "update",
              json_pack("{s:s, s:s, s:[{s:s, s:b, s:f, s:i}]}", "type", "runtime", "uuid", RT1,
                        "children", "uuid", module("p")->uuid, "active", 1, "cpu_usage_percent",
                        12.5, "mem_usage", 4096));
-    assert_int_equal(module("p")->mem_usage, 4096);
-    assert_int_equal(module("p")->active, 1);
+    assert_int_equal(detail("p")->mem_usage, 4096);
+    assert_int_equal(detail("p")->active, 1);
     IO.now_ms += 14900;
     uint64_t next = orc_tick(O);
     assert_true(runtime(RT1)->alive);
@@ -512,7 +670,7 @@ static void test_keepalive_deadline(void **state)
     orc_tick(O);
     assert_false(runtime(RT1)->alive);
     assert_int_equal(module("p")->state, MOD_KILLED);
-    assert_non_null(strstr(module("p")->reason, "no keepalive"));
+    assert_non_null(strstr(detail("p")->reason, "no keepalive"));
     /* Heard again: alive, and its module re-created. */
     send_req(topic_of(TOPIC_KEEPALIVE, RT1), "update",
              json_pack("{s:s, s:s}", "type", "runtime", "uuid", RT1));
@@ -529,8 +687,8 @@ static void test_manager_answers(void **state)
     assert_int_equal(module("next")->state, MOD_QUEUED);
     answer_last(RT1, "create", 0, "cannot open missing.wasm");
     assert_int_equal(module("bad")->state, MOD_DEAD);
-    assert_string_equal(module("bad")->status, "failed");
-    assert_non_null(strstr(module("bad")->reason, "cannot open missing.wasm"));
+    assert_string_equal(detail("bad")->status, "failed");
+    assert_non_null(strstr(detail("bad")->reason, "cannot open missing.wasm"));
     /* Its slot went to the queued one, whose manager never answers. */
     assert_int_equal(module("next")->state, MOD_ALIVE);
     json_t *req = last_sent(topic_of(TOPIC_CONTROL_RUNTIME, RT1), "create", 1);
@@ -723,6 +881,7 @@ static void test_restart_resumes_queues(void **state)
     assert_int_equal(setup_with(s), 0);
     reg_manager(M1, "n1");
     reg_runtime(RT1, "one", 1, NULL, M1);
+    keepalive(RT1); /* a runtime that sends keepalives: its deadline is kept */
     create("{\"name\":\"a\",\"file\":\"a.wasm\",\"uuid\":\"" MOD1 "\"}");
     create("{\"name\":\"b\",\"file\":\"a.wasm\",\"parent\":\"one\"}");
     create("{\"name\":\"c\",\"file\":\"a.wasm\"}");
@@ -782,6 +941,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_direct_create_without_uuid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_runtime_and_return, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keepalive_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ended_modules_leave_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_runtime_without_keepalives, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manager_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_failure_keeps_running, setup, teardown),

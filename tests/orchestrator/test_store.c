@@ -45,6 +45,7 @@ struct seen {
     char runtime_of_module[40];
     char apis[64];
     int exit_code, has_exit_code;
+    int keepalives;
 };
 
 static int on_manager(void *ctx, const struct orc_manager *m)
@@ -59,8 +60,10 @@ static int on_runtime(void *ctx, const struct orc_runtime *r)
 {
     struct seen *s = ctx;
     s->runtimes++;
-    snprintf(s->apis, sizeof s->apis, "%s,%s", r->apis[0], r->apis[1]);
+    if (r->apis[0] && r->apis[1])
+        snprintf(s->apis, sizeof s->apis, "%s,%s", r->apis[0], r->apis[1]);
     assert_int_equal(r->max_nmodules, 3);
+    s->keepalives = r->keepalives;
     return 0;
 }
 
@@ -70,8 +73,23 @@ static int on_module(void *ctx, const struct orc_module *m, const char *runtime_
     s->modules++;
     s->module_state = m->state;
     snprintf(s->runtime_of_module, sizeof s->runtime_of_module, "%s", runtime_uuid);
-    s->exit_code = m->exit_code;
-    s->has_exit_code = m->has_exit_code;
+    s->exit_code = m->detail->exit_code;
+    s->has_exit_code = m->detail->has_exit_code;
+    return 0;
+}
+
+static int count_row(void *ctx, const struct store_module_row *r)
+{
+    assert_string_equal(r->uuid, "00000000-0000-4000-8000-00000000f001");
+    assert_string_equal(r->detail.name, "hello");
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int count_hit(void *ctx, const char *uuid)
+{
+    (void)uuid;
+    (*(int *)ctx)++;
     return 0;
 }
 
@@ -87,15 +105,18 @@ static void write_records(struct store *s)
                             .alive = 1,
                             .seq = 2,
                             .registration = "{}"};
+    struct orc_module_detail d = {.name = "hello",
+                                  .file = "hello.wasm",
+                                  .data = "{\"name\":\"hello\"}",
+                                  .has_exit_code = 1,
+                                  .exit_code = 7,
+                                  .runs = 2,
+                                  .active = -1};
     struct orc_module mod = {.uuid = "00000000-0000-4000-8000-00000000f001",
-                             .name = "hello",
-                             .file = "hello.wasm",
-                             .data = "{\"name\":\"hello\"}",
                              .runtime = &r,
                              .state = MOD_DEAD,
-                             .has_exit_code = 1,
-                             .exit_code = 7,
-                             .seq = 3};
+                             .seq = 3,
+                             .detail = &d};
     assert_int_equal(s->ops->begin(s), 0);
     assert_int_equal(s->ops->put_manager(s, &m), 0);
     assert_int_equal(s->ops->put_runtime(s, &r), 0);
@@ -122,8 +143,53 @@ static void test_roundtrip(void **state)
     assert_int_equal(seen.module_state, MOD_DEAD);
     assert_string_equal(seen.runtime_of_module, "00000000-0000-4000-8000-000000000001");
     assert_string_equal(seen.apis, "wasm,channels");
+    assert_int_equal(seen.keepalives, 0); /* as written: none heard yet */
     assert_int_equal(seen.has_exit_code, 1);
     assert_int_equal(seen.exit_code, 7);
+    /* A module's detail read back alone, and searches by name and suffix. */
+    struct store_module_row row;
+    struct orc_module_detail d;
+    int found = 0;
+    assert_int_equal(s->ops->get_module(s, "00000000-0000-4000-8000-00000000f001", &row, &found),
+                     0);
+    assert_int_equal(found, 1);
+    assert_int_equal(row.state, MOD_DEAD);
+    assert_int_equal(row.seq, 3);
+    assert_string_equal(row.runtime, "00000000-0000-4000-8000-000000000001");
+    d = row.detail;
+    assert_string_equal(d.name, "hello");
+    assert_string_equal(d.file, "hello.wasm");
+    assert_string_equal(d.data, "{\"name\":\"hello\"}");
+    assert_null(d.pinned);
+    assert_int_equal(d.runs, 2);
+    assert_int_equal(d.exit_code, 7);
+    orc_detail_clear(&d);
+    assert_int_equal(s->ops->get_module(s, "00000000-0000-4000-8000-00000000f00f", &row, &found),
+                     0);
+    assert_int_equal(found, 0);
+    assert_null(row.detail.name);
+    /* Lists and counts. */
+    size_t total = 0;
+    int rows = 0;
+    assert_int_equal(s->ops->list_modules(s, 0, 0, 10, count_row, &rows, &total), 0);
+    assert_int_equal(total, 1);
+    assert_int_equal(rows, 1);
+    assert_int_equal(s->ops->list_modules(s, MOD_DEAD, 1, 10, count_row, &rows, &total), 0);
+    assert_int_equal(total, 1);
+    assert_int_equal(rows, 1); /* start 1: past the only one */
+    assert_int_equal(s->ops->list_modules(s, MOD_QUEUED, 0, 10, count_row, &rows, &total), 0);
+    assert_int_equal(total, 0);
+    int hits = 0;
+    assert_int_equal(s->ops->find_modules(s, "hello", NULL, count_hit, &hits), 0);
+    assert_int_equal(hits, 1);
+    assert_int_equal(s->ops->find_modules(s, "nobody", NULL, count_hit, &hits), 0);
+    assert_int_equal(hits, 1);
+    assert_int_equal(s->ops->find_modules(s, NULL, "f001", count_hit, &hits), 0);
+    assert_int_equal(hits, 2);
+    /* '%' and '_' are no patterns in a suffix. */
+    assert_int_equal(s->ops->find_modules(s, NULL, "%", count_hit, &hits), 0);
+    assert_int_equal(s->ops->find_modules(s, NULL, "_001", count_hit, &hits), 0);
+    assert_int_equal(hits, 2);
     char *data;
     size_t len;
     assert_int_equal(s->ops->get_output(s, "00000000-0000-4000-8000-00000000f001", &data, &len), 0);
@@ -180,6 +246,8 @@ static void test_migration_from_v1(void **state)
              "CREATE INDEX modules_by_state ON modules(state);"
              "INSERT INTO modules (uuid, name, file, data, state, seq) VALUES "
              "('00000000-0000-4000-8000-00000000f009', 'old', 'old.wasm', '{}', 'D', 1);"
+             "INSERT INTO runtimes (uuid, name, max_nmodules, apis, alive, seq) VALUES "
+             "('00000000-0000-4000-8000-000000000009', 'old', 3, '[\"wasm\",\"wasi\"]', 1, 2);"
              "PRAGMA user_version = 1;");
     struct store *s;
     char err[STORE_ERR_LEN];
@@ -188,6 +256,9 @@ static void test_migration_from_v1(void **state)
     struct store_loader l = {on_manager, on_runtime, on_module, &seen};
     assert_int_equal(s->ops->load(s, &l), 0);
     assert_int_equal(seen.modules, 1);
+    /* Version 3: runtimes stored before keep the rule they had (silence ends them). */
+    assert_int_equal(seen.runtimes, 1);
+    assert_int_equal(seen.keepalives, 1);
     /* Version 2's table is there. */
     assert_int_equal(s->ops->begin(s), 0);
     assert_int_equal(s->ops->put_output(s, "00000000-0000-4000-8000-00000000f009", "x", 1), 0);

@@ -353,6 +353,22 @@ static void test_module_delete(void **state)
     json_decref(d);
 }
 
+static void test_json_kind_name(void **state)
+{
+    (void)state;
+    json_t *v = json_loads("[{}, [], \"s\", 1, 1.5, true, false, null]", 0, NULL);
+    static const char *const want[] = {"an object", "an integer"};
+    assert_string_equal(json_kind_name(json_array_get(v, 0)), want[0]);
+    assert_string_equal(json_kind_name(json_array_get(v, 1)), "an array");
+    assert_string_equal(json_kind_name(json_array_get(v, 2)), "a string");
+    assert_string_equal(json_kind_name(json_array_get(v, 3)), want[1]);
+    assert_string_equal(json_kind_name(json_array_get(v, 4)), "a number");
+    assert_string_equal(json_kind_name(json_array_get(v, 5)), "a boolean");
+    assert_string_equal(json_kind_name(json_array_get(v, 6)), "a boolean");
+    assert_string_equal(json_kind_name(json_array_get(v, 7)), "null");
+    json_decref(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_module_create_ok),
         cmocka_unit_test(test_module_create_errors),
         cmocka_unit_test(test_module_delete),
+        cmocka_unit_test(test_json_kind_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -888,7 +888,9 @@ static void install_fresh_copy(const char *from, const char *to)
     assert_non_null(f);
     /* id 0, size 13: name "fresh" (5 bytes), 8 bytes of the current time */
     long long now = harness_now_us();
-    fwrite("\x00\x0e\x05" "fresh", 1, 8, f);
+    fwrite("\x00\x0e\x05"
+           "fresh",
+           1, 8, f);
     fwrite(&now, 1, 8, f);
     assert_int_equal(fclose(f), 0);
 }
@@ -1037,8 +1039,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_aot_delete_busy_loop, setup_minimal, teardown),
         cmocka_unit_test_setup_teardown(test_aot_traps, setup_minimal, teardown),
         cmocka_unit_test_setup_teardown(test_aot_memory_cap, setup_minimal, teardown),
-        cmocka_unit_test_setup_teardown(test_auto_compiles_in_background, setup_minimal,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_auto_compiles_in_background, setup_minimal, teardown),
         cmocka_unit_test_setup_teardown(test_aot_keepalive_and_profile, setup_linux, teardown),
         cmocka_unit_test_setup_teardown(test_no_compiler_interprets, setup_no_compiler, teardown),
     };
