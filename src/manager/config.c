@@ -5,12 +5,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "net_address.h"
+#include "size_parse.h"
 #include "slog.h"
 #include "stratus/envelope.h"
 #include "stratus/manager.h"
@@ -104,23 +106,12 @@ static int read_password_file(struct manager_config *cfg, const char *path, cons
     return rc;
 }
 
-/* A size in bytes, with an optional K, M or G suffix (powers of 1024). */
+/* A size (size_parse) into a size_t. */
 static int parse_size(const char *text, size_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (end == text || errno || text[0] == '-') return -1;
-    unsigned shift = 0;
-    if (*end == 'K' || *end == 'k')
-        shift = 10;
-    else if (*end == 'M' || *end == 'm')
-        shift = 20;
-    else if (*end == 'G' || *end == 'g')
-        shift = 30;
-    if (shift) end++;
-    if (*end || v > (1ull << 40) >> shift) return -1;
-    *out = (size_t)(v << shift);
+    uint64_t v;
+    if (size_parse(text, &v) < 0 || v > SIZE_MAX) return -1;
+    *out = (size_t)v;
     return 0;
 }
 
@@ -390,7 +381,7 @@ int manager_config_apply_json(struct manager_config *cfg, const char *text, size
             }
         } else if (!strcmp(key, "outbox_total") || !strcmp(key, "outbox_per_module") ||
                    !strcmp(key, "file_cache_size") || !strcmp(key, "file_max_size")) {
-            size_t *field = !strcmp(key, "outbox_total")      ? &cfg->outbox_total
+            size_t *field = !strcmp(key, "outbox_total")        ? &cfg->outbox_total
                             : !strcmp(key, "outbox_per_module") ? &cfg->outbox_per_module
                             : !strcmp(key, "file_cache_size")   ? &cfg->file_cache_size
                                                                 : &cfg->file_max_size;
@@ -632,8 +623,7 @@ int manager_config_from_args(struct manager_config *cfg, int argc, char **argv,
         } else if (!strcmp(flag, "--file-cache-size") || !strcmp(flag, "--file-max-size")) {
             if (parse_size(value, !strcmp(flag, "--file-cache-size") ? &cfg->file_cache_size
                                                                      : &cfg->file_max_size) < 0 ||
-                !(!strcmp(flag, "--file-cache-size") ? cfg->file_cache_size
-                                                     : cfg->file_max_size)) {
+                !(!strcmp(flag, "--file-cache-size") ? cfg->file_cache_size : cfg->file_max_size)) {
                 snprintf(err, MANAGER_ERR_LEN, "%s '%s': expected bytes >= 1 (K, M, G suffixes)",
                          flag, value);
                 return -1;

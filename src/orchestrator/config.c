@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "net_address.h"
+#include "size_parse.h"
 #include "slog.h"
 #include "stratus/orchestrator.h"
 
@@ -56,20 +57,12 @@ static int parse_int(const char *text, long min, long max, int *out)
     return 0;
 }
 
-/* Bytes with an optional K, M or G suffix, at least 1. */
+/* A size (size_parse), at least 1 byte. */
 static int parse_size(const char *text, long long *out)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (errno || end == text || v < 1) return -1;
-    int shift = *end == 'K' || *end == 'k'   ? 10
-                : *end == 'M' || *end == 'm' ? 20
-                : *end == 'G' || *end == 'g' ? 30
-                                             : 0;
-    if (shift) end++;
-    if (*end || v > (1ll << 40) >> shift) return -1;
-    *out = v << shift;
+    uint64_t v;
+    if (size_parse(text, &v) < 0 || v < 1) return -1;
+    *out = (long long)v;
     return 0;
 }
 
