@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_template.h"
 #include "stratus/envelope.h"
 #include "stratus/file_transfer.h"
 
@@ -24,26 +25,6 @@ static void check_module(json_t *data)
     if (envelope_module_delete_parse(data, &uuid, err) == 0 && !uuid) abort();
 }
 
-/* Join the pieces of `in` (separated by 0x01) into the template's `@` holes. */
-static char *fill_template(const char *tpl, const uint8_t *in, size_t n, size_t *len)
-{
-    size_t cap = strlen(tpl) + n + 1;
-    char *out = malloc(cap);
-    if (!out) abort();
-    size_t o = 0, i = 0;
-    for (const char *t = tpl; *t; t++) {
-        if (*t != '@') {
-            out[o++] = *t;
-            continue;
-        }
-        while (i < n && in[i] != 1)
-            out[o++] = (char)in[i++];
-        if (i < n) i++; /* the separator */
-    }
-    *len = o;
-    return out;
-}
-
 static void check_envelope(const char *text, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -55,8 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             "\"channels\":[{\"path\":@,\"mode\":@,\"topic\":@},@],\"file_sha256\":@,"
             "\"file_size\":@}";
         size_t len;
-        char *text =
-            fill_template(data[0] == 'E' ? envelope_tpl : module_tpl, data + 1, size - 1, &len);
+        char *text = fuzz_fill_template(data[0] == 'E' ? envelope_tpl : module_tpl, data + 1,
+                                        size - 1, &len);
         if (data[0] == 'E') {
             check_envelope(text, len);
         } else {

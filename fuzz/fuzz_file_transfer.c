@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_template.h"
 #include "stratus/envelope.h"
 #include "stratus/file_transfer.h"
 
@@ -68,25 +69,6 @@ static void check_request(const char *text, size_t size)
     envelope_clear(&env);
 }
 
-/* Join the pieces of `in` (separated by 0x01) into the template's `@` holes. */
-static char *fill_template(const char *tpl, const uint8_t *in, size_t n, size_t *len)
-{
-    char *out = malloc(strlen(tpl) + n + 1);
-    if (!out) abort();
-    size_t o = 0, i = 0;
-    for (const char *t = tpl; *t; t++) {
-        if (*t != '@') {
-            out[o++] = *t;
-            continue;
-        }
-        while (i < n && in[i] != 1)
-            out[o++] = (char)in[i++];
-        if (i < n) i++;
-    }
-    *len = o;
-    return out;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 0 && data[0] == 'R') {
@@ -94,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             "{\"object_id\":\"o\",\"action\":\"file_get\",\"type\":\"req\",\"data\":"
             "{\"sha256\":@,\"node\":@,\"offset\":@,\"length\":@}}";
         size_t len;
-        char *text = fill_template(tpl, data + 1, size - 1, &len);
+        char *text = fuzz_fill_template(tpl, data + 1, size - 1, &len);
         check_request(text, len);
         free(text);
         return 0;

@@ -43,34 +43,14 @@ static const char *realm = "benchfiles";
 static struct broker broker;
 static struct orchestrator orc;
 static char dir[PATH_MAX], moddir[PATH_MAX];
-static uint8_t *hello;
+static char hello_path[PATH_MAX];
 static size_t hello_len;
 
 /* A module of about `size` bytes, unique (random padding), at path. */
 static void make_module(const char *path, size_t size)
 {
     size_t pad = size > hello_len + 16 ? size - hello_len - 16 : 16;
-    size_t body = 1 + 3 + pad;
-    uint8_t head[16];
-    size_t hn = 0;
-    head[hn++] = 0;
-    for (size_t v = body;; v >>= 7) {
-        head[hn++] = (uint8_t)((v & 0x7f) | (v >> 7 ? 0x80 : 0));
-        if (!(v >> 7)) break;
-    }
-    head[hn++] = 3;
-    memcpy(head + hn, "pad", 3);
-    hn += 3;
-    uint8_t *buf = malloc(pad);
-    if (!buf) die("no memory");
-    FILE *rnd = fopen("/dev/urandom", "rb");
-    if (!rnd || fread(buf, 1, pad, rnd) != pad) die("/dev/urandom");
-    fclose(rnd);
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(hello, 1, hello_len, f) != hello_len || fwrite(head, 1, hn, f) != hn ||
-        fwrite(buf, 1, pad, f) != pad || fclose(f) != 0)
-        die("cannot write a module");
-    free(buf);
+    if (harness_copy_module_padded(hello_path, path, pad) < 0) die("cannot write a module");
 }
 
 static uint8_t *read_file(const char *path, size_t *len)
@@ -293,9 +273,8 @@ int main(int argc, char **argv)
     if (runs < 3) runs = 3;
     harness_init();
     if (harness_tmpdir(dir) || harness_tmpdir(moddir)) die("no temporary directory");
-    char hello_path[PATH_MAX];
     snprintf(hello_path, sizeof hello_path, "%s/hello.wasm", BENCH_EXAMPLES);
-    hello = read_file(hello_path, &hello_len);
+    free(read_file(hello_path, &hello_len));
     char state[PATH_MAX];
     if (harness_tmpdir(state)) die("no temporary directory");
 
@@ -330,7 +309,6 @@ int main(int argc, char **argv)
     client_free(c);
     client_free(pub);
     client_free(sub);
-    free(hello);
     harness_cleanup();
     return 0;
 }
