@@ -33,8 +33,10 @@ static int exchange(const struct client_target *t, const char *method, const cha
 {
     char herr[HTTP_CLIENT_ERR_LEN];
     if (status) *status = 0;
-    /* Uploads get a second for every 16 MiB on top of the usual deadline. */
-    int timeout = CLIENT_HTTP_MS + (int)(len >> 14);
+    /* Uploads get a second for every MiB on top of the usual deadline: the
+     * orchestrator hashes, validates and writes the whole file before it
+     * answers, and a slow machine does that at a few MiB/s. */
+    int timeout = CLIENT_HTTP_MS + (int)(len >> 10);
     if (http_client_request(&t->http, method, path, body, len, timeout, r, herr) < 0) {
         snprintf(err, CLIENT_ERR_LEN,
                  "%s (is the orchestrator running? `stratus up` starts a stack)", herr);
@@ -66,8 +68,7 @@ int client_rest_send(const struct client_target *t, const char *method, const ch
     *out = json_loadb(r.body, r.body_len, 0, &jerr);
     http_response_clear(&r);
     if (!*out) {
-        snprintf(err, CLIENT_ERR_LEN, "%s %s: the answer is not JSON: %s", method, path,
-                 jerr.text);
+        snprintf(err, CLIENT_ERR_LEN, "%s %s: the answer is not JSON: %s", method, path, jerr.text);
         return -1;
     }
     return 0;

@@ -3,8 +3,8 @@
  * module created with `stratus run` shows within 2 s; clicking its stop
  * button ends it (the REST API says killed, the page shows it ended); the
  * start form starts a module with arguments, and one uploaded from this
- * computer (a non-wasm upload refused with the reason); with hundreds of modules the
- * page lists them all and still follows changes. */
+ * computer (a non-wasm upload refused with the reason); with hundreds of
+ * modules the page lists them all and still follows changes. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>

@@ -14,8 +14,11 @@
  * holds no file or partial file; eviction under a small cache limit never
  * of the file a running module uses; uploads of a non-wasm file and of a
  * file over the size limit refused with the reason; 20 concurrent creates
- * of one new file fetched once; `stratus files ls|put|rm`; the old
- * behaviour (a path inside the module directory) kept. */
+ * of one new file fetched once; a 32 MiB transfer during which another
+ * module on the node runs and ends (the link is shared), resumed from its
+ * partial file after the manager is killed and started again;
+ * `stratus files ls|put|rm`; the old behaviour (a path inside the module
+ * directory) kept. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -140,14 +143,12 @@ static void orc_up(const char *const *extra)
 
 /* Start node i ("n{i}", runtime "n{i}-lx") on broker port with an empty
  * module directory and a fresh state directory, plus extra arguments. */
-static void node_up_on(int i, int port, const char *const *extra)
+static void node_launch(int i, int port, const char *const *extra)
 {
     char name[16], rt[32];
     const char *moddir = node_moddir[i];
     snprintf(name, sizeof name, "n%d", i);
     snprintf(rt, sizeof rt, "linux:n%d-lx", i);
-    assert_int_equal(harness_tmpdir(node_moddir[i]), 0);
-    assert_int_equal(harness_tmpdir(node_state[i]), 0);
     const char *argv[24] = {
         "--runtime",   rt,     "--module-dir", moddir, "--state-dir", node_state[i],
         "--log-level", "debug"};
@@ -162,6 +163,13 @@ static void node_up_on(int i, int port, const char *const *extra)
     char path[64];
     snprintf(path, sizeof path, "/api/runtimes/n%d-lx/", i);
     assert_int_equal(http_wait_field(orc.http_port, path, "alive", "true", WAIT_MS), 0);
+}
+
+static void node_up_on(int i, int port, const char *const *extra)
+{
+    assert_int_equal(harness_tmpdir(node_moddir[i]), 0);
+    assert_int_equal(harness_tmpdir(node_state[i]), 0);
+    node_launch(i, port, extra);
 }
 
 static void node_start(int i, const char *const *extra)
@@ -558,6 +566,64 @@ static void test_concurrent_creates_fetch_once(void **state)
     assert_int_equal(log_count(&nodes[0], needle), 0);
 }
 
+/* Bytes in the node's partial file of sha256 (-1: none). */
+static long long partial_size(int i, const char *sha256)
+{
+    char path[PATH_MAX + 128];
+    snprintf(path, sizeof path, "%s/files-n%d/tmp/%s.part", node_state[i], i, sha256);
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+static void test_big_transfer_shares_link_and_resumes(void **state)
+{
+    (void)state;
+    orc_up(NULL);
+    node_start(0, NULL);
+    struct module_file big;
+    make_hello(32 << 20, &big);
+    struct cmd c;
+    assert_int_equal(RUN(&c, "files", "put", big.path), 0);
+    cmd_free(&c);
+    char placed[PATH_MAX + 32];
+    snprintf(placed, sizeof placed, "%s/placed.wasm", node_moddir[0]);
+    assert_int_equal(harness_copy_file(CLIENT_EXAMPLES "/hello.wasm", placed), 0);
+    /* The big file's transfer starts... */
+    assert_int_equal(RUN(&c, "run", "--runtime", "n0-lx", "--name", "big", big.path), 0);
+    cmd_free(&c);
+    long long deadline = harness_now_ms() + WAIT_MS;
+    while (partial_size(0, big.sha256) <= 0 && harness_now_ms() < deadline)
+        usleep(2000);
+    assert_true(partial_size(0, big.sha256) > 0);
+    /* ...and a module on the same node runs, its output and exit through
+     * the same link, while the transfer goes on. */
+    assert_int_equal(RUN(&c, "run", "--wait", "--runtime", "n0-lx", "placed.wasm"), 0);
+    assert_non_null(strstr(c.out, "Hello from Stratus!"));
+    cmd_free(&c);
+    long long part = partial_size(0, big.sha256);
+    fprintf(stderr, "%lld of %zu bytes had come when the small module ended\n", part, big.size);
+    assert_int_equal(fetches(0, &big), 0);
+    assert_true(part > 0 && (size_t)part < big.size);
+    /* The manager dies mid-transfer and comes back on its state directory:
+     * the module is created again and the transfer resumes from the
+     * partial file. */
+    proc_kill(&nodes[0]);
+    long long kept = partial_size(0, big.sha256);
+    assert_true(kept > 0);
+    node_launch(0, central.port, NULL);
+    wait_module_field("big", "exit_code", "0");
+    char needle[128];
+    snprintf(needle, sizeof needle, "transfer of %s resumes at ", big.sha256);
+    assert_int_equal(log_count(&nodes[0], needle), 1);
+    assert_int_equal(fetches(0, &big), 1);
+    assert_int_equal(partial_files(0), 0);
+    char cached[PATH_MAX + 128];
+    cache_path(0, big.sha256, cached, sizeof cached);
+    struct stat st;
+    assert_int_equal(stat(cached, &st), 0);
+    assert_int_equal((size_t)st.st_size, big.size);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -568,6 +634,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_uploads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_files_put_rm_and_old_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_creates_fetch_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_transfer_shares_link_and_resumes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
