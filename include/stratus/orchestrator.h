@@ -39,7 +39,8 @@ void orchestrator_config_clear(struct orchestrator_config *cfg);
 
 /* Apply a JSON configuration (len bytes): mqtt, mqtt_port, mqtt_username,
  * pwd, use_ssl, realm, http, http_port, db, keepalive, log_level, tls_ca,
- * tls_cert, tls_key, files_dir, file_max_size, files_retention. Returns 0 or -1 with err naming the key. */
+ * tls_cert, tls_key, files_dir, file_max_size, files_retention. Returns 0 or -1 with err naming the
+ * key. */
 int orchestrator_config_apply_json(struct orchestrator_config *cfg, const char *text, size_t len,
                                    char err[ORCHESTRATOR_ERR_LEN]);
 

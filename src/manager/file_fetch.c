@@ -57,8 +57,8 @@ int file_fetcher_new(const struct file_fetch_options *opt, struct file_cache *ca
     f->cache = cache;
     if (!f->realm || !f->node ||
         topic_format(f->topic, sizeof f->topic, opt->realm, TOPIC_FILE_DATA, opt->node) < 0 ||
-        topic_format(f->request_topic, sizeof f->request_topic, opt->realm, TOPIC_FILE_GET,
-                     NULL) < 0) {
+        topic_format(f->request_topic, sizeof f->request_topic, opt->realm, TOPIC_FILE_GET, NULL) <
+            0) {
         file_fetcher_free(f);
         return -1;
     }
@@ -204,8 +204,9 @@ static int check_size(const struct file_fetcher *f, const char *hex, uint64_t si
                       char reason[FILE_ERR_LEN])
 {
     if (size > f->max_size) {
-        snprintf(reason, FILE_ERR_LEN, "file %.16s... is %llu bytes, over this node's limit of %llu",
-                 hex, (unsigned long long)size, (unsigned long long)f->max_size);
+        snprintf(reason, FILE_ERR_LEN,
+                 "file %.16s... is %llu bytes, over this node's limit of %llu", hex,
+                 (unsigned long long)size, (unsigned long long)f->max_size);
         return -1;
     }
     if (size > file_cache_limit(f->cache)) {

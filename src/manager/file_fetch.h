@@ -40,7 +40,7 @@ struct file_fetch_io {
 
 struct file_fetch_options {
     const char *realm;
-    const char *node; /* the manager's UUID: chunks come on proc/file/data/{node} */
+    const char *node;  /* the manager's UUID: chunks come on proc/file/data/{node} */
     uint64_t max_size; /* largest file taken; 0: FILE_SIZE_DEFAULT_MAX */
     struct file_fetch_io io;
 };

@@ -566,7 +566,8 @@ static int open_files(struct manager *m)
     if (!m->identity) return 0;
     char *dir = identity_default_dir(cfg->state_dir);
     char path[PATH_MAX];
-    int fits = dir && (size_t)snprintf(path, sizeof path, "%s/files-%s", dir, m->name) < sizeof path;
+    int fits =
+        dir && (size_t)snprintf(path, sizeof path, "%s/files-%s", dir, m->name) < sizeof path;
     free(dir);
     if (!fits) return -1;
     struct node_files_options fo = {

@@ -54,8 +54,7 @@ static void on_timer(void *ctx)
 
 static void ensure_timer(struct node_files *nf)
 {
-    if (!nf->timer)
-        loop_timer_add(nf->opt.loop, FILE_FETCH_STALL_MS, on_timer, nf, &nf->timer);
+    if (!nf->timer) loop_timer_add(nf->opt.loop, FILE_FETCH_STALL_MS, on_timer, nf, &nf->timer);
 }
 
 static void on_data(void *ctx, const char *topic, const void *payload, size_t len)

@@ -347,7 +347,8 @@ static char **child_environment(struct runtime *rt, char *vars[CHILD_VARS])
     if (runtime_max_memory(rt) &&
         asprintf(&vars[5], "STRATUS_RUNTIME_MAX_MEMORY=%u", runtime_max_memory(rt)) < 0)
         vars[5] = NULL;
-    if (runtime_file_dir(rt) && asprintf(&vars[6], "STRATUS_FILE_CACHE=%s", runtime_file_dir(rt)) < 0)
+    if (runtime_file_dir(rt) &&
+        asprintf(&vars[6], "STRATUS_FILE_CACHE=%s", runtime_file_dir(rt)) < 0)
         vars[6] = NULL;
     size_t n = 0;
     while (environ && environ[n])

@@ -100,8 +100,7 @@ static int send_chunk(struct file_server *s, struct serve_job *j)
     if (want > FILE_CHUNK_MAX) want = FILE_CHUNK_MAX;
     size_t got = 0;
     while (got < want) {
-        ssize_t n = pread(fd, s->buf + FILE_CHUNK_HEADER + got, want - got,
-                          (off_t)(j->next + got));
+        ssize_t n = pread(fd, s->buf + FILE_CHUNK_HEADER + got, want - got, (off_t)(j->next + got));
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         got += (size_t)n;
@@ -113,8 +112,7 @@ static int send_chunk(struct file_server *s, struct serve_job *j)
     }
     file_chunk_header(s->buf, j->raw, j->next, j->total);
     s->chunks++;
-    if (s->corrupt_at && s->chunks == s->corrupt_at && got)
-        s->buf[FILE_CHUNK_HEADER] ^= 0xff;
+    if (s->corrupt_at && s->chunks == s->corrupt_at && got) s->buf[FILE_CHUNK_HEADER] ^= 0xff;
     int mid = 0;
     if (s->io.publish(s->io.ctx, j->topic, s->buf, FILE_CHUNK_HEADER + got, &mid) < 0)
         return -1; /* not connected: the node asks again */

@@ -154,8 +154,7 @@ const char *file_store_dir(const struct file_store *fs)
 }
 
 /* Write len bytes to path through a temporary file renamed over it. */
-static int write_whole(const struct file_store *fs, const char *path, const void *bytes,
-                       size_t len)
+static int write_whole(const struct file_store *fs, const char *path, const void *bytes, size_t len)
 {
     char tmp[PATH_MAX];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s/.tmp-XXXXXX", fs->dir) >= sizeof tmp) return -1;

@@ -28,9 +28,9 @@ static double wall_now(void)
 
 static json_t *file_json(const struct files_api *fa, const struct file_info *f)
 {
-    return json_pack("{s:s, s:s, s:I, s:f, s:f, s:b}", "sha256", f->sha256, "name", f->name,
-                     "size", (json_int_t)f->size, "uploaded_at", f->uploaded_at, "used_at",
-                     f->used_at, "in_use", orc_file_in_use(fa->orc, f->sha256));
+    return json_pack("{s:s, s:s, s:I, s:f, s:f, s:b}", "sha256", f->sha256, "name", f->name, "size",
+                     (json_int_t)f->size, "uploaded_at", f->uploaded_at, "used_at", f->used_at,
+                     "in_use", orc_file_in_use(fa->orc, f->sha256));
 }
 
 /* The file {q} names; 404 or 409 (ambiguous) with err otherwise. */
@@ -73,8 +73,8 @@ static void list_files(struct files_api *fa, const struct rest_request *req,
     for (size_t i = start; i < n && i - start < limit; i++)
         json_array_append_new(results, file_json(fa, file_store_at(fa->store, i)));
     rest_reply_json(reply, 200,
-                    json_pack("{s:I, s:I, s:o}", "count", (json_int_t)n, "start",
-                              (json_int_t)start, "results", results));
+                    json_pack("{s:I, s:I, s:o}", "count", (json_int_t)n, "start", (json_int_t)start,
+                              "results", results));
 }
 
 static void upload(struct files_api *fa, const struct rest_request *req, struct rest_reply *reply)

@@ -24,8 +24,9 @@ static void test_sizes(void **state)
     assert_int_equal(v, 1u << 30);
     assert_int_equal(size_parse("1024G", &v), 0);
     assert_int_equal(v, (uint64_t)1 << 40);
-    const char *bad[] = {"", "-1", "+1", " 1", "1 ", "1KB", "1T", "K", "1025G",
-                         "99999999999999999999", "0x10", NULL};
+    const char *bad[] = {"",     "-1", "+1", " 1",    "1 ",
+                         "1KB",  "1T", "K",  "1025G", "99999999999999999999",
+                         "0x10", NULL};
     for (int i = 0; bad[i]; i++)
         assert_int_equal(size_parse(bad[i], &v), -1);
     assert_int_equal(size_parse(NULL, &v), -1);
