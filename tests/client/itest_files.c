@@ -14,7 +14,7 @@
  * holds no file or partial file; eviction under a small cache limit never
  * of the file a running module uses; uploads of a non-wasm file and of a
  * file over the size limit refused with the reason; 20 concurrent creates
- * of one new file fetched once; a 32 MiB transfer during which another
+ * of one new file fetched once; a 56 MiB transfer during which another
  * module on the node runs and ends (the link is shared), resumed from its
  * partial file after the manager is killed and started again;
  * `stratus files ls|put|rm`; the old behaviour (a path inside the module
@@ -581,7 +581,7 @@ static void test_big_transfer_shares_link_and_resumes(void **state)
     orc_up(NULL);
     node_start(0, NULL);
     struct module_file big;
-    make_hello(32 << 20, &big);
+    make_hello(56 << 20, &big);
     struct cmd c;
     assert_int_equal(RUN(&c, "files", "put", big.path), 0);
     cmd_free(&c);
