@@ -44,6 +44,7 @@ static const struct subcommand subcommands[] = {
     {"profile", NET(cmd_profile_main), "collect profile records into SQLite and CSV files"},
     {"benchmark", NET(cmd_benchmark_main),
      "run runtimes x files x engines campaigns; tables and plots (report DIR)"},
+    {"files", NET(cmd_files_main), "the module store: files uploaded for the nodes (ls, put, rm)"},
     {"exec", CORE(cmd_exec_main), "run a WebAssembly (WASI) module here and now"},
     {"compile", CORE(cmd_compile_main), "compile modules to native code (the compiled tier)"},
     {"spectest", CORE(cmd_spectest_main), "run a wast2json script against the engine"},

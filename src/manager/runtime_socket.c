@@ -333,8 +333,8 @@ static int inherited(const char *entry)
 }
 
 /* The runtime's own variables: type, name, UUID, module directory, realm,
- * memory cap, engines. */
-#define RUNTIME_ENV_VARS 7
+ * memory cap, engines, file cache. */
+#define RUNTIME_ENV_VARS 8
 
 /* The inherited part of environ plus the runtime's variables; the strings
  * are owned by the block. */
@@ -352,6 +352,9 @@ static char **child_environment(struct runtime *rt, char *vars[RUNTIME_ENV_VARS]
         vars[5] = NULL;
     const char *engines = runtime_engines(rt);
     if (engines && asprintf(&vars[6], "STRATUS_RUNTIME_ENGINES=%s", engines) < 0) vars[6] = NULL;
+    if (runtime_file_dir(rt) &&
+        asprintf(&vars[7], "STRATUS_FILE_CACHE=%s", runtime_file_dir(rt)) < 0)
+        vars[7] = NULL;
     size_t n = 0;
     while (environ && environ[n])
         n++;

@@ -190,6 +190,10 @@ json_t *module_run_instance(struct module *m, sw_module *module, struct run_requ
         goto out;
     }
     for (size_t i = 0; i < m->spec.ndirs; i++) {
+        if (!m->env->module_dir) {
+            result = json_pack("{s:s, s:s}", "status", "failed", "reason", m->env->dir_error);
+            goto out;
+        }
         if (module_path_resolve(m->env->module_dir, m->spec.dirs[i], 1, &hosts[i], reason) < 0) {
             result = failed(reason);
             goto out;
@@ -302,11 +306,22 @@ int module_load(struct module *m, const char *file, sw_module **module, char **p
     *module = NULL;
     *path = NULL;
     *failure = NULL;
-    if (!m->env->module_dir) {
+    if (m->spec.file_sha256 && !strcmp(file, m->spec.file)) {
+        /* The manager fetched and verified it before it sent the create;
+         * the name is 64 hex digits (module_create_check), never a path. */
+        if (!m->env->file_dir) {
+            *failure = failed("this runtime was started without a file cache (STRATUS_FILE_CACHE)");
+            return -1;
+        }
+        if (asprintf(path, "%s/%s", m->env->file_dir, m->spec.file_sha256) < 0) {
+            *path = NULL;
+            *failure = failed("out of memory");
+            return -1;
+        }
+    } else if (!m->env->module_dir) {
         *failure = failed(m->env->dir_error);
         return -1;
-    }
-    if (module_path_resolve(m->env->module_dir, file, 0, path, reason) < 0) {
+    } else if (module_path_resolve(m->env->module_dir, file, 0, path, reason) < 0) {
         *failure = failed(reason);
         return -1;
     }
