@@ -72,9 +72,30 @@ static void compress_portable(uint32_t h[8], const uint8_t *p)
 /* The same block function with SHA256RNDS2 (two rounds an instruction) and
  * SHA256MSG1/MSG2 (the message schedule, four words at a time). The
  * instructions keep the state as two registers, ABEF and CDGH (A in the
- * highest lane), so it is shuffled into that order and back. */
-__attribute__((target("sha,sse4.1,ssse3"))) static void compress_x86_sha(uint32_t h[8],
-                                                                         const uint8_t *p)
+ * highest lane), so it is shuffled into that order and back. Written out
+ * four groups at a time so that the schedule stays in registers. */
+#define SHA256_X86_TARGET __attribute__((target("sha,sse4.1,ssse3")))
+
+/* Words i..i+3 of the schedule from a = W[i-16..], b = W[i-12..],
+   c = W[i-8..], d = W[i-4..]: s1(W[i-2]) + W[i-7] + s0(W[i-15]) + W[i-16]. */
+SHA256_X86_TARGET static inline __m128i next_words(__m128i a, __m128i b, __m128i c, __m128i d)
+{
+    __m128i t = _mm_add_epi32(_mm_sha256msg1_epu32(a, b), _mm_alignr_epi8(d, c, 4));
+    return _mm_sha256msg2_epu32(t, d);
+}
+
+/* Four rounds with words w and constants k[0..3]. Each instruction makes
+   the new ABEF from CDGH and ABEF, and the old ABEF is the new CDGH, so the
+   registers trade roles and are back in place after the second. */
+SHA256_X86_TARGET static inline void four_rounds(__m128i *abef, __m128i *cdgh, __m128i w,
+                                                 const uint32_t *k)
+{
+    __m128i wk = _mm_add_epi32(w, _mm_loadu_si128((const __m128i *)k));
+    *cdgh = _mm_sha256rnds2_epu32(*cdgh, *abef, wk);
+    *abef = _mm_sha256rnds2_epu32(*abef, *cdgh, _mm_shuffle_epi32(wk, 0x0e));
+}
+
+SHA256_X86_TARGET static void compress_x86_sha(uint32_t h[8], const uint8_t *p)
 {
     const __m128i big_endian = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
     __m128i abcd = _mm_loadu_si128((const __m128i *)&h[0]);
@@ -85,23 +106,19 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void compress_x86_sha(uint32_
     __m128i cdgh = _mm_blend_epi16(hgfe, badc, 0xf0);
     const __m128i abef_in = abef, cdgh_in = cdgh;
 
-    /* w[g & 3] holds words 4g..4g+3 of the schedule while group g runs */
-    __m128i w[4];
-    for (int i = 0; i < 4; i++)
-        w[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), big_endian);
-    for (int g = 0; g < 16; g++) {
-        if (g >= 4) {
-            /* W[i] = s1(W[i-2]) + W[i-7] + s0(W[i-15]) + W[i-16], i = 4g.. */
-            __m128i t = _mm_sha256msg1_epu32(w[g & 3], w[(g + 1) & 3]);
-            t = _mm_add_epi32(t, _mm_alignr_epi8(w[(g + 3) & 3], w[(g + 2) & 3], 4));
-            w[g & 3] = _mm_sha256msg2_epu32(t, w[(g + 3) & 3]);
-        }
-        __m128i wk = _mm_add_epi32(w[g & 3], _mm_loadu_si128((const __m128i *)&round_k[4 * g]));
-        /* two rounds: the old ABEF becomes CDGH, so the registers trade
-           roles and are back in place after the next two */
-        cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk);
-        wk = _mm_shuffle_epi32(wk, 0x0e);
-        abef = _mm_sha256rnds2_epu32(abef, cdgh, wk);
+    __m128i w0 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 0)), big_endian);
+    __m128i w1 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16)), big_endian);
+    __m128i w2 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 32)), big_endian);
+    __m128i w3 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 48)), big_endian);
+    for (int i = 0; i < 64; i += 16) {
+        if (i) w0 = next_words(w0, w1, w2, w3);
+        four_rounds(&abef, &cdgh, w0, &round_k[i]);
+        if (i) w1 = next_words(w1, w2, w3, w0);
+        four_rounds(&abef, &cdgh, w1, &round_k[i + 4]);
+        if (i) w2 = next_words(w2, w3, w0, w1);
+        four_rounds(&abef, &cdgh, w2, &round_k[i + 8]);
+        if (i) w3 = next_words(w3, w0, w1, w2);
+        four_rounds(&abef, &cdgh, w3, &round_k[i + 12]);
     }
     abef = _mm_add_epi32(abef, abef_in);
     cdgh = _mm_add_epi32(cdgh, cdgh_in);
