@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "net_address.h"
 #include "slog.h"
 #include "stratus/envelope.h"
 #include "stratus/manager.h"
@@ -186,26 +187,17 @@ static int parse_port(const char *text, int *port)
     return 0;
 }
 
-/* "HOST:PORT" or "HOST". */
+/* "HOST:PORT" or "HOST" (the port kept); the rule is net_address_parse's. */
 static int set_mqtt(struct manager_config *cfg, const char *text, char *err)
 {
-    const char *colon = strrchr(text, ':');
-    if (!*text || colon == text) {
-        snprintf(err, MANAGER_ERR_LEN, "--mqtt '%s': expected HOST:PORT", text);
+    struct net_address a;
+    char aerr[NET_ADDRESS_ERR_LEN];
+    if (net_address_parse("--mqtt", text, cfg->port, 1, &a, aerr) < 0) {
+        snprintf(err, MANAGER_ERR_LEN, "%s", aerr);
         return -1;
     }
-    if (colon) {
-        if (parse_port(colon + 1, &cfg->port) < 0) {
-            snprintf(err, MANAGER_ERR_LEN, "--mqtt '%s': bad port", text);
-            return -1;
-        }
-        char *host = strndup(text, (size_t)(colon - text));
-        if (!host) return -1;
-        free(cfg->host);
-        cfg->host = host;
-        return 0;
-    }
-    return set_string(&cfg->host, text);
+    cfg->port = a.port;
+    return set_string(&cfg->host, a.host);
 }
 
 static int want_string(json_t *v, const char *key, char **field, char *err)

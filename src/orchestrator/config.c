@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net_address.h"
 #include "slog.h"
 #include "stratus/orchestrator.h"
 
@@ -53,32 +54,19 @@ static int parse_int(const char *text, long min, long max, int *out)
     return 0;
 }
 
-/* "HOST:PORT" (or "[V6]:PORT") or "HOST": host into *host, port into *port. */
+/* "HOST:PORT" (or "[V6]:PORT") or "HOST" (the port kept): host into
+ * *host, port into *port; the rule is net_address_parse's. */
 static int set_address(const char *flag, const char *text, char **host, int *port, int min_port,
                        char *err)
 {
-    const char *colon = strrchr(text, ':');
-    const char *start = text, *end = colon ? colon : text + strlen(text);
-    if (text[0] == '[') {
-        const char *close = strchr(text, ']');
-        if (!close || (close[1] && close[1] != ':')) goto bad;
-        start = text + 1;
-        end = close;
-        colon = close[1] == ':' ? close + 1 : NULL;
-    } else if (colon && strchr(text, ':') != colon) {
-        colon = NULL; /* a bare IPv6 address */
-        end = text + strlen(text);
+    struct net_address a;
+    char aerr[NET_ADDRESS_ERR_LEN];
+    if (net_address_parse(flag, text, *port, min_port, &a, aerr) < 0) {
+        snprintf(err, ORCHESTRATOR_ERR_LEN, "%s", aerr);
+        return -1;
     }
-    if (end == start) goto bad;
-    if (colon && parse_int(colon + 1, min_port, 65535, port) < 0) goto bad;
-    char *h = strndup(start, (size_t)(end - start));
-    if (!h) return set_string(host, "", err);
-    free(*host);
-    *host = h;
-    return 0;
-bad:
-    snprintf(err, ORCHESTRATOR_ERR_LEN, "%s '%s': expected HOST:PORT", flag, text);
-    return -1;
+    *port = a.port;
+    return set_string(host, a.host, err);
 }
 
 static int want_string(json_t *v, const char *key, char **field, char *err)

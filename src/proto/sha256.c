@@ -171,6 +171,7 @@ void sha256_update(sha256_state *s, const void *data, size_t len)
 {
     if (len == 0) return; /* data may be NULL then, which memcpy may not get */
     const uint8_t *p = data;
+    if (len == 0) return; /* data may be NULL then */
     s->length += len;
     if (s->used) {
         size_t take = 64 - s->used < len ? 64 - s->used : len;

@@ -313,9 +313,16 @@ static void test_logs(void **state)
     assert_int_equal(client_connect(&pub, stack.broker.port, "client-test-pub"), 0);
     char topic[128];
     snprintf(topic, sizeof topic, "%s/proc/stdio/%s", stack.realm, uuid);
+    /* State "A" can come before the manager subscribed to the module's
+     * stdin topic: a line published earlier would reach nobody. */
+    long long deadline = harness_now_ms() + WAIT_MS;
+    while (broker_subscribe_count(&stack.broker, topic) < 1) {
+        assert_true(harness_now_ms() < deadline);
+        usleep(10000);
+    }
     assert_int_equal(client_publish_str(pub, topic, "first line\n"), 0);
     /* Wait until the orchestrator kept the echo. */
-    long long deadline = harness_now_ms() + WAIT_MS;
+    deadline = harness_now_ms() + WAIT_MS;
     for (;;) {
         assert_int_equal(RUN(&c, "logs", "echoer"), 0);
         int done = strstr(c.out, "first line\nfirst line\n") != NULL;

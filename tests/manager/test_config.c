@@ -58,6 +58,17 @@ static void test_flags(void **state)
     assert_true(cfg.tls);
     assert_string_equal(cfg.tls_ca, "/ca");
     manager_config_clear(&cfg);
+
+    /* Addresses as every command spells them: IPv6 in brackets, the port
+     * kept when only a host is given. */
+    manager_config_init(&cfg);
+    assert_int_equal(parse(&cfg, err, "--mqtt", "[::1]:1884", "--realm", "r", NULL), 0);
+    assert_string_equal(cfg.host, "::1");
+    assert_int_equal(cfg.port, 1884);
+    assert_int_equal(parse(&cfg, err, "--mqtt", "broker", NULL), 0);
+    assert_string_equal(cfg.host, "broker");
+    assert_int_equal(cfg.port, 1884);
+    manager_config_clear(&cfg);
 }
 
 static void test_bad_flags_named(void **state)
@@ -70,6 +81,7 @@ static void test_bad_flags_named(void **state)
     } cases[] = {
         {"--mqtt", "host:notaport", "--mqtt"},
         {"--mqtt", "host:70000", "--mqtt"},
+        {"--mqtt", "[::1", "--mqtt"},
         {"--runtime", ":x", "runtime"},
         {"--runtime-command", "nopath", "--runtime-command"},
         {"--log-level", "loud", "--log-level"},
