@@ -169,7 +169,6 @@ void sha256_init(sha256_state *s)
 
 void sha256_update(sha256_state *s, const void *data, size_t len)
 {
-    if (len == 0) return; /* data may be NULL then, which memcpy may not get */
     const uint8_t *p = data;
     if (len == 0) return; /* data may be NULL then */
     s->length += len;
