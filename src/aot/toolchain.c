@@ -97,6 +97,15 @@ static char **child_env(char *storage[2])
     return env;
 }
 
+/* The compiler has ended: *child back to 0, unless a cancel marked it -1
+   (which stays, so that no later compile of the job starts). */
+static void forget_child(volatile pid_t *child, pid_t pid)
+{
+    if (child)
+        __atomic_compare_exchange_n((pid_t *)child, &pid, 0, false, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST);
+}
+
 /* Runs argv with stdout and stderr to the file `log`; waits at most
  * COMPILE_TIMEOUT_S. Returns the exit status, or -1 (with errno) when it
  * could not run or did not finish. */
@@ -108,9 +117,13 @@ static int run(char *const argv[], const char *log, bool background, volatile pi
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     char *storage[2] = {NULL, NULL};
-    char **env = child_env(storage);
+    char **env = NULL;
     pid_t pid;
-    int rc = env ? posix_spawn(&pid, argv[0], &fa, NULL, argv, env) : ENOMEM;
+    int rc = ECANCELED; /* toolchain_cancel came before the compiler started */
+    if (!child || __atomic_load_n((pid_t *)child, __ATOMIC_SEQ_CST) != -1) {
+        env = child_env(storage);
+        rc = env ? posix_spawn(&pid, argv[0], &fa, NULL, argv, env) : ENOMEM;
+    }
     posix_spawn_file_actions_destroy(&fa);
     free(env);
     free(storage[0]);
@@ -120,7 +133,11 @@ static int run(char *const argv[], const char *log, bool background, volatile pi
         return -1;
     }
     if (background) setpriority(PRIO_PROCESS, (id_t)pid, 10);
-    if (child) *child = pid;
+    /* a cancel either finds the pid here or left -1 for us to find */
+    if (child && __atomic_exchange_n((pid_t *)child, pid, __ATOMIC_SEQ_CST) == -1) {
+        kill(pid, SIGTERM);
+        __atomic_store_n((pid_t *)child, -1, __ATOMIC_SEQ_CST);
+    }
     int status = 0;
     struct timespec tick = {0, 10 * 1000 * 1000};
     for (long waited = 0;; waited += 10) {
@@ -133,13 +150,13 @@ static int run(char *const argv[], const char *log, bool background, volatile pi
         if (waited > COMPILE_TIMEOUT_S * 1000L) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
-            if (child) *child = 0;
+            forget_child(child, pid);
             errno = ETIMEDOUT;
             return -1;
         }
         nanosleep(&tick, NULL);
     }
-    if (child) *child = 0;
+    forget_child(child, pid);
     if (status == -1) return -1;
     if (WIFSIGNALED(status)) {
         errno = EINTR;
@@ -336,6 +353,9 @@ int toolchain_compile(const struct toolchain *tc, const char *c_path, const char
 
 void toolchain_cancel(volatile pid_t *child)
 {
-    pid_t pid = *child;
+    /* -1 also stops a compiler not started yet (run() looks before and
+       after starting it), so a cancel during the translation to C or
+       between the two is not lost */
+    pid_t pid = __atomic_exchange_n((pid_t *)child, -1, __ATOMIC_SEQ_CST);
     if (pid > 0) kill(pid, SIGTERM);
 }
