@@ -1,20 +1,19 @@
 /* SHA-256 as FIPS 180-4 defines it: 64-byte blocks, 64 rounds each, the
- * message padded with 0x80, zeros and its bit length. Portable C (the
- * compiler turns the rotations into single instructions), and on x86-64
- * processors with the SHA extensions a block function using them, chosen at
- * the first block: about ten times faster, which matters where a digest is
- * on the path of every start (the compiled tier hashes the module and checks
- * its artifact's seal before running it). Building with
- * SHA256_PORTABLE_ONLY leaves the portable one (its unit test does). */
+ * message padded with 0x80, zeros and its bit length. Plain portable C; the
+ * compiler turns the rotations into single instructions. On x86-64 CPUs
+ * with the SHA extensions (checked once with CPUID) the blocks go through
+ * those instructions instead, about 15 times faster: module files are
+ * hashed whole by the client, the module store and every node that fetches
+ * them, so this is what bounds a transfer. */
 #include "stratus/sha256.h"
 
-#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) && !defined(SHA256_PORTABLE_ONLY)
-#define SHA256_X86_SHA 1
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <cpuid.h>
 #include <immintrin.h>
+#define SHA256_HAVE_SHANI 1
 #endif
 
 static const uint32_t round_k[64] = {
@@ -33,7 +32,7 @@ static inline uint32_t rotr(uint32_t x, unsigned n)
     return (x >> n) | (x << (32 - n));
 }
 
-static void compress_portable(uint32_t h[8], const uint8_t *p)
+static void compress(uint32_t h[8], const uint8_t *p)
 {
     uint32_t w[64];
     for (int i = 0; i < 16; i++)
@@ -68,94 +67,82 @@ static void compress_portable(uint32_t h[8], const uint8_t *p)
     h[7] += k;
 }
 
-#ifdef SHA256_X86_SHA
-/* The same block function with SHA256RNDS2 (two rounds an instruction) and
- * SHA256MSG1/MSG2 (the message schedule, four words at a time). The
- * instructions keep the state as two registers, ABEF and CDGH (A in the
- * highest lane), so it is shuffled into that order and back. Written out
- * four groups at a time so that the schedule stays in registers. */
-#define SHA256_X86_TARGET __attribute__((target("sha,sse4.1,ssse3")))
-
-/* Words i..i+3 of the schedule from a = W[i-16..], b = W[i-12..],
-   c = W[i-8..], d = W[i-4..]: s1(W[i-2]) + W[i-7] + s0(W[i-15]) + W[i-16]. */
-SHA256_X86_TARGET static inline __m128i next_words(__m128i a, __m128i b, __m128i c, __m128i d)
+#ifdef SHA256_HAVE_SHANI
+/* n blocks with the SHA extensions. The state lives in two registers as
+ * the instructions want it, ABEF and CDGH; each step of the loop is four
+ * rounds (two sha256rnds2), the message schedule four words at a time
+ * (sha256msg1, the add of W[t-7], sha256msg2). */
+__attribute__((target("sha,sse4.1"))) static void compress_shani(uint32_t h[8], const uint8_t *p,
+                                                                 size_t n)
 {
-    __m128i t = _mm_add_epi32(_mm_sha256msg1_epu32(a, b), _mm_alignr_epi8(d, c, 4));
-    return _mm_sha256msg2_epu32(t, d);
-}
-
-/* Four rounds with words w and constants k[0..3]. Each instruction makes
-   the new ABEF from CDGH and ABEF, and the old ABEF is the new CDGH, so the
-   registers trade roles and are back in place after the second. */
-SHA256_X86_TARGET static inline void four_rounds(__m128i *abef, __m128i *cdgh, __m128i w,
-                                                 const uint32_t *k)
-{
-    __m128i wk = _mm_add_epi32(w, _mm_loadu_si128((const __m128i *)k));
-    *cdgh = _mm_sha256rnds2_epu32(*cdgh, *abef, wk);
-    *abef = _mm_sha256rnds2_epu32(*abef, *cdgh, _mm_shuffle_epi32(wk, 0x0e));
-}
-
-SHA256_X86_TARGET static void compress_x86_sha(uint32_t h[8], const uint8_t *p)
-{
-    const __m128i big_endian = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+    /* Big-endian words: a byte shuffle per 32-bit lane. */
+    const __m128i swap = _mm_set_epi8(12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3);
     __m128i abcd = _mm_loadu_si128((const __m128i *)&h[0]);
     __m128i efgh = _mm_loadu_si128((const __m128i *)&h[4]);
-    __m128i badc = _mm_shuffle_epi32(abcd, 0xb1);
+    __m128i cdab = _mm_shuffle_epi32(abcd, 0xb1);
     __m128i hgfe = _mm_shuffle_epi32(efgh, 0x1b);
-    __m128i abef = _mm_alignr_epi8(badc, hgfe, 8);
-    __m128i cdgh = _mm_blend_epi16(hgfe, badc, 0xf0);
-    const __m128i abef_in = abef, cdgh_in = cdgh;
-
-    __m128i w0 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 0)), big_endian);
-    __m128i w1 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16)), big_endian);
-    __m128i w2 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 32)), big_endian);
-    __m128i w3 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 48)), big_endian);
-    for (int i = 0; i < 64; i += 16) {
-        if (i) w0 = next_words(w0, w1, w2, w3);
-        four_rounds(&abef, &cdgh, w0, &round_k[i]);
-        if (i) w1 = next_words(w1, w2, w3, w0);
-        four_rounds(&abef, &cdgh, w1, &round_k[i + 4]);
-        if (i) w2 = next_words(w2, w3, w0, w1);
-        four_rounds(&abef, &cdgh, w2, &round_k[i + 8]);
-        if (i) w3 = next_words(w3, w0, w1, w2);
-        four_rounds(&abef, &cdgh, w3, &round_k[i + 12]);
+    __m128i abef = _mm_alignr_epi8(cdab, hgfe, 8);
+    __m128i cdgh = _mm_blend_epi16(hgfe, cdab, 0xf0);
+    for (; n; n--, p += 64) {
+        __m128i abef_in = abef, cdgh_in = cdgh, w[4];
+        for (int g = 0; g < 16; g++) {
+            __m128i words;
+            if (g < 4) {
+                words = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * g)), swap);
+            } else {
+                /* W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16] for
+                 * the four t of this group; w[] holds the last sixteen. */
+                __m128i w16 = w[g & 3], w12 = w[(g + 1) & 3], w8 = w[(g + 2) & 3],
+                        w4 = w[(g + 3) & 3];
+                words = _mm_sha256msg1_epu32(w16, w12);
+                words = _mm_add_epi32(words, _mm_alignr_epi8(w4, w8, 4));
+                words = _mm_sha256msg2_epu32(words, w4);
+            }
+            w[g & 3] = words;
+            __m128i wk = _mm_add_epi32(words, _mm_loadu_si128((const __m128i *)&round_k[4 * g]));
+            cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk);
+            abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(wk, 0x0e));
+        }
+        abef = _mm_add_epi32(abef, abef_in);
+        cdgh = _mm_add_epi32(cdgh, cdgh_in);
     }
-    abef = _mm_add_epi32(abef, abef_in);
-    cdgh = _mm_add_epi32(cdgh, cdgh_in);
     __m128i feba = _mm_shuffle_epi32(abef, 0x1b);
-    __m128i ghcd = _mm_shuffle_epi32(cdgh, 0xb1);
-    _mm_storeu_si128((__m128i *)&h[0], _mm_blend_epi16(feba, ghcd, 0xf0));
-    _mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(ghcd, feba, 8));
+    __m128i dchg = _mm_shuffle_epi32(cdgh, 0xb1);
+    _mm_storeu_si128((__m128i *)&h[0], _mm_blend_epi16(feba, dchg, 0xf0));
+    _mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(dchg, feba, 8));
 }
 
-/* 1: the processor has SHA, SSE4.1 and SSSE3; 0: it lacks one; -1: not yet
-   asked (asking twice, from two threads, gives the same answer) */
-static int x86_sha_usable = -1;
-
-static bool have_x86_sha(void)
+/* 1 when the CPU has the SHA extensions and SSSE3/SSE4.1 (asked once; a
+ * race between threads only asks twice). STRATUS_SHA256=portable in the
+ * environment says no, so that the tests check both ways on any CPU. */
+static int have_shani(void)
 {
-    int known = __atomic_load_n(&x86_sha_usable, __ATOMIC_RELAXED);
-    if (known >= 0) return known;
-    unsigned a, b, c, d;
-    bool ok = false;
-    if (__get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSE4_1) && (c & bit_SSSE3) &&
-        __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_SHA))
-        ok = true;
-    __atomic_store_n(&x86_sha_usable, ok, __ATOMIC_RELAXED);
-    return ok;
+    static int known; /* 0: not asked yet; 1: no; 2: yes */
+    int v = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    const char *force = v ? NULL : getenv("STRATUS_SHA256");
+    if (!v && force && !strcmp(force, "portable")) v = 1;
+    if (!v) {
+        unsigned a, b, c, d;
+        int sse = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSSE3) && (c & bit_SSE4_1);
+        int sha = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
+        v = sse && sha ? 2 : 1;
+    }
+    __atomic_store_n(&known, v, __ATOMIC_RELAXED);
+    return v == 2;
 }
 #endif
 
-/* Cost: one block; the accelerated function where the processor has it. */
-static void compress(uint32_t h[8], const uint8_t *p)
+/* n whole blocks. */
+static void compress_blocks(uint32_t h[8], const uint8_t *p, size_t n)
 {
-#ifdef SHA256_X86_SHA
-    if (have_x86_sha()) {
-        compress_x86_sha(h, p);
+#ifdef SHA256_HAVE_SHANI
+    if (have_shani()) {
+        compress_shani(h, p, n);
         return;
     }
 #endif
-    compress_portable(h, p);
+    for (; n; n--, p += 64)
+        compress(h, p);
 }
 
 void sha256_init(sha256_state *s)
@@ -179,11 +166,12 @@ void sha256_update(sha256_state *s, const void *data, size_t len)
         p += take;
         len -= take;
         if (s->used < 64) return;
-        compress(s->h, s->block);
+        compress_blocks(s->h, s->block, 1);
         s->used = 0;
     }
-    for (; len >= 64; p += 64, len -= 64)
-        compress(s->h, p);
+    compress_blocks(s->h, p, len / 64);
+    p += len / 64 * 64;
+    len %= 64;
     if (len) memcpy(s->block, p, len);
     s->used = len;
 }
@@ -194,13 +182,13 @@ void sha256_final(sha256_state *s, uint8_t digest[SHA256_DIGEST_LEN])
     s->block[s->used++] = 0x80;
     if (s->used > 56) {
         memset(s->block + s->used, 0, 64 - s->used);
-        compress(s->h, s->block);
+        compress_blocks(s->h, s->block, 1);
         s->used = 0;
     }
     memset(s->block + s->used, 0, 56 - s->used);
     for (int i = 0; i < 8; i++)
         s->block[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
-    compress(s->h, s->block);
+    compress_blocks(s->h, s->block, 1);
     for (int i = 0; i < 8; i++)
         for (int b = 0; b < 4; b++)
             digest[4 * i + b] = (uint8_t)(s->h[i] >> (24 - 8 * b));

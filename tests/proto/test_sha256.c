@@ -1,7 +1,7 @@
 /* Unit tests of SHA-256: the FIPS 180-4 example vectors, messages at every
  * padding boundary, varied bytes over many blocks, and incremental updates
- * split anywhere. Built twice: test_sha256 (the block function the processor
- * allows) and test_sha256_portable (the portable one alone). */
+ * split anywhere (run again as test_sha256_portable, with the portable code
+ * forced). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
