@@ -31,6 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 extern char **environ;
 
 /* A compile that takes longer than this is given up (and the module keeps
@@ -93,6 +97,15 @@ static char **child_env(char *storage[2])
     return env;
 }
 
+/* The compiler has ended: *child back to 0, unless a cancel marked it -1
+   (which stays, so that no later compile of the job starts). */
+static void forget_child(volatile pid_t *child, pid_t pid)
+{
+    if (child)
+        __atomic_compare_exchange_n((pid_t *)child, &pid, 0, false, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST);
+}
+
 /* Runs argv with stdout and stderr to the file `log`; waits at most
  * COMPILE_TIMEOUT_S. Returns the exit status, or -1 (with errno) when it
  * could not run or did not finish. */
@@ -104,9 +117,13 @@ static int run(char *const argv[], const char *log, bool background, volatile pi
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     char *storage[2] = {NULL, NULL};
-    char **env = child_env(storage);
+    char **env = NULL;
     pid_t pid;
-    int rc = env ? posix_spawn(&pid, argv[0], &fa, NULL, argv, env) : ENOMEM;
+    int rc = ECANCELED; /* toolchain_cancel came before the compiler started */
+    if (!child || __atomic_load_n((pid_t *)child, __ATOMIC_SEQ_CST) != -1) {
+        env = child_env(storage);
+        rc = env ? posix_spawn(&pid, argv[0], &fa, NULL, argv, env) : ENOMEM;
+    }
     posix_spawn_file_actions_destroy(&fa);
     free(env);
     free(storage[0]);
@@ -116,7 +133,11 @@ static int run(char *const argv[], const char *log, bool background, volatile pi
         return -1;
     }
     if (background) setpriority(PRIO_PROCESS, (id_t)pid, 10);
-    if (child) *child = pid;
+    /* a cancel either finds the pid here or left -1 for us to find */
+    if (child && __atomic_exchange_n((pid_t *)child, pid, __ATOMIC_SEQ_CST) == -1) {
+        kill(pid, SIGTERM);
+        __atomic_store_n((pid_t *)child, -1, __ATOMIC_SEQ_CST);
+    }
     int status = 0;
     struct timespec tick = {0, 10 * 1000 * 1000};
     for (long waited = 0;; waited += 10) {
@@ -129,13 +150,13 @@ static int run(char *const argv[], const char *log, bool background, volatile pi
         if (waited > COMPILE_TIMEOUT_S * 1000L) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
-            if (child) *child = 0;
+            forget_child(child, pid);
             errno = ETIMEDOUT;
             return -1;
         }
         nanosleep(&tick, NULL);
     }
-    if (child) *child = 0;
+    forget_child(child, pid);
     if (status == -1) return -1;
     if (WIFSIGNALED(status)) {
         errno = EINTR;
@@ -241,31 +262,17 @@ static void remember_version(const char *id_cache, const char *path, const struc
     if (fclose(out) != 0 || rename(tmp, id_cache) != 0) unlink(tmp);
 }
 
-/* x86-64: whether /proc/cpuinfo lists both flags (of the first CPU). */
-static bool cpu_has_both(const char *a, const char *b)
+/* Whether this x86-64 processor has SSE4.2 and POPCNT, asked of the
+   processor itself: /proc/cpuinfo, formatted by the kernel for every CPU,
+   cost tens of microseconds on every start of a cached module. */
+static bool cpu_has_sse42_popcnt(void)
 {
-    FILE *f = fopen("/proc/cpuinfo", "re");
-    if (!f) return false;
-    char line[8192];
-    int found = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "flags", 5)) continue;
-        const char *want[2] = {a, b};
-        for (int k = 0; k < 2; k++) {
-            char w[64];
-            snprintf(w, sizeof w, " %s", want[k]);
-            for (char *p = strstr(line, w); p; p = strstr(p + 1, w)) {
-                char after = p[strlen(w)];
-                if (after == ' ' || after == '\n' || after == '\0') {
-                    found++;
-                    break;
-                }
-            }
-        }
-        break;
-    }
-    fclose(f);
-    return found == 2;
+#if defined(__x86_64__)
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSE4_2) && (c & bit_POPCNT);
+#else
+    return false;
+#endif
 }
 
 int toolchain_find(const char *wanted, const char *id_cache, struct toolchain *tc, char *why,
@@ -301,8 +308,7 @@ int toolchain_find(const char *wanted, const char *id_cache, struct toolchain *t
     struct utsname u;
     if (uname(&u) != 0) snprintf(u.machine, sizeof u.machine, "unknown");
     const char *isa = "";
-    if (!strcmp(u.machine, "x86_64") && cpu_has_both("sse4_2", "popcnt"))
-        isa = " -msse4.2 -mpopcnt";
+    if (!strcmp(u.machine, "x86_64") && cpu_has_sse42_popcnt()) isa = " -msse4.2 -mpopcnt";
     snprintf(tc->target, sizeof tc->target, "%s%s", u.machine, *isa ? "+sse4.2+popcnt" : "");
     snprintf(tc->flags, sizeof tc->flags, "%s%s%s%s", common_flags, tc->clang ? "" : " ",
              tc->clang ? "" : gcc_flags, isa);
@@ -347,6 +353,9 @@ int toolchain_compile(const struct toolchain *tc, const char *c_path, const char
 
 void toolchain_cancel(volatile pid_t *child)
 {
-    pid_t pid = *child;
+    /* -1 also stops a compiler not started yet (run() looks before and
+       after starting it), so a cancel during the translation to C or
+       between the two is not lost */
+    pid_t pid = __atomic_exchange_n((pid_t *)child, -1, __ATOMIC_SEQ_CST);
     if (pid > 0) kill(pid, SIGTERM);
 }

@@ -32,7 +32,8 @@ int toolchain_find(const char *wanted, const char *id_cache, struct toolchain *t
 int toolchain_compile(const struct toolchain *tc, const char *c_path, const char *so_path,
                       bool background, volatile pid_t *child, char *why, size_t cap);
 
-/* Ends a compile running in another thread (its toolchain_compile fails). */
+/* Ends a compile running in another thread, or about to start its compiler
+ * (its toolchain_compile fails); *child stays -1, so nothing more starts. */
 void toolchain_cancel(volatile pid_t *child);
 
 #endif

@@ -314,6 +314,7 @@ struct glue {
     struct print_user prints[NPRINTS]; /* user data of the print functions */
     sw_limits limits;                  /* for every instance the script makes */
     bool counting;                     /* turn opcode counting on in every instance */
+    uint64_t fuel;                     /* fuel of every instance; 0: unlimited */
     swaot *aot;                        /* --engine aot: every module compiled */
 };
 
@@ -414,6 +415,7 @@ static enum inst_result glue_instantiate(struct glue *g, sw_module *mod, sw_inst
         return INST_OTHER;
     }
     if (st == SW_OK) {
+        if (g->fuel) sw_instance_set_fuel(*inst, g->fuel);
         if (g->counting && sw_instance_set_counting(*inst, true) != SW_OK) {
             sw_instance_free(*inst);
             *inst = NULL;
@@ -1020,7 +1022,7 @@ static void run_command(struct runner *r, json_t *cmd, size_t index)
 
 static const char usage_text[] =
     "usage: stratus spectest [-v] [--strict-messages] [--max-pages N] [--count-opcodes]\n"
-    "                        [--engine interp|aot] FILE.json...\n"
+    "                        [--fuel N] [--engine interp|aot] FILE.json...\n"
     "\n"
     "Runs WebAssembly test scripts converted from .wast by wast2json (wabt) against the\n"
     "Stratus engine. Module files are read from the JSON file's directory. Prints one\n"
@@ -1046,6 +1048,8 @@ static const char usage_text[] =
     "                       (default: the engine's default limit)\n"
     "  --count-opcodes      run every instance in the engine's opcode-counting mode\n"
     "                       and print how many instructions were counted\n"
+    "  --fuel N             give every instance N units of fuel (about one per\n"
+    "                       instruction; running out traps); interpreter only\n"
     "  --engine aot         run every module in the compiled tier: each is compiled\n"
     "                       with the system C compiler (cached in $STRATUS_AOT_CACHE or\n"
     "                       the user's cache) and must run compiled code; a module that\n"
@@ -1072,6 +1076,7 @@ struct options {
     bool strict_messages;
     uint32_t max_pages; /* 0: the engine's default */
     bool count_opcodes; /* run in the engine's opcode-counting mode */
+    uint64_t fuel;      /* --fuel: every instance's; 0 unlimited */
     swaot *aot;         /* --engine aot */
 };
 
@@ -1108,6 +1113,7 @@ static int run_script(const char *path, const struct options *opt, unsigned long
         return 2;
     }
     r.glue.counting = opt->count_opcodes;
+    r.glue.fuel = opt->fuel;
     r.glue.aot = opt->aot;
     for (size_t i = 0; i < json_array_size(commands); i++)
         run_command(&r, json_array_get(commands, i), i);
@@ -1142,7 +1148,7 @@ static int run_script(const char *path, const struct options *opt, unsigned long
 
 int cmd_spectest_main(int argc, char **argv)
 {
-    struct options opt = {false, false, 0, false, NULL};
+    struct options opt = {false, false, 0, false, 0, NULL};
     swaot_engine engine = SWAOT_INTERP;
     int first = 1;
     for (; first < argc && argv[first][0] == '-'; first++) {
@@ -1171,6 +1177,15 @@ int cmd_spectest_main(int argc, char **argv)
                 return 2;
             }
             opt.max_pages = (uint32_t)n;
+        } else if (!strcmp(a, "--fuel") && first + 1 < argc) {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(argv[++first], &end, 10);
+            if (errno || *end || n == 0 || argv[first][0] == '-') {
+                fprintf(stderr, "stratus spectest: --fuel wants a positive number\n");
+                return 2;
+            }
+            opt.fuel = n;
         } else if (!strcmp(a, "--")) {
             first++;
             break;
@@ -1185,8 +1200,9 @@ int cmd_spectest_main(int argc, char **argv)
         return 2;
     }
     if (engine == SWAOT_AOT) {
-        if (opt.count_opcodes) {
-            fprintf(stderr, "stratus spectest: --count-opcodes is the interpreter's only\n");
+        if (opt.count_opcodes || opt.fuel) {
+            fprintf(stderr, "stratus spectest: %s is the interpreter's only\n",
+                    opt.fuel ? "--fuel" : "--count-opcodes");
             return 2;
         }
         sw_error err;

@@ -224,7 +224,8 @@ void tr_fuse_if_compare(struct tr *t, size_t prev_dst, uint32_t cond, uint32_t *
         [0x5] = 0x47, [0x6] = 0x47, [0x7] = 0x46, [0x8] = 0x4E, [0x9] = 0x4F, [0xA] = 0x4C,
         [0xB] = 0x4D, [0xC] = 0x4A, [0xD] = 0x4B, [0xE] = 0x48, [0xF] = 0x49};
     uint32_t cop = t->code[ps];
-    *fa = t->code[ps + 2];
+    /* operands are read only once the previous instruction is known to be a
+       compare: a shorter one may end the code buffer at ps + 2 */
     if (cop == 0x45) {
         *fused = OP_BRIF_IMM_BASE + 0x47; /* eqz: jump when a != 0 */
     } else if (cop >= 0x46 && cop <= 0x4F) {
@@ -234,7 +235,10 @@ void tr_fuse_if_compare(struct tr *t, size_t prev_dst, uint32_t cond, uint32_t *
         *fused = OP_BRIF_IMM_BASE + opposite[cop - OP_IMM_BASE - 0x40];
         *fb = t->code[ps + 3];
     }
-    if (*fused) t->ncode = ps;
+    if (*fused) {
+        *fa = t->code[ps + 2];
+        t->ncode = ps;
+    }
 }
 
 void tr_fuse_brif_compare(struct tr *t, size_t prev_dst, uint32_t cond, uint32_t *fused,

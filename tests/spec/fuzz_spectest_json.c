@@ -52,10 +52,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!f) abort();
     if (fwrite(data, 1, size, f) != size || fclose(f)) abort();
     /* Memory is capped (16 MiB per instance) so that a script growing memory
-     * is not mistaken for a leak by the fuzzer's memory limit. */
-    char name[] = "spectest", opt[] = "--max-pages", pages[] = "256";
-    char *argv[] = {name, opt, pages, script, NULL};
-    int rc = cmd_spectest_main(4, argv);
+     * is not mistaken for a leak by the fuzzer's memory limit, and fuel too,
+     * so that a call with a changed argument (a loop count, a recursion
+     * depth) is not taken for a hang. */
+    char name[] = "spectest", opt[] = "--max-pages", pages[] = "256", fuel_opt[] = "--fuel",
+         fuel[] = "1000000";
+    char *argv[] = {name, opt, pages, fuel_opt, fuel, script, NULL};
+    int rc = cmd_spectest_main(6, argv);
     /* 0: passed, 1: assertions failed, 2: unreadable script. Nothing else. */
     if (rc < 0 || rc > 2) abort();
     return 0;
