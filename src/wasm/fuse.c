@@ -11,7 +11,8 @@
  * - a load whose address is the sum just computed (of two values, or of a
  *   value and a constant: the add wraps first, exactly as unfused);
  * - f64 products and loads feeding add/sub/mul, `mem[a] += x` and
- *   `mem[a] += y * mem[b]`; sums of three (i32, f64).
+ *   `mem[a] += y * mem[b]`; sums of three (i32, f64);
+ * - i32.eqz or i64.eqz feeding select: the select with its operands swapped.
  * The "previous instruction" is the one starting at t->prev_start whose
  * result-slot word is at prev_dst - 1 (prev_dst = 0: none). */
 #include "translate.h"
@@ -346,4 +347,19 @@ bool tr_fuse_store(struct tr *t, uint32_t op, uint32_t a, uint32_t v, uint32_t o
         return true;
     }
     return false;
+}
+
+uint32_t tr_fuse_select_eqz(struct tr *t, size_t prev_dst, uint32_t *a, uint32_t *b, uint32_t *c)
+{
+    size_t ps = t->prev_start;
+    bool eqz32 = tr_prev_feeds(t, prev_dst, 0x45, 3, *c);
+    if (!eqz32 && !tr_prev_feeds(t, prev_dst, 0x50, 3, *c)) return 0x1B;
+    /* select(a, b, x == 0) is select(b, a, x) */
+    uint32_t x = t->code[ps + 2], swap = *a;
+    *a = *b;
+    *b = swap;
+    *c = x;
+    t->ncode = ps;
+    t->cur_start = ps;
+    return eqz32 ? 0x1B : OP_SELECT64;
 }

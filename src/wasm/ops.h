@@ -85,7 +85,11 @@
 #define OP_F64_ADD_LOADK 0x32A
 #define OP_F64_LOADK_SUB 0x32B
 #define OP_F64_SUB_LOADK 0x32C
-#define OP_COUNT 0x32D
+/* select whose condition is an i64 (nonzero picks the first operand),
+ * [op, dst, a, b, c]: `select` fed by i64.eqz, with a and b swapped (an
+ * i32.eqz condition becomes a plain select the same way). */
+#define OP_SELECT64 0x32D
+#define OP_COUNT 0x32E
 
 /* Internal opcode: copy one slot to another (the local.set handler). */
 #define OP_MOV 0x21
@@ -447,7 +451,8 @@
     X(F64_MUL_LOADK, OP_F64_MUL_LOADK, 6) \
     X(F64_ADD_LOADK, OP_F64_ADD_LOADK, 6) \
     X(F64_LOADK_SUB, OP_F64_LOADK_SUB, 6) \
-    X(F64_SUB_LOADK, OP_F64_SUB_LOADK, 6)
+    X(F64_SUB_LOADK, OP_F64_SUB_LOADK, 6) \
+    X(SELECT64, OP_SELECT64, 5)
 /* clang-format on */
 
 enum sw_iop {

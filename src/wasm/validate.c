@@ -625,8 +625,8 @@ bool tr_instr(struct tr *t, bool *done)
             if (a != UNKNOWN && b != UNKNOWN && a != b) return tr_fail(t, "type mismatch");
             res = a != UNKNOWN ? a : b;
         }
-        uint32_t d = tr_canon(t, t->nvals);
-        return tr_push(t, res) && tr_emit(t, 0x1B) && tr_emit_dst(t, d) && tr_emit(t, la) &&
+        uint32_t d = tr_canon(t, t->nvals), sel = tr_fuse_select_eqz(t, prev_dst, &la, &lb, &lc);
+        return tr_push(t, res) && tr_emit(t, sel) && tr_emit_dst(t, d) && tr_emit(t, la) &&
                tr_emit(t, lb) && tr_emit(t, lc);
     }
     case 0x20:

@@ -429,3 +429,61 @@
 (assert_return (invoke "sub_load" (f64.const 1) (i32.const 0)) (f64.const -2))
 (assert_return (invoke "sub_load" (f64.const 1) (i32.const -8)) (f64.const 1))
 (assert_trap (invoke "sub_load" (f64.const 1) (i32.const 65521)) "out of bounds memory access")
+
+;; select whose condition is an eqz: the operands swap places, the eqz's
+;; operand (i32, or all 64 bits of an i64) decides; the collatz step of the
+;; benchmark as a loop with the select's result in a local.
+(module
+  (func (export "select_eqz32") (param i32 i64 i64) (result i64)
+    (select (local.get 1) (local.get 2) (i32.eqz (local.get 0))))
+  (func (export "select_eqz64") (param i64 i32 i32) (result i32)
+    (select (local.get 1) (local.get 2) (i64.eqz (local.get 0))))
+  (func (export "select_eqz64_f64") (param i64 f64 f64) (result f64)
+    (select (local.get 1) (local.get 2) (i64.eqz (local.get 0))))
+  ;; the eqz's operand is also an operand of the select
+  (func (export "select_eqz_self") (param i64 i64) (result i64)
+    (select (local.get 0) (local.get 1) (i64.eqz (local.get 0))))
+  ;; a block's end between the eqz and the select: no fusion across it
+  (func (export "select_eqz_block") (param i32 i32 i32) (result i32)
+    (local.get 1) (local.get 2)
+    (block (result i32) (i32.eqz (local.get 0)))
+    (select))
+  (func (export "collatz_len") (param i64) (result i32)
+    (local i32)
+    (local.set 1 (i32.const 1))
+    (block
+      (br_if 0 (i64.eq (local.get 0) (i64.const 1)))
+      (loop
+        (local.set 0
+          (select
+            (i64.add (i64.mul (local.get 0) (i64.const 3)) (i64.const 1))
+            (i64.shr_u (local.get 0) (i64.const 1))
+            (i32.eqz (i64.eqz (i64.and (local.get 0) (i64.const 1))))))
+        (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+        (br_if 0 (i64.ne (local.get 0) (i64.const 1)))))
+    (local.get 1))
+  ;; the same step as clang emits it
+  (func (export "collatz_step") (param i64) (result i64)
+    (select
+      (i64.shr_u (local.get 0) (i64.const 1))
+      (i64.add (i64.mul (local.get 0) (i64.const 3)) (i64.const 1))
+      (i64.eqz (i64.and (local.get 0) (i64.const 1))))))
+(assert_return (invoke "select_eqz32" (i32.const 0) (i64.const 1) (i64.const 2)) (i64.const 1))
+(assert_return (invoke "select_eqz32" (i32.const 7) (i64.const 1) (i64.const 2)) (i64.const 2))
+(assert_return (invoke "select_eqz32" (i32.const 0x80000000) (i64.const 1) (i64.const 2)) (i64.const 2))
+(assert_return (invoke "select_eqz64" (i64.const 0) (i32.const 1) (i32.const 2)) (i32.const 1))
+(assert_return (invoke "select_eqz64" (i64.const 1) (i32.const 1) (i32.const 2)) (i32.const 2))
+(assert_return (invoke "select_eqz64" (i64.const 0x100000000) (i32.const 1) (i32.const 2)) (i32.const 2))
+(assert_return (invoke "select_eqz64" (i64.const 0x8000000000000000) (i32.const 1) (i32.const 2)) (i32.const 2))
+(assert_return (invoke "select_eqz64_f64" (i64.const 0) (f64.const 1.5) (f64.const -0.0)) (f64.const 1.5))
+(assert_return (invoke "select_eqz64_f64" (i64.const -1) (f64.const 1.5) (f64.const -0.0)) (f64.const -0.0))
+(assert_return (invoke "select_eqz_self" (i64.const 0) (i64.const 9)) (i64.const 0))
+(assert_return (invoke "select_eqz_self" (i64.const 0x200000000) (i64.const 9)) (i64.const 9))
+(assert_return (invoke "select_eqz_block" (i32.const 0) (i32.const 1) (i32.const 2)) (i32.const 1))
+(assert_return (invoke "select_eqz_block" (i32.const 3) (i32.const 1) (i32.const 2)) (i32.const 2))
+(assert_return (invoke "collatz_len" (i64.const 1)) (i32.const 1))
+(assert_return (invoke "collatz_len" (i64.const 6)) (i32.const 9))
+(assert_return (invoke "collatz_len" (i64.const 27)) (i32.const 112))
+(assert_return (invoke "collatz_step" (i64.const 6)) (i64.const 3))
+(assert_return (invoke "collatz_step" (i64.const 7)) (i64.const 22))
+(assert_return (invoke "collatz_step" (i64.const 0x100000001)) (i64.const 0x300000004))
