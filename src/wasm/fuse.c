@@ -5,7 +5,8 @@
  * instruction) and gives the same results as the pair, traps included:
  * - a constant second operand: `x; i32.const K; op` -> [op+imm, dst, x, K];
  * - an i32/i64 comparison (or eqz) feeding br_if, or feeding `if` (then a
- *   branch on the opposite comparison to the else part);
+ *   branch on the opposite comparison to the else part); an f64 comparison
+ *   feeding br_if (not `if`: with NaNs the opposite is no comparison);
  * - a load from a constant address, a store of a constant value;
  * - a load whose value goes straight to a store of the same width;
  * - a load whose address is the sum just computed (of two values, or of a
@@ -245,14 +246,16 @@ void tr_fuse_brif_compare(struct tr *t, size_t prev_dst, uint32_t cond, uint32_t
     size_t ps = t->prev_start;
     if (t->counting || prev_dst != ps + 2 || t->code[ps + 1] != cond) return;
     uint32_t pop_ = t->code[ps];
-    if (pop_ >= 0x45 && pop_ <= 0x5A)
+    if ((pop_ >= 0x45 && pop_ <= 0x5A) || (pop_ >= 0x61 && pop_ <= 0x66))
         *fused = OP_BRIF_BASE + pop_;
     else if (pop_ >= OP_IMM_BASE + 0x46 && pop_ <= OP_IMM_BASE + 0x5A && pop_ != OP_IMM_BASE + 0x50)
         *fused = OP_BRIF_IMM_BASE + (pop_ - OP_IMM_BASE);
+    else if (pop_ >= OP_IMM_BASE + 0x61 && pop_ <= OP_IMM_BASE + 0x66)
+        *fused = OP_BRIF_F64_K_BASE + (pop_ - OP_IMM_BASE - 0x61);
     if (!*fused) return;
     *fa = t->code[ps + 2];
     *fb = (pop_ == 0x45 || pop_ == 0x50) ? 0 : t->code[ps + 3];
-    *fb2 = pop_ >= OP_IMM_BASE + 0x51 ? t->code[ps + 4] : 0;
+    *fb2 = pop_ >= OP_IMM_BASE + 0x51 ? t->code[ps + 4] : 0; /* 64-bit K: two words */
     t->ncode = ps;
 }
 

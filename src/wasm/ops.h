@@ -28,7 +28,8 @@
 #define OP_BR_UNLESS 0x04
 /* Fused forms made by the fast translation only (never counted):
  * OP_IMM_BASE + op: a binary operator whose second operand is a constant;
- * OP_BRIF_BASE + op: an i32 comparison (or eqz) folded into br_if;
+ * OP_BRIF_BASE + op: an i32, i64 or f64 comparison (or eqz) folded into
+ * br_if;
  * OP_BRIF_IMM_BASE + op: the same with a constant second operand. */
 #define OP_IMM_BASE 0x100
 #define OP_BRIF_BASE 0x200
@@ -89,7 +90,11 @@
  * [op, dst, a, b, c]: `select` fed by i64.eqz, with a and b swapped (an
  * i32.eqz condition becomes a plain select the same way). */
 #define OP_SELECT64 0x32D
-#define OP_COUNT 0x32E
+/* OP_BRIF_F64_K_BASE + (cmp - 0x61): an f64 comparison with a constant
+ * second operand folded into br_if, [op, a, K (two words), target, dst, n,
+ * src] (with two slots the f64 comparisons are at OP_BRIF_BASE + cmp). */
+#define OP_BRIF_F64_K_BASE 0x32E
+#define OP_COUNT 0x334
 
 /* Internal opcode: copy one slot to another (the local.set handler). */
 #define OP_MOV 0x21
@@ -452,7 +457,19 @@
     X(F64_ADD_LOADK, OP_F64_ADD_LOADK, 6) \
     X(F64_LOADK_SUB, OP_F64_LOADK_SUB, 6) \
     X(F64_SUB_LOADK, OP_F64_SUB_LOADK, 6) \
-    X(SELECT64, OP_SELECT64, 5)
+    X(SELECT64, OP_SELECT64, 5) \
+    X(BRIF_F64_EQ, OP_BRIF_BASE + 0x61, 7) \
+    X(BRIF_F64_NE, OP_BRIF_BASE + 0x62, 7) \
+    X(BRIF_F64_LT, OP_BRIF_BASE + 0x63, 7) \
+    X(BRIF_F64_GT, OP_BRIF_BASE + 0x64, 7) \
+    X(BRIF_F64_LE, OP_BRIF_BASE + 0x65, 7) \
+    X(BRIF_F64_GE, OP_BRIF_BASE + 0x66, 7) \
+    X(BRIF_F64_EQ_K, OP_BRIF_F64_K_BASE + 0, 8) \
+    X(BRIF_F64_NE_K, OP_BRIF_F64_K_BASE + 1, 8) \
+    X(BRIF_F64_LT_K, OP_BRIF_F64_K_BASE + 2, 8) \
+    X(BRIF_F64_GT_K, OP_BRIF_F64_K_BASE + 3, 8) \
+    X(BRIF_F64_LE_K, OP_BRIF_F64_K_BASE + 4, 8) \
+    X(BRIF_F64_GE_K, OP_BRIF_F64_K_BASE + 5, 8)
 /* clang-format on */
 
 enum sw_iop {

@@ -486,7 +486,7 @@ bool tr_instr(struct tr *t, bool *done)
                 return false;
         } else if (fused) {
             bool one = fused == OP_BRIF_BASE + 0x45 || fused == OP_BRIF_BASE + 0x50;
-            bool wide = fused >= OP_BRIF_IMM_BASE + 0x51;
+            bool wide = fused >= OP_BRIF_IMM_BASE + 0x51; /* and OP_BRIF_F64_K_BASE */
             if (!tr_emit(t, fused) || !tr_emit(t, fa) || (!one && !tr_emit(t, fb)) ||
                 (wide && !tr_emit(t, fb2)))
                 return false;
