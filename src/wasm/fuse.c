@@ -10,7 +10,8 @@
  * - a load from a constant address, a store of a constant value;
  * - a load whose value goes straight to a store of the same width;
  * - a load whose address is the sum just computed (of two values, or of a
- *   value and a constant: the add wraps first, exactly as unfused);
+ *   value and a constant: the add wraps first, exactly as unfused), and
+ *   for 32/64-bit loads a shifted value plus a constant (array elements);
  * - f64 products and loads feeding add/sub/mul, `mem[a] += x` and
  *   `mem[a] += y * mem[b]`; sums of three (i32, f64);
  * - i32.eqz or i64.eqz feeding select: the select with its operands swapped.
@@ -210,6 +211,7 @@ bool tr_fuse_const_operand(struct tr *t, uint32_t op, uint32_t a, uint32_t b, ui
     t->ncode = ps;
     if (op == 0x6A && fuse_two_increments(t, a, d, k0, ps, failed)) return true;
     if (op == 0x6A) t->addk_at = ps + 1;
+    if (op == 0x74) t->shlk_at = ps + 1;
     t->cur_start = ps; /* the fused instruction is the previous one of the next */
     *failed = !(tr_push(t, res) && tr_emit(t, OP_IMM_BASE + op) && tr_emit_dst(t, d) &&
                 tr_emit(t, a) && tr_emit(t, k0) && (!k64 || tr_emit(t, k1)));
@@ -288,6 +290,20 @@ bool tr_fuse_load_address(struct tr *t, uint32_t op, uint8_t ty, uint32_t a, uin
     else
         return false;
     uint32_t x = t->code[ps + 2], y = t->code[ps + 3];
+    /* `i32.shl K1; i32.const K2; i32.add; load` (an array's element at
+       (i << K1) + K2), of 32 or 64 bits: the shift folds in too */
+    size_t sh = t->shlk_at - 1;
+    if (base == OP_LOAD_ADDK_BASE && op <= 0x2B && t->shlk_at && sh >= t->barrier && sh + 4 == ps &&
+        t->code[sh] == OP_IMM_BASE + 0x74 && t->code[sh + 1] == x && x >= t->nlocals) {
+        uint32_t i = t->code[sh + 2], s = t->code[sh + 3] & 31;
+        t->ncode = sh;
+        t->cur_start = sh;
+        t->shlk_at = 0;
+        *failed = !(tr_push(t, ty) && tr_emit(t, OP_LOAD_SCALED_BASE + (op - 0x28)) &&
+                    tr_emit_dst(t, d) && tr_emit(t, i) && tr_emit(t, s) && tr_emit(t, y) &&
+                    tr_emit(t, offset));
+        return true;
+    }
     t->ncode = ps;
     t->cur_start = ps;
     *failed = !(tr_push(t, ty) && tr_emit(t, base + (op - 0x28)) && tr_emit_dst(t, d) &&

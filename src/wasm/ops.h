@@ -94,7 +94,11 @@
  * second operand folded into br_if, [op, a, K (two words), target, dst, n,
  * src] (with two slots the f64 comparisons are at OP_BRIF_BASE + cmp). */
 #define OP_BRIF_F64_K_BASE 0x32E
-#define OP_COUNT 0x334
+/* OP_LOAD_SCALED_BASE + (load - 0x28): i32, i64, f32 or f64 load at
+ * ((i << s) + K) + offset, the shift and the add wrapping at 32 bits as
+ * unfused, [op, dst, i, s, K, offset] (s already masked to 0..31). */
+#define OP_LOAD_SCALED_BASE 0x334
+#define OP_COUNT 0x338
 
 /* Internal opcode: copy one slot to another (the local.set handler). */
 #define OP_MOV 0x21
@@ -469,7 +473,11 @@
     X(BRIF_F64_LT_K, OP_BRIF_F64_K_BASE + 2, 8) \
     X(BRIF_F64_GT_K, OP_BRIF_F64_K_BASE + 3, 8) \
     X(BRIF_F64_LE_K, OP_BRIF_F64_K_BASE + 4, 8) \
-    X(BRIF_F64_GE_K, OP_BRIF_F64_K_BASE + 5, 8)
+    X(BRIF_F64_GE_K, OP_BRIF_F64_K_BASE + 5, 8) \
+    X(I32_LOAD_SCALED, OP_LOAD_SCALED_BASE + 0, 6) \
+    X(I64_LOAD_SCALED, OP_LOAD_SCALED_BASE + 1, 6) \
+    X(F32_LOAD_SCALED, OP_LOAD_SCALED_BASE + 2, 6) \
+    X(F64_LOAD_SCALED, OP_LOAD_SCALED_BASE + 3, 6)
 /* clang-format on */
 
 enum sw_iop {

@@ -52,6 +52,7 @@ struct tr {
        loop, if, else, end) stood: nothing fuses across it. */
     size_t addk_at;
     size_t mulload_at; /* the same for the last F64_MUL_LOAD */
+    size_t shlk_at;    /* ... and for the last i32 shift left by a constant */
     size_t barrier;
 };
 

@@ -628,3 +628,62 @@
 (assert_return (invoke "escape" (f64.const -0.75) (f64.const 0.1)) (i32.const 33))
 (assert_return (invoke "escape" (f64.const 0.3) (f64.const 0.5)) (i32.const 100))
 (assert_return (invoke "escape" (f64.const -2.0) (f64.const 0.0)) (i32.const 100))
+
+;; loads of array elements, (i << s) + K: the shift and the add wrap at 32
+;; bits as unfused, the shift count is taken mod 32, out of bounds traps.
+(module
+  (memory 1)
+  (data (i32.const 16) "\01\00\00\00\02\00\00\00\03\00\00\00\04\00\00\00")
+  (data (i32.const 64) "\00\00\00\00\00\00\f0\3f\00\00\00\00\00\00\00\40")
+  (func (export "elem32") (param i32) (result i32)
+    (i32.load (i32.add (i32.shl (local.get 0) (i32.const 2)) (i32.const 16))))
+  (func (export "elem32_off") (param i32) (result i32)
+    (i32.load offset=4 (i32.add (i32.shl (local.get 0) (i32.const 2)) (i32.const 16))))
+  (func (export "elem64") (param i32) (result i64)
+    (i64.load (i32.add (i32.shl (local.get 0) (i32.const 3)) (i32.const 16))))
+  (func (export "elemf32") (param i32) (result f32)
+    (f32.load (i32.add (i32.shl (local.get 0) (i32.const 2)) (i32.const 16))))
+  (func (export "elemf64") (param i32) (result f64)
+    (f64.load (i32.add (i32.shl (local.get 0) (i32.const 3)) (i32.const 64))))
+  ;; shift by 34 is shift by 2
+  (func (export "elem32_shift34") (param i32) (result i32)
+    (i32.load (i32.add (i32.shl (local.get 0) (i32.const 34)) (i32.const 16))))
+  ;; the index a temporary: the shift's operand and result share its slot
+  (func (export "elem32_xor") (param i32 i32) (result i32)
+    (i32.load (i32.add (i32.shl (i32.xor (local.get 0) (local.get 1)) (i32.const 2)) (i32.const 16))))
+  ;; a block's end between the shift and the add: no fusion across it
+  (func (export "elem32_block") (param i32) (result i32)
+    (i32.load (i32.add (block (result i32) (i32.shl (local.get 0) (i32.const 2))) (i32.const 16))))
+  ;; the crc step of the hash benchmark over bytes at 16..31
+  (func (export "table_walk") (param i32) (result i32)
+    (local i32 i32)
+    (local.set 1 (i32.const 0))
+    (local.set 2 (i32.const 0))
+    (loop
+      (local.set 2 (i32.xor (i32.load (i32.add (i32.shl (i32.and (i32.xor (local.get 2) (local.get 1)) (i32.const 3)) (i32.const 2)) (i32.const 16)))
+                            (i32.shl (local.get 2) (i32.const 1))))
+      (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+      (br_if 0 (i32.lt_u (local.get 1) (local.get 0))))
+    (local.get 2)))
+(assert_return (invoke "elem32" (i32.const 0)) (i32.const 1))
+(assert_return (invoke "elem32" (i32.const 3)) (i32.const 4))
+(assert_return (invoke "elem32_off" (i32.const 2)) (i32.const 4))
+(assert_return (invoke "elem64" (i32.const 1)) (i64.const 0x0000000400000003))
+(assert_return (invoke "elemf32" (i32.const 0)) (f32.const 0x1p-149))
+(assert_return (invoke "elemf64" (i32.const 1)) (f64.const 2.0))
+(assert_return (invoke "elemf64" (i32.const 0)) (f64.const 1.0))
+(assert_return (invoke "elem32_shift34" (i32.const 1)) (i32.const 2))
+(assert_return (invoke "elem32_xor" (i32.const 6) (i32.const 5)) (i32.const 4))
+(assert_return (invoke "elem32_block" (i32.const 2)) (i32.const 3))
+;; (0x40000000 << 2) wraps to 0: element 0
+(assert_return (invoke "elem32" (i32.const 0x40000000)) (i32.const 1))
+;; (0x3FFFFFFC << 2) + 16 wraps to 0
+(assert_return (invoke "elem32" (i32.const 0x3FFFFFFC)) (i32.const 0))
+(assert_trap (invoke "elem32" (i32.const 16380)) "out of bounds memory access")
+(assert_return (invoke "elem32" (i32.const 16379)) (i32.const 0))
+(assert_trap (invoke "elem64" (i32.const 8190)) "out of bounds memory access")
+(assert_trap (invoke "elem32_off" (i32.const 16379)) "out of bounds memory access")
+(assert_trap (invoke "elemf64" (i32.const 8184)) "out of bounds memory access")
+;; (0x1FFFFFF8 << 3) + 64 wraps to 0
+(assert_return (invoke "elemf64" (i32.const 0x1FFFFFF8)) (f64.const 0))
+(assert_return (invoke "table_walk" (i32.const 5)) (i32.const 25))
