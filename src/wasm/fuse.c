@@ -11,7 +11,8 @@
  * - a load whose value goes straight to a store of the same width;
  * - a load whose address is the sum just computed (of two values, or of a
  *   value and a constant: the add wraps first, exactly as unfused), and
- *   for 32/64-bit loads a shifted value plus a constant (array elements);
+ *   for 32/64-bit loads a shifted value plus a constant (array elements),
+ *   or (not f64) a sum local.tee keeps in a local;
  * - f64 products and loads feeding add/sub/mul, `mem[a] += x` and
  *   `mem[a] += y * mem[b]`; sums of three (i32, f64);
  * - i32.eqz or i64.eqz feeding select: the select with its operands swapped.
@@ -283,6 +284,20 @@ bool tr_fuse_load_address(struct tr *t, uint32_t op, uint8_t ty, uint32_t a, uin
     size_t ps = t->prev_start;
     *failed = false;
     uint32_t base;
+    size_t at = t->tee_add - 1;
+    /* (not for f64: a plain f64.load fuses into the arithmetic after it) */
+    if (t->tee_add && op <= 0x2A && at >= t->barrier && at + 4 == t->ncode && t->code[at] == 0x6A &&
+        t->code[at + 1] == a) {
+        /* `x; y; i32.add; local.tee L; load`: one instruction writing L
+           and loading from it */
+        uint32_t x = t->code[at + 2], y = t->code[at + 3];
+        t->ncode = at;
+        t->cur_start = at;
+        *failed = !(tr_push(t, ty) && tr_emit(t, OP_LOAD_ADD_TEE_BASE + (op - 0x28)) &&
+                    tr_emit_dst(t, d) && tr_emit(t, a) && tr_emit(t, x) && tr_emit(t, y) &&
+                    tr_emit(t, offset));
+        return true;
+    }
     if (tr_prev_feeds(t, prev_dst, 0x6A, 4, a))
         base = OP_LOAD_ADD_BASE; /* `x; y; i32.add; load` */
     else if (tr_prev_feeds(t, prev_dst, OP_IMM_BASE + 0x6A, 4, a))

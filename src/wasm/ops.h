@@ -98,7 +98,12 @@
  * ((i << s) + K) + offset, the shift and the add wrapping at 32 bits as
  * unfused, [op, dst, i, s, K, offset] (s already masked to 0..31). */
 #define OP_LOAD_SCALED_BASE 0x334
-#define OP_COUNT 0x338
+/* OP_LOAD_ADD_TEE_BASE + (load - 0x28): `x; y; i32.add; local.tee L;
+ * load` for i32, i64 and f32 loads (an f64.load fuses with the arithmetic
+ * after it instead), [op, dst, L, x, y, offset]: L = (u32)(x + y), then the
+ * load at L + offset. */
+#define OP_LOAD_ADD_TEE_BASE 0x338
+#define OP_COUNT 0x33B
 
 /* Internal opcode: copy one slot to another (the local.set handler). */
 #define OP_MOV 0x21
@@ -477,7 +482,10 @@
     X(I32_LOAD_SCALED, OP_LOAD_SCALED_BASE + 0, 6) \
     X(I64_LOAD_SCALED, OP_LOAD_SCALED_BASE + 1, 6) \
     X(F32_LOAD_SCALED, OP_LOAD_SCALED_BASE + 2, 6) \
-    X(F64_LOAD_SCALED, OP_LOAD_SCALED_BASE + 3, 6)
+    X(F64_LOAD_SCALED, OP_LOAD_SCALED_BASE + 3, 6) \
+    X(I32_LOAD_ADD_TEE, OP_LOAD_ADD_TEE_BASE + 0, 6) \
+    X(I64_LOAD_ADD_TEE, OP_LOAD_ADD_TEE_BASE + 1, 6) \
+    X(F32_LOAD_ADD_TEE, OP_LOAD_ADD_TEE_BASE + 2, 6)
 /* clang-format on */
 
 enum sw_iop {

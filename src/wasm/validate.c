@@ -383,6 +383,8 @@ bool tr_instr(struct tr *t, bool *done)
     uint8_t op;
     size_t prev_dst = t->last_dst;
     t->last_dst = 0;
+    t->tee_add = t->tee_add_next;
+    t->tee_add_next = 0;
     t->prev_start = t->cur_start;
     t->cur_start = t->ncode;
     t->op_at = rd_offset(&t->r);
@@ -653,7 +655,13 @@ bool tr_instr(struct tr *t, bool *done)
             if (!tr_emit(t, op) || !tr_emit(t, idx) || !tr_emit(t, from)) return false;
             return op == 0x21 || tr_push_at(t, ty, from);
         }
+        size_t ps = t->prev_start, before = t->ncode;
         if (!tr_set_local(t, idx, from, prev_dst)) return false;
+        /* `i32.add; local.tee L` wrote the sum to L: a load from L next may
+           absorb the add */
+        if (op == 0x22 && prev_dst == ps + 2 && t->ncode == before && before == ps + 4 &&
+            t->code[ps] == 0x6A && t->code[ps + 1] == idx)
+            t->tee_add_next = ps + 1;
         return op == 0x21 || tr_push_at(t, ty, idx);
     }
     case 0x23:
