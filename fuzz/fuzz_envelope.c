@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_template.h"
 #include "stratus/envelope.h"
+#include "stratus/file_transfer.h"
 
 static void check_module(json_t *data)
 {
@@ -15,31 +17,12 @@ static void check_module(json_t *data)
     struct module_create m;
     if (envelope_module_create_parse(data, &m, err) == 0) {
         if (!m.name || !m.file || m.data != data) abort();
+        if (m.file_sha256 && !file_hash_is_valid(m.file_sha256)) abort();
     } else if (!memchr(err, '\0', sizeof err) || !err[0]) {
         abort(); /* every refusal says why */
     }
     const char *uuid;
     if (envelope_module_delete_parse(data, &uuid, err) == 0 && !uuid) abort();
-}
-
-/* Join the pieces of `in` (separated by 0x01) into the template's `@` holes. */
-static char *fill_template(const char *tpl, const uint8_t *in, size_t n, size_t *len)
-{
-    size_t cap = strlen(tpl) + n + 1;
-    char *out = malloc(cap);
-    if (!out) abort();
-    size_t o = 0, i = 0;
-    for (const char *t = tpl; *t; t++) {
-        if (*t != '@') {
-            out[o++] = *t;
-            continue;
-        }
-        while (i < n && in[i] != 1)
-            out[o++] = (char)in[i++];
-        if (i < n) i++; /* the separator */
-    }
-    *len = o;
-    return out;
 }
 
 static void check_envelope(const char *text, size_t size);
@@ -50,10 +33,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         static const char *envelope_tpl = "{\"object_id\":@,\"action\":@,\"type\":@,\"data\":@}";
         static const char *module_tpl =
             "{\"type\":@,\"name\":@,\"file\":@,\"uuid\":@,\"apis\":@,\"args\":@,"
-            "\"channels\":[{\"path\":@,\"mode\":@,\"topic\":@},@]}";
+            "\"channels\":[{\"path\":@,\"mode\":@,\"topic\":@},@],\"file_sha256\":@,"
+            "\"file_size\":@}";
         size_t len;
-        char *text =
-            fill_template(data[0] == 'E' ? envelope_tpl : module_tpl, data + 1, size - 1, &len);
+        char *text = fuzz_fill_template(data[0] == 'E' ? envelope_tpl : module_tpl, data + 1,
+                                        size - 1, &len);
         if (data[0] == 'E') {
             check_envelope(text, len);
         } else {

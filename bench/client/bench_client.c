@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_timing.h"
 #include "harness.h"
 #include "orc_stack.h"
 
@@ -27,53 +28,6 @@ static void die(const char *what)
 {
     fprintf(stderr, "bench_client: %s\n", what);
     exit(1);
-}
-
-static int cmp_ll(const void *a, const void *b)
-{
-    long long x = *(const long long *)a, y = *(const long long *)b;
-    return (x > y) - (x < y);
-}
-
-static double pct(long long *v, int n, double p)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_ll);
-    int i = (int)(p * (n - 1) + 0.5);
-    return (double)v[i];
-}
-
-/* Run argv with stdout on a pipe; *first_us gets the time to the first byte
- * of output. Returns the total time in us, or -1 on a failure. */
-static long long timed_run(char *const argv[], const char *cwd, long long *first_us)
-{
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0) return -1;
-    long long t0 = harness_now_us();
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        if (cwd && chdir(cwd) < 0) _exit(126);
-        dup2(p[1], 1);
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0) dup2(null, 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    *first_us = -1;
-    char buf[4096];
-    ssize_t r;
-    while ((r = read(p[0], buf, sizeof buf)) != 0) {
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) break;
-        if (*first_us < 0) *first_us = harness_now_us() - t0;
-    }
-    close(p[0]);
-    int status;
-    waitpid(pid, &status, 0);
-    long long total = harness_now_us() - t0;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
-    return total;
 }
 
 struct direct_ctx {
@@ -142,10 +96,10 @@ int main(int argc, char **argv)
     /* A few unmeasured rounds: page cache, the module cache of the runtime. */
     for (int i = -3; i < runs; i++) {
         long long first;
-        long long tr = timed_run(run_argv, NULL, &first);
+        long long tr = bench_timed_run(run_argv, NULL, &first);
         if (tr < 0) die("stratus run --wait failed");
         long long fr = first;
-        long long te = timed_run(exec_argv, NULL, &first);
+        long long te = bench_timed_run(exec_argv, NULL, &first);
         if (te < 0) die("stratus exec failed");
         char *uuid = random_uuid();
         json_t *data = json_pack("{s:s, s:s, s:s, s:s}", "type", "module", "uuid", uuid, "name",
@@ -167,10 +121,10 @@ int main(int argc, char **argv)
         t_exec[i] = te;
         t_direct[i] = td;
     }
-    double run_med = pct(t_run, runs, 0.5), run_p90 = pct(t_run, runs, 0.9);
-    double first_med = pct(t_run_first, runs, 0.5);
-    double exec_med = pct(t_exec, runs, 0.5), exec_p90 = pct(t_exec, runs, 0.9);
-    double direct_med = pct(t_direct, runs, 0.5), direct_p90 = pct(t_direct, runs, 0.9);
+    double run_med = bench_pct(t_run, runs, 0.5), run_p90 = bench_pct(t_run, runs, 0.9);
+    double first_med = bench_pct(t_run_first, runs, 0.5);
+    double exec_med = bench_pct(t_exec, runs, 0.5), exec_p90 = bench_pct(t_exec, runs, 0.9);
+    double direct_med = bench_pct(t_direct, runs, 0.5), direct_p90 = bench_pct(t_direct, runs, 0.9);
     printf("client: hello.wasm, %d runs each, interleaved\n", runs);
     printf("  stratus run --wait (command start to exit):    median %7.2f ms, p90 %7.2f ms\n",
            run_med / 1000, run_p90 / 1000);

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define ENVELOPE_ERR_LEN 256
 #define ENVELOPE_MAX_BYTES (4u << 20) /* envelope_parse refuses larger input */
@@ -55,6 +56,11 @@ struct module_create {
     const char *uuid; /* may be NULL when absent: the caller generates one */
     const char *name;
     const char *file;
+    /* file_sha256: the file named by its content (file_transfer.h), NULL
+     * when `file` is a path in the module directory; file_size its size
+     * in bytes when the request says (0: not said). */
+    const char *file_sha256;
+    uint64_t file_size;
     json_t *data; /* borrowed: the whole data object */
 };
 
@@ -97,7 +103,8 @@ const char *module_path_strerror(int result);
  * bits. Returns 0, or -1 for anything else. */
 int channel_mode_parse(const char *mode, unsigned *bits);
 
-/* Everything of a create but its envelope (type, name): file, uuid, apis,
+/* Everything of a create but its envelope (type, name): file, file_sha256
+ * (64 lower-case hex digits) and file_size (an integer >= 1), uuid, apis,
  * args (argv, env "NAME=value", dirs, fault_crash "ignore"|"restart",
  * resources {period, runtime}), channels ({path, mode, topic}, writable
  * ones without wildcards). Strings may not hold NUL bytes. Where a module

@@ -56,6 +56,10 @@ struct manager_config {
      * directory at shutdown (default on). */
     size_t outbox_total, outbox_per_module;
     int outbox_spill;
+    /* Module files named by content: the node's file cache in the state
+     * directory (bytes; default 1 GiB) and the largest file it fetches
+     * (default 64 MiB). */
+    size_t file_cache_size, file_max_size;
     int no_outbox; /* --no-outbox: publish now or drop (the benchmark's reference) */
     int help;      /* --help was given */
 };
@@ -73,7 +77,8 @@ void manager_config_clear(struct manager_config *cfg);
  * "TYPE[:NAME]" strings), runtime_commands ({"TYPE": "PATH"}), runtime_types
  * ([{"type", "command", "apis", "max_nmodules", "header": "seed"|"legacy",
  * "launch": "stratus"|"original", "name", "shortname", "socket_dir"}]),
- * module_dir, state_dir, log_level, delete_timeout. Returns 0, or -1 with a
+ * module_dir, state_dir, log_level, delete_timeout, file_cache_size,
+ * file_max_size. Returns 0, or -1 with a
  * message naming the key in err. */
 int manager_config_apply_json(struct manager_config *cfg, const char *text, size_t len,
                               char err[MANAGER_ERR_LEN]);

@@ -20,6 +20,13 @@ struct orchestrator_config {
     int tls, tls_insecure;
     char *tls_ca, *tls_cert, *tls_key;
     int log_level;
+    /* The module store: its directory (NULL: {db}.files beside the
+     * database; a private temporary one for ":memory:"), the largest file
+     * (bytes, default 64 MiB) and how long an unreferenced file is kept
+     * (seconds, default 7 days). */
+    char *files_dir;
+    long long file_max_size;
+    double files_retention;
     int help;
 };
 
@@ -32,7 +39,8 @@ void orchestrator_config_clear(struct orchestrator_config *cfg);
 
 /* Apply a JSON configuration (len bytes): mqtt, mqtt_port, mqtt_username,
  * pwd, use_ssl, realm, http, http_port, db, keepalive, log_level, tls_ca,
- * tls_cert, tls_key. Returns 0 or -1 with err naming the key. */
+ * tls_cert, tls_key, files_dir, file_max_size, files_retention. Returns 0 or -1 with err naming the
+ * key. */
 int orchestrator_config_apply_json(struct orchestrator_config *cfg, const char *text, size_t len,
                                    char err[ORCHESTRATOR_ERR_LEN]);
 

@@ -127,6 +127,9 @@ const char *runtime_name(const struct runtime *rt);
 const char *runtime_uuid(const struct runtime *rt);
 const char *runtime_realm(const struct runtime *rt);
 const char *runtime_module_dir(const struct runtime *rt); /* may be NULL */
+/* The node's cache of files named by content (STRATUS_FILE_CACHE of the
+ * runtime process), or NULL. */
+const char *runtime_file_dir(const struct runtime *rt);
 /* The memory cap of the runtime's modules (MiB) from the configuration; 0:
  * the runtime program's default for its type. */
 uint32_t runtime_max_memory(const struct runtime *rt);

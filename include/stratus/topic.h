@@ -17,6 +17,8 @@ enum topic_kind {
     TOPIC_PROFILE,         /* {realm}/proc/profile/{type}/{runtime}/{module} */
     TOPIC_LOG,             /* {realm}/proc/log/{source}, e.g. .../log/orchestrator */
     TOPIC_STDIO,           /* {realm}/proc/stdio/{module} */
+    TOPIC_FILE_GET,        /* {realm}/proc/file/get (file requests, to the orchestrator) */
+    TOPIC_FILE_DATA,       /* {realm}/proc/file/data/{node}: chunks for one node */
 };
 
 /* The longest topic the layout builds into a fixed buffer, NUL included. */
@@ -60,7 +62,7 @@ enum topic_expand_result {
 int topic_expand(const char *topic, const char *realm, const char *module_uuid, char **out);
 
 /* 1 if `topic` is one of the realm's control topics (reg, keepalive,
- * control, control/{runtime}, profile, log, or a filter reaching only
+ * control, control/{runtime}, profile, log, file, or a filter reaching only
  * those), which no module may publish on. */
 int topic_is_control_plane(const char *realm, const char *topic);
 

@@ -13,6 +13,7 @@ int cmd_stop_main(int argc, char **argv);
 int cmd_list_main(int argc, char **argv);
 int cmd_status_main(int argc, char **argv);
 int cmd_logs_main(int argc, char **argv);
+int cmd_files_main(int argc, char **argv);
 int cmd_up_main(int argc, char **argv);
 int cmd_down_main(int argc, char **argv);
 

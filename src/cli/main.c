@@ -41,6 +41,7 @@ static const struct subcommand subcommands[] = {
     {"list", NET(cmd_list_main), "the runtimes with their modules and queues"},
     {"status", NET(cmd_status_main), "the managers and runtimes: alive, load, last heard"},
     {"logs", NET(cmd_logs_main), "a module's output (-f: follow it)"},
+    {"files", NET(cmd_files_main), "the module store: files uploaded for the nodes (ls, put, rm)"},
     {"exec", CORE(cmd_exec_main), "run a WebAssembly (WASI) module here and now"},
     {"compile", CORE(cmd_compile_main), "compile modules to native code (the compiled tier)"},
     {"spectest", CORE(cmd_spectest_main), "run a wast2json script against the engine"},

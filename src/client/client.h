@@ -99,6 +99,18 @@ int client_up_file_read(json_t **out);
  * when there was no answer). */
 int client_rest_get(const struct client_target *t, const char *path, json_t **out, int *status,
                     char err[CLIENT_ERR_LEN]);
+/* The same for any method, with a body (may be NULL) sent as is; any 2xx
+ * answer is success. */
+int client_rest_send(const struct client_target *t, const char *method, const char *path,
+                     const void *body, size_t len, json_t **out, int *status,
+                     char err[CLIENT_ERR_LEN]);
+/* Store the local file at path in the orchestrator's module store unless
+ * it holds it already (looked up by SHA-256 first). Returns 0 with its
+ * SHA-256 in hex and its size, or -1 with err (unreadable, the store's
+ * refusal such as the loader's message for a file that is not
+ * WebAssembly, no orchestrator). *uploaded says whether bytes were sent. */
+int client_file_upload(const struct client_target *t, const char *path, char hex[65],
+                       uint64_t *size, int *uploaded, char err[CLIENT_ERR_LEN]);
 /* Every item of a paged list ("/api/modules/"), as one array (new ref). */
 int client_rest_list(const struct client_target *t, const char *path, json_t **out,
                      char err[CLIENT_ERR_LEN]);
@@ -165,5 +177,6 @@ int client_status_main(int argc, char **argv);
 int client_logs_main(int argc, char **argv);
 int client_up_main(int argc, char **argv);
 int client_down_main(int argc, char **argv);
+int client_files_main(int argc, char **argv);
 
 #endif

@@ -15,31 +15,60 @@ const char *client_json_str(const json_t *obj, const char *key)
 }
 
 /* The API's error text of an answer, or a generic one. */
-static void answer_error(const struct http_response *r, const char *path, char *err)
+static void answer_error(const struct http_response *r, const char *method, const char *path,
+                         char *err)
 {
     json_t *j = json_loadb(r->body, r->body_len, 0, NULL);
     const char *text = json_string_value(json_object_get(j, "error"));
     if (text)
         snprintf(err, CLIENT_ERR_LEN, "%s", text);
     else
-        snprintf(err, CLIENT_ERR_LEN, "GET %s: HTTP status %d", path, r->status);
+        snprintf(err, CLIENT_ERR_LEN, "%s %s: HTTP status %d", method, path, r->status);
     json_decref(j);
 }
 
-static int get(const struct client_target *t, const char *path, struct http_response *r,
-               int *status, char *err)
+/* One exchange; a 2xx answer is success. */
+static int exchange(const struct client_target *t, const char *method, const char *path,
+                    const void *body, size_t len, struct http_response *r, int *status, char *err)
 {
     char herr[HTTP_CLIENT_ERR_LEN];
     if (status) *status = 0;
-    if (http_client_request(&t->http, "GET", path, NULL, 0, CLIENT_HTTP_MS, r, herr) < 0) {
+    /* Uploads get a second for every MiB on top of the usual deadline: the
+     * orchestrator hashes, validates and writes the whole file before it
+     * answers, and a slow machine does that at a few MiB/s. */
+    int timeout = CLIENT_HTTP_MS + (int)(len >> 10);
+    if (http_client_request(&t->http, method, path, body, len, timeout, r, herr) < 0) {
         snprintf(err, CLIENT_ERR_LEN,
                  "%s (is the orchestrator running? `stratus up` starts a stack)", herr);
         return -1;
     }
     if (status) *status = r->status;
-    if (r->status != 200) {
-        answer_error(r, path, err);
+    if (r->status < 200 || r->status > 299) {
+        answer_error(r, method, path, err);
         http_response_clear(r);
+        return -1;
+    }
+    return 0;
+}
+
+static int get(const struct client_target *t, const char *path, struct http_response *r,
+               int *status, char *err)
+{
+    return exchange(t, "GET", path, NULL, 0, r, status, err);
+}
+
+int client_rest_send(const struct client_target *t, const char *method, const char *path,
+                     const void *body, size_t len, json_t **out, int *status,
+                     char err[CLIENT_ERR_LEN])
+{
+    struct http_response r;
+    *out = NULL;
+    if (exchange(t, method, path, body, len, &r, status, err) < 0) return -1;
+    json_error_t jerr;
+    *out = json_loadb(r.body, r.body_len, 0, &jerr);
+    http_response_clear(&r);
+    if (!*out) {
+        snprintf(err, CLIENT_ERR_LEN, "%s %s: the answer is not JSON: %s", method, path, jerr.text);
         return -1;
     }
     return 0;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -31,10 +32,14 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: stratus run [options] FILE.wasm [--] [ARGS...]\n"
             "\n"
-            "Asks the orchestrator to run the module FILE (a path inside the module\n"
-            "directory of the runtime that takes it) and prints its UUID and where it\n"
-            "was placed, or that it is queued and why. With --wait it streams the\n"
+            "Asks the orchestrator to run the module FILE and prints its UUID and where\n"
+            "it was placed, or that it is queued and why. With --wait it streams the\n"
             "module's output as it comes and exits with the module's exit status.\n"
+            "\n"
+            "A FILE that exists on this machine is stored in the orchestrator's module\n"
+            "store (sent only when the store lacks its SHA-256) and the node that takes\n"
+            "the module fetches it; any other FILE is a path inside the module directory\n"
+            "of the runtime that takes it.\n"
             "\n"
             "  --runtime R           run it on runtime R (UUID, name or UUID suffix);\n"
             "                        default: the orchestrator picks one that fits\n"
@@ -47,6 +52,8 @@ static void usage(FILE *out)
             "                        it, the real TOPIC, MODE r, w or rw (default rw)\n"
             "  --fault-crash restart|ignore  run a trapped module again (default ignore)\n"
             "  --copies N            run N copies (default 1)\n"
+            "  --node-file           FILE is a path in the node's module directory even\n"
+            "                        when it also exists here (nothing is uploaded)\n"
             "  --wait                stream the output and wait for the end\n"
             "  --json                print the orchestrator's answer as JSON\n"
             "%s"
@@ -64,7 +71,10 @@ struct run_options {
     struct client_target target;
     const char *runtime, *name, *file, *fault_crash;
     json_t *argv, *env, *dirs, *channels;
-    int copies, wait, json;
+    int copies, wait, json, node_file;
+    /* An uploaded file: its SHA-256 and size; `file` is then its base name. */
+    char sha256[65];
+    uint64_t size;
 };
 
 static int fail(const char *fmt, const char *arg)
@@ -108,7 +118,8 @@ enum {
     OPT_FAULT,
     OPT_COPIES,
     OPT_WAIT,
-    OPT_JSON
+    OPT_JSON,
+    OPT_NODE_FILE
 };
 
 static int parse_args(int argc, char **argv, struct run_options *o)
@@ -123,6 +134,7 @@ static int parse_args(int argc, char **argv, struct run_options *o)
         {"copies", required_argument, NULL, OPT_COPIES},
         {"wait", no_argument, NULL, OPT_WAIT},
         {"json", no_argument, NULL, OPT_JSON},
+        {"node-file", no_argument, NULL, OPT_NODE_FILE},
         {"help", no_argument, NULL, 'h'},
         CLIENT_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
@@ -166,6 +178,7 @@ static int parse_args(int argc, char **argv, struct run_options *o)
             break;
         case OPT_WAIT: o->wait = 1; break;
         case OPT_JSON: o->json = 1; break;
+        case OPT_NODE_FILE: o->node_file = 1; break;
         }
     }
     if (optind >= argc) {
@@ -209,6 +222,10 @@ static json_t *module_data(const struct run_options *o, const struct watched_mod
     json_t *data = json_pack("{s:s, s:s, s:s, s:s, s:o}", "type", "module", "uuid", m->uuid, "name",
                              m->name, "file", o->file, "args", args);
     if (json_array_size(o->channels)) json_object_set(data, "channels", o->channels);
+    if (o->sha256[0]) {
+        json_object_set_new(data, "file_sha256", json_string(o->sha256));
+        json_object_set_new(data, "file_size", json_integer((json_int_t)o->size));
+    }
     if (o->runtime) json_object_set_new(data, "parent", json_string(o->runtime));
     return data;
 }
@@ -390,6 +407,19 @@ static int run(struct run_options *o)
         else
             snprintf(m->name, sizeof m->name, "%s-%d", base, i + 1);
     }
+    client_target_resolve(&o->target);
+    struct stat local;
+    if (!o->node_file && stat(o->file, &local) == 0 && S_ISREG(local.st_mode)) {
+        char err[CLIENT_ERR_LEN];
+        int uploaded;
+        if (client_file_upload(&o->target, o->file, o->sha256, &o->size, &uploaded, err) < 0) {
+            fprintf(stderr, "stratus run: %s\n", err);
+            module_watch_clear(&st.watch);
+            return CLIENT_EXIT_FAILED;
+        }
+        const char *slash = strrchr(o->file, '/');
+        if (slash) o->file = slash + 1;
+    }
     /* The create is checked here as the manager will check it, so that a
      * mistake is told before anything is sent. */
     json_t *probe = module_data(o, &st.watch.mods[0]);
@@ -401,7 +431,6 @@ static int run(struct run_options *o)
         module_watch_clear(&st.watch);
         return 2;
     }
-    client_target_resolve(&o->target);
     struct client_session *s;
     char err[CLIENT_ERR_LEN];
     if (client_session_open(&o->target, &s, err) < 0) {

@@ -5,12 +5,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "net_address.h"
+#include "size_parse.h"
 #include "slog.h"
 #include "stratus/envelope.h"
 #include "stratus/manager.h"
@@ -26,6 +28,8 @@ void manager_config_init(struct manager_config *cfg)
     cfg->outbox_per_module = (size_t)1 << 20;
     cfg->outbox_spill = 1;
     cfg->delete_timeout = 5.0;
+    cfg->file_cache_size = (size_t)1 << 30;
+    cfg->file_max_size = (size_t)64 << 20;
 }
 
 void manager_config_clear(struct manager_config *cfg)
@@ -102,23 +106,12 @@ static int read_password_file(struct manager_config *cfg, const char *path, cons
     return rc;
 }
 
-/* A size in bytes, with an optional K, M or G suffix (powers of 1024). */
+/* A size (size_parse) into a size_t. */
 static int parse_size(const char *text, size_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (end == text || errno || text[0] == '-') return -1;
-    unsigned shift = 0;
-    if (*end == 'K' || *end == 'k')
-        shift = 10;
-    else if (*end == 'M' || *end == 'm')
-        shift = 20;
-    else if (*end == 'G' || *end == 'g')
-        shift = 30;
-    if (shift) end++;
-    if (*end || v > (1ull << 40) >> shift) return -1;
-    *out = (size_t)(v << shift);
+    uint64_t v;
+    if (size_parse(text, &v) < 0 || v > SIZE_MAX) return -1;
+    *out = (size_t)v;
     return 0;
 }
 
@@ -386,9 +379,12 @@ int manager_config_apply_json(struct manager_config *cfg, const char *text, size
             } else {
                 r = read_password_file(cfg, path, "config key 'pwd_file'", err);
             }
-        } else if (!strcmp(key, "outbox_total") || !strcmp(key, "outbox_per_module")) {
-            size_t *field =
-                !strcmp(key, "outbox_total") ? &cfg->outbox_total : &cfg->outbox_per_module;
+        } else if (!strcmp(key, "outbox_total") || !strcmp(key, "outbox_per_module") ||
+                   !strcmp(key, "file_cache_size") || !strcmp(key, "file_max_size")) {
+            size_t *field = !strcmp(key, "outbox_total")        ? &cfg->outbox_total
+                            : !strcmp(key, "outbox_per_module") ? &cfg->outbox_per_module
+                            : !strcmp(key, "file_cache_size")   ? &cfg->file_cache_size
+                                                                : &cfg->file_max_size;
             if (!json_is_integer(v) || json_integer_value(v) < 0 ||
                 json_integer_value(v) > ((json_int_t)1 << 40)) {
                 snprintf(err, MANAGER_ERR_LEN, "config key '%s' must be a number of bytes", key);
@@ -533,6 +529,8 @@ static const char *const valued[] = {
     "--outbox-total",
     "--outbox-per-module",
     "--delete-timeout",
+    "--file-cache-size",
+    "--file-max-size",
 };
 
 static int takes_value(const char *flag, size_t len)
@@ -622,6 +620,14 @@ int manager_config_from_args(struct manager_config *cfg, int argc, char **argv,
                          value);
                 return -1;
             }
+        } else if (!strcmp(flag, "--file-cache-size") || !strcmp(flag, "--file-max-size")) {
+            if (parse_size(value, !strcmp(flag, "--file-cache-size") ? &cfg->file_cache_size
+                                                                     : &cfg->file_max_size) < 0 ||
+                !(!strcmp(flag, "--file-cache-size") ? cfg->file_cache_size : cfg->file_max_size)) {
+                snprintf(err, MANAGER_ERR_LEN, "%s '%s': expected bytes >= 1 (K, M, G suffixes)",
+                         flag, value);
+                return -1;
+            }
         } else if (!strcmp(flag, "--no-outbox-spill")) {
             cfg->outbox_spill = 0;
         } else if (!strcmp(flag, "--no-outbox")) {
@@ -708,6 +714,7 @@ void manager_usage(FILE *out)
         "                            uuid, runtimes, runtime_commands, module_dir,\n"
         "                            state_dir, log_level, pwd_file, outbox_total,\n"
         "                            outbox_per_module, outbox_spill, delete_timeout,\n"
+        "                            file_cache_size, file_max_size,\n"
         "                            runtime_types (runtime types of your own, e.g. an\n"
         "                            original Silverline runtime: [{\"type\", \"command\",\n"
         "                            \"apis\", \"max_nmodules\", \"header\": \"seed\"|\"legacy\",\n"
@@ -722,6 +729,10 @@ void manager_usage(FILE *out)
         "                            in all (default 4M; control messages are always\n"
         "                            kept)\n"
         "  --outbox-per-module SIZE  the same per module (default 1M)\n"
+        "  --file-cache-size SIZE    bound of the node's cache of module files named by\n"
+        "                            content, in the state directory (default 1G; least\n"
+        "                            recently used files go first, never one in use)\n"
+        "  --file-max-size SIZE      largest module file the node fetches (default 64M)\n"
         "  --no-outbox-spill         do not keep unsent control messages in the state\n"
         "                            directory when the manager stops\n"
         "  --no-outbox               publish at once or drop, keeping nothing across an\n"

@@ -22,6 +22,7 @@
 #include "identity.h"
 #include "slog.h"
 #include "mq_link.h"
+#include "node_files.h"
 #include "outbox.h"
 #include "registration.h"
 #include "runtime.h"
@@ -45,6 +46,7 @@ struct manager {
     struct runtime **runtimes;
     size_t nruntimes;
     struct identity *identity; /* NULL when no state directory can be named */
+    struct node_files *files;  /* NULL without a state directory */
     char uuid[UUID_STR_LEN];
     const char *realm, *name;
     char socket_dir[PATH_MAX];
@@ -132,6 +134,7 @@ static void on_connected(void *ctx)
     struct manager *m = ctx;
     if (m->shutting_down) return;
     channels_set_broker_echoes(m->channels, !mq_link_is_v5(m->mq));
+    if (m->files) node_files_connected(m->files);
     /* A new session: the orchestrator may have lost us, so register afresh. */
     reg_table_send_all(m->reg, loop_now_ms());
     arm_reg_timer(m);
@@ -532,6 +535,60 @@ static int open_identity(struct manager *m)
     return uuid_v4_generate(m->uuid);
 }
 
+/* ---- module files named by content ---- */
+
+static int file_acquire(void *ctx, struct runtime *rt, const char *sha256, uint64_t size,
+                        char reason[RUNTIME_REASON_LEN])
+{
+    (void)rt;
+    struct manager *m = ctx;
+    return node_files_acquire(m->files, sha256, size, reason);
+}
+
+static void file_release(void *ctx, struct runtime *rt, const char *sha256, int pinned)
+{
+    (void)rt;
+    struct manager *m = ctx;
+    node_files_release(m->files, sha256, pinned);
+}
+
+static void files_ready(void *ctx, const char *sha256, int ok, const char *reason)
+{
+    struct manager *m = ctx;
+    for (size_t i = 0; i < m->nruntimes; i++)
+        runtime_file_ready(m->runtimes[i], sha256, ok, reason);
+}
+
+/* The file cache lives in {state_dir}/files-{name}. */
+static int open_files(struct manager *m)
+{
+    const struct manager_config *cfg = m->cfg;
+    if (!m->identity) return 0;
+    char *dir = identity_default_dir(cfg->state_dir);
+    char path[PATH_MAX];
+    int fits =
+        dir && (size_t)snprintf(path, sizeof path, "%s/files-%s", dir, m->name) < sizeof path;
+    free(dir);
+    if (!fits) return -1;
+    struct node_files_options fo = {
+        .dir = path,
+        .cache_limit = cfg->file_cache_size,
+        .max_size = cfg->file_max_size,
+        .realm = m->realm,
+        .node = m->uuid,
+        .loop = m->loop,
+        .mq = m->mq,
+        .ready = files_ready,
+        .ctx = m,
+    };
+    char err[RUNTIME_REASON_LEN];
+    if (node_files_new(&fo, &m->files, err) < 0) {
+        slog(SLOG_ERROR, "mgr", "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
 static int add_runtimes(struct manager *m)
 {
     const struct manager_config *cfg = m->cfg;
@@ -550,6 +607,9 @@ static int add_runtimes(struct manager *m)
         .runtime_stopped = on_runtime_stopped,
         .uuid_taken = uuid_taken,
         .delete_timeout_ms = (uint64_t)(cfg->delete_timeout * 1000.0),
+        .file_dir = m->files ? node_files_dir(m->files) : NULL,
+        .file_acquire = m->files ? file_acquire : NULL,
+        .file_release = m->files ? file_release : NULL,
         .ctx = m,
     };
     for (size_t i = 0; i < cfg->nruntimes; i++) {
@@ -650,7 +710,7 @@ static int setup(struct manager *m)
         asprintf(&m->spill_path, "%s.outbox", identity_path(m->identity)) < 0)
         m->spill_path = NULL;
     load_spill(m);
-    if (add_runtimes(m) < 0) return -1;
+    if (open_files(m) < 0 || add_runtimes(m) < 0) return -1;
     slog(SLOG_INFO, "mgr", "manager %s (%s) in realm %s, %zu runtime(s); broker %s:%d", m->name,
          m->uuid, m->realm, m->nruntimes, mo.host, cfg->port);
     if (loop_timer_add(m->loop, KEEPALIVE_TICK_MS, on_keepalive_timer, m, NULL) < 0) return -1;
@@ -664,6 +724,7 @@ static void teardown(struct manager *m)
     for (size_t i = 0; i < m->nruntimes; i++)
         runtime_free(m->runtimes[i]);
     free(m->runtimes);
+    node_files_free(m->files);
     /* Processes killed by runtime_free are reaped here, not left as zombies. */
     while (waitpid(-1, NULL, WNOHANG) > 0)
         ;

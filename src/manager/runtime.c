@@ -17,6 +17,7 @@
 #include "slog.h"
 #include "module_table.h"
 #include "stratus/envelope.h"
+#include "stratus/file_transfer.h"
 #include "stratus/topic.h"
 #include "stratus/uuid.h"
 
@@ -84,6 +85,14 @@ struct runtime {
     } recent[RECENT_ENDS];
     size_t recent_next;
     uint32_t max_memory_mib; /* told to the runtime process; 0 = its default */
+    /* Per index: the module's file by content, when it has one: waiting
+     * for its transfer (the create frame kept until then) or pinned in the
+     * node's file cache until the module ends. */
+    struct {
+        char sha256[FILE_HASH_HEX + 1];
+        char *payload;
+        enum { FILE_NONE, FILE_WAITING, FILE_PINNED } state;
+    } files[MODULE_TABLE_MAX];
 };
 
 /* ---- accessors of runtime_iface.h ---- */
@@ -115,6 +124,10 @@ const char *runtime_realm(const struct runtime *rt)
 const char *runtime_module_dir(const struct runtime *rt)
 {
     return rt->host.module_dir;
+}
+const char *runtime_file_dir(const struct runtime *rt)
+{
+    return rt->host.file_dir;
 }
 const char *runtime_socket_dir(const struct runtime *rt)
 {
@@ -229,6 +242,8 @@ void runtime_free(struct runtime *rt)
         if (rt->delete_timer[i]) loop_timer_cancel(rt->host.loop, rt->delete_timer[i]);
     if (rt->host.channels) channels_close_owner(rt->host.channels, rt);
     if (rt->type->ops->release) rt->type->ops->release(rt);
+    for (int i = 0; i < MODULE_TABLE_MAX; i++)
+        free(rt->files[i].payload);
     json_decref(rt->registration);
     free(rt->name);
     free(rt->command);
@@ -395,6 +410,36 @@ static const char *not_running_reason(const struct runtime *rt, char *buf, size_
     return "the runtime is not running";
 }
 
+/* The file of a create that names it by content: 1 cached (pinned), 0 a
+ * transfer under way, -1 with reason. */
+static int take_file(struct runtime *rt, int index, const struct module_create *mc,
+                     char reason[RUNTIME_REASON_LEN])
+{
+    if (!rt->host.file_acquire || !rt->host.file_dir) {
+        snprintf(reason, RUNTIME_REASON_LEN,
+                 "this node keeps no file cache (it has no state directory), so it cannot run "
+                 "files named by file_sha256");
+        return -1;
+    }
+    int got = rt->host.file_acquire(rt->host.ctx, rt, mc->file_sha256, mc->file_size, reason);
+    if (got < 0) return -1;
+    memcpy(rt->files[index].sha256, mc->file_sha256, FILE_HASH_HEX + 1);
+    rt->files[index].state = got ? FILE_PINNED : FILE_WAITING;
+    return got;
+}
+
+/* The module at index is done with its file (its pin, or its wait). */
+static void give_back_file(struct runtime *rt, int index)
+{
+    if (index < 0 || index >= MODULE_TABLE_MAX || rt->files[index].state == FILE_NONE) return;
+    int pinned = rt->files[index].state == FILE_PINNED;
+    rt->files[index].state = FILE_NONE;
+    free(rt->files[index].payload);
+    rt->files[index].payload = NULL;
+    if (rt->host.file_release)
+        rt->host.file_release(rt->host.ctx, rt, rt->files[index].sha256, pinned);
+}
+
 int runtime_default_create_module(struct runtime *rt, json_t *data, int *index,
                                   char reason[RUNTIME_REASON_LEN])
 {
@@ -463,9 +508,30 @@ int runtime_default_create_module(struct runtime *rt, json_t *data, int *index,
     rt->notes[*index].echoed = 0;
     json_object_set_new(data, "index", json_integer(*index));
     char *payload = json_dumps(data, JSON_COMPACT);
-    if (!payload || rt->type->ops->send(rt, (uint8_t)(FRAME_CONTROL | (unsigned)*index),
-                                        FRAME_CREATE_MODULE, payload, strlen(payload)) < 0) {
+    if (!payload) {
+        module_table_remove(&rt->modules, *index);
+        snprintf(reason, RUNTIME_REASON_LEN, "out of memory");
+        return -1;
+    }
+    if (mc.file_sha256) {
+        int got = take_file(rt, *index, &mc, reason);
+        if (got < 0) {
+            free(payload);
+            module_table_remove(&rt->modules, *index);
+            return -1;
+        }
+        if (got == 0) {
+            /* Sent to the runtime when the file is here (runtime_file_ready). */
+            rt->files[*index].payload = payload;
+            slog(SLOG_INFO, rt->component, "module %s (%s) waits for file %.16s... (index %d)",
+                 uuid, mc.name ? mc.name : "?", mc.file_sha256, *index);
+            return 0;
+        }
+    }
+    if (rt->type->ops->send(rt, (uint8_t)(FRAME_CONTROL | (unsigned)*index), FRAME_CREATE_MODULE,
+                            payload, strlen(payload)) < 0) {
         free(payload);
+        give_back_file(rt, *index);
         module_table_remove(&rt->modules, *index);
         snprintf(reason, RUNTIME_REASON_LEN, "the runtime cannot take the module now");
         return -1;
@@ -522,6 +588,15 @@ int runtime_default_delete_module(struct runtime *rt, const char *uuid, int *ind
                  why ? ": " : "", why ? why : "");
         return -1;
     }
+    if (rt->files[*index].state == FILE_WAITING) {
+        /* Never sent to the runtime: it ends here. */
+        json_t *exit_data =
+            json_pack("{s:s, s:s, s:s, s:s}", "type", "module", "uuid", uuid, "status", "killed",
+                      "reason", "deleted while its file was on its way to the node");
+        if (exit_data) cleanup(rt, *index, exit_data);
+        json_decref(exit_data);
+        return 0;
+    }
     if (rt->type->ops->send(rt, (uint8_t)(FRAME_CONTROL | (unsigned)*index), FRAME_DELETE_MODULE,
                             NULL, 0) < 0) {
         snprintf(reason, RUNTIME_REASON_LEN, "the runtime cannot take the request now");
@@ -550,10 +625,40 @@ static void cleanup(struct runtime *rt, int index, json_t *exit_data)
     slog(SLOG_INFO, rt->component, "module %s (index %d) ended: %s", uuid ? uuid : "?", index,
          status ? status : "no status");
     if (rt->state == RT_RUNNING) note_end(rt, index, uuid, status);
+    give_back_file(rt, index);
     if (rt->type->ops->cleanup_module)
         rt->type->ops->cleanup_module(rt, index, exit_data);
     else
         runtime_default_cleanup_module(rt, index, exit_data);
+}
+
+void runtime_file_ready(struct runtime *rt, const char *sha256, int ok, const char *reason)
+{
+    for (int i = 0; i < rt->modules.capacity && i < MODULE_TABLE_MAX; i++) {
+        if (rt->files[i].state != FILE_WAITING || strcmp(rt->files[i].sha256, sha256)) continue;
+        const char *uuid = module_table_uuid(&rt->modules, i);
+        if (!uuid) continue;
+        const char *why = reason;
+        if (ok) {
+            rt->files[i].state = FILE_PINNED;
+            char *payload = rt->files[i].payload;
+            rt->files[i].payload = NULL;
+            int sent = rt->state == RT_RUNNING &&
+                       rt->type->ops->send(rt, (uint8_t)(FRAME_CONTROL | (unsigned)i),
+                                           FRAME_CREATE_MODULE, payload, strlen(payload)) == 0;
+            free(payload);
+            if (sent) {
+                slog(SLOG_INFO, rt->component, "module %s (index %d): its file is here, started",
+                     uuid, i);
+                continue;
+            }
+            why = "the runtime cannot take the module now";
+        }
+        json_t *exit_data = json_pack("{s:s, s:s, s:s, s:s}", "type", "module", "uuid", uuid,
+                                      "status", "failed", "reason", why ? why : "no file");
+        if (exit_data) cleanup(rt, i, exit_data);
+        json_decref(exit_data);
+    }
 }
 
 /* ---- control requests from MQTT ---- */

@@ -45,6 +45,17 @@ struct runtime_host {
     /* A delete that brings no exit within this long reports the module
      * killed and frees its slot; 0: the default (5 s). */
     uint64_t delete_timeout_ms;
+    /* Module files named by content (create field file_sha256,
+     * docs/protocol.md "Module files"). file_dir: the node's file cache,
+     * read by the runtime processes (NULL: none; such creates are
+     * refused). file_acquire returns 1 when the file is cached (pinned
+     * for the module), 0 when a transfer is under way (runtime_file_ready
+     * follows), -1 with a reason. file_release gives back a module's pin
+     * (pinned 1) or its place among a transfer's waiters (pinned 0). */
+    const char *file_dir;
+    int (*file_acquire)(void *ctx, struct runtime *rt, const char *sha256, uint64_t size,
+                        char reason[RUNTIME_REASON_LEN]);
+    void (*file_release)(void *ctx, struct runtime *rt, const char *sha256, int pinned);
     void *ctx;
 };
 
@@ -98,6 +109,11 @@ int runtime_output_dropped(struct runtime *rt, const char *uuid, uint64_t count)
 
 /* 1 if `uuid` is this runtime's or one of its modules'. */
 int runtime_owns_uuid(const struct runtime *rt, const char *uuid);
+
+/* The transfer of file sha256 ended: ok, the modules that waited for it
+ * (each now holding a pin) are sent to the runtime; otherwise they end
+ * `failed` with the reason. */
+void runtime_file_ready(struct runtime *rt, const char *sha256, int ok, const char *reason);
 
 /* Handle one message from the runtime (what receive() returned). Public for
  * the tests and the fuzz target. */

@@ -334,7 +334,8 @@ static int inherited(const char *entry)
 
 /* The inherited part of environ plus the runtime's variables; the strings
  * are owned by the block. */
-static char **child_environment(struct runtime *rt, char *vars[6])
+#define CHILD_VARS 7
+static char **child_environment(struct runtime *rt, char *vars[CHILD_VARS])
 {
     const struct runtime_type *type = runtime_get_type(rt);
     const char *dir = runtime_module_dir(rt);
@@ -346,15 +347,18 @@ static char **child_environment(struct runtime *rt, char *vars[6])
     if (runtime_max_memory(rt) &&
         asprintf(&vars[5], "STRATUS_RUNTIME_MAX_MEMORY=%u", runtime_max_memory(rt)) < 0)
         vars[5] = NULL;
+    if (runtime_file_dir(rt) &&
+        asprintf(&vars[6], "STRATUS_FILE_CACHE=%s", runtime_file_dir(rt)) < 0)
+        vars[6] = NULL;
     size_t n = 0;
     while (environ && environ[n])
         n++;
-    char **env = calloc(n + 7, sizeof *env);
+    char **env = calloc(n + CHILD_VARS + 1, sizeof *env);
     if (!env) return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (inherited(environ[i])) env[k++] = environ[i];
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < CHILD_VARS; i++)
         if (vars[i]) env[k++] = vars[i];
     env[k] = NULL;
     return env;
@@ -403,7 +407,7 @@ static int spawn_process(struct socket_backend *b)
              runtime_get_type(rt)->type, runtime_get_type(rt)->type);
         return -1;
     }
-    char *vars[6] = {0};
+    char *vars[CHILD_VARS] = {0};
     char **env = child_environment(rt, vars);
     char *argv[4] = {(char *)program, b->path, NULL, NULL};
     char *shell_command = NULL;
@@ -443,7 +447,7 @@ static int spawn_process(struct socket_backend *b)
     posix_spawn_file_actions_destroy(&actions);
     free(shell_command);
     free(env);
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < CHILD_VARS; i++)
         free(vars[i]);
     if (rc != 0) {
         slog(SLOG_ERROR, runtime_log_component(rt), "cannot run %s: %s", program, strerror(rc));

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "net_address.h"
+#include "size_parse.h"
 #include "slog.h"
 #include "stratus/orchestrator.h"
 
@@ -20,13 +21,15 @@ void orchestrator_config_init(struct orchestrator_config *cfg)
     cfg->http_port = 8000;
     cfg->keepalive = 5;
     cfg->log_level = SLOG_INFO;
+    cfg->file_max_size = 64ll << 20;
+    cfg->files_retention = 7 * 86400.0;
 }
 
 void orchestrator_config_clear(struct orchestrator_config *cfg)
 {
-    char **strings[] = {&cfg->host,      &cfg->realm,    &cfg->db,
-                        &cfg->http_addr, &cfg->username, &cfg->password,
-                        &cfg->tls_ca,    &cfg->tls_cert, &cfg->tls_key};
+    char **strings[] = {&cfg->host,     &cfg->realm,    &cfg->db,     &cfg->http_addr,
+                        &cfg->username, &cfg->password, &cfg->tls_ca, &cfg->tls_cert,
+                        &cfg->tls_key,  &cfg->files_dir};
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
         free(*strings[i]);
     orchestrator_config_init(cfg);
@@ -51,6 +54,15 @@ static int parse_int(const char *text, long min, long max, int *out)
     long v = strtol(text, &end, 10);
     if (errno || end == text || *end || v < min || v > max) return -1;
     *out = (int)v;
+    return 0;
+}
+
+/* A size (size_parse), at least 1 byte. */
+static int parse_size(const char *text, long long *out)
+{
+    uint64_t v;
+    if (size_parse(text, &v) < 0 || v < 1) return -1;
+    *out = (long long)v;
     return 0;
 }
 
@@ -141,7 +153,20 @@ int orchestrator_config_apply_json(struct orchestrator_config *cfg, const char *
             r = want_string(v, key, &cfg->tls_cert, err);
         else if (!strcmp(key, "tls_key"))
             r = want_string(v, key, &cfg->tls_key, err);
-        else if (!strcmp(key, "log_level")) {
+        else if (!strcmp(key, "files_dir"))
+            r = want_string(v, key, &cfg->files_dir, err);
+        else if (!strcmp(key, "file_max_size") || !strcmp(key, "files_retention")) {
+            if (!json_is_number(v) || json_number_value(v) < (key[5] == 'm' ? 1 : 0) ||
+                json_number_value(v) > 1e12) {
+                snprintf(err, ORCHESTRATOR_ERR_LEN, "config key '%s' must be a number %s", key,
+                         key[5] == 'm' ? "of bytes >= 1" : "of seconds >= 0");
+                r = -1;
+            } else if (key[5] == 'm') {
+                cfg->file_max_size = (long long)json_number_value(v);
+            } else {
+                cfg->files_retention = json_number_value(v);
+            }
+        } else if (!strcmp(key, "log_level")) {
             if (!json_is_string(v) || slog_level_parse(json_string_value(v), &cfg->log_level)) {
                 snprintf(err, ORCHESTRATOR_ERR_LEN,
                          "config key 'log_level' must be debug, info, warning or error");
@@ -196,6 +221,9 @@ enum {
     OPT_TLS_KEY,
     OPT_TLS_INSECURE,
     OPT_LOG_LEVEL,
+    OPT_FILES_DIR,
+    OPT_FILE_MAX_SIZE,
+    OPT_FILES_RETENTION,
 };
 
 static const struct option options[] = {
@@ -213,6 +241,9 @@ static const struct option options[] = {
     {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"tls-insecure", no_argument, NULL, OPT_TLS_INSECURE},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"files-dir", required_argument, NULL, OPT_FILES_DIR},
+    {"file-max-size", required_argument, NULL, OPT_FILE_MAX_SIZE},
+    {"files-retention", required_argument, NULL, OPT_FILES_RETENTION},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -288,6 +319,27 @@ int orchestrator_config_from_args(struct orchestrator_config *cfg, int argc, cha
                 r = -1;
             }
             break;
+        case OPT_FILES_DIR: r = set_string(&cfg->files_dir, optarg, err); break;
+        case OPT_FILE_MAX_SIZE:
+            if (parse_size(optarg, &cfg->file_max_size) < 0) {
+                snprintf(err, ORCHESTRATOR_ERR_LEN,
+                         "--file-max-size '%s': expected bytes >= 1 (K, M, G suffixes)", optarg);
+                r = -1;
+            }
+            break;
+        case OPT_FILES_RETENTION: {
+            char *end;
+            errno = 0;
+            double v = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(v >= 0) || v > 1e12) {
+                snprintf(err, ORCHESTRATOR_ERR_LEN, "--files-retention '%s': expected seconds >= 0",
+                         optarg);
+                r = -1;
+            } else {
+                cfg->files_retention = v;
+            }
+            break;
+        }
         default: break;
         }
         if (r < 0) return -1;
@@ -321,10 +373,18 @@ void orchestrator_usage(FILE *out)
           "  --tls                 connect with TLS (system CAs unless --tls-ca)\n"
           "  --tls-ca FILE, --tls-cert FILE, --tls-key FILE, --tls-insecure\n"
           "  --log-level LEVEL     debug, info, warning or error (default info)\n"
+          "  --files-dir DIR       the module store: files uploaded by clients, named by\n"
+          "                        their SHA-256 (default DB.files beside the database; a\n"
+          "                        temporary directory for --db :memory:)\n"
+          "  --file-max-size SIZE  largest file the store takes (default 64M)\n"
+          "  --files-retention SEC how long a file no module uses is kept (default\n"
+          "                        604800, 7 days)\n"
           "  --help                this text\n"
           "\n"
           "REST: GET /api/managers/, /api/runtimes/[Q/], /api/modules/[Q/], /api/queued/,\n"
-          "/api/modules/Q/output, /metrics, /healthz; POST /api/modules/; DELETE\n"
-          "/api/modules/Q/ (Q: a UUID, a name or a UUID suffix). See docs/orchestrator.md.\n",
+          "/api/modules/Q/output, /api/files/[F/], /metrics, /healthz; POST /api/modules/,\n"
+          "/api/files/?name=N (the file's bytes); DELETE /api/modules/Q/, /api/files/F/\n"
+          "(Q: a UUID, a name or a UUID suffix; F: a SHA-256, a prefix or a name). See\n"
+          "docs/orchestrator.md.\n",
           out);
 }

@@ -2,6 +2,7 @@
  * loop with the MQTT link, the HTTP server, signals and the tick timer, all
  * on one thread, driving the protocol logic of orc.h. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <malloc.h>
 #include <mosquitto.h>
@@ -13,6 +14,9 @@
 
 #include "dashboard.h"
 #include "event_loop.h"
+#include "file_serve.h"
+#include "file_store.h"
+#include "files_api.h"
 #include "http_server.h"
 #include "mq_link.h"
 #include "mq_request.h"
@@ -32,6 +36,8 @@
 /* Memory freed after a burst (parsed messages, answered requests) is given
  * back to the system at most this often. */
 #define TRIM_INTERVAL_MS 5000
+/* The module store's retention is applied this often. */
+#define SWEEP_INTERVAL_MS 60000
 
 struct pending_answer;
 
@@ -45,6 +51,11 @@ struct daemon {
     struct orc *orc;
     struct http_server *http;
     struct dashboard *dashboard;
+    struct file_store *files;
+    struct file_server *file_server;
+    struct files_api *files_api;
+    char *files_tmp_dir; /* a private store for --db :memory:, removed at exit */
+    uint64_t last_sweep_ms;
     struct signal_watch *signals;
     loop_timer_id tick_timer;
     uint64_t last_trim_ms;
@@ -103,6 +114,107 @@ static int io_request(void *ctx, const char *topic, const json_t *msg, const cha
     return 0;
 }
 
+static double io_wall(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int io_file_use(void *ctx, const char *sha256, uint64_t *size)
+{
+    struct daemon *d = ctx;
+    const struct file_info *f = file_store_find(d->files, sha256);
+    if (!f) return -1;
+    *size = f->size;
+    file_store_touch(d->files, sha256, io_wall(d));
+    return 0;
+}
+
+static int chunk_publish(void *ctx, const char *topic, const void *payload, size_t len, int *mid)
+{
+    struct daemon *d = ctx;
+    return mq_link_publish(d->mq, topic, payload, len, 1, mid);
+}
+
+static void on_published(void *ctx, int mid)
+{
+    struct daemon *d = ctx;
+    file_server_published(d->file_server, mid);
+}
+
+static void on_file_request(void *ctx, const char *topic, const void *payload, size_t len)
+{
+    (void)topic;
+    struct daemon *d = ctx;
+    file_server_request(d->file_server, payload, len);
+}
+
+/* A file a module still names is in use, and that counts as a use now. */
+static int file_in_use(void *ctx, const char *sha256)
+{
+    struct daemon *d = ctx;
+    if (!orc_file_in_use(d->orc, sha256)) return 0;
+    file_store_touch(d->files, sha256, io_wall(d));
+    return 1;
+}
+
+static void sweep_files(struct daemon *d)
+{
+    file_store_sweep(d->files, io_wall(d), d->cfg->files_retention, file_in_use, d);
+    d->last_sweep_ms = loop_now_ms();
+}
+
+/* The module store: --files-dir, else beside the database. */
+static int open_files(struct daemon *d, const char *db)
+{
+    const struct orchestrator_config *cfg = d->cfg;
+    char *dir = NULL;
+    if (cfg->files_dir) {
+        dir = strdup(cfg->files_dir);
+    } else if (!strcmp(db, ":memory:")) {
+        const char *tmp = getenv("TMPDIR");
+        if (asprintf(&dir, "%s/stratus-files-XXXXXX", tmp && *tmp ? tmp : "/tmp") >= 0 &&
+            !mkdtemp(dir)) {
+            free(dir);
+            dir = NULL;
+        }
+        d->files_tmp_dir = dir ? strdup(dir) : NULL;
+    } else if (asprintf(&dir, "%s.files", db) < 0) {
+        dir = NULL;
+    }
+    if (!dir) {
+        slog(SLOG_ERROR, "files", "cannot name the module store's directory");
+        return -1;
+    }
+    char err[FILE_STORE_ERR_LEN];
+    int rc = file_store_open(dir, (uint64_t)cfg->file_max_size, &d->files, err);
+    if (rc < 0)
+        slog(SLOG_ERROR, "files", "%s", err);
+    else
+        slog(SLOG_INFO, "files", "module store %s: %zu file(s), at most %lld bytes each", dir,
+             file_store_count(d->files), cfg->file_max_size);
+    free(dir);
+    struct file_server_io io = {.publish = chunk_publish, .ctx = d};
+    if (rc == 0 && file_server_new(d->realm, d->files, &io, &d->file_server) < 0) rc = -1;
+    return rc;
+}
+
+/* The private store of a :memory: orchestrator keeps nothing either. */
+static void remove_tmp_files(struct daemon *d)
+{
+    if (!d->files_tmp_dir) return;
+    DIR *dir = opendir(d->files_tmp_dir);
+    struct dirent *de;
+    while (dir && (de = readdir(dir)))
+        if (de->d_name[0] != '.' || strncmp(de->d_name, ".tmp-", 5) == 0)
+            unlinkat(dirfd(dir), de->d_name, 0);
+    if (dir) closedir(dir);
+    rmdir(d->files_tmp_dir);
+    free(d->files_tmp_dir);
+}
+
 static uint64_t io_now(void *ctx)
 {
     (void)ctx;
@@ -113,14 +225,6 @@ static int io_connected(void *ctx)
 {
     struct daemon *d = ctx;
     return d->mq && mq_link_connected(d->mq);
-}
-
-static double io_wall(void *ctx)
-{
-    (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* ---- loop plumbing ---- */
@@ -149,6 +253,7 @@ static void on_tick(void *ctx)
         malloc_trim(0);
         d->last_trim_ms = now;
     }
+    if (now - d->last_sweep_ms >= SWEEP_INTERVAL_MS) sweep_files(d);
     arm_tick(d, next);
 }
 
@@ -162,6 +267,7 @@ static void on_connected(void *ctx)
 {
     struct daemon *d = ctx;
     slog(SLOG_INFO, "orc", "connected to the broker");
+    file_server_connected(d->file_server);
     orc_connected(d->orc);
 }
 
@@ -175,6 +281,10 @@ static void on_signal(void *ctx, int signo)
 /* The topics the orchestrator listens to, as filters of the layout. */
 static int route_topics(struct daemon *d)
 {
+    char get[TOPIC_LAYOUT_MAX];
+    if (topic_format(get, sizeof get, d->realm, TOPIC_FILE_GET, NULL) < 0 ||
+        mq_link_route(d->mq, get, 1, on_file_request, d) < 0)
+        return -1;
     static const enum topic_kind kinds[] = {TOPIC_REG, TOPIC_KEEPALIVE, TOPIC_CONTROL,
                                             TOPIC_CONTROL_RUNTIME, TOPIC_STDIO};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
@@ -201,6 +311,7 @@ static int setup(struct daemon *d)
         slog(SLOG_ERROR, "db", "%s", err);
         return -1;
     }
+    if (open_files(d, db) < 0) return -1;
     struct orc_options oo = {
         .realm = d->realm,
         .ka_interval_sec = cfg->keepalive,
@@ -209,6 +320,7 @@ static int setup(struct daemon *d)
                .now_ms = io_now,
                .connected = io_connected,
                .wall = io_wall,
+               .file_use = io_file_use,
                .ctx = d},
     };
     if (orc_new(&oo, d->store, &d->orc, err) < 0) {
@@ -227,7 +339,7 @@ static int setup(struct daemon *d)
         .tls_insecure = cfg->tls_insecure,
         .keepalive_sec = 30,
     };
-    struct mq_link_callbacks cb = {.connected = on_connected, .ctx = d};
+    struct mq_link_callbacks cb = {.connected = on_connected, .published = on_published, .ctx = d};
     if (mq_link_new(d->loop, &mo, &cb, &d->mq) < 0 || mq_waiter_new(d->loop, d->mq, &d->waiter) < 0)
         return -1;
     if (route_topics(d) < 0) return -1;
@@ -243,6 +355,16 @@ static int setup(struct daemon *d)
         slog(SLOG_ERROR, "http", "cannot set up the dashboard");
         return -1;
     }
+    const struct rest_route *file_routes;
+    size_t nfile_routes;
+    if (files_api_new(d->files, d->orc, &d->files_api) < 0 ||
+        (file_routes = files_api_routes(d->files_api, &nfile_routes),
+         http_server_add_routes_max(d->http, file_routes, nfile_routes, d->files_api,
+                                    (size_t)file_store_max_size(d->files)) < 0)) {
+        slog(SLOG_ERROR, "http", "cannot set up the module store's routes");
+        return -1;
+    }
+    sweep_files(d);
     slog(SLOG_INFO, "orc",
          "orchestrator in realm %s; broker %s:%d; database %s (%zu managers, %zu runtimes, %zu "
          "modules); keepalive %d s",
@@ -269,6 +391,10 @@ static void teardown(struct daemon *d)
         mq_link_free(d->mq);
     }
     orc_free(d->orc); /* writes pending output */
+    files_api_free(d->files_api);
+    file_server_free(d->file_server);
+    file_store_close(d->files);
+    remove_tmp_files(d);
     if (d->store) d->store->ops->close(d->store);
     signal_watch_free(d->signals);
     loop_free(d->loop);

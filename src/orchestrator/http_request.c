@@ -126,8 +126,11 @@ static int parse_header(struct http_head *h, const char *line, size_t n, int *se
         }
         if (*seen_length && value != h->content_length)
             return fail(status, err, 400, "conflicting Content-Length headers");
-        if (value > max_body)
-            return fail(status, err, 413, "the request body is larger than 1 MiB");
+        if (value > max_body) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "the request body is larger than %zu bytes", max_body);
+            return fail(status, err, 413, msg);
+        }
         h->content_length = value;
         *seen_length = 1;
     } else if (NAME_IS("Transfer-Encoding")) {

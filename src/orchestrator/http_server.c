@@ -10,7 +10,7 @@
  * HTTP on a local address.
  *
  * Limits: a request head of at most 16 KiB, a body of at most
- * HTTP_BODY_MAX, 512 connections, 60 s without a byte read closes a
+ * HTTP_BODY_MAX or the route table's own limit, 512 connections, 60 s without a byte read closes a
  * connection. */
 #define _GNU_SOURCE
 #include "http_server.h"
@@ -43,6 +43,7 @@ struct route_set {
     const struct rest_route *routes;
     size_t n;
     void *ctx;
+    size_t body_max; /* largest body its routes take */
 };
 
 struct http_server {
@@ -51,6 +52,7 @@ struct http_server {
     int port;
     struct route_set sets[HTTP_ROUTE_SETS];
     size_t nsets;
+    size_t body_max;         /* the largest of the tables' */
     struct http_conn *conns; /* doubly linked */
     size_t nconns;
     loop_timer_id reap; /* closes doomed connections, outside their writers' calls */
@@ -243,6 +245,21 @@ static void set_events(struct http_conn *c, uint32_t events)
     if (events != c->events && loop_mod_fd(c->s->loop, c->fd, events) == 0) c->events = events;
 }
 
+/* The body limit of the table that serves method and path (HTTP_BODY_MAX
+ * when none does: the answer is an error anyway). Cost: O(routes). */
+static size_t route_body_max(const struct http_server *s, const char *method, const char *path)
+{
+    for (size_t i = 0; i < s->nsets; i++) {
+        const struct rest_route *route;
+        char param[REST_PARAM_MAX];
+        unsigned methods = 0;
+        if (rest_route_find(s->sets[i].routes, s->sets[i].n, method, path, &route, param,
+                            &methods) == REST_FOUND)
+            return s->sets[i].body_max;
+    }
+    return HTTP_BODY_MAX;
+}
+
 /* Take every complete request in the input. Returns -1 when the connection
  * must close now. */
 static int take_requests(struct http_conn *c)
@@ -252,7 +269,7 @@ static int take_requests(struct http_conn *c)
             int status = 0;
             char err[128];
             enum http_parse_result r =
-                http_head_parse(c->in, c->in_len, HTTP_BODY_MAX, &c->head, &status, err);
+                http_head_parse(c->in, c->in_len, c->s->body_max, &c->head, &status, err);
             if (r == HTTP_PARSE_MORE) return 0;
             if (r == HTTP_PARSE_ERROR) {
                 /* The stream cannot be trusted past a bad head. */
@@ -261,6 +278,13 @@ static int take_requests(struct http_conn *c)
             }
             c->have_head = 1;
             c->continued = 0;
+            size_t max = route_body_max(c->s, c->head.method, c->head.path);
+            if (c->head.content_length > max) {
+                /* Refused before its body is read: the connection ends. */
+                snprintf(err, sizeof err, "the request body is larger than %zu bytes", max);
+                c->closing = 1;
+                return queue_error(c, 413, err);
+            }
         }
         size_t need = c->head.head_len + c->head.content_length;
         if (c->in_len < need) {
@@ -404,7 +428,7 @@ static void on_idle(void *ctx)
 /* Read what arrived; 1 at end of stream, -1 on error. */
 static int read_in(struct http_conn *c)
 {
-    size_t limit = HTTP_HEAD_MAX + HTTP_BODY_MAX;
+    size_t limit = HTTP_HEAD_MAX + c->s->body_max;
     for (;;) {
         if (c->in_len >= limit) return 0; /* a full buffer: the parser decides */
         if (c->in_cap - c->in_len < HTTP_READ_CHUNK) {
@@ -548,8 +572,9 @@ int http_server_start(struct event_loop *loop, const char *addr, int port,
         return -1;
     }
     s->loop = loop;
-    s->sets[0] = (struct route_set){routes, nroutes, ctx};
+    s->sets[0] = (struct route_set){routes, nroutes, ctx, HTTP_BODY_MAX};
     s->nsets = 1;
+    s->body_max = HTTP_BODY_MAX;
     if (listen_on(addr, port, &s->fd, &s->port, err) < 0) {
         free(s);
         return -1;
@@ -564,12 +589,19 @@ int http_server_start(struct event_loop *loop, const char *addr, int port,
     return 0;
 }
 
+int http_server_add_routes_max(struct http_server *s, const struct rest_route *routes,
+                               size_t nroutes, void *ctx, size_t body_max)
+{
+    if (s->nsets == HTTP_ROUTE_SETS) return -1;
+    s->sets[s->nsets++] = (struct route_set){routes, nroutes, ctx, body_max};
+    if (body_max > s->body_max) s->body_max = body_max;
+    return 0;
+}
+
 int http_server_add_routes(struct http_server *s, const struct rest_route *routes, size_t nroutes,
                            void *ctx)
 {
-    if (s->nsets == HTTP_ROUTE_SETS) return -1;
-    s->sets[s->nsets++] = (struct route_set){routes, nroutes, ctx};
-    return 0;
+    return http_server_add_routes_max(s, routes, nroutes, ctx, HTTP_BODY_MAX);
 }
 
 int http_server_port(const struct http_server *s)

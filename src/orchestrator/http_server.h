@@ -14,7 +14,8 @@
 struct event_loop;
 struct http_server;
 
-/* Largest request body taken; larger ones are answered 413. */
+/* Largest request body taken by a route table unless it says otherwise
+ * (http_server_add_routes_max); larger ones are answered 413. */
 #define HTTP_BODY_MAX (1u << 20)
 #define HTTP_ERR_LEN 256
 
@@ -28,6 +29,9 @@ int http_server_start(struct event_loop *loop, const char *addr, int port,
 #define HTTP_ROUTE_SETS 4
 int http_server_add_routes(struct http_server *s, const struct rest_route *routes, size_t nroutes,
                            void *ctx);
+/* The same, with bodies up to body_max bytes (uploads), not HTTP_BODY_MAX. */
+int http_server_add_routes_max(struct http_server *s, const struct rest_route *routes,
+                               size_t nroutes, void *ctx, size_t body_max);
 /* The port listened on. */
 int http_server_port(const struct http_server *s);
 /* Ends every open stream (their close callbacks run), then stops. */

@@ -35,6 +35,10 @@ struct orc_io {
     /* 1 while the broker connection is up (may be NULL: unknown). */
     int (*connected)(void *ctx);
     double (*wall)(void *ctx); /* Unix time in seconds */
+    /* The module store (may be NULL: creates naming a file by content are
+     * taken unchecked): 0 with *size when it holds file sha256 (the use is
+     * recorded), -1 when it does not. */
+    int (*file_use)(void *ctx, const char *sha256, uint64_t *size);
     void *ctx;
 };
 
@@ -139,6 +143,10 @@ int orc_module_output(struct orc *o, struct orc_module *m, char **data, size_t *
 
 /* Prometheus text of the metrics (malloc'd; caller frees), or NULL. */
 char *orc_metrics_text(struct orc *o);
+
+/* 1 if a module not ended names file sha256 (file_sha256). Cost:
+ * O(modules). */
+int orc_file_in_use(const struct orc *o, const char *sha256);
 
 /* 1 while the broker connection is up (as io.connected says). */
 int orc_broker_connected(struct orc *o);

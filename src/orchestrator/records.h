@@ -96,6 +96,7 @@ struct orc_module {
     unsigned ended_listed : 1;   /* on the registry's list of records to evict */
     struct orc_runtime *runtime; /* placed on (A, E, K) or pinned to (Q) */
     char **apis;                 /* NULL-terminated; from data.apis or the default */
+    char *file_sha256;           /* data.file_sha256 (malloc'd), or NULL: a module file in use */
     uint64_t seq, queue_seq;
     uint64_t wait_since_ms; /* monotonic: request or enqueue time (in memory only) */
     struct orc_link on_runtime, in_queue;

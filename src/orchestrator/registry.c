@@ -184,6 +184,7 @@ static void free_module(struct orc_module *m)
 {
     drop_detail(m);
     orc_strv_free(m->apis);
+    free(m->file_sha256);
     if (m->out) {
         output_ring_clear(m->out);
         free(m->out);
@@ -505,8 +506,10 @@ static int load_module(void *ctx, const struct orc_module *src, const char *runt
     if (orc_add_module(o, src->uuid, &m) < 0) return -1;
     json_t *data = d->data ? json_loads(d->data, 0, NULL) : NULL;
     m->apis = orc_module_apis(data);
+    const char *hash = json_string_value(json_object_get(data, "file_sha256"));
+    m->file_sha256 = hash ? strdup(hash) : NULL;
     json_decref(data);
-    if (!m->apis) return -1;
+    if (!m->apis || (hash && !m->file_sha256)) return -1;
     m->pinned = d->pinned != NULL;
     m->runtime = *runtime_uuid ? orc_runtime_get(o, runtime_uuid) : NULL;
     m->state = src->state;

@@ -11,6 +11,7 @@
 #include "orc_internal.h"
 #include "slog.h"
 #include "stratus/envelope.h"
+#include "stratus/file_transfer.h"
 #include "stratus/topic.h"
 #include "stratus/uuid.h"
 
@@ -32,6 +33,19 @@ void orc_count(struct orc *o, const char *action, int ok)
     snprintf(c->action, sizeof c->action, "%s", action);
     c->ok = ok;
     c->count = 1;
+}
+
+int orc_file_in_use(const struct orc *o, const char *sha256)
+{
+    /* Every module that has not ended is in memory (ended ones may be
+     * too): a walk of the UUID map's slots. Cost: O(modules in memory). */
+    const struct strmap *map = &o->module_by_uuid;
+    for (size_t i = 0; i < map->cap; i++) {
+        const struct orc_module *m = map->keys[i] ? map->values[i] : NULL;
+        if (m && m->state != MOD_DEAD && m->file_sha256 && !strcmp(m->file_sha256, sha256))
+            return 1;
+    }
+    return 0;
 }
 
 int orc_broker_connected(struct orc *o)
@@ -380,6 +394,9 @@ static int begin_run(struct orc *o, const char *uuid, const struct module_create
     d->data = text;
     orc_strv_free(m->apis);
     m->apis = apis;
+    free(m->file_sha256);
+    m->file_sha256 = mc->file_sha256 ? strdup(mc->file_sha256) : NULL;
+    if (mc->file_sha256 && !m->file_sha256) return -1;
     m->pinned = pinned != NULL;
     d->created_at = orc_wall(o);
     d->runs = runs + 1;
@@ -411,6 +428,23 @@ static int create_module(struct orc *o, json_t *data, json_t **record, char *err
     if (pv && !json_is_null(pv) && !json_is_string(pv)) {
         snprintf(err, ORC_ERR_LEN, "field 'parent' must be a string, not %s", json_kind_name(pv));
         return ORC_BAD_REQUEST;
+    }
+    if (mc.file_sha256 && o->io.file_use) {
+        uint64_t size;
+        if (o->io.file_use(o->io.ctx, mc.file_sha256, &size) < 0) {
+            snprintf(err, ORC_ERR_LEN,
+                     "no file %s in the module store: upload it first (POST /api/files/)",
+                     mc.file_sha256);
+            return ORC_BAD_REQUEST;
+        }
+        if (mc.file_size && mc.file_size != size) {
+            snprintf(err, ORC_ERR_LEN,
+                     "field 'file_size' is %llu, but the stored file %.16s... has %llu bytes",
+                     (unsigned long long)mc.file_size, mc.file_sha256, (unsigned long long)size);
+            return ORC_BAD_REQUEST;
+        }
+        /* The node checks its limits before it fetches anything. */
+        json_object_set_new(data, "file_size", json_integer((json_int_t)size));
     }
     const char *parent = json_string_value(pv);
     if (parent && !*parent) parent = NULL;

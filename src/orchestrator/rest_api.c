@@ -12,7 +12,7 @@
 
 static const char json_content_type[] = "application/json";
 
-static void reply_json(struct rest_reply *reply, int status, json_t *body)
+void rest_reply_json(struct rest_reply *reply, int status, json_t *body)
 {
     reply->status = status;
     reply->content_type = json_content_type;
@@ -28,7 +28,7 @@ static void reply_json(struct rest_reply *reply, int status, json_t *body)
 
 void rest_reply_error(struct rest_reply *reply, int status, const char *message)
 {
-    reply_json(reply, status, json_pack("{s:s, s:i}", "error", message, "status", status));
+    rest_reply_json(reply, status, json_pack("{s:s, s:i}", "error", message, "status", status));
 }
 
 /* ---- lists ---- */
@@ -57,9 +57,9 @@ static void list(struct orc *o, const struct rest_request *req, struct rest_repl
     json_t *results = json_array();
     for (size_t i = start; i < total && i - start < limit; i++)
         json_array_append_new(results, item(o, i));
-    reply_json(reply, 200,
-               json_pack("{s:I, s:I, s:o}", "count", (json_int_t)total, "start", (json_int_t)start,
-                         "results", results));
+    rest_reply_json(reply, 200,
+                    json_pack("{s:I, s:I, s:o}", "count", (json_int_t)total, "start",
+                              (json_int_t)start, "results", results));
 }
 
 static json_t *manager_item(struct orc *o, size_t i)
@@ -80,7 +80,7 @@ static void module_list(struct orc *o, const struct rest_request *req, struct re
     if (paging(req, reply, &start, &limit) < 0) return;
     json_t *page = orc_module_page(o, queued_only, start, limit);
     if (page)
-        reply_json(reply, 200, page);
+        rest_reply_json(reply, 200, page);
     else
         rest_reply_error(reply, 500, "the module store cannot be read");
 }
@@ -115,7 +115,7 @@ static void get_runtime(void *ctx, const struct rest_request *req, struct rest_r
     if (rc != ORC_OK)
         rest_reply_error(reply, rc, err);
     else
-        reply_json(reply, 200, orc_runtime_json(ctx, r, 1));
+        rest_reply_json(reply, 200, orc_runtime_json(ctx, r, 1));
 }
 
 static void get_module(void *ctx, const struct rest_request *req, struct rest_reply *reply)
@@ -126,7 +126,7 @@ static void get_module(void *ctx, const struct rest_request *req, struct rest_re
     if (rc != ORC_OK)
         rest_reply_error(reply, rc, err);
     else
-        reply_json(reply, 200, orc_module_json(ctx, m, 1));
+        rest_reply_json(reply, 200, orc_module_json(ctx, m, 1));
 }
 
 static void delete_module(void *ctx, const struct rest_request *req, struct rest_reply *reply)
@@ -137,7 +137,7 @@ static void delete_module(void *ctx, const struct rest_request *req, struct rest
     if (rc != ORC_OK)
         rest_reply_error(reply, rc, err);
     else
-        reply_json(reply, 202, record);
+        rest_reply_json(reply, 202, record);
 }
 
 static void module_or_delete(void *ctx, const struct rest_request *req, struct rest_reply *reply)
@@ -188,7 +188,7 @@ static void post_module(void *ctx, const struct rest_request *req, struct rest_r
     if (rc != ORC_OK)
         rest_reply_error(reply, rc, err);
     else
-        reply_json(reply, 201, record);
+        rest_reply_json(reply, 201, record);
 }
 
 static void modules_root(void *ctx, const struct rest_request *req, struct rest_reply *reply)
@@ -216,11 +216,12 @@ static void get_metrics(void *ctx, const struct rest_request *req, struct rest_r
 static void get_healthz(void *ctx, const struct rest_request *req, struct rest_reply *reply)
 {
     (void)req;
-    reply_json(reply, 200,
-               json_pack("{s:s, s:b, s:I, s:I, s:I}", "status", "ok", "broker",
-                         orc_broker_connected(ctx), "managers", (json_int_t)orc_manager_count(ctx),
-                         "runtimes", (json_int_t)orc_runtime_count(ctx), "modules",
-                         (json_int_t)orc_module_count(ctx)));
+    rest_reply_json(reply, 200,
+                    json_pack("{s:s, s:b, s:I, s:I, s:I}", "status", "ok", "broker",
+                              orc_broker_connected(ctx), "managers",
+                              (json_int_t)orc_manager_count(ctx), "runtimes",
+                              (json_int_t)orc_runtime_count(ctx), "modules",
+                              (json_int_t)orc_module_count(ctx)));
 }
 
 const struct rest_route rest_api_routes[] = {

@@ -9,6 +9,7 @@
 
 #include "envelope_util.h"
 #include "stratus/envelope.h"
+#include "stratus/file_transfer.h"
 #include "stratus/frame.h"
 #include "stratus/uuid.h"
 
@@ -190,6 +191,11 @@ int module_create_check(json_t *data, char err[ENVELOPE_ERR_LEN])
     if (uuid && !uuid_is_valid(uuid)) return envelope_fail(err, "field 'uuid' must be a UUID");
     int rc = module_path_check(file);
     if (rc) return envelope_fail(err, "field 'file' %s", module_path_strerror(rc));
+    json_t *hash = json_object_get(data, "file_sha256"), *size = json_object_get(data, "file_size");
+    if (hash && !json_is_null(hash) && !file_hash_is_valid(json_string_value(hash)))
+        return envelope_fail(err, "field 'file_sha256' must be 64 lower-case hex digits");
+    if (size && !json_is_null(size) && (!json_is_integer(size) || json_integer_value(size) < 1))
+        return envelope_fail(err, "field 'file_size' must be an integer >= 1");
     json_t *apis;
     if (string_array(data, "", "apis", &apis, err) || check_args(data, err) ||
         check_channels(data, err))
@@ -212,6 +218,9 @@ int envelope_module_create_parse(json_t *data, struct module_create *out,
         return -1;
     envelope_string_field(data, "", "uuid", 0, &m.uuid, err);
     envelope_string_field(data, "", "file", 1, &m.file, err);
+    m.file_sha256 = json_string_value(json_object_get(data, "file_sha256"));
+    json_t *size = json_object_get(data, "file_size");
+    if (json_is_integer(size)) m.file_size = (uint64_t)json_integer_value(size);
     *out = m;
     return 0;
 }

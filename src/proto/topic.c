@@ -47,8 +47,8 @@ int topic_is_control_plane(const char *realm, const char *topic)
     size_t rl = strlen(realm);
     if (strncmp(topic, realm, rl) || topic[rl] != '/') return 0;
     const char *rest = topic + rl + 1;
-    static const char *const control[] = {"proc/reg", "proc/keepalive", "proc/control",
-                                          "proc/profile", "proc/log"};
+    static const char *const control[] = {"proc/reg",     "proc/keepalive", "proc/control",
+                                          "proc/profile", "proc/log",       "proc/file"};
     for (size_t i = 0; i < sizeof control / sizeof control[0]; i++) {
         size_t cl = strlen(control[i]);
         if (!strncmp(rest, control[i], cl) && (rest[cl] == '\0' || rest[cl] == '/')) return 1;

@@ -13,10 +13,15 @@ struct layout_entry {
 };
 
 static const struct layout_entry layout[] = {
-    {TOPIC_REG, "proc/reg", 1},         {TOPIC_KEEPALIVE, "proc/keepalive", 1},
-    {TOPIC_CONTROL, "proc/control", 0}, {TOPIC_CONTROL_RUNTIME, "proc/control", 1},
-    {TOPIC_PROFILE, "proc/profile", 3}, {TOPIC_LOG, "proc/log", 1},
+    {TOPIC_REG, "proc/reg", 1},
+    {TOPIC_KEEPALIVE, "proc/keepalive", 1},
+    {TOPIC_CONTROL, "proc/control", 0},
+    {TOPIC_CONTROL_RUNTIME, "proc/control", 1},
+    {TOPIC_PROFILE, "proc/profile", 3},
+    {TOPIC_LOG, "proc/log", 1},
     {TOPIC_STDIO, "proc/stdio", 1},
+    {TOPIC_FILE_GET, "proc/file/get", 0},
+    {TOPIC_FILE_DATA, "proc/file/data", 1},
 };
 
 static const struct layout_entry *entry_of(enum topic_kind kind)

@@ -142,11 +142,20 @@ static json_t *run_module(struct module *m)
     char reason[SPEC_REASON_LEN];
     sw_error err;
     memset(&err, 0, sizeof err);
-    if (!m->env->module_dir)
-        return json_pack("{s:s, s:s}", "status", "failed", "reason", m->env->dir_error);
     char *path = NULL;
-    if (module_path_resolve(m->env->module_dir, m->spec.file, 0, &path, reason) < 0)
+    if (m->spec.file_sha256) {
+        /* The manager fetched and verified it before it sent the create;
+         * the name is 64 hex digits (module_create_check), never a path. */
+        if (!m->env->file_dir)
+            return json_pack("{s:s, s:s}", "status", "failed", "reason",
+                             "this runtime was started without a file cache (STRATUS_FILE_CACHE)");
+        if (asprintf(&path, "%s/%s", m->env->file_dir, m->spec.file_sha256) < 0)
+            return json_pack("{s:s, s:s}", "status", "failed", "reason", "out of memory");
+    } else if (!m->env->module_dir) {
+        return json_pack("{s:s, s:s}", "status", "failed", "reason", m->env->dir_error);
+    } else if (module_path_resolve(m->env->module_dir, m->spec.file, 0, &path, reason) < 0) {
         return json_pack("{s:s, s:s}", "status", "failed", "reason", reason);
+    }
 
     json_t *result = NULL;
     sw_module *module = NULL;
@@ -171,6 +180,10 @@ static json_t *run_module(struct module *m)
         goto out;
     }
     for (size_t i = 0; i < m->spec.ndirs; i++) {
+        if (!m->env->module_dir) {
+            result = json_pack("{s:s, s:s}", "status", "failed", "reason", m->env->dir_error);
+            goto out;
+        }
         if (module_path_resolve(m->env->module_dir, m->spec.dirs[i], 1, &hosts[i], reason) < 0) {
             result = json_pack("{s:s, s:s}", "status", "failed", "reason", reason);
             goto out;

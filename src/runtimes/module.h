@@ -26,6 +26,7 @@
 struct module_env {
     const char *module_dir;  /* real path of the module directory, or NULL */
     const char *dir_error;   /* why there is none */
+    const char *file_dir;    /* the node's file cache (STRATUS_FILE_CACHE), or NULL */
     bool profile;            /* send a deployed profile record at exit */
     int wake_fd;             /* eventfd the thread writes when it is finished */
     bool channels;           /* modules get stratus.channel_open */

@@ -27,6 +27,7 @@ void module_spec_free(struct module_spec *spec)
 {
     free(spec->uuid);
     free(spec->file);
+    free(spec->file_sha256);
     for (size_t i = 0; i < spec->argc; i++)
         free(spec->argv[i]);
     free(spec->argv);
@@ -233,6 +234,8 @@ int module_spec_parse(const uint8_t *payload, size_t len, struct module_spec *ou
     json_t *uuid = json_object_get(root, "uuid");
     if (json_is_string(uuid) && !(out->uuid = strdup(json_string_value(uuid)))) goto oom;
     if (!(out->file = strdup(f))) goto oom;
+    const char *hash = json_string_value(json_object_get(root, "file_sha256"));
+    if (hash && !(out->file_sha256 = strdup(hash))) goto oom;
     json_t *args = json_object_get(root, "args");
     if (args && !json_is_null(args) && !json_is_object(args)) {
         snprintf(reason, SPEC_REASON_LEN, "field 'args' must be an object");

@@ -30,7 +30,8 @@ enum spec_engine { SPEC_ENGINE_INTERP = 0, SPEC_ENGINE_AOT = 1, SPEC_ENGINE_AUTO
 /* Every string and array is owned by the spec (module_spec_free). */
 struct module_spec {
     char *uuid; /* as given, or NULL */
-    char *file; /* relative to the module directory */
+    char *file; /* relative to the module directory (with file_sha256: its name, for display) */
+    char *file_sha256; /* the file by content, in the node's file cache; NULL: by path */
     size_t argc;
     char **argv; /* argv[0] is file, then args.argv */
     size_t envc;

@@ -387,6 +387,8 @@ int main(int argc, char **argv)
         rt_link_log(-1, RT_LOG_ERROR, "%s", rt.dir_error);
     }
     rt.env.module_dir = real;
+    const char *file_dir = getenv("STRATUS_FILE_CACHE");
+    rt.env.file_dir = file_dir && *file_dir ? file_dir : NULL;
     rt.env.profile = rt.type->profile;
     rt.env.channels = rt.type->channels;
     rt.env.max_memory_mib = rt.type->max_memory_mib;

@@ -2,8 +2,9 @@
  * (chromedriver): the page served at / goes live over its event stream; a
  * module created with `stratus run` shows within 2 s; clicking its stop
  * button ends it (the REST API says killed, the page shows it ended); the
- * start form starts a module with arguments; with hundreds of modules the
- * page lists them all and still follows changes. */
+ * start form starts a module with arguments, and one uploaded from this
+ * computer (a non-wasm upload refused with the reason); with hundreds of
+ * modules the page lists them all and still follows changes. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -162,6 +163,75 @@ static void test_start_form(void **state)
                             NULL, WAIT_MS) >= 0);
 }
 
+/* Choose a local file in the form's upload field (chromedriver takes the
+ * path as the "typed" text of a file input) and start it. */
+static void start_upload(const char *path, const char *name)
+{
+    char id[128];
+    assert_int_equal(webdriver_script(&wd,
+                                      "document.getElementById('start-file').value = '';"
+                                      "document.getElementById('start-args').value = '';"
+                                      "document.getElementById('start-result').textContent = '';"
+                                      "return 1",
+                                      NULL),
+                     0);
+    assert_int_equal(webdriver_find(&wd, "#start-upload", id), 0);
+    assert_int_equal(webdriver_type(&wd, id, path), 0);
+    assert_int_equal(webdriver_find(&wd, "#start-name", id), 0);
+    assert_int_equal(webdriver_script(&wd,
+                                      "document.getElementById('start-name').value = '';"
+                                      "return 1",
+                                      NULL),
+                     0);
+    assert_int_equal(webdriver_type(&wd, id, name), 0);
+    assert_int_equal(webdriver_find(&wd, "#start-button", id), 0);
+    assert_int_equal(webdriver_click(&wd, id), 0);
+}
+
+static void test_start_form_upload(void **state)
+{
+    (void)state;
+    /* A module that no module directory holds: uploaded by the page,
+     * fetched by the node, run. */
+    char dir[PATH_MAX], path[PATH_MAX + 32], from[PATH_MAX];
+    assert_int_equal(harness_tmpdir(dir), 0);
+    snprintf(path, sizeof path, "%s/from-browser.wasm", dir);
+    snprintf(from, sizeof from, "%s/hello.wasm", CLIENT_EXAMPLES);
+    assert_int_equal(harness_copy_file(from, path), 0);
+    start_upload(path, "uploaded-hello");
+    assert_true(wait_script("return document.getElementById('start-result').textContent"
+                            ".startsWith('started uploaded-hello')",
+                            NULL, WAIT_MS) >= 0);
+    assert_int_equal(http_wait_field(stack.orc.http_port, "/api/modules/uploaded-hello/",
+                                     "exit_code", "0", WAIT_MS),
+                     0);
+    json_t *rec = http_get_json(stack.orc.http_port, "/api/modules/uploaded-hello/");
+    assert_non_null(rec);
+    assert_true(json_at_equals(rec, "file", "from-browser.wasm"));
+    json_decref(rec);
+    json_t *files = http_get_json(stack.orc.http_port, "/api/files/from-browser.wasm/");
+    assert_non_null(files);
+    json_decref(files);
+    struct http_answer a;
+    assert_int_equal(
+        http_request(stack.orc.http_port, "GET", "/api/modules/uploaded-hello/output", NULL, 0, &a),
+        0);
+    assert_non_null(strstr(a.body, "Hello from Stratus!"));
+    http_answer_free(&a);
+    /* Not WebAssembly: refused with the loader's message, nothing started. */
+    snprintf(path, sizeof path, "%s/notes.wasm", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("plain text\n", f);
+    fclose(f);
+    start_upload(path, "not-wasm");
+    assert_true(wait_script("return document.getElementById('start-result').textContent"
+                            ".startsWith('refused') && document.getElementById('start-result')"
+                            ".textContent.includes('magic')",
+                            NULL, WAIT_MS) >= 0);
+    assert_null(http_get_json(stack.orc.http_port, "/api/modules/not-wasm/"));
+}
+
 static void test_hundreds_of_modules(void **state)
 {
     (void)state;
@@ -202,6 +272,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_live_module_and_stop),
         cmocka_unit_test(test_start_form),
+        cmocka_unit_test(test_start_form_upload),
         cmocka_unit_test(test_hundreds_of_modules),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "client.h"
 #include "exit_status.h"
+#include "file_hash_memo.h"
 #include "http_client.h"
 #include "http_response.h"
 #include "table.h"
@@ -251,6 +253,76 @@ static void test_table(void **state)
     table_clear(&t);
 }
 
+/* The memory of file hashes: a hit only for the same file unchanged; the
+ * newest entries kept within the bound. */
+static void test_file_hash_memo(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/stratus-memo-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    setenv("STRATUS_STATE_DIR", dir, 1);
+    char path[PATH_MAX], other[PATH_MAX];
+    snprintf(path, sizeof path, "%s/a.wasm", dir);
+    snprintf(other, sizeof other, "%s/b c.wasm", dir);
+    FILE *f = fopen(path, "w");
+    fputs("one", f);
+    fclose(f);
+    f = fopen(other, "w");
+    fputs("two", f);
+    fclose(f);
+    struct stat st, st2;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(stat(other, &st2), 0);
+    char hex[65], a[65], b[65];
+    memset(a, 'a', 64);
+    a[64] = '\0';
+    memset(b, 'b', 64);
+    b[64] = '\0';
+    assert_int_equal(file_hash_memo_get(path, &st, hex), 0);
+    file_hash_memo_put(path, &st, a);
+    file_hash_memo_put(other, &st2, b);
+    assert_int_equal(file_hash_memo_get(path, &st, hex), 1);
+    assert_string_equal(hex, a);
+    assert_int_equal(file_hash_memo_get(other, &st2, hex), 1);
+    assert_string_equal(hex, b);
+    /* Another path with the same stat, or the same path changed: misses. */
+    assert_int_equal(file_hash_memo_get(other, &st, hex), 0);
+    struct stat changed = st;
+    changed.st_mtim.tv_nsec ^= 1;
+    assert_int_equal(file_hash_memo_get(path, &changed, hex), 0);
+    changed = st;
+    changed.st_size++;
+    assert_int_equal(file_hash_memo_get(path, &changed, hex), 0);
+    /* Put again for the path: one entry for it, the new hash. */
+    file_hash_memo_put(path, &changed, b);
+    assert_int_equal(file_hash_memo_get(path, &st, hex), 0);
+    assert_int_equal(file_hash_memo_get(path, &changed, hex), 1);
+    assert_string_equal(hex, b);
+    /* Not a hash: not kept. */
+    file_hash_memo_put(path, &st, "not-a-hash");
+    assert_int_equal(file_hash_memo_get(path, &st, hex), 0);
+    /* Bounded: after FILE_HASH_MEMO_MAX newer files, the first is gone. */
+    for (int i = 0; i < FILE_HASH_MEMO_MAX; i++) {
+        char p[PATH_MAX + 16];
+        snprintf(p, sizeof p, "%s/f%d", dir, i);
+        f = fopen(p, "w");
+        fclose(f);
+        struct stat s;
+        assert_int_equal(stat(p, &s), 0);
+        file_hash_memo_put(p, &s, a);
+    }
+    assert_int_equal(file_hash_memo_get(other, &st2, hex), 0);
+    char last[PATH_MAX + 16];
+    snprintf(last, sizeof last, "%s/f%d", dir, FILE_HASH_MEMO_MAX - 1);
+    struct stat ls;
+    assert_int_equal(stat(last, &ls), 0);
+    assert_int_equal(file_hash_memo_get(last, &ls, hex), 1);
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    unsetenv("STRATUS_STATE_DIR");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +335,7 @@ int main(void)
         cmocka_unit_test(test_target),
         cmocka_unit_test(test_exit_status),
         cmocka_unit_test(test_table),
+        cmocka_unit_test(test_file_hash_memo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -236,6 +237,34 @@ int harness_copy_file(const char *from, const char *to)
         if (fwrite(buf, 1, n, out) != n) rc = -1;
     fclose(in);
     if (fclose(out)) rc = -1;
+    return rc;
+}
+
+int harness_copy_module_padded(const char *from, const char *to, size_t pad)
+{
+    if (harness_copy_file(from, to) < 0) return -1;
+    if (!pad) return 0;
+    /* section id 0, size (LEB128), name length 3, "pad", payload */
+    uint8_t head[16];
+    size_t hn = 0, body = 1 + 3 + pad;
+    head[hn++] = 0;
+    for (size_t v = body;; v >>= 7) {
+        head[hn++] = (uint8_t)((v & 0x7f) | (v >> 7 ? 0x80 : 0));
+        if (!(v >> 7)) break;
+    }
+    head[hn++] = 3;
+    memcpy(head + hn, "pad", 3);
+    hn += 3;
+    FILE *out = fopen(to, "ab"), *rnd = fopen("/dev/urandom", "rb");
+    int rc = out && rnd && fwrite(head, 1, hn, out) == hn ? 0 : -1;
+    char buf[65536];
+    for (size_t left = pad; rc == 0 && left;) {
+        size_t n = left < sizeof buf ? left : sizeof buf;
+        if (fread(buf, 1, n, rnd) != n || fwrite(buf, 1, n, out) != n) rc = -1;
+        left -= n;
+    }
+    if (rnd) fclose(rnd);
+    if (out && fclose(out)) rc = -1;
     return rc;
 }
 

@@ -122,6 +122,10 @@ void harness_reap(void);
 
 /* Copies a file (created or truncated at `to`); 0 or -1. */
 int harness_copy_file(const char *from, const char *to);
+/* Copies the WebAssembly module `from` to `to` with a custom section
+ * ("pad") of pad random bytes appended (0: a plain copy), which the engine
+ * skips: a bigger module, unique by its bytes. 0 or -1. */
+int harness_copy_module_padded(const char *from, const char *to, size_t pad);
 
 /* The pid written in a file (by a process that may not have written it
  * yet), waiting up to timeout_ms; -1 if none came. */
