@@ -5,13 +5,17 @@
  * instruction) and gives the same results as the pair, traps included:
  * - a constant second operand: `x; i32.const K; op` -> [op+imm, dst, x, K];
  * - an i32/i64 comparison (or eqz) feeding br_if, or feeding `if` (then a
- *   branch on the opposite comparison to the else part);
+ *   branch on the opposite comparison to the else part); an f64 comparison
+ *   feeding br_if (not `if`: with NaNs the opposite is no comparison);
  * - a load from a constant address, a store of a constant value;
  * - a load whose value goes straight to a store of the same width;
  * - a load whose address is the sum just computed (of two values, or of a
- *   value and a constant: the add wraps first, exactly as unfused);
+ *   value and a constant: the add wraps first, exactly as unfused), and
+ *   for 32/64-bit loads a shifted value plus a constant (array elements),
+ *   or (not f64) a sum local.tee keeps in a local;
  * - f64 products and loads feeding add/sub/mul, `mem[a] += x` and
- *   `mem[a] += y * mem[b]`; sums of three (i32, f64).
+ *   `mem[a] += y * mem[b]`; sums of three (i32, f64);
+ * - i32.eqz or i64.eqz feeding select: the select with its operands swapped.
  * The "previous instruction" is the one starting at t->prev_start whose
  * result-slot word is at prev_dst - 1 (prev_dst = 0: none). */
 #include "translate.h"
@@ -208,6 +212,7 @@ bool tr_fuse_const_operand(struct tr *t, uint32_t op, uint32_t a, uint32_t b, ui
     t->ncode = ps;
     if (op == 0x6A && fuse_two_increments(t, a, d, k0, ps, failed)) return true;
     if (op == 0x6A) t->addk_at = ps + 1;
+    if (op == 0x74) t->shlk_at = ps + 1;
     t->cur_start = ps; /* the fused instruction is the previous one of the next */
     *failed = !(tr_push(t, res) && tr_emit(t, OP_IMM_BASE + op) && tr_emit_dst(t, d) &&
                 tr_emit(t, a) && tr_emit(t, k0) && (!k64 || tr_emit(t, k1)));
@@ -248,14 +253,16 @@ void tr_fuse_brif_compare(struct tr *t, size_t prev_dst, uint32_t cond, uint32_t
     size_t ps = t->prev_start;
     if (t->counting || prev_dst != ps + 2 || t->code[ps + 1] != cond) return;
     uint32_t pop_ = t->code[ps];
-    if (pop_ >= 0x45 && pop_ <= 0x5A)
+    if ((pop_ >= 0x45 && pop_ <= 0x5A) || (pop_ >= 0x61 && pop_ <= 0x66))
         *fused = OP_BRIF_BASE + pop_;
     else if (pop_ >= OP_IMM_BASE + 0x46 && pop_ <= OP_IMM_BASE + 0x5A && pop_ != OP_IMM_BASE + 0x50)
         *fused = OP_BRIF_IMM_BASE + (pop_ - OP_IMM_BASE);
+    else if (pop_ >= OP_IMM_BASE + 0x61 && pop_ <= OP_IMM_BASE + 0x66)
+        *fused = OP_BRIF_F64_K_BASE + (pop_ - OP_IMM_BASE - 0x61);
     if (!*fused) return;
     *fa = t->code[ps + 2];
     *fb = (pop_ == 0x45 || pop_ == 0x50) ? 0 : t->code[ps + 3];
-    *fb2 = pop_ >= OP_IMM_BASE + 0x51 ? t->code[ps + 4] : 0;
+    *fb2 = pop_ >= OP_IMM_BASE + 0x51 ? t->code[ps + 4] : 0; /* 64-bit K: two words */
     t->ncode = ps;
 }
 
@@ -281,6 +288,20 @@ bool tr_fuse_load_address(struct tr *t, uint32_t op, uint8_t ty, uint32_t a, uin
     size_t ps = t->prev_start;
     *failed = false;
     uint32_t base;
+    size_t at = t->tee_add - 1;
+    /* (not for f64: a plain f64.load fuses into the arithmetic after it) */
+    if (t->tee_add && op <= 0x2A && at >= t->barrier && at + 4 == t->ncode && t->code[at] == 0x6A &&
+        t->code[at + 1] == a) {
+        /* `x; y; i32.add; local.tee L; load`: one instruction writing L
+           and loading from it */
+        uint32_t x = t->code[at + 2], y = t->code[at + 3];
+        t->ncode = at;
+        t->cur_start = at;
+        *failed = !(tr_push(t, ty) && tr_emit(t, OP_LOAD_ADD_TEE_BASE + (op - 0x28)) &&
+                    tr_emit_dst(t, d) && tr_emit(t, a) && tr_emit(t, x) && tr_emit(t, y) &&
+                    tr_emit(t, offset));
+        return true;
+    }
     if (tr_prev_feeds(t, prev_dst, 0x6A, 4, a))
         base = OP_LOAD_ADD_BASE; /* `x; y; i32.add; load` */
     else if (tr_prev_feeds(t, prev_dst, OP_IMM_BASE + 0x6A, 4, a))
@@ -288,6 +309,20 @@ bool tr_fuse_load_address(struct tr *t, uint32_t op, uint8_t ty, uint32_t a, uin
     else
         return false;
     uint32_t x = t->code[ps + 2], y = t->code[ps + 3];
+    /* `i32.shl K1; i32.const K2; i32.add; load` (an array's element at
+       (i << K1) + K2), of 32 or 64 bits: the shift folds in too */
+    size_t sh = t->shlk_at - 1;
+    if (base == OP_LOAD_ADDK_BASE && op <= 0x2B && t->shlk_at && sh >= t->barrier && sh + 4 == ps &&
+        t->code[sh] == OP_IMM_BASE + 0x74 && t->code[sh + 1] == x && x >= t->nlocals) {
+        uint32_t i = t->code[sh + 2], s = t->code[sh + 3] & 31;
+        t->ncode = sh;
+        t->cur_start = sh;
+        t->shlk_at = 0;
+        *failed = !(tr_push(t, ty) && tr_emit(t, OP_LOAD_SCALED_BASE + (op - 0x28)) &&
+                    tr_emit_dst(t, d) && tr_emit(t, i) && tr_emit(t, s) && tr_emit(t, y) &&
+                    tr_emit(t, offset));
+        return true;
+    }
     t->ncode = ps;
     t->cur_start = ps;
     *failed = !(tr_push(t, ty) && tr_emit(t, base + (op - 0x28)) && tr_emit_dst(t, d) &&
@@ -350,4 +385,19 @@ bool tr_fuse_store(struct tr *t, uint32_t op, uint32_t a, uint32_t v, uint32_t o
         return true;
     }
     return false;
+}
+
+uint32_t tr_fuse_select_eqz(struct tr *t, size_t prev_dst, uint32_t *a, uint32_t *b, uint32_t *c)
+{
+    size_t ps = t->prev_start;
+    bool eqz32 = tr_prev_feeds(t, prev_dst, 0x45, 3, *c);
+    if (!eqz32 && !tr_prev_feeds(t, prev_dst, 0x50, 3, *c)) return 0x1B;
+    /* select(a, b, x == 0) is select(b, a, x) */
+    uint32_t x = t->code[ps + 2], swap = *a;
+    *a = *b;
+    *b = swap;
+    *c = x;
+    t->ncode = ps;
+    t->cur_start = ps;
+    return eqz32 ? 0x1B : OP_SELECT64;
 }

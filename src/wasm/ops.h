@@ -28,7 +28,8 @@
 #define OP_BR_UNLESS 0x04
 /* Fused forms made by the fast translation only (never counted):
  * OP_IMM_BASE + op: a binary operator whose second operand is a constant;
- * OP_BRIF_BASE + op: an i32 comparison (or eqz) folded into br_if;
+ * OP_BRIF_BASE + op: an i32, i64 or f64 comparison (or eqz) folded into
+ * br_if;
  * OP_BRIF_IMM_BASE + op: the same with a constant second operand. */
 #define OP_IMM_BASE 0x100
 #define OP_BRIF_BASE 0x200
@@ -85,7 +86,24 @@
 #define OP_F64_ADD_LOADK 0x32A
 #define OP_F64_LOADK_SUB 0x32B
 #define OP_F64_SUB_LOADK 0x32C
-#define OP_COUNT 0x32D
+/* select whose condition is an i64 (nonzero picks the first operand),
+ * [op, dst, a, b, c]: `select` fed by i64.eqz, with a and b swapped (an
+ * i32.eqz condition becomes a plain select the same way). */
+#define OP_SELECT64 0x32D
+/* OP_BRIF_F64_K_BASE + (cmp - 0x61): an f64 comparison with a constant
+ * second operand folded into br_if, [op, a, K (two words), target, dst, n,
+ * src] (with two slots the f64 comparisons are at OP_BRIF_BASE + cmp). */
+#define OP_BRIF_F64_K_BASE 0x32E
+/* OP_LOAD_SCALED_BASE + (load - 0x28): i32, i64, f32 or f64 load at
+ * ((i << s) + K) + offset, the shift and the add wrapping at 32 bits as
+ * unfused, [op, dst, i, s, K, offset] (s already masked to 0..31). */
+#define OP_LOAD_SCALED_BASE 0x334
+/* OP_LOAD_ADD_TEE_BASE + (load - 0x28): `x; y; i32.add; local.tee L;
+ * load` for i32, i64 and f32 loads (an f64.load fuses with the arithmetic
+ * after it instead), [op, dst, L, x, y, offset]: L = (u32)(x + y), then the
+ * load at L + offset. */
+#define OP_LOAD_ADD_TEE_BASE 0x338
+#define OP_COUNT 0x33B
 
 /* Internal opcode: copy one slot to another (the local.set handler). */
 #define OP_MOV 0x21
@@ -447,7 +465,27 @@
     X(F64_MUL_LOADK, OP_F64_MUL_LOADK, 6) \
     X(F64_ADD_LOADK, OP_F64_ADD_LOADK, 6) \
     X(F64_LOADK_SUB, OP_F64_LOADK_SUB, 6) \
-    X(F64_SUB_LOADK, OP_F64_SUB_LOADK, 6)
+    X(F64_SUB_LOADK, OP_F64_SUB_LOADK, 6) \
+    X(SELECT64, OP_SELECT64, 5) \
+    X(BRIF_F64_EQ, OP_BRIF_BASE + 0x61, 7) \
+    X(BRIF_F64_NE, OP_BRIF_BASE + 0x62, 7) \
+    X(BRIF_F64_LT, OP_BRIF_BASE + 0x63, 7) \
+    X(BRIF_F64_GT, OP_BRIF_BASE + 0x64, 7) \
+    X(BRIF_F64_LE, OP_BRIF_BASE + 0x65, 7) \
+    X(BRIF_F64_GE, OP_BRIF_BASE + 0x66, 7) \
+    X(BRIF_F64_EQ_K, OP_BRIF_F64_K_BASE + 0, 8) \
+    X(BRIF_F64_NE_K, OP_BRIF_F64_K_BASE + 1, 8) \
+    X(BRIF_F64_LT_K, OP_BRIF_F64_K_BASE + 2, 8) \
+    X(BRIF_F64_GT_K, OP_BRIF_F64_K_BASE + 3, 8) \
+    X(BRIF_F64_LE_K, OP_BRIF_F64_K_BASE + 4, 8) \
+    X(BRIF_F64_GE_K, OP_BRIF_F64_K_BASE + 5, 8) \
+    X(I32_LOAD_SCALED, OP_LOAD_SCALED_BASE + 0, 6) \
+    X(I64_LOAD_SCALED, OP_LOAD_SCALED_BASE + 1, 6) \
+    X(F32_LOAD_SCALED, OP_LOAD_SCALED_BASE + 2, 6) \
+    X(F64_LOAD_SCALED, OP_LOAD_SCALED_BASE + 3, 6) \
+    X(I32_LOAD_ADD_TEE, OP_LOAD_ADD_TEE_BASE + 0, 6) \
+    X(I64_LOAD_ADD_TEE, OP_LOAD_ADD_TEE_BASE + 1, 6) \
+    X(F32_LOAD_ADD_TEE, OP_LOAD_ADD_TEE_BASE + 2, 6)
 /* clang-format on */
 
 enum sw_iop {

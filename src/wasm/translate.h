@@ -52,6 +52,11 @@ struct tr {
        loop, if, else, end) stood: nothing fuses across it. */
     size_t addk_at;
     size_t mulload_at; /* the same for the last F64_MUL_LOAD */
+    size_t shlk_at;    /* ... and for the last i32 shift left by a constant */
+    /* Where an i32.add starts + 1 whose sum the instruction just before
+       (local.tee) wrote to a local directly; set for the next instruction
+       only (tee_add_next while the tee is translated). */
+    size_t tee_add, tee_add_next;
     size_t barrier;
 };
 
@@ -90,6 +95,10 @@ bool tr_set_local(struct tr *t, uint32_t x, uint32_t from, size_t prev_dst);
 bool tr_prev_feeds(const struct tr *t, size_t prev_dst, uint32_t op, size_t len, uint32_t slot);
 bool tr_fuse_f64(struct tr *t, uint32_t op, uint32_t a, uint32_t b, uint32_t d, size_t prev_dst,
                  bool *failed);
+/* `select` whose condition c is the i32.eqz or i64.eqz just emitted: drops
+ * the eqz, swaps *a and *b, makes *c its operand; returns the opcode to emit
+ * (select, or OP_SELECT64 after i64.eqz). Never emits. */
+uint32_t tr_fuse_select_eqz(struct tr *t, size_t prev_dst, uint32_t *a, uint32_t *b, uint32_t *c);
 /* `x + y` feeding another add of the same type: one sum of three. */
 bool tr_fuse_add3(struct tr *t, uint32_t op, uint32_t a, uint32_t b, uint32_t d, size_t prev_dst,
                   bool *failed);

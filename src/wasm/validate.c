@@ -383,6 +383,8 @@ bool tr_instr(struct tr *t, bool *done)
     uint8_t op;
     size_t prev_dst = t->last_dst;
     t->last_dst = 0;
+    t->tee_add = t->tee_add_next;
+    t->tee_add_next = 0;
     t->prev_start = t->cur_start;
     t->cur_start = t->ncode;
     t->op_at = rd_offset(&t->r);
@@ -486,7 +488,7 @@ bool tr_instr(struct tr *t, bool *done)
                 return false;
         } else if (fused) {
             bool one = fused == OP_BRIF_BASE + 0x45 || fused == OP_BRIF_BASE + 0x50;
-            bool wide = fused >= OP_BRIF_IMM_BASE + 0x51;
+            bool wide = fused >= OP_BRIF_IMM_BASE + 0x51; /* and OP_BRIF_F64_K_BASE */
             if (!tr_emit(t, fused) || !tr_emit(t, fa) || (!one && !tr_emit(t, fb)) ||
                 (wide && !tr_emit(t, fb2)))
                 return false;
@@ -625,8 +627,8 @@ bool tr_instr(struct tr *t, bool *done)
             if (a != UNKNOWN && b != UNKNOWN && a != b) return tr_fail(t, "type mismatch");
             res = a != UNKNOWN ? a : b;
         }
-        uint32_t d = tr_canon(t, t->nvals);
-        return tr_push(t, res) && tr_emit(t, 0x1B) && tr_emit_dst(t, d) && tr_emit(t, la) &&
+        uint32_t d = tr_canon(t, t->nvals), sel = tr_fuse_select_eqz(t, prev_dst, &la, &lb, &lc);
+        return tr_push(t, res) && tr_emit(t, sel) && tr_emit_dst(t, d) && tr_emit(t, la) &&
                tr_emit(t, lb) && tr_emit(t, lc);
     }
     case 0x20:
@@ -653,7 +655,13 @@ bool tr_instr(struct tr *t, bool *done)
             if (!tr_emit(t, op) || !tr_emit(t, idx) || !tr_emit(t, from)) return false;
             return op == 0x21 || tr_push_at(t, ty, from);
         }
+        size_t ps = t->prev_start, before = t->ncode;
         if (!tr_set_local(t, idx, from, prev_dst)) return false;
+        /* `i32.add; local.tee L` wrote the sum to L: a load from L next may
+           absorb the add */
+        if (op == 0x22 && prev_dst == ps + 2 && t->ncode == before && before == ps + 4 &&
+            t->code[ps] == 0x6A && t->code[ps + 1] == idx)
+            t->tee_add_next = ps + 1;
         return op == 0x21 || tr_push_at(t, ty, idx);
     }
     case 0x23:
