@@ -3,6 +3,7 @@
  * the node's cache, where `stratus exec --engine aot|auto` and the runtimes
  * find them; or writes one to a file to look at, or prints the C. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,40 +112,39 @@ static int compile_one(swaot *aot, const char *file, const char *out_file, bool 
     return 0;
 }
 
+/* 0, 1 after --help, or -1 (said on stderr). */
 static int parse_args(int argc, char **argv, struct compile_opts *o)
 {
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--")) {
-            i++;
-            break;
-        }
-        if (a[0] != '-') break;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 1;
-        }
-        if (!strcmp(a, "--emit-c")) {
-            o->emit_c = true;
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            o->quiet = true;
-        } else if ((!strcmp(a, "-o") || !strcmp(a, "--cc")) && i + 1 < argc) {
-            if (a[1] == 'o')
-                o->out = argv[++i];
-            else
-                o->cc = argv[++i];
-        } else {
-            fprintf(stderr, "stratus compile: unknown option or missing value '%s'\n", a);
+    enum { OPT_CC = 1000, OPT_EMIT_C };
+    static const struct option longs[] = {
+        {"cc", required_argument, NULL, OPT_CC},
+        {"emit-c", no_argument, NULL, OPT_EMIT_C},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+o:qh", longs, NULL)) != -1) {
+        switch (c) {
+        case 'o': o->out = optarg; break;
+        case OPT_CC: o->cc = optarg; break;
+        case OPT_EMIT_C: o->emit_c = true; break;
+        case 'q': o->quiet = true; break;
+        case 'h': usage(stdout); return 1;
+        default:
+            fprintf(stderr, "stratus compile: unknown option or missing value '%s'\n",
+                    argv[optind - 1]);
             return -1;
         }
     }
-    if (i >= argc) {
+    if (optind >= argc) {
         fprintf(stderr, "stratus compile: no module given\n");
         usage(stderr);
         return -1;
     }
-    o->first = i;
+    o->first = optind;
     o->argc = argc;
     o->argv = argv;
     return 0;
