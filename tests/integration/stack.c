@@ -141,7 +141,7 @@ json_t *module_data(const char *uuid, const char *name, json_t *script)
 }
 
 static struct message *send_and_wait_response(struct stack *s, const char *runtime,
-                                              const char *action, json_t *data)
+                                              const char *action, json_t *data, int wait_ms)
 {
     char topic[256], *oid = NULL;
     snprintf(topic, sizeof topic, "%s/proc/control/%s", s->realm, runtime);
@@ -151,14 +151,19 @@ static struct message *send_and_wait_response(struct stack *s, const char *runti
     json_decref(req);
     struct message *m = NULL;
     if (rc == 0)
-        client_wait_json(s->client, topic, WAIT_MS, &m, "type", "resp", "object_id", oid, NULL);
+        client_wait_json(s->client, topic, wait_ms, &m, "type", "resp", "object_id", oid, NULL);
     free(oid);
     return m;
 }
 
 struct message *stack_create(struct stack *s, const char *runtime, json_t *data)
 {
-    return send_and_wait_response(s, runtime, "create", data);
+    return send_and_wait_response(s, runtime, "create", data, WAIT_MS);
+}
+
+struct message *stack_create_within(struct stack *s, const char *runtime, json_t *data, int wait_ms)
+{
+    return send_and_wait_response(s, runtime, "create", data, wait_ms);
 }
 
 struct delete_wait {

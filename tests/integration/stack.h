@@ -67,6 +67,9 @@ json_t *module_data(const char *uuid, const char *name, json_t *steps);
  * for its response. Returns the response message (caller frees) or NULL on
  * timeout. */
 struct message *stack_create(struct stack *s, const char *runtime, json_t *data);
+/* The same, waiting up to wait_ms for the response. */
+struct message *stack_create_within(struct stack *s, const char *runtime, json_t *data,
+                                    int wait_ms);
 
 /* Send a delete of module `uuid` and wait for its outcome: the manager's
  * refusal (a response with result "error"), or, for a delete carried out,
