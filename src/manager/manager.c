@@ -36,6 +36,10 @@
 #define SHUTDOWN_DEADLINE_MS 5000
 /* Keepalive periods are whole seconds; checking each second is enough. */
 #define KEEPALIVE_TICK_MS 1000
+/* While the broker is unreachable, control messages reach the spill file
+ * at most this long after they were queued (a manager killed outright loses
+ * no more than that); writing the file costs O(queued control bytes). */
+#define SPILL_EVERY_MS 100
 
 struct manager {
     const struct manager_config *cfg;
@@ -51,6 +55,8 @@ struct manager {
     const char *realm, *name;
     char socket_dir[PATH_MAX];
     char *spill_path; /* the outbox's spill file, or NULL */
+    int spill_dirty;  /* control messages queued since the file was written */
+    int spill_armed;  /* on_spill_timer pending */
     struct signal_watch *signals;
     loop_timer_id reg_timer;
     int shutting_down;
@@ -59,13 +65,20 @@ struct manager {
 
 /* ---- MQTT plumbing ---- */
 
+static void arm_spill(struct manager *m);
+
 /* Control messages and module output: through the outbox. */
 static int post_bytes(void *ctx, const char *topic, const void *payload, size_t len, int qos,
                       const char *source)
 {
     struct manager *m = ctx;
     if (m->cfg->no_outbox) return mq_link_publish(m->mq, topic, payload, len, qos, NULL);
-    return mq_link_post(m->mq, topic, payload, len, qos, source);
+    int rc = mq_link_post(m->mq, topic, payload, len, qos, source);
+    if (rc == 0 && !source && m->spill_path && !mq_link_connected(m->mq)) {
+        m->spill_dirty = 1;
+        arm_spill(m);
+    }
+    return rc;
 }
 
 /* Now or never (keepalives). */
@@ -233,6 +246,32 @@ static void spill_outbox(struct manager *m)
              outbox_count(ob), m->spill_path);
 }
 
+/* During an outage: the queued control messages written to the spill file
+ * (so that a manager killed outright still sends them at its next start);
+ * once the broker has everything again, the file goes. */
+static void on_spill_timer(void *ctx)
+{
+    struct manager *m = ctx;
+    m->spill_armed = 0;
+    if (m->shutting_down || !m->spill_path) return; /* teardown writes it */
+    /* Connected, what the outbox handed to the broker leaves the file (it
+     * goes with the last control message). */
+    if (m->spill_dirty || mq_link_connected(m->mq)) {
+        if (outbox_spill_write(mq_link_outbox(m->mq), m->spill_path) < 0)
+            slog(SLOG_ERROR, "mgr", "cannot write %s: %s", m->spill_path, strerror(errno));
+        else if (m->spill_dirty)
+            slog(SLOG_DEBUG, "mgr", "unsent control messages written to %s", m->spill_path);
+        m->spill_dirty = 0;
+    }
+    if (access(m->spill_path, F_OK) == 0) arm_spill(m);
+}
+
+static void arm_spill(struct manager *m)
+{
+    if (m->spill_armed) return;
+    if (loop_timer_add(m->loop, SPILL_EVERY_MS, on_spill_timer, m, NULL) == 0) m->spill_armed = 1;
+}
+
 static void load_spill(struct manager *m)
 {
     if (!m->spill_path) return;
@@ -243,8 +282,14 @@ static void load_spill(struct manager *m)
     } else if (n) {
         slog(SLOG_INFO, "mgr", "%zu control message(s) from the last run will be sent", n);
     }
-    /* Sent from memory now; written again at shutdown if still unsent. */
-    unlink(m->spill_path);
+    /* Sent from memory now; the file stays until the broker has them (a
+     * manager killed before that sends them at its next start). */
+    if (n) {
+        m->spill_dirty = 1;
+        arm_spill(m);
+    } else {
+        unlink(m->spill_path);
+    }
 }
 
 /* Its control topic stays routed: requests still get an error answer. */

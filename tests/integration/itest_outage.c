@@ -176,11 +176,11 @@ static void test_broker_outage(void **state)
     free(f);
 }
 
-/* A manager stopped while the broker is unreachable keeps its unsent
- * control messages in the state directory; the next start sends them. */
-static void test_spill_across_restart(void **state)
+/* A manager ended by `sig` while the broker is unreachable keeps its unsent
+ * control messages in the state directory (SIGTERM: at shutdown; SIGKILL:
+ * written during the outage); the next start sends them, once. */
+static void spill_across_restart(int sig)
 {
-    (void)state;
     assert_int_equal(stack_new_realm(&S), 0);
     const char *extra[] = {"--runtime", "test/fake:f", NULL};
     assert_int_equal(stack_manager_start(&S, "spiller", extra), 0);
@@ -194,10 +194,14 @@ static void test_spill_across_restart(void **state)
     broker_stop(&S.broker);
     assert_int_equal(proc_log_wait(&S.manager, "connection to 127.0.0.1", WAIT_MS), 0);
     assert_int_equal(proc_log_wait(&S.manager, "ended: exited", WAIT_MS), 0);
-    assert_int_equal(proc_signal(&S.manager, SIGTERM), 0);
+    if (sig == SIGKILL)
+        assert_int_equal(proc_log_wait(&S.manager, "unsent control messages written to", WAIT_MS),
+                         0);
+    assert_int_equal(proc_signal(&S.manager, sig), 0);
     assert_int_equal(proc_wait_exit(&S.manager, 3 * WAIT_MS), 0);
     S.manager_started = 0;
-    assert_int_equal(proc_log_wait(&S.manager, "control messages kept in", WAIT_MS), 0);
+    if (sig == SIGTERM)
+        assert_int_equal(proc_log_wait(&S.manager, "control messages kept in", WAIT_MS), 0);
 
     assert_int_equal(broker_start(&S.broker, port), 0);
     assert_int_equal(client_connect(&S.client, port, "itest-spill"), 0);
@@ -213,8 +217,29 @@ static void test_spill_across_restart(void **state)
     message_free(e);
     usleep(QUIET_MS * 1000);
     assert_int_equal(client_count(S.client, control, stack_is_exit_of, ender), 0);
+
+    /* Sent: the file is gone, so a third start sends nothing again. */
+    assert_int_equal(proc_signal(&S.manager, SIGKILL), 0);
+    assert_int_equal(proc_wait_exit(&S.manager, 3 * WAIT_MS), 0);
+    S.manager_started = 0;
+    assert_int_equal(stack_manager_start(&S, "spiller", extra), 0);
+    free(stack_wait_registration(&S, "runtime", "f", NULL));
+    usleep(QUIET_MS * 1000);
+    assert_int_equal(client_count(S.client, control, stack_is_exit_of, ender), 0);
     free(ender);
     free(f);
+}
+
+static void test_spill_across_restart(void **state)
+{
+    (void)state;
+    spill_across_restart(SIGTERM);
+}
+
+static void test_spill_across_kill(void **state)
+{
+    (void)state;
+    spill_across_restart(SIGKILL);
 }
 
 int main(void)
@@ -223,6 +248,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_broker_outage, stack_fixture_kill_manager),
         cmocka_unit_test_teardown(test_spill_across_restart, stack_fixture_kill_manager),
+        cmocka_unit_test_teardown(test_spill_across_kill, stack_fixture_kill_manager),
     };
     return cmocka_run_group_tests(tests, group_setup, stack_fixture_group_teardown);
 }
