@@ -37,22 +37,12 @@ static char *RT;
 
 static void die(const char *what)
 {
-    fprintf(stderr, "bench_benchmarking: %s\n", what);
-    stack_manager_kill(&S);
-    stack_broker_down(&S);
-    harness_cleanup();
-    exit(1);
-}
-
-static int cmp_ll(const void *a, const void *b)
-{
-    long long x = *(const long long *)a, y = *(const long long *)b;
-    return x < y ? -1 : x > y;
+    stack_die(&S, "bench_benchmarking", what);
 }
 
 static double median_us(long long *v, int n)
 {
-    qsort(v, (size_t)n, sizeof *v, cmp_ll);
+    qsort(v, (size_t)n, sizeof *v, harness_cmp_ll);
     return n % 2 ? (double)v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 

@@ -39,23 +39,13 @@ static char *RT;
 
 static void die(const char *what)
 {
-    fprintf(stderr, "bench_runtimes: %s\n", what);
-    stack_manager_kill(&S);
-    stack_broker_down(&S);
-    harness_cleanup();
-    exit(1);
-}
-
-static int cmp_ll(const void *a, const void *b)
-{
-    long long x = *(const long long *)a, y = *(const long long *)b;
-    return x < y ? -1 : x > y;
+    stack_die(&S, "bench_runtimes", what);
 }
 
 /* Median and p90 of n values (sorted in place), in ms. */
 static void spread(long long *v, int n, double *median, double *p90)
 {
-    qsort(v, (size_t)n, sizeof *v, cmp_ll);
+    qsort(v, (size_t)n, sizeof *v, harness_cmp_ll);
     *median = v[n / 2] / 1000.0;
     *p90 = v[(n * 9) / 10 < n ? (n * 9) / 10 : n - 1] / 1000.0;
 }

@@ -1111,3 +1111,9 @@ json_t *request_new(const char *action, json_t *data, char **object_id_out)
         free(id);
     return msg;
 }
+
+int harness_cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return x < y ? -1 : x > y;
+}

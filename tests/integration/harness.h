@@ -192,6 +192,9 @@ int client_wait_json(struct mqtt_client *c, const char *filter, int timeout_ms,
 /* Number of queued messages matching filter (and pred), left in the queue. */
 int client_count(struct mqtt_client *c, const char *filter, message_pred pred, void *ctx);
 
+/* qsort comparator of long longs, ascending. */
+int harness_cmp_ll(const void *a, const void *b);
+
 /* Drop every queued message. */
 void client_clear(struct mqtt_client *c);
 /* Drop the queued messages matching filter (and pred); returns how many. */

@@ -242,3 +242,12 @@ json_t *steps(const char *json_text)
     if (!v) fprintf(stderr, "stack: bad steps JSON: %s: %s\n", err.text, json_text);
     return v;
 }
+
+void stack_die(struct stack *s, const char *prog, const char *what)
+{
+    fprintf(stderr, "%s: %s\n", prog, what);
+    stack_manager_kill(s);
+    stack_broker_down(s);
+    harness_cleanup();
+    exit(1);
+}

@@ -53,6 +53,10 @@ char *stack_start_runtime(struct stack *s, const char *type, const char *program
 /* Kill the manager (and its process group) if it is running. */
 void stack_manager_kill(struct stack *s);
 
+/* For benchmarks: "PROG: what" on stderr, the stack's manager and broker
+ * stopped, the harness's files removed, exit(1). */
+_Noreturn void stack_die(struct stack *s, const char *prog, const char *what);
+
 /* Wait for a registration (action "create") on {realm}/proc/reg/+ whose
  * data.type and data.name match; returns the registered uuid (malloc'd) or
  * NULL. *out (optional) receives the message. */
