@@ -390,10 +390,7 @@ sw_status sw_instance_memory(sw_instance *instance, const char *name, uint8_t **
  * SW_TRAP_INTERRUPTED at the next loop iteration or call (within
  * milliseconds). Safe from any thread, also when nothing runs; the flag stays
  * set (later calls trap at once) until sw_instance_clear_interrupt. Calls the
- * interrupt hook, if any, from the calling thread. Compiled code is stopped
- * by a signal to its thread, which can be lost in a window of a few
- * instructions as the code is entered: a caller that must end the code calls
- * this again (every few milliseconds) until the code has returned. */
+ * interrupt hook, if any, from the calling thread. */
 void sw_instance_interrupt(sw_instance *instance);
 
 /* Clears the interrupt flag so the instance can run again. */

@@ -8,10 +8,6 @@
 
 /* How often the watchdog looks even when nothing wakes it. */
 #define WATCHDOG_MAX_SLEEP_US 100000u
-/* A cut run is interrupted again this often until it is disarmed: the
- * compiled tier's kick can be lost in the instructions just before its
- * code is entered (see KILL_AGAIN_MS in runtime_main.c). */
-#define WATCHDOG_AGAIN_US 10000u
 
 uint64_t bench_now_us(void)
 {
@@ -35,8 +31,7 @@ static void *watchdog_thread(void *arg)
                 atomic_store(&w->cut[i], true);
                 if (m->inst[i]) sw_instance_interrupt(m->inst[i]);
                 if (m->ctx[i]) swasi_ctx_wake(m->ctx[i]);
-                w->deadline_us[i] = now + WATCHDOG_AGAIN_US; /* until disarmed */
-                if (w->deadline_us[i] < next) next = w->deadline_us[i];
+                w->deadline_us[i] = 0;
             } else if (w->deadline_us[i] < next) {
                 next = w->deadline_us[i];
             }

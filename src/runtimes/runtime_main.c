@@ -33,11 +33,6 @@
 
 #define MAX_MODULES 128
 #define KEEPALIVE_MS 5000
-/* A killed module still running is killed again this often: the compiled
- * tier's kick can land in the few instructions between the engine's last
- * look at the interrupt flag and the jump into compiled code, and is then
- * lost; the next one ends it. */
-#define KILL_AGAIN_MS 10
 
 /* This process: what the manager's `struct runtime` talks to. */
 struct runtime_process {
@@ -254,17 +249,7 @@ static void serve(struct runtime_process *rt, struct frame_reader *reader)
             long long left = rt->next_keepalive_ms - now_ms();
             timeout = left < 0 ? 0 : (int)left;
         }
-        int dying = 0;
-        for (int i = 0; i < MAX_MODULES; i++) {
-            struct module *m = rt->modules[i];
-            dying += m && atomic_load(&m->killed) && !atomic_load(&m->finishing);
-        }
-        if (dying && (timeout < 0 || timeout > KILL_AGAIN_MS)) timeout = KILL_AGAIN_MS;
         int rc = poll(fds, (nfds_t)n, timeout);
-        for (int i = 0; dying && i < MAX_MODULES; i++) {
-            struct module *m = rt->modules[i];
-            if (m && atomic_load(&m->killed) && !atomic_load(&m->finishing)) module_kill(m);
-        }
         if (rc < 0 && errno != EINTR) {
             rt_link_log(-1, RT_LOG_ERROR, "poll: %s", strerror(errno));
             return;

@@ -23,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -35,6 +37,18 @@ struct guarded_call {
 
 static _Thread_local struct guarded_call *innermost;
 static _Thread_local bool thread_ready;
+
+/* The kick again of a kick that missed compiled code (see
+ * sw__guard_native_running): this thread's timer, deleted when the thread
+ * ends. */
+struct kick_timer {
+    timer_t id;
+    bool made, tried;
+};
+static _Thread_local struct kick_timer kick_timer;
+static _Thread_local sw_instance *native_running;
+static pthread_key_t kick_timer_key;
+static bool kick_key_ok;
 
 static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sigaction previous; /* SA_SIGINFO unset, SIG_DFL: the default */
@@ -116,12 +130,62 @@ static void on_kick(int sig, siginfo_t *info, void *uc)
     (void)sig;
     (void)info;
     struct guarded_call *g = innermost;
-    if (!g) return;
     const uint8_t *pc = fault_pc(uc);
-    struct exec *ex = g->ex;
-    if (!ex->native_lo || pc < ex->native_lo || pc >= ex->native_hi) return;
-    ex->fault_pc = pc;
-    siglongjmp(g->jump, JUMP_INTERRUPTED);
+    if (g) {
+        struct exec *ex = g->ex;
+        if (ex->native_lo && pc >= ex->native_lo && pc < ex->native_hi) {
+            ex->fault_pc = pc;
+            siglongjmp(g->jump, JUMP_INTERRUPTED);
+        }
+    }
+    /* Missed: maybe just before the jump into compiled code, after the
+       last look at the flag; then nothing would look again. */
+    sw_instance *inst = native_running;
+    if (inst && kick_timer.made && atomic_load(&inst->interrupt) &&
+        atomic_load(&inst->ex.native_depth) > 0) {
+        struct itimerspec again = {.it_value = {.tv_sec = 0, .tv_nsec = 1000000}};
+        timer_settime(kick_timer.id, 0, &again, NULL); /* async-signal-safe */
+    }
+}
+
+static void delete_kick_timer(void *t)
+{
+    timer_delete(((struct kick_timer *)t)->id);
+}
+
+static void make_kick_timer_key(void)
+{
+    kick_key_ok = pthread_key_create(&kick_timer_key, delete_kick_timer) == 0;
+}
+
+/* This thread's kick timer, made once (without one, a missed kick stays
+ * missed, as it would be anyway). */
+static void prepare_kick_timer(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    if (kick_timer.tried) return;
+    kick_timer.tried = true;
+    pthread_once(&once, make_kick_timer_key);
+    if (!kick_key_ok) return;
+    struct sigevent ev;
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_THREAD_ID;
+    ev.sigev_signo = SW_KICK_SIGNAL;
+    ev._sigev_un._tid = gettid();
+    if (timer_create(CLOCK_MONOTONIC, &ev, &kick_timer.id) != 0) return;
+    if (pthread_setspecific(kick_timer_key, &kick_timer) != 0) {
+        timer_delete(kick_timer.id);
+        return;
+    }
+    kick_timer.made = true;
+}
+
+sw_instance *sw__guard_native_running(sw_instance *inst)
+{
+    if (inst) prepare_kick_timer();
+    sw_instance *before = native_running;
+    native_running = inst;
+    return before;
 }
 
 static void free_altstack(void *mem)

@@ -346,6 +346,15 @@ void sw__native_kick(sw_instance *inst);
  * cannot be known); faults just below it are stack exhaustion. */
 uintptr_t sw__guard_stack_low(void);
 
+/* guard_fault.c: compiled code of `inst` (or of none: NULL) runs on this
+ * thread from now on; returns the one that ran before, to be put back when
+ * the call returns. A kick that lands outside compiled code while `inst` is
+ * interrupted kicks this thread again a millisecond later (a timer of the
+ * thread's own, made at its first call), until one lands in compiled code
+ * or the call has returned: so no kick is lost in the instructions between
+ * the last look at the flag and the jump into compiled code. */
+sw_instance *sw__guard_native_running(sw_instance *inst);
+
 /* guard_fault.c, for compiled code: the execution stack of the innermost
  * guarded call of this thread (NULL outside one), and the jump back to that
  * call, which then returns ex->status (set by the caller). */

@@ -440,12 +440,14 @@ sw_status sw__native_invoke(sw_instance *ctx, sw_func *func, uint64_t *slots, bo
     ex->native_lo = img->code_lo;
     ex->native_hi = img->code_hi;
     /* first noted, then the flag read: an interrupt either kicks this
-       thread or is seen here */
+       thread (again, until a kick lands in compiled code) or is seen here */
+    sw_instance *was_running = sw__guard_native_running(ctx);
     enter_native(ex, 1);
     sw_status st = atomic_load(&ctx->interrupt)
                        ? trap_now(ex, owner, SW_TRAP_INTERRUPTED)
                        : sw__guarded_invoke(ctx, func, slots, run_compiled, unavailable);
     enter_native(ex, -1);
+    sw__guard_native_running(was_running);
     const uint8_t *pc = ex->fault_pc;
     if (st == SW_ERR_TRAP && pc && ex->trap_inst == owner && pc >= img->code_lo &&
         pc < img->code_hi) {
