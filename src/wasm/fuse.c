@@ -6,7 +6,8 @@
  * - a constant second operand: `x; i32.const K; op` -> [op+imm, dst, x, K];
  * - an i32/i64 comparison (or eqz) feeding br_if, or feeding `if` (then a
  *   branch on the opposite comparison to the else part); an f64 comparison
- *   feeding br_if (not `if`: with NaNs the opposite is no comparison);
+ *   feeding br_if (not `if`: with NaNs the opposite is no comparison); a
+ *   bit test `x & K` feeding br_if or `if`, directly or through i32.eqz;
  * - a load from a constant address, a store of a constant value;
  * - a load whose value goes straight to a store of the same width;
  * - a load whose address is the sum just computed (of two values, or of a
@@ -213,9 +214,27 @@ bool tr_fuse_const_operand(struct tr *t, uint32_t op, uint32_t a, uint32_t b, ui
     if (op == 0x6A && fuse_two_increments(t, a, d, k0, ps, failed)) return true;
     if (op == 0x6A) t->addk_at = ps + 1;
     if (op == 0x74) t->shlk_at = ps + 1;
+    if (op == 0x71) t->andk_at = ps + 1;
     t->cur_start = ps; /* the fused instruction is the previous one of the next */
     *failed = !(tr_push(t, res) && tr_emit(t, OP_IMM_BASE + op) && tr_emit_dst(t, d) &&
                 tr_emit(t, a) && tr_emit(t, k0) && (!k64 || tr_emit(t, k1)));
+    return true;
+}
+
+/* `x; i32.const K; i32.and; i32.eqz` with the eqz at ps: when the and
+ * (a temporary) comes just before it, both are taken back out of the code
+ * and *a, *k are x and K. */
+static bool fuse_andk_eqz(struct tr *t, size_t ps, uint32_t *a, uint32_t *k)
+{
+    size_t at = t->andk_at - 1;
+    if (!t->andk_at || at < t->barrier_before || at + 4 != ps ||
+        t->code[at] != OP_IMM_BASE + 0x71 || t->code[at + 1] != t->code[ps + 2] ||
+        t->code[at + 1] < t->nlocals)
+        return false;
+    *a = t->code[at + 2];
+    *k = t->code[at + 3];
+    t->ncode = at;
+    t->andk_at = 0;
     return true;
 }
 
@@ -231,8 +250,15 @@ void tr_fuse_if_compare(struct tr *t, size_t prev_dst, uint32_t cond, uint32_t *
     uint32_t cop = t->code[ps];
     /* operands are read only once the previous instruction is known to be a
        compare: a shorter one may end the code buffer at ps + 2 */
-    if (cop == 0x45) {
+    if (cop == 0x45 && fuse_andk_eqz(t, ps, fa, fb)) {
+        *fused = OP_BRIF_ANDK_NZ; /* `(x & K) == 0` false: jump when x & K */
+        return;
+    } else if (cop == 0x45) {
         *fused = OP_BRIF_IMM_BASE + 0x47; /* eqz: jump when a != 0 */
+    } else if (cop == OP_IMM_BASE + 0x71) {
+        *fused = OP_BRIF_ANDK_Z; /* `if (x & K)`: to the else part when 0 */
+        *fb = t->code[ps + 3];
+        t->andk_at = 0;
     } else if (cop >= 0x46 && cop <= 0x4F) {
         *fused = OP_BRIF_BASE + opposite[cop - 0x40];
         *fb = t->code[ps + 3];
@@ -253,6 +279,18 @@ void tr_fuse_brif_compare(struct tr *t, size_t prev_dst, uint32_t cond, uint32_t
     size_t ps = t->prev_start;
     if (t->counting || prev_dst != ps + 2 || t->code[ps + 1] != cond) return;
     uint32_t pop_ = t->code[ps];
+    if (pop_ == 0x45 && fuse_andk_eqz(t, ps, fa, fb)) {
+        *fused = OP_BRIF_ANDK_Z; /* br_if ((x & K) == 0) */
+        return;
+    }
+    if (pop_ == OP_IMM_BASE + 0x71) {
+        *fused = OP_BRIF_ANDK_NZ; /* br_if (x & K) */
+        *fa = t->code[ps + 2];
+        *fb = t->code[ps + 3];
+        t->ncode = ps;
+        t->andk_at = 0;
+        return;
+    }
     if ((pop_ >= 0x45 && pop_ <= 0x5A) || (pop_ >= 0x61 && pop_ <= 0x66))
         *fused = OP_BRIF_BASE + pop_;
     else if (pop_ >= OP_IMM_BASE + 0x46 && pop_ <= OP_IMM_BASE + 0x5A && pop_ != OP_IMM_BASE + 0x50)

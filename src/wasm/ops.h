@@ -103,7 +103,13 @@
  * after it instead), [op, dst, L, x, y, offset]: L = (u32)(x + y), then the
  * load at L + offset. */
 #define OP_LOAD_ADD_TEE_BASE 0x338
-#define OP_COUNT 0x33B
+/* Bit tests folded into a branch, [op, a, K, target, dst, n, src]: branch
+ * when (a & K) != 0 (`i32.and` with a constant feeding br_if, or feeding
+ * i32.eqz and `if`) or when (a & K) == 0 (through i32.eqz into br_if, or
+ * straight into `if`). */
+#define OP_BRIF_ANDK_NZ 0x340
+#define OP_BRIF_ANDK_Z 0x341
+#define OP_COUNT 0x342
 
 /* Internal opcode: copy one slot to another (the local.set handler). */
 #define OP_MOV 0x21
@@ -485,7 +491,9 @@
     X(F64_LOAD_SCALED, OP_LOAD_SCALED_BASE + 3, 6) \
     X(I32_LOAD_ADD_TEE, OP_LOAD_ADD_TEE_BASE + 0, 6) \
     X(I64_LOAD_ADD_TEE, OP_LOAD_ADD_TEE_BASE + 1, 6) \
-    X(F32_LOAD_ADD_TEE, OP_LOAD_ADD_TEE_BASE + 2, 6)
+    X(F32_LOAD_ADD_TEE, OP_LOAD_ADD_TEE_BASE + 2, 6) \
+    X(BRIF_ANDK_NZ, OP_BRIF_ANDK_NZ, 7) \
+    X(BRIF_ANDK_Z, OP_BRIF_ANDK_Z, 7)
 /* clang-format on */
 
 enum sw_iop {

@@ -53,11 +53,14 @@ struct tr {
     size_t addk_at;
     size_t mulload_at; /* the same for the last F64_MUL_LOAD */
     size_t shlk_at;    /* ... and for the last i32 shift left by a constant */
+    size_t andk_at;    /* ... and for the last i32 and with a constant */
     /* Where an i32.add starts + 1 whose sum the instruction just before
        (local.tee) wrote to a local directly; set for the next instruction
        only (tee_add_next while the tee is translated). */
     size_t tee_add, tee_add_next;
     size_t barrier;
+    size_t barrier_before; /* barrier before the current instruction (an `if`
+                              moves it to its own start) */
 };
 
 /* validate.c: the value type of a one-byte block or value type, else 0. */

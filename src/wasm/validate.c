@@ -390,6 +390,7 @@ bool tr_instr(struct tr *t, bool *done)
     t->op_at = rd_offset(&t->r);
     if (!rd_u8(&t->r, &op)) return false;
     /* a label may stand here (a branch target): no fusion reaches across */
+    t->barrier_before = t->barrier;
     if ((op >= 0x02 && op <= 0x05) || op == 0x0B) t->barrier = t->ncode;
     switch (op) {
     case 0x00: /* unreachable */ set_unreachable(t); return tr_emit(t, 0x00);
@@ -487,10 +488,11 @@ bool tr_instr(struct tr *t, bool *done)
                 !tr_emit(t, inc[2]) || !tr_emit(t, inc[3]))
                 return false;
         } else if (fused) {
-            bool one = fused == OP_BRIF_BASE + 0x45 || fused == OP_BRIF_BASE + 0x50;
-            bool wide = fused >= OP_BRIF_IMM_BASE + 0x51; /* and OP_BRIF_F64_K_BASE */
-            if (!tr_emit(t, fused) || !tr_emit(t, fa) || (!one && !tr_emit(t, fb)) ||
-                (wide && !tr_emit(t, fb2)))
+            /* 1 to 3 operand words (a, b or K, the high half of a 64-bit K)
+               before target, dst, n, src */
+            size_t nw = sw__op_words(&fused) - 5;
+            if (!tr_emit(t, fused) || !tr_emit(t, fa) || (nw > 1 && !tr_emit(t, fb)) ||
+                (nw > 2 && !tr_emit(t, fb2)))
                 return false;
         } else if (!tr_emit(t, op) || (op == 0x0D && !tr_emit(t, cond))) {
             return false;
