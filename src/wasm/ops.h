@@ -109,7 +109,10 @@
  * straight into `if`). */
 #define OP_BRIF_ANDK_NZ 0x340
 #define OP_BRIF_ANDK_Z 0x341
-#define OP_COUNT 0x342
+/* Two slot copies in a row, [op, d1, s1, d2, s2]: d1 = s1, then d2 = s2
+ * (s2 read after d1 is written, as unfused). */
+#define OP_MOV2 0x342
+#define OP_COUNT 0x343
 
 /* Internal opcode: copy one slot to another (the local.set handler). */
 #define OP_MOV 0x21
@@ -493,7 +496,8 @@
     X(I64_LOAD_ADD_TEE, OP_LOAD_ADD_TEE_BASE + 1, 6) \
     X(F32_LOAD_ADD_TEE, OP_LOAD_ADD_TEE_BASE + 2, 6) \
     X(BRIF_ANDK_NZ, OP_BRIF_ANDK_NZ, 7) \
-    X(BRIF_ANDK_Z, OP_BRIF_ANDK_Z, 7)
+    X(BRIF_ANDK_Z, OP_BRIF_ANDK_Z, 7) \
+    X(MOV2, OP_MOV2, 5)
 /* clang-format on */
 
 enum sw_iop {

@@ -51,13 +51,28 @@ bool tr_emit_dst(struct tr *t, uint32_t slot)
     return true;
 }
 
+/* Emits `dst = src`. In the fast translation a copy right after another
+ * (nothing between, no label: t->mov_at is cleared where a branch target
+ * is made) turns that one into OP_MOV2, both copies in their order. */
+bool tr_emit_mov(struct tr *t, uint32_t dst, uint32_t src)
+{
+    size_t at = t->mov_at - 1;
+    if (!t->counting && t->mov_at && at >= t->barrier && at + 3 == t->ncode &&
+        t->code[at] == OP_MOV) {
+        t->code[at] = OP_MOV2;
+        t->mov_at = 0;
+        return tr_emit(t, dst) && tr_emit(t, src);
+    }
+    t->mov_at = t->ncode + 1;
+    return tr_emit(t, OP_MOV) && tr_emit(t, dst) && tr_emit(t, src);
+}
+
 /* Moves every deferred operand into its own slot. */
 bool tr_materialize_all(struct tr *t)
 {
     for (uint32_t i = 0; i < t->nvals; i++) {
         if (t->locs[i] != tr_canon(t, i)) {
-            if (!tr_emit(t, OP_MOV) || !tr_emit(t, tr_canon(t, i)) || !tr_emit(t, t->locs[i]))
-                return false;
+            if (!tr_emit_mov(t, tr_canon(t, i), t->locs[i])) return false;
             t->locs[i] = tr_canon(t, i);
         }
     }
@@ -71,7 +86,7 @@ bool tr_materialize_local(struct tr *t, uint32_t x, bool *had)
     for (uint32_t i = 0; i < t->nvals; i++) {
         if (t->locs[i] == x) {
             *had = true;
-            if (!tr_emit(t, OP_MOV) || !tr_emit(t, tr_canon(t, i)) || !tr_emit(t, x)) return false;
+            if (!tr_emit_mov(t, tr_canon(t, i), x)) return false;
             t->locs[i] = tr_canon(t, i);
         }
     }
@@ -109,7 +124,7 @@ bool tr_set_local(struct tr *t, uint32_t x, uint32_t from, size_t prev_dst)
         t->code[prev_dst - 1] = x; /* the producer writes the local directly */
         return true;
     }
-    return tr_emit(t, OP_MOV) && tr_emit(t, x) && tr_emit(t, from);
+    return tr_emit_mov(t, x, from);
 }
 
 /* Validates and translates one body; on success *out owns the code. */

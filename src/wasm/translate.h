@@ -54,6 +54,8 @@ struct tr {
     size_t mulload_at; /* the same for the last F64_MUL_LOAD */
     size_t shlk_at;    /* ... and for the last i32 shift left by a constant */
     size_t andk_at;    /* ... and for the last i32 and with a constant */
+    size_t mov_at;     /* ... and for the last slot copy (cleared where a
+                          branch target is made) */
     /* Where an i32.add starts + 1 whose sum the instruction just before
        (local.tee) wrote to a local directly; set for the next instruction
        only (tee_add_next while the tee is translated). */
@@ -82,11 +84,13 @@ bool tr_push_ctl(struct tr *t, enum ctl_kind kind, uint32_t np, const sw_valtype
 bool tr_instr(struct tr *t, bool *done);
 
 /* translate.c: emission. tr_emit_dst writes a result-slot word and notes it
- * for local.set retargeting; materialize moves deferred local.get operands
+ * for local.set retargeting; tr_emit_mov a slot copy (two in a row become
+ * one instruction); materialize moves deferred local.get operands
  * into their own slots; branch targets are chained and patched at `end`. */
 bool tr_emit(struct tr *t, uint32_t w);
 bool tr_emit64(struct tr *t, uint64_t v);
 bool tr_emit_dst(struct tr *t, uint32_t slot);
+bool tr_emit_mov(struct tr *t, uint32_t dst, uint32_t src);
 bool tr_materialize_all(struct tr *t);
 bool tr_materialize_local(struct tr *t, uint32_t x, bool *had);
 void tr_patch_chain(struct tr *t, uint32_t chain, uint32_t target);

@@ -406,6 +406,7 @@ bool tr_instr(struct tr *t, bool *done)
             /* the fast code checks interrupt and fuel on backward jumps, so
                only the counting translation needs an instruction here */
             t->ctls[t->nctls - 1].loop_pc = (uint32_t)t->ncode;
+            t->mov_at = 0; /* a branch target: no copy pairs across it */
             if (t->counting && !tr_emit(t, 0x03)) return false;
         } else if (t->counting && !tr_emit(t, 0x02)) {
             return false;
@@ -457,6 +458,7 @@ bool tr_instr(struct tr *t, bool *done)
             tr_patch_chain(t, c->else_patch, (uint32_t)t->ncode);
         }
         tr_patch_chain(t, c->patch, (uint32_t)t->ncode);
+        t->mov_at = 0; /* a branch target: no copy pairs across it */
         uint32_t nr = c->nresults;
         const sw_valtype *r = c->results;
         t->nctls--;

@@ -856,3 +856,58 @@
     (unreachable)))
 (assert_return (invoke "bit_loop_param" (i32.const 0xAA)) (i32.const 4))
 (assert_return (invoke "bit_loop_param" (i32.const 0x55)) (i32.const 3))
+
+;; slot copies in pairs: the second copy reads what the first wrote; a
+;; branch target between two copies (a loop's start, a block's end) keeps
+;; them apart; arguments copied for calls.
+(module
+  (func $sub (param i32 i32) (result i32) (i32.sub (local.get 0) (local.get 1)))
+  (func $sub3 (param i32 i32 i32) (result i32)
+    (i32.sub (i32.sub (local.get 0) (local.get 1)) (local.get 2)))
+  (func (export "swap") (param i32 i32) (result i32)
+    (local i32)
+    (local.set 2 (local.get 0))
+    (local.set 0 (local.get 1))
+    (local.set 1 (local.get 2))
+    (i32.sub (local.get 0) (local.get 1)))
+  ;; a chain: 1 <- 0, then 2 <- 1 reads the new 1
+  (func (export "chain") (param i32 i32 i32) (result i32)
+    (local.set 1 (local.get 0))
+    (local.set 2 (local.get 1))
+    (i32.add (i32.mul (local.get 2) (i32.const 100)) (local.get 1)))
+  (func (export "call_args") (param i32 i32) (result i32)
+    (call $sub (local.get 1) (local.get 0)))
+  (func (export "call_args3") (param i32 i32 i32) (result i32)
+    (call $sub3 (local.get 2) (local.get 0) (local.get 1)))
+  ;; copies before a loop and as its first instruction
+  (func (export "loop_copy") (param i32) (result i32)
+    (local i32 i32)
+    (local.set 1 (local.get 0))
+    (loop
+      (local.set 2 (local.get 1))
+      (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+      (br_if 0 (i32.lt_u (local.get 1) (i32.const 10))))
+    (i32.add (i32.mul (local.get 2) (i32.const 100)) (local.get 1)))
+  ;; a copy before a block's end and another after it
+  (func (export "block_copy") (param i32 i32) (result i32)
+    (local i32 i32)
+    (block
+      (br_if 0 (local.get 0))
+      (local.set 2 (local.get 1)))
+    (local.set 3 (local.get 1))
+    (i32.add (i32.mul (local.get 2) (i32.const 100)) (local.get 3)))
+  ;; copies of values of other types
+  (func (export "copy_i64_f64") (param i64 f64) (result f64)
+    (local i64 f64)
+    (local.set 2 (local.get 0))
+    (local.set 3 (local.get 1))
+    (f64.add (f64.convert_i64_s (local.get 2)) (local.get 3))))
+(assert_return (invoke "swap" (i32.const 10) (i32.const 3)) (i32.const -7))
+(assert_return (invoke "chain" (i32.const 7) (i32.const 1) (i32.const 2)) (i32.const 707))
+(assert_return (invoke "call_args" (i32.const 10) (i32.const 3)) (i32.const -7))
+(assert_return (invoke "call_args3" (i32.const 1) (i32.const 2) (i32.const 100)) (i32.const 97))
+(assert_return (invoke "loop_copy" (i32.const 0)) (i32.const 910))
+(assert_return (invoke "loop_copy" (i32.const 20)) (i32.const 2021))
+(assert_return (invoke "block_copy" (i32.const 0) (i32.const 5)) (i32.const 505))
+(assert_return (invoke "block_copy" (i32.const 1) (i32.const 5)) (i32.const 5))
+(assert_return (invoke "copy_i64_f64" (i64.const -3) (f64.const 0.5)) (f64.const -2.5))
