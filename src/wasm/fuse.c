@@ -16,7 +16,8 @@
  *   or (not f64) a sum local.tee keeps in a local;
  * - f64 products and loads feeding add/sub/mul, `mem[a] += x` and
  *   `mem[a] += y * mem[b]`; sums of three (i32, f64);
- * - i32.eqz or i64.eqz feeding select: the select with its operands swapped.
+ * - i32.eqz or i64.eqz feeding select: the select with its operands swapped;
+ * - a zero stored to a local that still holds its initial zero: nothing.
  * The "previous instruction" is the one starting at t->prev_start whose
  * result-slot word is at prev_dst - 1 (prev_dst = 0: none). */
 #include "translate.h"
@@ -438,4 +439,25 @@ uint32_t tr_fuse_select_eqz(struct tr *t, size_t prev_dst, uint32_t *a, uint32_t
     t->ncode = ps;
     t->cur_start = ps;
     return eqz32 ? 0x1B : OP_SELECT64;
+}
+
+bool tr_drop_zero_store(struct tr *t, uint32_t x, uint32_t from, size_t prev_dst)
+{
+    size_t ps = t->prev_start;
+    /* the constant first (cheapest to rule out): i32/f32 in 3 words, i64/f64
+       in 4, every word 0 (so not -0.0) */
+    if (t->counting || prev_dst != ps + 2 || t->code[ps] < 0x41 || t->code[ps] > 0x44) return false;
+    uint32_t op = t->code[ps], len = op == 0x41 || op == 0x43 ? 3 : 4;
+    if (!tr_prev_feeds(t, prev_dst, op, len, from) || t->code[ps + 2] ||
+        (len == 4 && t->code[ps + 3]))
+        return false;
+    if (x < t->nparams || (t->written[x / 8] & (1u << (x % 8)))) return false;
+    /* Inside a loop a branch back may bring an earlier write around; outside
+       every loop only forward branches reach here, from code before it,
+       none of which wrote x. */
+    for (uint32_t i = 0; i < t->nctls; i++)
+        if (t->ctls[i].kind == CTL_LOOP) return false;
+    t->ncode = ps;
+    t->cur_start = ps;
+    return true;
 }

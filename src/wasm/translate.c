@@ -118,6 +118,7 @@ bool tr_emit_branch_target(struct tr *t, struct ctl *c)
 bool tr_set_local(struct tr *t, uint32_t x, uint32_t from, size_t prev_dst)
 {
     bool had;
+    if (t->written) t->written[x / 8] |= (uint8_t)(1u << (x % 8));
     if (from == x) return true; /* local.get x; local.set x */
     if (!tr_materialize_local(t, x, &had)) return false;
     if (!t->counting && !had && prev_dst && t->code[prev_dst - 1] == from) {
@@ -181,6 +182,16 @@ static sw_status translate_once(sw_module *m, uint32_t defidx, const uint8_t *bo
             }
         }
     }
+    t.nparams = ft->nparams;
+    if (tr_ok(&t) && !counting) {
+        /* most bodies have few locals: no allocation for those */
+        t.written = t.nlocals < 8 * sizeof t.written_few ? t.written_few
+                                                         : calloc((size_t)t.nlocals / 8 + 1, 1);
+        if (!t.written) {
+            t.nomem = true;
+            tr_fail(&t, "out of memory");
+        }
+    }
     if (tr_ok(&t)) tr_push_ctl(&t, CTL_BLOCK, 0, NULL, ft->nresults, ft->types + ft->nparams);
     bool done = false;
     while (tr_ok(&t) && !done) {
@@ -203,6 +214,7 @@ static sw_status translate_once(sw_module *m, uint32_t defidx, const uint8_t *bo
         sw__set_error(err, st, "code", t.invalid_at, t.invalid);
     }
     free(t.locals);
+    if (t.written != t.written_few) free(t.written);
     free(t.vals);
     free(t.locs);
     free(t.ctls);

@@ -30,6 +30,11 @@ struct tr {
     bool counting; /* the counting translation: no deferral, markers */
     sw_valtype *locals;
     uint32_t nlocals;
+    uint32_t nparams;
+    uint8_t *written; /* fast translation: a bit per local written so far in
+                         code order (local.set, local.tee); written_few or
+                         owned when there are more locals */
+    uint8_t written_few[32];
     uint8_t *vals;  /* operand types */
     uint32_t *locs; /* slot where each operand currently lives */
     uint32_t nvals, capvals;
@@ -127,6 +132,11 @@ void tr_fuse_if_compare(struct tr *t, size_t prev_dst, uint32_t cond, uint32_t *
  * (*fused = OP_ADDK_BRNE_K, words d, a, K, N in w[4]). */
 bool tr_fuse_increment_branch(struct tr *t, uint32_t fused, uint32_t fa, uint32_t fb,
                               uint32_t w[4]);
+/* `K; local.set x` (or local.tee) with K a zero of any type, x a declared
+ * local (no parameter) no instruction before wrote, outside every loop: x
+ * still holds the zero it started with, so the constant is taken back out
+ * and nothing is emitted (returns true). */
+bool tr_drop_zero_store(struct tr *t, uint32_t x, uint32_t from, size_t prev_dst);
 void tr_fuse_brif_compare(struct tr *t, size_t prev_dst, uint32_t cond, uint32_t *fused,
                           uint32_t *fa, uint32_t *fb, uint32_t *fb2);
 

@@ -659,6 +659,8 @@ bool tr_instr(struct tr *t, bool *done)
             if (!tr_emit(t, op) || !tr_emit(t, idx) || !tr_emit(t, from)) return false;
             return op == 0x21 || tr_push_at(t, ty, from);
         }
+        if (prev_dst && tr_drop_zero_store(t, idx, from, prev_dst))
+            return op == 0x21 || tr_push_at(t, ty, idx);
         size_t ps = t->prev_start, before = t->ncode;
         if (!tr_set_local(t, idx, from, prev_dst)) return false;
         /* `i32.add; local.tee L` wrote the sum to L: a load from L next may
