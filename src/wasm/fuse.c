@@ -9,7 +9,8 @@
  *   feeding br_if (not `if`: with NaNs the opposite is no comparison); a
  *   bit test `x & K` feeding br_if or `if`, directly or through i32.eqz;
  * - a load from a constant address, a store of a constant value;
- * - a load whose value goes straight to a store of the same width;
+ * - a load whose value goes straight to a store of the same width, also
+ *   with both addresses sums of a value and a constant just computed;
  * - a load whose address is the sum just computed (of two values, or of a
  *   value and a constant: the add wraps first, exactly as unfused), and
  *   for 32/64-bit loads a shifted value plus a constant (array elements),
@@ -158,6 +159,7 @@ static bool fuse_two_increments(struct tr *t, uint32_t a, uint32_t d, uint32_t k
     t->ncode = at;
     t->cur_start = at;
     t->addk_at = 0;
+    t->addk2_at = at + 1;
     *failed =
         !(tr_push(t, SW_I32) && tr_emit(t, OP_ADDK_ADDK) && tr_emit(t, d1) && tr_emit(t, a1) &&
           tr_emit(t, k1) && tr_emit_dst(t, d) && tr_emit(t, a) && tr_emit(t, k));
@@ -369,6 +371,30 @@ bool tr_fuse_load_address(struct tr *t, uint32_t op, uint8_t ty, uint32_t a, uin
     return true;
 }
 
+/* The load of a copy at ps (its width checked) whose address, and the
+ * store's address `to`, are the two sums of the OP_ADDK_ADDK just before,
+ * both temporaries (nothing reads them after the store): one copy at the
+ * two sums. */
+static bool fuse_copy_at_sums(struct tr *t, uint32_t log2w, uint32_t to, uint32_t to_off,
+                              bool *failed)
+{
+    size_t ps = t->prev_start, at = t->addk2_at - 1;
+    if (!t->addk2_at || at < t->barrier || at + 7 != ps || t->code[at] != OP_ADDK_ADDK)
+        return false;
+    uint32_t d1 = t->code[at + 1], a1 = t->code[at + 2], k1 = t->code[at + 3];
+    uint32_t d2 = t->code[at + 4], a2 = t->code[at + 5], k2 = t->code[at + 6];
+    /* (a2 == d1: the second sum would read the first, which is not kept) */
+    if (d1 != to || d2 != t->code[ps + 2] || d1 == d2 || d1 < t->nlocals || d2 < t->nlocals ||
+        a2 == d1)
+        return false;
+    uint32_t from_off = t->code[ps + 3];
+    t->ncode = at;
+    t->addk2_at = 0;
+    *failed = !(tr_emit(t, OP_COPY_ADDK_BASE + log2w) && tr_emit(t, a1) && tr_emit(t, k1) &&
+                tr_emit(t, a2) && tr_emit(t, k2) && tr_emit(t, from_off) && tr_emit(t, to_off));
+    return true;
+}
+
 bool tr_fuse_store(struct tr *t, uint32_t op, uint32_t a, uint32_t v, uint32_t offset,
                    size_t prev_dst, bool *failed)
 {
@@ -388,11 +414,15 @@ bool tr_fuse_store(struct tr *t, uint32_t op, uint32_t a, uint32_t v, uint32_t o
     /* `to; from; load; store` of the same width: the value goes from
        memory to memory (a narrow load's extension is cut off again) */
     if (prev_dst == ps + 2 && t->ncode == ps + 4 && t->code[ps + 1] == v && v >= t->nlocals &&
-        !t->counting && t->code[ps + 2] != v && a != v) {
+        !t->counting && a != v) {
         static const int8_t load_width[14] = {2, 3, 2, 3, 0, 0, 1, 1, 0, 0, 1, 1, 2, 2};
         static const int8_t store_width[9] = {2, 3, 2, 3, 0, 1, 0, 1, 2};
         uint32_t lop = t->code[ps];
-        if (lop >= 0x28 && lop <= 0x35 && load_width[lop - 0x28] == store_width[op - 0x36]) {
+        bool same_width =
+            lop >= 0x28 && lop <= 0x35 && load_width[lop - 0x28] == store_width[op - 0x36];
+        if (same_width && fuse_copy_at_sums(t, (uint32_t)store_width[op - 0x36], a, offset, failed))
+            return true;
+        if (same_width && t->code[ps + 2] != v) {
             uint32_t from = t->code[ps + 2], from_off = t->code[ps + 3];
             t->ncode = ps;
             *failed =

@@ -112,7 +112,13 @@
 /* Two slot copies in a row, [op, d1, s1, d2, s2]: d1 = s1, then d2 = s2
  * (s2 read after d1 is written, as unfused). */
 #define OP_MOV2 0x342
-#define OP_COUNT 0x343
+/* OP_COPY_ADDK_BASE + log2(bytes): two increments (OP_ADDK_ADDK) whose
+ * sums, both temporaries, are the addresses of a load and of a store of the
+ * same width that takes the loaded value: [op, t, Kt, f, Kf, from_offset,
+ * to_offset], the bytes at (u32)(f + Kf) + from_offset copied to (u32)(t +
+ * Kt) + to_offset, the load's bounds first. */
+#define OP_COPY_ADDK_BASE 0x344
+#define OP_COUNT 0x348
 
 /* Internal opcode: copy one slot to another (the local.set handler). */
 #define OP_MOV 0x21
@@ -497,7 +503,11 @@
     X(F32_LOAD_ADD_TEE, OP_LOAD_ADD_TEE_BASE + 2, 6) \
     X(BRIF_ANDK_NZ, OP_BRIF_ANDK_NZ, 7) \
     X(BRIF_ANDK_Z, OP_BRIF_ANDK_Z, 7) \
-    X(MOV2, OP_MOV2, 5)
+    X(MOV2, OP_MOV2, 5) \
+    X(COPY8_ADDK, OP_COPY_ADDK_BASE + 0, 7) \
+    X(COPY16_ADDK, OP_COPY_ADDK_BASE + 1, 7) \
+    X(COPY32_ADDK, OP_COPY_ADDK_BASE + 2, 7) \
+    X(COPY64_ADDK, OP_COPY_ADDK_BASE + 3, 7)
 /* clang-format on */
 
 enum sw_iop {

@@ -59,6 +59,7 @@ struct tr {
     size_t mulload_at; /* the same for the last F64_MUL_LOAD */
     size_t shlk_at;    /* ... and for the last i32 shift left by a constant */
     size_t andk_at;    /* ... and for the last i32 and with a constant */
+    size_t addk2_at;   /* ... and for the last OP_ADDK_ADDK */
     size_t mov_at;     /* ... and for the last slot copy (cleared where a
                           branch target is made) */
     /* Where an i32.add starts + 1 whose sum the instruction just before
