@@ -118,7 +118,11 @@
  * to_offset], the bytes at (u32)(f + Kf) + from_offset copied to (u32)(t +
  * Kt) + to_offset, the load's bounds first. */
 #define OP_COPY_ADDK_BASE 0x344
-#define OP_COUNT 0x348
+/* An increment by a constant followed by a slot copy, [op, d, a, K, d2,
+ * s2]: d = (u32)(a + K), then d2 = s2 (s2 read after d is written: `x + K;
+ * local.tee A; local.set B` copies the new A). */
+#define OP_ADDK_MOV 0x348
+#define OP_COUNT 0x349
 
 /* Internal opcode: copy one slot to another (the local.set handler). */
 #define OP_MOV 0x21
@@ -507,7 +511,8 @@
     X(COPY8_ADDK, OP_COPY_ADDK_BASE + 0, 7) \
     X(COPY16_ADDK, OP_COPY_ADDK_BASE + 1, 7) \
     X(COPY32_ADDK, OP_COPY_ADDK_BASE + 2, 7) \
-    X(COPY64_ADDK, OP_COPY_ADDK_BASE + 3, 7)
+    X(COPY64_ADDK, OP_COPY_ADDK_BASE + 3, 7) \
+    X(ADDK_MOV, OP_ADDK_MOV, 6)
 /* clang-format on */
 
 enum sw_iop {

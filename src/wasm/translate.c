@@ -53,10 +53,18 @@ bool tr_emit_dst(struct tr *t, uint32_t slot)
 
 /* Emits `dst = src`. In the fast translation a copy right after another
  * (nothing between, no label: t->mov_at is cleared where a branch target
- * is made) turns that one into OP_MOV2, both copies in their order. */
+ * is made) turns that one into OP_MOV2, and one right after an increment by
+ * a constant (no label since: the barrier) that one into OP_ADDK_MOV, both
+ * steps in their order. */
 bool tr_emit_mov(struct tr *t, uint32_t dst, uint32_t src)
 {
-    size_t at = t->mov_at - 1;
+    size_t at = t->mov_at - 1, ak = t->addk_at - 1;
+    if (!t->counting && t->addk_at && ak >= t->barrier && ak + 4 == t->ncode &&
+        t->code[ak] == OP_IMM_BASE + 0x6A) {
+        t->code[ak] = OP_ADDK_MOV;
+        t->addk_at = 0;
+        return tr_emit(t, dst) && tr_emit(t, src);
+    }
     if (!t->counting && t->mov_at && at >= t->barrier && at + 3 == t->ncode &&
         t->code[at] == OP_MOV) {
         t->code[at] = OP_MOV2;

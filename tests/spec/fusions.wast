@@ -1112,3 +1112,40 @@
 (assert_return (invoke "get32" (i32.const 65532)) (i32.const 0xf8f9fafc))
 (assert_trap (invoke "copy64" (i32.const 0) (i32.const 65529)) "out of bounds memory access")
 (assert_trap (invoke "copyf64" (i32.const 0) (i32.const -9)) "out of bounds memory access")
+
+;; an increment by a constant followed by a copy: the copy may read the new
+;; sum (`local.tee A; local.set B`) or another slot; at a loop's start.
+(module
+  (func (export "addk_tee_set") (param i32) (result i32)
+    (local i32 i32)
+    (local.set 2 (local.tee 1 (i32.add (local.get 0) (i32.const -4))))
+    (i32.add (i32.mul (local.get 1) (i32.const 1000)) (local.get 2)))
+  (func (export "addk_then_copy") (param i32 i32) (result i32)
+    (local i32 i32)
+    (local.set 2 (i32.add (local.get 0) (i32.const 5)))
+    (local.set 3 (local.get 1))
+    (i32.add (i32.mul (local.get 2) (i32.const 1000)) (local.get 3)))
+  ;; the copy reads the increment's operand, which the increment rewrote
+  (func (export "addk_self_copy") (param i32) (result i32)
+    (local i32)
+    (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+    (local.set 1 (local.get 0))
+    (i32.add (local.get 0) (local.get 1)))
+  (func (export "addk_loop") (param i32) (result i32)
+    (local i32 i32)
+    (loop
+      (local.set 2 (local.tee 1 (i32.add (local.get 1) (i32.const 3))))
+      (br_if 0 (i32.lt_u (local.get 1) (local.get 0))))
+    (i32.add (local.get 1) (local.get 2)))
+  ;; the sum copied into an argument of a call
+  (func $id (param i32) (result i32) (local.get 0))
+  (func (export "addk_call") (param i32) (result i32)
+    (local i32)
+    (call $id (local.tee 1 (i32.add (local.get 0) (i32.const 7))))))
+(assert_return (invoke "addk_tee_set" (i32.const 10)) (i32.const 6006))
+(assert_return (invoke "addk_tee_set" (i32.const 2)) (i32.const -2002))
+(assert_return (invoke "addk_then_copy" (i32.const 1) (i32.const 9)) (i32.const 6009))
+(assert_return (invoke "addk_self_copy" (i32.const 20)) (i32.const 42))
+(assert_return (invoke "addk_self_copy" (i32.const -1)) (i32.const 0))
+(assert_return (invoke "addk_loop" (i32.const 10)) (i32.const 24))
+(assert_return (invoke "addk_call" (i32.const 5)) (i32.const 12))
