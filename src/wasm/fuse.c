@@ -17,7 +17,8 @@
  *   or (not f64) a sum local.tee keeps in a local;
  * - f64 products and loads feeding add/sub/mul, `mem[a] += x` and
  *   `mem[a] += y * mem[b]`; sums of three (i32, f64);
- * - i32.eqz or i64.eqz feeding select: the select with its operands swapped;
+ * - i32.eqz or i64.eqz feeding select: the select with its operands swapped,
+ *   and a bit test `x & K` feeding select (directly or through the eqz);
  * - a zero stored to a local that still holds its initial zero: nothing.
  * The "previous instruction" is the one starting at t->prev_start whose
  * result-slot word is at prev_dst - 1 (prev_dst = 0: none). */
@@ -217,7 +218,7 @@ bool tr_fuse_const_operand(struct tr *t, uint32_t op, uint32_t a, uint32_t b, ui
     if (op == 0x6A && fuse_two_increments(t, a, d, k0, ps, failed)) return true;
     if (op == 0x6A) t->addk_at = ps + 1;
     if (op == 0x74) t->shlk_at = ps + 1;
-    if (op == 0x71) t->andk_at = ps + 1;
+    if (op == 0x71 || op == 0x83) t->andk_at = ps + 1;
     t->cur_start = ps; /* the fused instruction is the previous one of the next */
     *failed = !(tr_push(t, res) && tr_emit(t, OP_IMM_BASE + op) && tr_emit_dst(t, d) &&
                 tr_emit(t, a) && tr_emit(t, k0) && (!k64 || tr_emit(t, k1)));
@@ -490,4 +491,20 @@ bool tr_drop_zero_store(struct tr *t, uint32_t x, uint32_t from, size_t prev_dst
     t->ncode = ps;
     t->cur_start = ps;
     return true;
+}
+
+uint32_t tr_fuse_select_andk(struct tr *t, uint32_t sel, uint32_t *c, uint32_t k[2])
+{
+    size_t at = t->andk_at - 1, len = sel == OP_SELECT64 ? 5 : 4;
+    uint32_t andk = sel == OP_SELECT64 ? OP_IMM_BASE + 0x83 : OP_IMM_BASE + 0x71;
+    if (t->counting || !t->andk_at || at < t->barrier || at + len != t->ncode ||
+        t->code[at] != andk || t->code[at + 1] != *c || *c < t->nlocals)
+        return sel;
+    *c = t->code[at + 2];
+    k[0] = t->code[at + 3];
+    k[1] = len == 5 ? t->code[at + 4] : 0;
+    t->ncode = at;
+    t->cur_start = at;
+    t->andk_at = 0;
+    return sel == OP_SELECT64 ? OP_SELECT64_ANDK : OP_SELECT_ANDK;
 }

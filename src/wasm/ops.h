@@ -122,7 +122,12 @@
  * s2]: d = (u32)(a + K), then d2 = s2 (s2 read after d is written: `x + K;
  * local.tee A; local.set B` copies the new A). */
 #define OP_ADDK_MOV 0x348
-#define OP_COUNT 0x349
+/* select on a bit test, [op, dst, a, b, c, K] (i64 K in two words): dst =
+ * (c & K) != 0 ? a : b, from `x; K; and; select` (i32) or `x; K; and; eqz;
+ * select` (i32 or i64, a and b swapped). */
+#define OP_SELECT_ANDK 0x349
+#define OP_SELECT64_ANDK 0x34A
+#define OP_COUNT 0x34B
 
 /* Internal opcode: copy one slot to another (the local.set handler). */
 #define OP_MOV 0x21
@@ -512,7 +517,9 @@
     X(COPY16_ADDK, OP_COPY_ADDK_BASE + 1, 7) \
     X(COPY32_ADDK, OP_COPY_ADDK_BASE + 2, 7) \
     X(COPY64_ADDK, OP_COPY_ADDK_BASE + 3, 7) \
-    X(ADDK_MOV, OP_ADDK_MOV, 6)
+    X(ADDK_MOV, OP_ADDK_MOV, 6) \
+    X(SELECT_ANDK, OP_SELECT_ANDK, 6) \
+    X(SELECT64_ANDK, OP_SELECT64_ANDK, 7)
 /* clang-format on */
 
 enum sw_iop {

@@ -58,7 +58,7 @@ struct tr {
     size_t addk_at;
     size_t mulload_at; /* the same for the last F64_MUL_LOAD */
     size_t shlk_at;    /* ... and for the last i32 shift left by a constant */
-    size_t andk_at;    /* ... and for the last i32 and with a constant */
+    size_t andk_at;    /* ... and for the last i32 or i64 and with a constant */
     size_t addk2_at;   /* ... and for the last OP_ADDK_ADDK */
     size_t mov_at;     /* ... and for the last slot copy (cleared where a
                           branch target is made) */
@@ -112,6 +112,11 @@ bool tr_fuse_f64(struct tr *t, uint32_t op, uint32_t a, uint32_t b, uint32_t d, 
  * the eqz, swaps *a and *b, makes *c its operand; returns the opcode to emit
  * (select, or OP_SELECT64 after i64.eqz). Never emits. */
 uint32_t tr_fuse_select_eqz(struct tr *t, size_t prev_dst, uint32_t *a, uint32_t *b, uint32_t *c);
+/* After tr_fuse_select_eqz: when the condition *c (of select `sel`) is an
+ * and with a constant just before (i32, or i64 for OP_SELECT64), the and
+ * is taken back out, *c becomes its operand and k[0..1] the constant;
+ * returns OP_SELECT_ANDK or OP_SELECT64_ANDK, else `sel`. Never emits. */
+uint32_t tr_fuse_select_andk(struct tr *t, uint32_t sel, uint32_t *c, uint32_t k[2]);
 /* `x + y` feeding another add of the same type: one sum of three. */
 bool tr_fuse_add3(struct tr *t, uint32_t op, uint32_t a, uint32_t b, uint32_t d, size_t prev_dst,
                   bool *failed);

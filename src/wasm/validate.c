@@ -632,8 +632,12 @@ bool tr_instr(struct tr *t, bool *done)
             res = a != UNKNOWN ? a : b;
         }
         uint32_t d = tr_canon(t, t->nvals), sel = tr_fuse_select_eqz(t, prev_dst, &la, &lb, &lc);
+        uint32_t k[2];
+        sel = tr_fuse_select_andk(t, sel, &lc, k);
+        bool andk = sel == OP_SELECT_ANDK || sel == OP_SELECT64_ANDK;
         return tr_push(t, res) && tr_emit(t, sel) && tr_emit_dst(t, d) && tr_emit(t, la) &&
-               tr_emit(t, lb) && tr_emit(t, lc);
+               tr_emit(t, lb) && tr_emit(t, lc) && (!andk || tr_emit(t, k[0])) &&
+               (sel != OP_SELECT64_ANDK || tr_emit(t, k[1]));
     }
     case 0x20:
     case 0x21:
