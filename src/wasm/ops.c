@@ -1,4 +1,5 @@
-/* Lengths of the internal instructions, made from the one list in ops.h. */
+/* Lengths of the internal instructions and pairs, made from the lists in
+ * ops.h. */
 #include <stdbool.h>
 
 #include "internal.h"
@@ -7,6 +8,9 @@ static const uint8_t words_of[OP_COUNT] = {
 #define X(name, code, words) [code] = (words) ? (words) : 0xFF,
     SW_INTERNAL_OPS(X)
 #undef X
+#define P(first, second) [IOP_PAIR_##first##_##second] = IOPW_##first + IOPW_##second,
+        SW_PAIR_OPS(P)
+#undef P
 };
 
 size_t sw__op_words(const uint32_t *c)

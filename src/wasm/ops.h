@@ -127,7 +127,14 @@
  * select` (i32 or i64, a and b swapped). */
 #define OP_SELECT_ANDK 0x349
 #define OP_SELECT64_ANDK 0x34A
-#define OP_COUNT 0x34B
+/* A call of a function the module defines (not an import), [op, funcidx,
+ * base] as call: the callee is wasm code of the same instance, so the call
+ * skips the host-function and instance-switch paths (fast translation
+ * only). */
+#define OP_CALL_LOCAL 0x360
+/* Pairs (pairs.c, SW_PAIR_OPS below) are numbered from OP_PAIR_BASE up to
+ * OP_COUNT. */
+#define OP_PAIR_BASE 0x361
 
 /* Internal opcode: copy one slot to another (the local.set handler). */
 #define OP_MOV 0x21
@@ -519,11 +526,101 @@
     X(COPY64_ADDK, OP_COPY_ADDK_BASE + 3, 7) \
     X(ADDK_MOV, OP_ADDK_MOV, 6) \
     X(SELECT_ANDK, OP_SELECT_ANDK, 6) \
-    X(SELECT64_ANDK, OP_SELECT64_ANDK, 7)
+    X(SELECT64_ANDK, OP_SELECT64_ANDK, 7) \
+    X(CALL_LOCAL, OP_CALL_LOCAL, 3)
 /* clang-format on */
 
+/* Pairs: P(FIRST, SECOND), two instructions in a row that the pairing pass
+ * (pairs.c) joins when the second is no branch target: one instruction
+ * PAIR_FIRST_SECOND whose words are FIRST's then SECOND's, unchanged (the
+ * second's opcode word is not read), so no code position moves. Its handler
+ * runs FIRST's body (DO_FIRST in interp_loop.inc: FIRST is never a branch)
+ * and goes straight on to SECOND's handler: one dispatch for two. Chosen
+ * from the instruction-pair profile of the benchmark programs (fast code
+ * only). */
+/* clang-format off */
+#define SW_PAIR_OPS(P) \
+    P(F64_AXPY, ADDK_ADDK) \
+    P(F64_AXPY, ADDK_BRNE_K) \
+    P(I32_ADD, I32_ADD) \
+    P(F64_LOAD_ADDK, F64_MUL_LOADK) \
+    P(I32_ADD, I32_ADD_K) \
+    P(I32_ADD_K, BRIF_NE) \
+    P(F64_MUL_LOADK, F64_LOAD_ADDK) \
+    P(F64_SUB, F64_STORE) \
+    P(I32_ADD, F64_LOAD_ADDK) \
+    P(F64_MUL_LOADK, F64_LOAD) \
+    P(I32_ADD_K, LOCAL_GET) \
+    P(I32_LOAD, I32_ADD) \
+    P(F64_ADD, F64_LOAD_ADDK) \
+    P(F64_MUL, F64_ADD) \
+    P(F64_LOAD_ADDK, F64_ADD) \
+    P(ADDK_ADDK, BRIF_NE_K) \
+    P(I32_ADD_K, I32_LOAD) \
+    P(F64_LOAD, F64_MUL_LOAD) \
+    P(F64_MUL_LOADK, F64_ADD3) \
+    P(F64_MUL, F64_ADD_TO_MEM) \
+    P(F64_LOAD, F64_MUL) \
+    P(F64_ADD3, ADDK_BRNE_K) \
+    P(F64_ADD3, F64_ADD3) \
+    P(I32_ADD_K, BR_IF) \
+    P(F64_DIV_K, F64_STORE) \
+    P(ADDK_ADDK, I32_ADD_K) \
+    P(ADDK_ADDK, F64_ADD_LOAD) \
+    P(I32_ADD, ADDK_ADDK) \
+    P(F64_STORE, ADDK_BRNE_K) \
+    P(I32_ADD_K, I64_SHR_U_K) \
+    P(I64_MUL_K, I64_ADD_K) \
+    P(I64_AND_K, SELECT64) \
+    P(F64_MUL_K, F64_STORE) \
+    P(F64_SUB, F64_ADD) \
+    P(F64_ADD, F64_MUL_ADD) \
+    P(F64_ADD_LOADK, F64_MUL_K) \
+    P(F64_ADD_LOADK, F64_ADD_LOADK) \
+    P(I32_LOAD8_U_ADDK, I32_XOR) \
+    P(I32_XOR, I32_LOAD_SCALED) \
+    P(I32_SHR_U_K, I32_XOR) \
+    P(I32_LOAD_SCALED, I32_SHR_U_K) \
+    P(I32_AND_K, I32_LOAD8_U_ADDK) \
+    P(I64_LOAD8_U_ADDK, I64_XOR) \
+    P(I64_XOR, I64_MUL_K) \
+    P(I64_MUL_K, I64_LOAD8_U_ADDK) \
+    P(I32_LOAD, BRIF_LT_U) \
+    P(LOCAL_GET, BRIF_GT_U) \
+    P(ADDK_ADDK, I32_LOAD) \
+    P(I32_SHL_K, I32_ADD_K) \
+    P(I32_STORE, I32_ADD_K) \
+    P(I32_ADD_K, I32_STORE) \
+    P(I32_ADD_K, F64_MUL_MUL) \
+    P(F64_MUL_MUL, F64_ADD_TO_MEM) \
+    P(F64_SUB_LOADK, F64_MUL) \
+    P(F64_LOAD, F64_MUL_MUL) \
+    P(F64_ADD_TO_MEM, I32_ADD_K) \
+    P(F64_MUL_K, F64_LOAD_ABS) \
+    P(I32_STORE, I32_STORE) \
+    P(I32_OR_K, I32_STORE) \
+    P(I32_LOAD, I32_AND_K) \
+    P(I32_SHR_U_K, I32_AND_K) \
+    P(I32_ADD_K, I32_LOAD8_U) \
+    P(I32_LOAD8_U, BRIF_EQZ)
+/* clang-format on */
+
+/* clang-format off */
 enum sw_iop {
 #define X(name, code, words) IOP_##name = code,
+    SW_INTERNAL_OPS(X)
+#undef X
+    IOP_PAIR_BEFORE_FIRST = OP_PAIR_BASE - 1,
+#define P(first, second) IOP_PAIR_##first##_##second,
+    SW_PAIR_OPS(P)
+#undef P
+    OP_COUNT /* one past the last instruction number */
+};
+/* clang-format on */
+
+/* Each instruction's length in words (0 for br_table), as a constant. */
+enum sw_iop_words {
+#define X(name, code, words) IOPW_##name = words,
     SW_INTERNAL_OPS(X)
 #undef X
 };
@@ -531,6 +628,11 @@ enum sw_iop {
 /* ops.c: the length in words of the instruction at c, whose first word is
  * its number (not yet threaded); 0 for a number that is no instruction. */
 size_t sw__op_words(const uint32_t *c);
+
+/* pairs.c: joins pairs of instructions of the fast code in place (see
+ * OP_PAIR_BASE); targets has a bit per code position a branch may reach,
+ * ntargets bits (positions beyond are no targets). O(n). */
+void sw__pair_code(uint32_t *code, size_t n, const uint8_t *targets, size_t ntargets);
 
 /* ops.c: whether code[0, n) is a sequence of whole instructions. */
 bool sw__check_code(const uint32_t *code, size_t n);

@@ -101,8 +101,28 @@ bool tr_materialize_local(struct tr *t, uint32_t x, bool *had)
     return true;
 }
 
+void tr_note_target(struct tr *t, size_t pos)
+{
+    if (t->counting || t->targets_nomem) return;
+    if (pos / 8 >= t->cap_targets) {
+        size_t cap = t->cap_targets ? t->cap_targets * 2 : 64;
+        while (pos / 8 >= cap)
+            cap *= 2;
+        uint8_t *n = realloc(t->targets, cap);
+        if (!n) {
+            t->targets_nomem = true; /* then nothing is paired */
+            return;
+        }
+        memset(n + t->cap_targets, 0, cap - t->cap_targets);
+        t->targets = n;
+        t->cap_targets = cap;
+    }
+    t->targets[pos / 8] |= (uint8_t)(1u << (pos % 8));
+}
+
 void tr_patch_chain(struct tr *t, uint32_t chain, uint32_t target)
 {
+    if (chain) tr_note_target(t, target);
     while (chain) {
         uint32_t next = t->code[chain - 1];
         t->code[chain - 1] = target;
@@ -231,6 +251,9 @@ static sw_status translate_once(sw_module *m, uint32_t defidx, const uint8_t *bo
         st = SW_ERR_INVALID;
         sw__set_error(err, st, "code", body_offset, "internal translation error");
     }
+    if (st == SW_OK && !counting && !t.targets_nomem)
+        sw__pair_code(t.code, t.ncode, t.targets, t.cap_targets * 8);
+    free(t.targets);
     if (st != SW_OK) {
         free(t.code);
         return st;

@@ -69,7 +69,14 @@ struct tr {
     size_t barrier;
     size_t barrier_before; /* barrier before the current instruction (an `if`
                               moves it to its own start) */
+    /* Code positions a branch may reach (loop starts, the positions forward
+       branches were patched to), one bit each, for the pairing pass. */
+    uint8_t *targets;
+    size_t cap_targets; /* bytes */
+    bool targets_nomem;
 };
+/* translate.c: notes that a branch may reach code position `pos`. */
+void tr_note_target(struct tr *t, size_t pos);
 
 /* validate.c: the value type of a one-byte block or value type, else 0. */
 extern const sw_valtype tr_one_type[256];

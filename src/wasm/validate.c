@@ -407,6 +407,7 @@ bool tr_instr(struct tr *t, bool *done)
                only the counting translation needs an instruction here */
             t->ctls[t->nctls - 1].loop_pc = (uint32_t)t->ncode;
             t->mov_at = 0; /* a branch target: no copy pairs across it */
+            tr_note_target(t, t->ncode);
             if (t->counting && !tr_emit(t, 0x03)) return false;
         } else if (t->counting && !tr_emit(t, 0x02)) {
             return false;
@@ -579,8 +580,9 @@ bool tr_instr(struct tr *t, bool *done)
         if (!tr_materialize_all(t)) return false;
         uint32_t base =
             t->nvals >= ft->nparams ? tr_canon(t, t->nvals - ft->nparams) : tr_canon(t, t->nvals);
+        uint32_t op = !t->counting && idx >= m->nfunc_imports ? OP_CALL_LOCAL : 0x10;
         return pop_n(t, ft->nparams, ft->types) &&
-               push_n(t, ft->nresults, ft->types + ft->nparams) && tr_emit(t, 0x10) &&
+               push_n(t, ft->nresults, ft->types + ft->nparams) && tr_emit(t, op) &&
                tr_emit(t, idx) && tr_emit(t, base);
     }
     case 0x11: { /* call_indirect */
