@@ -62,11 +62,14 @@ struct mq_link {
     int fd;          /* watched socket, or -1 */
     uint32_t events; /* events the watch asks for */
     int connected;   /* CONNACK accepted */
-    int lost;        /* set by callbacks when the connection ended */
-    int stopping;    /* disconnect requested: never reconnect */
-    int started;     /* a connect was ever attempted */
-    int inflight;    /* QoS>0 publishes not yet acknowledged */
-    int drain;       /* a CONNACK came: send the outbox from the loop */
+    /* SUBSCRIBEs sent since the last CONNACK and not yet acknowledged: a
+       message published to one of those filters meanwhile may be lost */
+    unsigned subacks_due;
+    int lost;     /* set by callbacks when the connection ended */
+    int stopping; /* disconnect requested: never reconnect */
+    int started;  /* a connect was ever attempted */
+    int inflight; /* QoS>0 publishes not yet acknowledged */
+    int drain;    /* a CONNACK came: send the outbox from the loop */
     struct outbox *outbox;
     int warned; /* an unreachable broker was reported since the last connect */
     uint64_t backoff_ms;
@@ -318,6 +321,7 @@ static int send_subscribe(struct mq_link *link, const struct subscription *s)
         mosquitto_property_free_all(&props);
     } else
         rc = mosquitto_subscribe(link->mosq, NULL, s->filter, s->qos);
+    if (rc == MOSQ_ERR_SUCCESS) link->subacks_due++;
     if (rc != MOSQ_ERR_SUCCESS)
         slog(SLOG_WARNING, "mq", "subscribe %s: %s", s->filter, mosquitto_strerror(rc));
     return rc == MOSQ_ERR_SUCCESS ? 0 : -1;
@@ -346,6 +350,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
         return;
     }
     link->connected = 1;
+    link->subacks_due = 0;
     link->drain = outbox_count(link->outbox) > 0;
     link->warned = 0;
     link->backoff_ms = RECONNECT_MIN_MS;
@@ -461,6 +466,17 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
         dispatch(link, m->topic, m->payload, (size_t)m->payloadlen);
 }
 
+static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count,
+                         const int *granted_qos)
+{
+    (void)mosq;
+    (void)mid;
+    (void)qos_count;
+    (void)granted_qos;
+    struct mq_link *link = obj;
+    if (link->subacks_due) link->subacks_due--;
+}
+
 static void on_unsubscribe(struct mosquitto *mosq, void *obj, int mid)
 {
     (void)mosq;
@@ -512,6 +528,7 @@ int mq_link_new(struct event_loop *loop, const struct mq_link_options *opt,
     mosquitto_disconnect_v5_callback_set(link->mosq, on_disconnect);
     mosquitto_message_v5_callback_set(link->mosq, on_message);
     mosquitto_unsubscribe_callback_set(link->mosq, on_unsubscribe);
+    mosquitto_subscribe_callback_set(link->mosq, on_subscribe);
     mosquitto_publish_callback_set(link->mosq, on_publish);
     if (opt->username &&
         mosquitto_username_pw_set(link->mosq, opt->username, opt->password) != MOSQ_ERR_SUCCESS)
@@ -578,6 +595,11 @@ int mq_link_start(struct mq_link *link)
 int mq_link_connected(const struct mq_link *link)
 {
     return link->connected;
+}
+
+int mq_link_subscribed(const struct mq_link *link)
+{
+    return link->connected && link->subacks_due == 0;
 }
 
 int mq_link_is_v5(const struct mq_link *link)

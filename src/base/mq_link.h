@@ -67,6 +67,9 @@ int mq_link_start(struct mq_link *link);
 
 /* 1 while connected (CONNACK received). */
 int mq_link_connected(const struct mq_link *link);
+/* 1 while connected and every subscription sent since the connect is
+ * acknowledged (SUBACK): from then on nothing published to them is missed. */
+int mq_link_subscribed(const struct mq_link *link);
 /* 1 if the session uses MQTT v5 (so no-local is in effect). */
 int mq_link_is_v5(const struct mq_link *link);
 

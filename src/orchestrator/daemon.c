@@ -224,7 +224,7 @@ static uint64_t io_now(void *ctx)
 static int io_connected(void *ctx)
 {
     struct daemon *d = ctx;
-    return d->mq && mq_link_connected(d->mq);
+    return d->mq && mq_link_subscribed(d->mq);
 }
 
 /* ---- loop plumbing ---- */

@@ -148,7 +148,8 @@ char *orc_metrics_text(struct orc *o);
  * O(modules). */
 int orc_file_in_use(const struct orc *o, const char *sha256);
 
-/* 1 while the broker connection is up (as io.connected says). */
+/* 1 while the broker connection is up and its subscriptions acknowledged
+ * (as io.connected says): what /healthz reports as "broker". */
 int orc_broker_connected(struct orc *o);
 
 #endif
