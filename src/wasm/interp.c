@@ -142,13 +142,13 @@ sw_trap sw__table_init(sw_instance *inst, uint32_t seg, uint32_t table, uint32_t
 /* A branch's or a return's values, n slots from fp[src] down to fp[dst]
  * (dst <= src: a label's height is never above the values), copied in
  * place of a memmove call: a call inside the dispatch loop makes the
- * compiler shuffle registers around it on the hot path. */
+ * compiler shuffle registers around it on the hot path. A plain loop, not
+ * unrolled or vectorised: that would take registers the loop around it
+ * keeps in use. */
 __attribute__((always_inline, no_builtin("memset", "memmove", "memcpy"))) static inline void
 move_slots(uint64_t *fp, uint32_t dst, uint32_t src, uint32_t n)
 {
     if (dst == src) return;
-        /* a plain loop: unrolled or vectorised it takes registers the loop
-           around it keeps in use */
 #pragma clang loop unroll(disable) vectorize(disable)
     for (uint32_t k = 0; k < n; k++)
         fp[dst + k] = fp[src + k];

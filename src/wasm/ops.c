@@ -9,7 +9,7 @@ static const uint8_t words_of[OP_COUNT] = {
     SW_INTERNAL_OPS(X)
 #undef X
 #define P(first, second) [IOP_PAIR_##first##_##second] = IOPW_##first + IOPW_##second,
-        SW_PAIR_OPS(P)
+        SW_PAIR_OPS(P, P)
 #undef P
 };
 

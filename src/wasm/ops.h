@@ -530,22 +530,23 @@
     X(CALL_LOCAL, OP_CALL_LOCAL, 3)
 /* clang-format on */
 
-/* Pairs: P(FIRST, SECOND), two instructions in a row that the pairing pass
- * (pairs.c) joins when the second is no branch target: one instruction
- * PAIR_FIRST_SECOND whose words are FIRST's then SECOND's, unchanged (the
- * second's opcode word is not read), so no code position moves. Its handler
- * runs FIRST's body (DO_FIRST in interp_loop.inc: FIRST is never a branch)
- * and goes straight on to SECOND's handler: one dispatch for two. Chosen
- * from the instruction-pair profile of the benchmark programs (fast code
- * only). */
+/* Pairs: P(FIRST, SECOND), and PB(FIRST, SECOND) where SECOND may branch,
+ * two instructions in a row that the pairing pass (pairs.c) joins when the
+ * second is no branch target: one instruction PAIR_FIRST_SECOND whose words
+ * are FIRST's then SECOND's, unchanged (the second's opcode word is not
+ * read), so no code position moves. Its handler runs FIRST's body (DO_FIRST
+ * in interp_loop.inc: FIRST is never a branch), then a copy of SECOND's
+ * code (DO_SECOND for P, the whole handler RUN_SECOND for PB): one dispatch
+ * for two. Chosen from the instruction-pair profile of the benchmark
+ * programs (fast code only). */
 /* clang-format off */
-#define SW_PAIR_OPS(P) \
+#define SW_PAIR_OPS(P, PB) \
     P(F64_AXPY, ADDK_ADDK) \
-    P(F64_AXPY, ADDK_BRNE_K) \
+    PB(F64_AXPY, ADDK_BRNE_K) \
     P(I32_ADD, I32_ADD) \
     P(F64_LOAD_ADDK, F64_MUL_LOADK) \
     P(I32_ADD, I32_ADD_K) \
-    P(I32_ADD_K, BRIF_NE) \
+    PB(I32_ADD_K, BRIF_NE) \
     P(F64_MUL_LOADK, F64_LOAD_ADDK) \
     P(F64_SUB, F64_STORE) \
     P(I32_ADD, F64_LOAD_ADDK) \
@@ -555,20 +556,20 @@
     P(F64_ADD, F64_LOAD_ADDK) \
     P(F64_MUL, F64_ADD) \
     P(F64_LOAD_ADDK, F64_ADD) \
-    P(ADDK_ADDK, BRIF_NE_K) \
+    PB(ADDK_ADDK, BRIF_NE_K) \
     P(I32_ADD_K, I32_LOAD) \
     P(F64_LOAD, F64_MUL_LOAD) \
     P(F64_MUL_LOADK, F64_ADD3) \
     P(F64_MUL, F64_ADD_TO_MEM) \
     P(F64_LOAD, F64_MUL) \
-    P(F64_ADD3, ADDK_BRNE_K) \
+    PB(F64_ADD3, ADDK_BRNE_K) \
     P(F64_ADD3, F64_ADD3) \
-    P(I32_ADD_K, BR_IF) \
+    PB(I32_ADD_K, BR_IF) \
     P(F64_DIV_K, F64_STORE) \
     P(ADDK_ADDK, I32_ADD_K) \
     P(ADDK_ADDK, F64_ADD_LOAD) \
     P(I32_ADD, ADDK_ADDK) \
-    P(F64_STORE, ADDK_BRNE_K) \
+    PB(F64_STORE, ADDK_BRNE_K) \
     P(I32_ADD_K, I64_SHR_U_K) \
     P(I64_MUL_K, I64_ADD_K) \
     P(I64_AND_K, SELECT64) \
@@ -585,8 +586,8 @@
     P(I64_LOAD8_U_ADDK, I64_XOR) \
     P(I64_XOR, I64_MUL_K) \
     P(I64_MUL_K, I64_LOAD8_U_ADDK) \
-    P(I32_LOAD, BRIF_LT_U) \
-    P(LOCAL_GET, BRIF_GT_U) \
+    PB(I32_LOAD, BRIF_LT_U) \
+    PB(LOCAL_GET, BRIF_GT_U) \
     P(ADDK_ADDK, I32_LOAD) \
     P(I32_SHL_K, I32_ADD_K) \
     P(I32_STORE, I32_ADD_K) \
@@ -602,7 +603,7 @@
     P(I32_LOAD, I32_AND_K) \
     P(I32_SHR_U_K, I32_AND_K) \
     P(I32_ADD_K, I32_LOAD8_U) \
-    P(I32_LOAD8_U, BRIF_EQZ)
+    PB(I32_LOAD8_U, BRIF_EQZ)
 /* clang-format on */
 
 /* clang-format off */
@@ -612,7 +613,7 @@ enum sw_iop {
 #undef X
     IOP_PAIR_BEFORE_FIRST = OP_PAIR_BASE - 1,
 #define P(first, second) IOP_PAIR_##first##_##second,
-    SW_PAIR_OPS(P)
+    SW_PAIR_OPS(P, P)
 #undef P
     OP_COUNT /* one past the last instruction number */
 };

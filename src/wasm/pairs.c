@@ -1,11 +1,11 @@
 /* The pairing pass over the fast translation: two instructions in a row
- * that SW_PAIR_OPS (ops.h) names become one pair instruction, which runs the
- * first and goes straight on to the second's handler (one dispatch instead
- * of two). It runs on finished code, after the fusions, and moves nothing:
- * a pair keeps both instructions' words, so every branch target stays
- * valid; the second's position must be no branch target, since a branch
- * there would find the second's opcode word, which the threading pass
- * leaves as it is. */
+ * that SW_PAIR_OPS (ops.h) names become one pair instruction, whose
+ * handler runs the first and then the second (one dispatch instead of
+ * two). It runs on finished code, after the fusions, and moves nothing: a
+ * pair keeps both instructions' words, so every branch target stays valid;
+ * the second's position must be no branch target, since a branch there
+ * would find the second's opcode word, which the threading pass leaves as
+ * it is. */
 #include <stdatomic.h>
 
 #include "internal.h"
@@ -16,7 +16,7 @@ struct pair_rule {
 
 static const struct pair_rule rules[] = {
 #define P(first, second) {IOP_##first, IOP_##second, IOP_PAIR_##first##_##second},
-    SW_PAIR_OPS(P)
+    SW_PAIR_OPS(P, P)
 #undef P
 };
 #define NRULES (sizeof rules / sizeof rules[0])

@@ -82,7 +82,7 @@ static void test_every_rule(void **state)
     (void)state;
     static const uint32_t rules[][3] = {
 #define P(first, second) {IOP_##first, IOP_##second, IOP_PAIR_##first##_##second},
-        SW_PAIR_OPS(P)
+        SW_PAIR_OPS(P, P)
 #undef P
     };
     for (size_t r = 0; r < sizeof rules / sizeof rules[0]; r++) {
