@@ -174,6 +174,16 @@ static int creates_seen(const char *runtime, const char *uuid)
     return client_count(S.client, control_filter(runtime), matches, &w);
 }
 
+/* Like creates_seen for a create that must have been sent: the orchestrator
+ * records a module's parent before its create reaches our client, so wait up
+ * to WAIT_MS for the first one, then count. */
+static int creates_arrived(const char *runtime, const char *uuid)
+{
+    for (int waited = 0; creates_seen(runtime, uuid) == 0 && waited < WAIT_MS; waited += 20)
+        usleep(20 * 1000);
+    return creates_seen(runtime, uuid);
+}
+
 static const char *SLEEP = "[{\"sleep_ms\":60000}]";
 
 /* ---- tests ---- */
@@ -255,7 +265,7 @@ static void test_placement(void **state)
     const char *us[] = {u1, u2, u3};
     for (int i = 0; i < 3; i++) {
         assert_int_equal(wait_module(us[i], "parent", c), 0);
-        assert_int_equal(creates_seen(c, us[i]), 1);
+        assert_int_equal(creates_arrived(c, us[i]), 1);
         free((void *)us[i]);
     }
     /* A name two runtimes share is refused, naming both. */
@@ -305,7 +315,7 @@ static void test_queues(void **state)
     /* The first exit starts the oldest queued module (the pinned one). */
     assert_int_equal(wait_module(pinned[0], "state", "D"), 0);
     assert_int_equal(wait_module(pinned[4], "state", "A"), 0);
-    assert_int_equal(creates_seen(a, pinned[4]), 1);
+    assert_int_equal(creates_arrived(a, pinned[4]), 1);
     rec = module_record(free_one);
     assert_true(json_at_equals(rec, "state", "Q"));
     json_decref(rec);
@@ -411,7 +421,7 @@ static void test_direct_create_recorded(void **state)
     assert_int_equal(wait_module(uuid, "exit_code", "5"), 0);
     usleep(QUIET_MS * 1000);
     /* Sent once (by us), never again by the orchestrator; it ran once. */
-    assert_int_equal(creates_seen(a, uuid), 1);
+    assert_int_equal(creates_arrived(a, uuid), 1);
     struct match w = {"exited", "req", uuid};
     assert_int_equal(client_count(S.client, control_filter(a), matches, &w), 1);
     /* Without a uuid: recorded under the one the manager's answer names. */
@@ -458,7 +468,7 @@ static void test_manager_killed_and_back(void **state)
     assert_string_equal(again, a);
     assert_int_equal(wait_module(pinned, "state", "A"), 0);
     usleep(2500 * 1000); /* registration retries and keepalives pass */
-    assert_int_equal(creates_seen(a, pinned), 1);
+    assert_int_equal(creates_arrived(a, pinned), 1);
     assert_int_equal(creates_seen(a, loose), 0);
     json_t *rec = module_record(pinned);
     assert_true(json_at_equals(rec, "restarts", "1"));
@@ -532,7 +542,7 @@ static void test_orchestrator_restart(void **state)
     /* The queue resumes: the first exit starts the waiting module. */
     assert_int_equal(wait_module(first, "state", "D"), 0);
     assert_int_equal(wait_module(waiting, "status", "exited"), 0);
-    assert_int_equal(creates_seen(a, waiting), 1);
+    assert_int_equal(creates_arrived(a, waiting), 1);
     for (int i = 0; i < 3; i++)
         free(mods[i]);
     free(first);
@@ -785,7 +795,7 @@ static void test_bridged_brokers(void **state)
     snprintf(needle, sizeof needle, "registered %s", site_rt);
     assert_int_equal(proc_log_wait(&NODES[1], needle, WAIT_MS), 0);
     usleep(QUIET_MS * 1000);
-    assert_int_equal(creates_seen(site_rt, u2), 1);
+    assert_int_equal(creates_arrived(site_rt, u2), 1);
     kill_node(1);
     broker_stop(&site);
     free(u1);
