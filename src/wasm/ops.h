@@ -127,10 +127,11 @@
  * select` (i32 or i64, a and b swapped). */
 #define OP_SELECT_ANDK 0x349
 #define OP_SELECT64_ANDK 0x34A
-/* A call of a function the module defines (not an import), [op, funcidx,
- * base] as call: the callee is wasm code of the same instance, so the call
- * skips the host-function and instance-switch paths (fast translation
- * only). */
+/* A call of a function the module defines (not an import), [op, base, fc]
+ * with fc the address of the callee's struct fcode in the module (two words,
+ * low first): the callee is wasm code of the same instance, so the call
+ * skips the host-function and instance-switch paths, and finding its code
+ * is no chain of loads through the instance (fast translation only). */
 #define OP_CALL_LOCAL 0x360
 /* Pairs (pairs.c, SW_PAIR_OPS below) are numbered from OP_PAIR_BASE up to
  * OP_COUNT. */
@@ -527,7 +528,7 @@
     X(ADDK_MOV, OP_ADDK_MOV, 6) \
     X(SELECT_ANDK, OP_SELECT_ANDK, 6) \
     X(SELECT64_ANDK, OP_SELECT64_ANDK, 7) \
-    X(CALL_LOCAL, OP_CALL_LOCAL, 3)
+    X(CALL_LOCAL, OP_CALL_LOCAL, 4)
 /* clang-format on */
 
 /* Pairs: P(FIRST, SECOND), and PB(FIRST, SECOND) where SECOND may branch,

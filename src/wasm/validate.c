@@ -580,10 +580,13 @@ bool tr_instr(struct tr *t, bool *done)
         if (!tr_materialize_all(t)) return false;
         uint32_t base =
             t->nvals >= ft->nparams ? tr_canon(t, t->nvals - ft->nparams) : tr_canon(t, t->nvals);
-        uint32_t op = !t->counting && idx >= m->nfunc_imports ? OP_CALL_LOCAL : 0x10;
-        return pop_n(t, ft->nparams, ft->types) &&
-               push_n(t, ft->nresults, ft->types + ft->nparams) && tr_emit(t, op) &&
-               tr_emit(t, idx) && tr_emit(t, base);
+        if (!pop_n(t, ft->nparams, ft->types) || !push_n(t, ft->nresults, ft->types + ft->nparams))
+            return false;
+        if (t->counting || idx < m->nfunc_imports)
+            return tr_emit(t, 0x10) && tr_emit(t, idx) && tr_emit(t, base);
+        uintptr_t fc = (uintptr_t)&m->funcs[idx - m->nfunc_imports].code;
+        return tr_emit(t, OP_CALL_LOCAL) && tr_emit(t, base) && tr_emit(t, (uint32_t)fc) &&
+               tr_emit(t, (uint32_t)((uint64_t)fc >> 32));
     }
     case 0x11: { /* call_indirect */
         uint32_t typeidx, table, i;
