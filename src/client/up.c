@@ -73,6 +73,7 @@ struct up {
     const char *profile_dir; /* --profile, or NULL */
     int own_broker, http_given, detach;
     struct child_proc broker, orchestrator, manager, profile;
+    double manager_started; /* wall clock, seconds, as the orchestrator's */
     int sigfd;
 };
 
@@ -81,6 +82,14 @@ static long long now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The clock the orchestrator stamps records with (CLOCK_REALTIME). */
+static double wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void sleep_ms(int ms)
@@ -165,23 +174,28 @@ static int start_broker(struct up *u, char *err)
     return -1;
 }
 
-/* Poll GET path until check() is happy with its JSON, the child died, or
- * the deadline passed. */
-static int wait_rest(struct up *u, const char *path, int (*check)(json_t *, struct up *),
-                     struct child_proc *child, long long deadline)
+/* One GET of path: 1 when it answered and check() is happy with its JSON. */
+static int rest_check(struct up *u, const char *path, int (*check)(json_t *, struct up *))
 {
     struct client_target t;
     client_target_init(&t);
     t.http = u->http;
     char err[CLIENT_ERR_LEN];
+    json_t *j;
+    if (client_rest_get(&t, path, &j, NULL, err) < 0) return 0;
+    int ok = check(j, u);
+    json_decref(j);
+    return ok;
+}
+
+/* Poll GET path until check() is happy with its JSON, the child died, or
+ * the deadline passed. */
+static int wait_rest(struct up *u, const char *path, int (*check)(json_t *, struct up *),
+                     struct child_proc *child, long long deadline)
+{
     while (now_ms() < deadline) {
         if (child_proc_reap(child)) return -1;
-        json_t *j;
-        if (client_rest_get(&t, path, &j, NULL, err) == 0) {
-            int ok = check(j, u);
-            json_decref(j);
-            if (ok) return 0;
-        }
+        if (rest_check(u, path, check)) return 0;
         sleep_ms(20);
     }
     return -1;
@@ -193,13 +207,30 @@ static int broker_connected(json_t *health, struct up *u)
     return json_is_true(json_object_get(health, "broker"));
 }
 
+/* Both runtimes heard since this manager started: the database of an
+ * earlier run lists them alive at once, and a module placed before the new
+ * manager subscribed to its runtimes' control topics would be lost. Once the
+ * registration is heard, the subscriptions (made first on the same
+ * connection) are in place. */
+static int heard_since_start(json_t *runtime, struct up *u)
+{
+    return json_number_value(json_object_get(runtime, "last_seen")) >= u->manager_started;
+}
+
 static int runtimes_alive(json_t *list, struct up *u)
 {
-    (void)u;
     size_t i, alive = 0;
     json_t *r;
-    json_array_foreach(json_object_get(list, "results"), i, r) alive +=
-        json_is_true(json_object_get(r, "alive"));
+    json_array_foreach(json_object_get(list, "results"), i, r)
+    {
+        const char *uuid = json_string_value(json_object_get(r, "uuid"));
+        char path[128];
+        if (!json_is_true(json_object_get(r, "alive")) || !uuid ||
+            snprintf(path, sizeof path, "/api/runtimes/%s/", uuid) >= (int)sizeof path)
+            continue;
+        /* the list has no last_seen: the runtime's own record has */
+        alive += rest_check(u, path, heard_since_start);
+    }
     return alive >= 2;
 }
 
@@ -241,6 +272,7 @@ static int start_manager(struct up *u, char *err)
         u->realm,     "--name",      (char *)u->name, "--runtime",   "linux/minimal:minimal",
         "--runtime",  "linux:linux", "--module-dir",  u->module_dir, "--state-dir",
         u->state_dir, NULL};
+    u->manager_started = wall_seconds();
     if (child_proc_start(&u->manager, argv, log) < 0) {
         snprintf(err, CLIENT_ERR_LEN, "cannot start the manager: %s", strerror(errno));
         return -1;
