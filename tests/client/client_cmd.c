@@ -106,15 +106,29 @@ static int pump(struct cmd *c, int ms)
     return c->out_fd < 0 && c->err_fd < 0;
 }
 
-int cmd_wait_output(struct cmd *c, const char *needle, int timeout_ms)
+static int occurrences(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+int cmd_wait_output_count(struct cmd *c, const char *needle, int count, int timeout_ms)
 {
     long long deadline = harness_now_ms() + timeout_ms;
-    while (!strstr(c->out, needle)) {
+    while (occurrences(c->out, needle) < count) {
         long long left = deadline - harness_now_ms();
         if (left <= 0) return -1;
-        if (pump(c, (int)(left < 50 ? left : 50)) && !strstr(c->out, needle)) return -1;
+        if (pump(c, (int)(left < 50 ? left : 50)) && occurrences(c->out, needle) < count)
+            return -1;
     }
     return 0;
+}
+
+int cmd_wait_output(struct cmd *c, const char *needle, int timeout_ms)
+{
+    return cmd_wait_output_count(c, needle, 1, timeout_ms);
 }
 
 int cmd_finish(struct cmd *c, int timeout_ms)

@@ -26,6 +26,8 @@ int cmd_run(struct cmd *c, int timeout_ms, const char *const *flags, const char 
 /* Read what is available for up to timeout_ms until stdout contains
  * needle. 0 when it does. */
 int cmd_wait_output(struct cmd *c, const char *needle, int timeout_ms);
+/* The same until stdout holds needle `count` times (e.g. redraws). */
+int cmd_wait_output_count(struct cmd *c, const char *needle, int count, int timeout_ms);
 void cmd_free(struct cmd *c);
 
 #endif

@@ -263,13 +263,9 @@ static void test_list_and_status(void **state)
     /* --watch redraws until Ctrl-C. */
     struct cmd watch;
     assert_int_equal(START(&watch, "list", "--watch", "0.2"), 0);
-    usleep(1000000);
+    assert_int_equal(cmd_wait_output_count(&watch, "RUNTIME / MODULE", 2, WAIT_MS), 0);
     kill(watch.pid, SIGINT);
-    cmd_finish(&watch, WAIT_MS);
-    int tables = 0;
-    for (const char *p = watch.out; (p = strstr(p, "RUNTIME / MODULE")); p++)
-        tables++;
-    assert_true(tables >= 2);
+    assert_int_equal(cmd_finish(&watch, WAIT_MS), 128 + SIGINT);
     cmd_free(&watch);
 
     assert_int_equal(RUN(&c, "status"), 0);
