@@ -120,8 +120,7 @@ int cmd_wait_output_count(struct cmd *c, const char *needle, int count, int time
     while (occurrences(c->out, needle) < count) {
         long long left = deadline - harness_now_ms();
         if (left <= 0) return -1;
-        if (pump(c, (int)(left < 50 ? left : 50)) && occurrences(c->out, needle) < count)
-            return -1;
+        if (pump(c, (int)(left < 50 ? left : 50)) && occurrences(c->out, needle) < count) return -1;
     }
     return 0;
 }
