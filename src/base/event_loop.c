@@ -66,6 +66,13 @@ uint64_t loop_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+double loop_wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 int loop_new(struct event_loop **out)
 {
     struct event_loop *loop = calloc(1, sizeof *loop);

@@ -46,6 +46,9 @@ void loop_del_prepare(struct event_loop *loop, loop_prepare_fn fn, void *ctx);
 
 /* Milliseconds on the monotonic clock. */
 uint64_t loop_now_ms(void);
+/* Seconds (with the fraction) on the wall clock (CLOCK_REALTIME): the time
+ * stamped into records that other processes read and compare. */
+double loop_wall_seconds(void);
 
 /* Run until loop_stop(). Returns 0, or -1 if epoll fails. */
 int loop_run(struct event_loop *loop);

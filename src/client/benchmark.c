@@ -19,6 +19,7 @@
 
 #include "bench_report.h"
 #include "client.h"
+#include "event_loop.h"
 #include "exit_status.h"
 #include "module_watch.h"
 #include "profile_store.h"
@@ -270,7 +271,7 @@ static void on_record(void *ctx, const char *topic, const void *payload, size_t 
     char *argv_text = json_dumps(c->o->argv, JSON_COMPACT);
     struct profile_meta m;
     item_meta(c, i, &m, argv_text);
-    if (profile_store_add(c->store, profile_now_seconds(), &m, &r, NULL, err) < 0)
+    if (profile_store_add(c->store, loop_wall_seconds(), &m, &r, NULL, err) < 0)
         fprintf(stderr, "\nstratus benchmark: %s: %s\n", w->name, err);
     else
         c->items[i].records |= record_bit(type);

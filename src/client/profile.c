@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "client.h"
+#include "event_loop.h"
 #include "profile_store.h"
 #include "slog.h"
 #include "stratus/topic.h"
@@ -112,13 +113,6 @@ int profile_topic_levels(const char *realm, const char *topic, char type[PROFILE
     return 0;
 }
 
-double profile_now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void on_record(void *ctx, const char *topic, const void *payload, size_t len)
 {
     struct collector *c = ctx;
@@ -140,7 +134,7 @@ static void on_record(void *ctx, const char *topic, const void *payload, size_t 
     struct meta_lookup l;
     meta_lookup(c->target, runtime, module, &l);
     long long id = 0;
-    if (profile_store_add(c->store, profile_now_seconds(), &l.meta, &r, &id, err) < 0) {
+    if (profile_store_add(c->store, loop_wall_seconds(), &l.meta, &r, &id, err) < 0) {
         slog(SLOG_ERROR, "profile", "%s record of module %s: %s", type, module, err);
         c->skipped++;
     } else {

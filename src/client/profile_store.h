@@ -41,7 +41,6 @@ int profile_topic_levels(const char *realm, const char *topic, char type[PROFILE
                          char runtime[PROFILE_ID_MAX], char module[PROFILE_ID_MAX],
                          char err[CLIENT_ERR_LEN]);
 /* The wall clock in seconds since the epoch (the received_at of records). */
-double profile_now_seconds(void);
 
 /* The database handle, for readers of the store (the benchmark report). */
 struct sqlite3 *profile_store_db(struct profile_store *s);

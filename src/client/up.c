@@ -26,6 +26,7 @@
 
 #include "child_proc.h"
 #include "client.h"
+#include "event_loop.h"
 #include "state_dir.h"
 
 #define UP_READY_MS 20000
@@ -73,7 +74,7 @@ struct up {
     const char *profile_dir; /* --profile, or NULL */
     int own_broker, http_given, detach;
     struct child_proc broker, orchestrator, manager, profile;
-    double manager_started; /* wall clock, seconds, as the orchestrator's */
+    double manager_started; /* loop_wall_seconds() */
     int sigfd;
 };
 
@@ -82,14 +83,6 @@ static long long now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The clock the orchestrator stamps records with (CLOCK_REALTIME). */
-static double wall_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void sleep_ms(int ms)
@@ -207,16 +200,16 @@ static int broker_connected(json_t *health, struct up *u)
     return json_is_true(json_object_get(health, "broker"));
 }
 
-/* Both runtimes heard since this manager started: the database of an
- * earlier run lists them alive at once, and a module placed before the new
- * manager subscribed to its runtimes' control topics would be lost. Once the
- * registration is heard, the subscriptions (made first on the same
- * connection) are in place. */
 static int heard_since_start(json_t *runtime, struct up *u)
 {
     return json_number_value(json_object_get(runtime, "last_seen")) >= u->manager_started;
 }
 
+/* Both runtimes heard since this manager started: the database of an
+ * earlier run lists them alive at once, and a module placed before the new
+ * manager subscribed to its runtimes' control topics would be lost. Once the
+ * registration is heard, the subscriptions (made first on the same
+ * connection) are in place. */
 static int runtimes_alive(json_t *list, struct up *u)
 {
     size_t i, alive = 0;
@@ -272,7 +265,7 @@ static int start_manager(struct up *u, char *err)
         u->realm,     "--name",      (char *)u->name, "--runtime",   "linux/minimal:minimal",
         "--runtime",  "linux:linux", "--module-dir",  u->module_dir, "--state-dir",
         u->state_dir, NULL};
-    u->manager_started = wall_seconds();
+    u->manager_started = loop_wall_seconds(); /* the orchestrator's clock */
     if (child_proc_start(&u->manager, argv, log) < 0) {
         snprintf(err, CLIENT_ERR_LEN, "cannot start the manager: %s", strerror(errno));
         return -1;

@@ -117,9 +117,7 @@ static int io_request(void *ctx, const char *topic, const json_t *msg, const cha
 static double io_wall(void *ctx)
 {
     (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    return loop_wall_seconds();
 }
 
 static int io_file_use(void *ctx, const char *sha256, uint64_t *size)

@@ -28,13 +28,6 @@ struct dashboard {
     uint64_t last_heartbeat_ms;
 };
 
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Copy the named fields of src into a new object. */
 static json_t *pick(json_t *src, const char *const *keys)
 {
@@ -147,8 +140,8 @@ static char *build_state(struct orc *o)
 static char *event_text(const char *state, size_t *len)
 {
     char *out = NULL;
-    int n =
-        asprintf(&out, "event: state\ndata: {\"now\":%.3f,\"state\":%s}\n\n", wall_now(), state);
+    int n = asprintf(&out, "event: state\ndata: {\"now\":%.3f,\"state\":%s}\n\n",
+                     loop_wall_seconds(), state);
     if (n < 0) return NULL;
     *len = (size_t)n;
     return out;
@@ -265,7 +258,7 @@ static void get_state(void *ctx, const struct rest_request *req, struct rest_rep
     }
     size_t len;
     char *text = NULL;
-    if (asprintf(&text, "{\"now\":%.3f,\"state\":%s}", wall_now(), state) < 0) text = NULL;
+    if (asprintf(&text, "{\"now\":%.3f,\"state\":%s}", loop_wall_seconds(), state) < 0) text = NULL;
     free(state);
     if (!text) {
         rest_reply_error(reply, 500, "out of memory");

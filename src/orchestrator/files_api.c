@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "event_loop.h"
 #include "file_store.h"
 #include "orc.h"
 #include "rest_api.h"
@@ -18,13 +19,6 @@ struct files_api {
     struct orc *orc;
     struct rest_route routes[2];
 };
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static json_t *file_json(const struct files_api *fa, const struct file_info *f)
 {
@@ -86,8 +80,8 @@ static void upload(struct files_api *fa, const struct rest_request *req, struct 
     }
     char hex[FILE_HASH_HEX + 1], err[FILE_STORE_ERR_LEN];
     int created = 0;
-    int rc = file_store_put(fa->store, req->body, req->body ? req->body_len : 0, name, wall_now(),
-                            hex, &created, err);
+    int rc = file_store_put(fa->store, req->body, req->body ? req->body_len : 0, name,
+                            loop_wall_seconds(), hex, &created, err);
     if (rc) {
         rest_reply_error(reply, rc, err);
         return;
